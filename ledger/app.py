@@ -1,0 +1,496 @@
+"""``Ledger``: the one application service. Its methods speak the business's words.
+
+It is an eventsourcing ``Application`` with one stream per company (the company slug is
+the stream id). ``record`` checks a batch against each company's whole effective-dated
+timeline and stores it in one transaction; a concurrent write to the same company makes
+the library's optimistic concurrency check fail, and the batch is re-checked on fresh
+state and retried a bounded number of times. Queries fold the company's events as of a
+date, as known at a position of the global log.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import random
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from datetime import time as clock
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError, Mapper, PersistenceError
+from pydantic import ValidationError
+from sqlalchemy.engine import Engine
+
+from .domain.company import CompanyEvent
+from .domain.errors import ConflictError, InputError, LedgerError, StoreError
+from .domain.events import FACT_ADAPTER, CompanyRegistered, Fact, fact_parties
+from .domain.fold import Entry, Timeline, replay
+from .domain.state import CompanyState
+from .files import Item
+from .persistence import schema
+from .persistence.mapper import FactMapper, decode_state
+from .persistence.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
+from .persistence.url import StoreConfig, resolve_url, store_config
+from .reports import (
+    Board,
+    CapTable,
+    CompanyHistory,
+    HistoryEvent,
+    Holdings,
+    PartyHistory,
+    Roster,
+    board_of,
+    cap_table_of,
+    position_of,
+    roster_of,
+)
+
+MAX_ATTEMPTS = 8
+"""Tries of one batch against concurrent writers before it fails with ConflictError."""
+
+KnownAt = int | datetime | date | None
+"""A position of the global log, a timestamp (naive means UTC), or a date (its end, UTC)."""
+
+
+def default_actor() -> str:
+    """``CORPLEDGER_ACTOR``, else the operating-system user."""
+    actor = os.environ.get("CORPLEDGER_ACTOR")
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    event_id: UUID
+    position: int | None  # None in a dry run
+    company: str
+    type: str
+    effective_date: date
+    where: str
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedEvent:
+    """An event whose external_id the company already has, with the same content."""
+
+    where: str
+    company: str
+    external_id: str
+    event_id: UUID
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    recorded: list[RecordedEvent] = field(default_factory=list)
+    skipped: list[SkippedEvent] = field(default_factory=list)
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What the store adds to a fact: position, transaction time, actor."""
+
+    position: int
+    recorded_at: datetime
+    recorded_by: str
+
+
+@dataclass
+class Stream:
+    """A company's stream as last read: its timeline and each event's storage facts."""
+
+    company: str
+    timeline: Timeline
+    stored: dict[int, Stored]  # by seq (stream version)
+
+    @property
+    def version(self) -> int:
+        return len(self.stored)
+
+    @property
+    def last_position(self) -> int:
+        return self.stored[self.version].position if self.stored else 0
+
+
+def describe_validation_error(where: str, error: ValidationError) -> str:
+    """The first problem of a pydantic error as one line naming the item and the field."""
+    first = error.errors()[0]
+    loc = [str(p) for p in first["loc"]]
+    # The discriminated union puts the event type first in the location; drop it.
+    if loc and loc[0][:1].isupper() and loc[0].isalpha():
+        loc = loc[1:]
+    kind, msg = first["type"], first["msg"]
+    if kind == "union_tag_invalid":
+        tag = first.get("ctx", {}).get("tag")
+        return f"{where}: unknown event type {tag!r}"
+    if kind == "union_tag_not_found":
+        return f"{where}: missing field 'type' (the event type)"
+    if kind == "extra_forbidden":
+        return f"{where}: unknown field {'.'.join(loc)!r}"
+    if kind == "missing":
+        return f"{where}: missing field {'.'.join(loc)!r}"
+    if kind == "model_attributes_type" or kind == "model_type":
+        return f"{where}: expected an event (a mapping of fields), got {first['input']!r}"
+    msg = msg.removeprefix("Value error, ")
+    field_name = ".".join(loc)
+    if field_name:
+        return f"{where}: field {field_name!r}: {msg} (got {first['input']!r})"
+    return f"{where}: {msg}"
+
+
+def to_fact(item: Item | Fact | dict[str, Any], number: int) -> tuple[Fact, str]:
+    """Validate one input item into a fact; the error names the item and field."""
+    if isinstance(item, Item):
+        where, data = item.where, item.data
+    else:
+        where, data = f"item {number}", item
+    if isinstance(data, Fact):
+        return data, where
+    try:
+        return FACT_ADAPTER.validate_python(data), where
+    except ValidationError as e:
+        raise InputError(describe_validation_error(where, e)) from None
+
+
+class Ledger(Application[str]):  # type: ignore[misc]
+    """The corporate-actions ledger. Open one with ``Ledger.open(url)``."""
+
+    name = "corpledger"
+
+    def __init__(self, config: StoreConfig, engine: Engine) -> None:
+        self.config = config
+        self.engine = engine
+        self._streams: dict[str, Stream] = {}
+        try:
+            super().__init__(env=config.eventsourcing_env)
+        except PersistenceError as e:
+            raise StoreError(f"cannot open the event store at {config.display}: {e}") from None
+        self.store: LedgerSQLiteRecorder | LedgerPostgresRecorder = self.recorder
+
+    # --- opening ---
+
+    @classmethod
+    def open(cls, url: str | None = None) -> Ledger:
+        """Open the ledger at ``url`` (else ``CORPLEDGER_DB``, else ``sqlite:///corpledger.db``),
+        creating or migrating its schema first."""
+        config = store_config(resolve_url(url))
+        engine = schema.engine_for(config)
+        try:
+            schema.upgrade(engine)
+            return cls(config, engine)
+        except BaseException:
+            engine.dispose()
+            raise
+
+    def construct_mapper(self) -> Mapper[str]:
+        return FactMapper(transcoder=self.factory.transcoder())
+
+    def close(self) -> None:
+        super().close()
+        self.engine.dispose()
+
+    # --- streams ---
+
+    def _stream(self, company: str) -> Stream:
+        """The company's stream, brought up to date with one query."""
+        cached = self._streams.get(company)
+        after = cached.version if cached else 0
+        try:
+            rows = self.store.select_stream(company, after)
+        except PersistenceError as e:
+            raise StoreError(f"cannot read the event store: {e}") from None
+        if cached is not None and not rows:
+            return cached
+        entries = list(cached.timeline.entries) if cached else []
+        stored = dict(cached.stored) if cached else {}
+        for row in rows:
+            event_id, actor, fact = decode_state(row.state)
+            entries.append(Entry(fact, row.version, f"event {event_id}", event_id))
+            stored[row.version] = Stored(row.position, row.recorded_at, actor)
+        stream = Stream(company, Timeline(company, entries), stored)
+        self._streams[company] = stream
+        return stream
+
+    # --- recording ---
+
+    def record(
+        self,
+        events: Iterable[Item | Fact | dict[str, Any]],
+        *,
+        actor: str | None = None,
+        dry_run: bool = False,
+    ) -> RecordResult:
+        """Validate and store ``events`` as one atomic batch across every company it touches.
+
+        Raises ``InputError`` or ``RuleViolation`` (nothing stored) or ``ConflictError``."""
+        facts = [to_fact(item, n) for n, item in enumerate(events, start=1)]
+        if not facts:
+            return RecordResult(dry_run=dry_run)
+        _refuse_duplicate_keys(facts)
+        actor = actor or default_actor()
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            plan = self._plan(facts, actor)
+            if dry_run or not plan.events:
+                return plan.result(dry_run)
+            try:
+                recordings = self.events.put(plan.events)
+            except IntegrityError:
+                # Another writer appended to one of these companies first: re-check on
+                # fresh state. Jittered backoff keeps racing writers from colliding again.
+                for company in plan.streams:
+                    self._streams.pop(company, None)
+                time.sleep(random.uniform(0, 0.02 * attempt))
+                continue
+            except PersistenceError as e:
+                raise StoreError(f"cannot write to the event store: {e}") from None
+            positions = [r.notification.id for r in recordings]
+            self._remember(plan, positions, actor)
+            return plan.result(False, positions)
+        raise ConflictError(
+            f"gave up after {MAX_ATTEMPTS} attempts: other writers kept changing "
+            f"{', '.join(sorted({e.originator_id for e in plan.events}))}; nothing was stored"
+        )
+
+    def _plan(self, facts: list[tuple[Fact, str]], actor: str) -> _Plan:
+        by_company: dict[str, list[tuple[int, Fact, str]]] = {}
+        for index, (fact, where) in enumerate(facts):
+            by_company.setdefault(fact.company, []).append((index, fact, where))
+        plan = _Plan()
+        admitted: dict[tuple[str, int], Entry] = {}
+        batch_index: dict[tuple[str, int], int] = {}
+        for company, items in by_company.items():
+            stream = self._stream(company)
+            known = {
+                e.fact.external_id: e for e in stream.timeline.entries if e.fact.external_id
+            }
+            entries: list[Entry] = []
+            for index, fact, where in items:
+                if stream.version == 0 and not any(
+                    isinstance(f, CompanyRegistered) for _, f, _ in items
+                ):
+                    raise InputError(
+                        f"{where}: unknown company {company!r}: record its CompanyRegistered "
+                        "first (in this batch or before)"
+                    )
+                previous = known.get(fact.external_id) if fact.external_id else None
+                if previous is not None:
+                    if _same_content(previous.fact, fact):
+                        assert previous.event_id is not None
+                        plan.skipped.append(
+                            SkippedEvent(where, company, fact.external_id or "", previous.event_id)
+                        )
+                        continue
+                    raise InputError(
+                        f"{where}: external_id {fact.external_id!r} of {company} already names "
+                        f"a different event ({previous.where}, {previous.fact.type} of "
+                        f"{previous.fact.effective_date})"
+                    )
+                seq = stream.version + len(entries) + 1
+                entries.append(Entry(fact, seq, where, uuid4()))
+                batch_index[(company, seq)] = index
+            if not entries:
+                continue
+            extended, to_store = stream.timeline.admit(entries)
+            plan.streams[company] = (stream, extended)
+            for entry in to_store:
+                admitted[(company, entry.seq)] = entry
+        # Store in the batch's own order, so positions follow the file.
+        for key in sorted(admitted, key=batch_index.__getitem__):
+            entry = admitted[key]
+            assert entry.event_id is not None
+            plan.events.append(
+                CompanyEvent(entry.fact.company, entry.seq, entry.event_id, actor, entry.fact)
+            )
+            plan.entries.append(entry)
+        return plan
+
+    def _remember(self, plan: _Plan, positions: list[int], actor: str) -> None:
+        times = self.store.recorded_times(min(positions), max(positions))
+        for company, (stream, extended) in plan.streams.items():
+            stored = dict(stream.stored)
+            for event, position in zip(plan.events, positions, strict=True):
+                if event.originator_id == company:
+                    stored[event.originator_version] = Stored(position, times[position], actor)
+            self._streams[company] = Stream(company, extended, stored)
+
+    # --- queries ---
+
+    def known_position(self, known_at: KnownAt = None) -> int:
+        """The log position an answer known at ``known_at`` reflects (the latest if None)."""
+        last = self.store.last_position()
+        if known_at is None:
+            return last
+        if isinstance(known_at, bool):
+            raise InputError(f"--known-at {known_at!r} is not a position, timestamp or date")
+        if isinstance(known_at, int):
+            if known_at < 0:
+                raise InputError(f"--known-at {known_at} is not a position (positions are >= 1)")
+            if known_at > last:
+                raise InputError(
+                    f"--known-at {known_at} is past the end of the log (last position {last})"
+                )
+            return known_at
+        if isinstance(known_at, datetime):
+            moment = known_at if known_at.tzinfo else known_at.replace(tzinfo=UTC)
+        else:
+            moment = datetime.combine(known_at, clock.max, UTC)
+        if moment.date() > today():
+            raise InputError(f"--known-at {known_at} is in the future")
+        return min(self.store.position_at(moment), last)
+
+    def state(
+        self, company: str, as_of: date | None = None, known_at: KnownAt = None
+    ) -> tuple[CompanyState, date, int]:
+        """The company as of ``as_of`` (default today, UTC), as known at ``known_at``."""
+        position = self.known_position(known_at)
+        as_of = as_of or today()
+        stream = self._stream(company)
+        if not stream.stored:
+            raise InputError(f"unknown company {company!r}")
+        return self._fold(stream, as_of, position), as_of, position
+
+    @staticmethod
+    def _fold(stream: Stream, as_of: date, position: int) -> CompanyState:
+        entries: Sequence[Entry] = stream.timeline.entries
+        if position < stream.last_position:
+            stored = stream.stored
+            entries = [e for e in entries if stored[e.seq].position <= position]
+        return replay(entries, stream.company, as_of=as_of)
+
+    def cap_table(self, company: str, as_of: date | None = None, known_at: KnownAt = None) -> CapTable:
+        """Holders, shares by class, ownership and voting percentages, last valuation."""
+        return cap_table_of(*self.state(company, as_of, known_at))
+
+    def roster(self, company: str, as_of: date | None = None, known_at: KnownAt = None) -> Roster:
+        """Officers in office: role, title, person, since, interim."""
+        return roster_of(*self.state(company, as_of, known_at))
+
+    def board(self, company: str, as_of: date | None = None, known_at: KnownAt = None) -> Board:
+        """Directors: person, seat, since, designated_by, executive or not."""
+        return board_of(*self.state(company, as_of, known_at))
+
+    def holdings(self, party: str, as_of: date | None = None, known_at: KnownAt = None) -> Holdings:
+        """Every position of ``party`` across the companies of the ledger."""
+        position = self.known_position(known_at)
+        as_of = as_of or today()
+        positions = []
+        for company in self.store.companies():
+            held = position_of(self._fold(self._stream(company), as_of, position), party)
+            if held is not None:
+                positions.append(held)
+        positions.sort(key=lambda p: (-p.shares, p.company))
+        return Holdings(party=party, as_of=as_of, known_at=position, positions=positions)
+
+    def history(self, company: str, known_at: KnownAt = None) -> CompanyHistory:
+        """The audit trail of a company: every event with its provenance, by position."""
+        position = self.known_position(known_at)
+        stream = self._stream(company)
+        if not stream.stored:
+            raise InputError(f"unknown company {company!r}")
+        return CompanyHistory(
+            company=company, known_at=position, events=self._trail(stream, position, None)
+        )
+
+    def party_history(self, party: str, known_at: KnownAt = None) -> PartyHistory:
+        """Every event touching ``party`` across all companies, by position."""
+        position = self.known_position(known_at)
+        events = [
+            event
+            for company in self.store.companies()
+            for event in self._trail(self._stream(company), position, party)
+        ]
+        events.sort(key=lambda e: e.position)
+        return PartyHistory(party=party, known_at=position, events=events)
+
+    @staticmethod
+    def _trail(stream: Stream, position: int, party: str | None) -> list[HistoryEvent]:
+        trail = []
+        for entry in stream.timeline.entries:
+            stored = stream.stored[entry.seq]
+            if stored.position > position:
+                continue
+            if party is not None and party not in fact_parties(entry.fact):
+                continue
+            fact = entry.fact
+            trail.append(
+                HistoryEvent(
+                    event_id=str(entry.event_id),
+                    position=stored.position,
+                    company=stream.company,
+                    type=fact.type,
+                    effective_date=fact.effective_date,
+                    recorded_at=stored.recorded_at,
+                    recorded_by=stored.recorded_by,
+                    source=fact.source,
+                    retracted_by=None,
+                    corrected_by=None,
+                    data=fact.model_dump(mode="json", by_alias=True, exclude_none=True),
+                )
+            )
+        trail.sort(key=lambda e: e.position)
+        return trail
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class _Plan:
+    """A checked batch, ready to store."""
+
+    streams: dict[str, tuple[Stream, Timeline]] = field(default_factory=dict)
+    events: list[CompanyEvent] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
+    skipped: list[SkippedEvent] = field(default_factory=list)
+
+    def result(self, dry_run: bool, positions: Sequence[int | None] = ()) -> RecordResult:
+        positions = list(positions) or [None] * len(self.entries)
+        return RecordResult(
+            recorded=[
+                RecordedEvent(
+                    e.event_id or uuid4(), p, e.fact.company, e.fact.type,
+                    e.fact.effective_date, e.where,
+                )
+                for e, p in zip(self.entries, positions, strict=True)
+            ],
+            skipped=list(self.skipped),
+            dry_run=dry_run,
+        )
+
+
+def _same_content(stored: Fact, new: Fact) -> bool:
+    exclude = {"derived_shares"}
+    return stored.model_dump(exclude=exclude) == new.model_dump(exclude=exclude)
+
+
+def _refuse_duplicate_keys(facts: list[tuple[Fact, str]]) -> None:
+    seen: dict[tuple[str, str], str] = {}
+    for fact, where in facts:
+        if fact.external_id is None:
+            continue
+        key = (fact.company, fact.external_id)
+        if key in seen:
+            raise InputError(
+                f"{where}: external_id {fact.external_id!r} of {fact.company} appears twice in "
+                f"this batch (also {seen[key]})"
+            )
+        seen[key] = where
+
+
+__all__ = ["Ledger", "LedgerError", "RecordResult"]

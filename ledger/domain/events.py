@@ -1,0 +1,294 @@
+"""The facts the ledger records: frozen pydantic models, one per event type.
+
+A fact is what a user writes in an event file. The ledger stores it with an envelope
+(event_id, recorded_by, and in the store's own columns the position and recorded_at).
+The ``type`` names are a storage contract: never rename one without registering the old
+name in ``EVENT_TYPES``.
+"""
+
+from __future__ import annotations
+
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationInfo,
+    model_validator,
+)
+
+from .values import IsoDate, Money, Percent, PositiveShares, Ratio, Slug
+
+STORED = "stored"
+"""Validation context key: set when loading stored facts, which may carry ledger-set fields."""
+
+
+class Fact(BaseModel):
+    """Fields common to every event."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    type: str
+    company: Slug
+    effective_date: IsoDate
+    source: str | None = None
+    note: str | None = None
+    external_id: Annotated[str, Field(min_length=1)] | None = None
+
+
+# --- Equity ---
+
+
+class CompanyRegistered(Fact):
+    type: Literal["CompanyRegistered"] = "CompanyRegistered"
+    name: Annotated[str, Field(min_length=1)]
+    jurisdiction: str | None = None
+    identifiers: dict[str, str] | None = None
+
+
+class ShareClassCreated(Fact):
+    type: Literal["ShareClassCreated"] = "ShareClassCreated"
+    share_class: Slug
+    name: Annotated[str, Field(min_length=1)]
+    kind: Literal["common", "preferred"]
+    authorized: PositiveShares | None = None
+    votes_per_share: Annotated[int, Field(strict=True, ge=0)] = 1
+
+
+class SharesIssued(Fact):
+    type: Literal["SharesIssued"] = "SharesIssued"
+    holder: Slug
+    share_class: Slug
+    shares: PositiveShares
+    price_per_share: Money | None = None
+
+
+class InvestmentMade(Fact):
+    """A primary issuance of new shares to an investor for an amount of money.
+
+    Exactly one of ``shares``, ``stake_percent``, ``post_money_valuation`` or
+    ``pre_money_valuation`` says how many shares; when it is not ``shares`` the ledger
+    derives the count at recording and stores it as ``derived_shares``."""
+
+    type: Literal["InvestmentMade"] = "InvestmentMade"
+    investor: Slug
+    amount: Money
+    share_class: Slug
+    round: str | None = None
+    shares: PositiveShares | None = None
+    stake_percent: Percent | None = None
+    post_money_valuation: Money | None = None
+    pre_money_valuation: Money | None = None
+    derived_shares: PositiveShares | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derived_is_set_by_the_ledger(cls, data: Any, info: ValidationInfo) -> Any:
+        stored = bool(info.context and info.context.get(STORED))
+        if isinstance(data, dict) and "derived_shares" in data and not stored:
+            raise ValueError("derived_shares is set by the ledger, not by an event file")
+        return data
+
+    @model_validator(mode="after")
+    def _one_derivation(self) -> InvestmentMade:
+        given = [
+            name
+            for name in ("shares", "stake_percent", "post_money_valuation", "pre_money_valuation")
+            if getattr(self, name) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of shares, stake_percent, post_money_valuation or "
+                f"pre_money_valuation (got {', '.join(given) if given else 'none'})"
+            )
+        if self.stake_percent is not None and not 0 < self.stake_percent < 100:
+            raise ValueError(f"stake_percent {self.stake_percent} is outside (0, 100)")
+        if self.amount.amount <= 0:
+            raise ValueError("amount must be greater than zero")
+        for valuation in (self.post_money_valuation, self.pre_money_valuation):
+            if valuation is not None:
+                if valuation.currency != self.amount.currency:
+                    raise ValueError(
+                        f"valuation currency {valuation.currency} differs from amount "
+                        f"currency {self.amount.currency}"
+                    )
+                if valuation.amount <= 0:
+                    raise ValueError("a valuation must be greater than zero")
+        if (
+            self.post_money_valuation is not None
+            and self.post_money_valuation.amount <= self.amount.amount
+        ):
+            raise ValueError(
+                f"post_money_valuation {self.post_money_valuation} must exceed the amount "
+                f"{self.amount}"
+            )
+        return self
+
+    @property
+    def new_shares(self) -> int:
+        """Shares issued by this investment (given or derived at recording)."""
+        count = self.shares if self.shares is not None else self.derived_shares
+        assert count is not None, "derived_shares is set at recording"
+        return count
+
+
+class SharesTransferred(Fact):
+    type: Literal["SharesTransferred"] = "SharesTransferred"
+    from_: Slug = Field(alias="from")
+    to: Slug
+    share_class: Slug
+    shares: PositiveShares
+    price_per_share: Money | None = None
+
+    @model_validator(mode="after")
+    def _two_parties(self) -> SharesTransferred:
+        if self.from_ == self.to:
+            raise ValueError(f"from and to are the same party {self.to!r}")
+        return self
+
+
+class SharesCancelled(Fact):
+    type: Literal["SharesCancelled"] = "SharesCancelled"
+    holder: Slug
+    share_class: Slug
+    shares: PositiveShares
+    reason: str | None = None
+
+
+class StockSplit(Fact):
+    type: Literal["StockSplit"] = "StockSplit"
+    share_class: Slug
+    ratio: Ratio
+
+
+class AuthorizedSharesChanged(Fact):
+    type: Literal["AuthorizedSharesChanged"] = "AuthorizedSharesChanged"
+    share_class: Slug
+    authorized: PositiveShares
+
+
+class ValuationRecorded(Fact):
+    type: Literal["ValuationRecorded"] = "ValuationRecorded"
+    valuation: Money
+    basis: Literal["post-money", "409a", "tender", "other"]
+
+
+# --- Governance ---
+
+Role = Literal["ceo", "cfo", "coo", "cto", "cso", "president", "other"]
+
+
+class ExecutiveAppointed(Fact):
+    type: Literal["ExecutiveAppointed"] = "ExecutiveAppointed"
+    person: Slug
+    role: Role
+    title: str | None = None
+    interim: Annotated[bool, Field(strict=True)] = False
+
+    @model_validator(mode="after")
+    def _other_needs_title(self) -> ExecutiveAppointed:
+        if self.role == "other" and not self.title:
+            raise ValueError("role 'other' needs a title")
+        return self
+
+
+class InterimCEOAppointed(Fact):
+    """An ``ExecutiveAppointed`` of role ceo, interim."""
+
+    type: Literal["InterimCEOAppointed"] = "InterimCEOAppointed"
+    person: Slug
+    title: str = "Interim Chief Executive Officer"
+    previous_title: str | None = None
+
+
+class ExecutiveDeparted(Fact):
+    type: Literal["ExecutiveDeparted"] = "ExecutiveDeparted"
+    person: Slug
+    role: Role
+    title: str | None = None
+    reason: str | None = None
+    destination: Slug | None = None
+
+
+class DirectorAppointed(Fact):
+    type: Literal["DirectorAppointed"] = "DirectorAppointed"
+    person: Slug
+    seat: Literal["director", "chair", "observer"] = "director"
+    designated_by: Slug | None = None
+
+
+class DirectorDeparted(Fact):
+    type: Literal["DirectorDeparted"] = "DirectorDeparted"
+    person: Slug
+    reason: str | None = None
+
+
+class BoardSeatRetained(Fact):
+    """The person stays a director although their executive role ends."""
+
+    type: Literal["BoardSeatRetained"] = "BoardSeatRetained"
+    person: Slug
+
+
+class BoardSizeSet(Fact):
+    type: Literal["BoardSizeSet"] = "BoardSizeSet"
+    seats: PositiveShares
+
+
+AnyFact = Annotated[
+    CompanyRegistered
+    | ShareClassCreated
+    | SharesIssued
+    | InvestmentMade
+    | SharesTransferred
+    | SharesCancelled
+    | StockSplit
+    | AuthorizedSharesChanged
+    | ValuationRecorded
+    | ExecutiveAppointed
+    | InterimCEOAppointed
+    | ExecutiveDeparted
+    | DirectorAppointed
+    | DirectorDeparted
+    | BoardSeatRetained
+    | BoardSizeSet,
+    Field(discriminator="type"),
+]
+
+FACT_ADAPTER: TypeAdapter[AnyFact] = TypeAdapter(AnyFact)
+EVENT_FILE_ADAPTER: TypeAdapter[list[AnyFact]] = TypeAdapter(list[AnyFact])
+
+EVENT_TYPES: dict[str, type[Fact]] = {
+    cls.model_fields["type"].default: cls
+    for cls in (
+        CompanyRegistered,
+        ShareClassCreated,
+        SharesIssued,
+        InvestmentMade,
+        SharesTransferred,
+        SharesCancelled,
+        StockSplit,
+        AuthorizedSharesChanged,
+        ValuationRecorded,
+        ExecutiveAppointed,
+        InterimCEOAppointed,
+        ExecutiveDeparted,
+        DirectorAppointed,
+        DirectorDeparted,
+        BoardSeatRetained,
+        BoardSizeSet,
+    )
+}
+"""Every event type by its stored name."""
+
+
+def fact_parties(fact: Fact) -> set[str]:
+    """The parties (holders, investors, persons, designators, destinations) a fact touches."""
+    names = ("holder", "investor", "from_", "to", "person", "designated_by", "destination")
+    return {value for name in names if isinstance(value := getattr(fact, name, None), str)}
+
+
+

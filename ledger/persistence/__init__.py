@@ -1,0 +1,1 @@
+"""Adapters to the event store: URLs, migrations, recorders and the event mapper."""

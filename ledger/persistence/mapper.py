@@ -1,0 +1,52 @@
+"""Maps ``CompanyEvent`` to eventsourcing's ``StoredEvent`` and back.
+
+The stored ``topic`` is the event type's name (``InvestmentMade``), a storage contract
+independent of Python module paths. ``state`` is JSON: ``{"event_id", "recorded_by",
+"fact"}``, the fact as its pydantic model dumps it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper, StoredEvent
+
+from ..domain.company import CompanyEvent
+from ..domain.events import FACT_ADAPTER, STORED, Fact
+
+
+def encode_state(event_id: UUID, recorded_by: str, fact: Fact) -> bytes:
+    fact_json = fact.model_dump_json(by_alias=True, exclude_none=True)
+    return (
+        f'{{"event_id":"{event_id}","recorded_by":{json.dumps(recorded_by)},'
+        f'"fact":{fact_json}}}'
+    ).encode()
+
+
+def decode_state(state: bytes) -> tuple[UUID, str, Fact]:
+    body = json.loads(state)
+    fact = FACT_ADAPTER.validate_python(body["fact"], context={STORED: True})
+    return UUID(body["event_id"]), body["recorded_by"], fact
+
+
+class FactMapper(Mapper[str]):  # type: ignore[misc]
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        event: CompanyEvent = domain_event
+        return StoredEvent(
+            originator_id=event.originator_id,
+            originator_version=event.originator_version,
+            topic=event.fact.type,
+            state=encode_state(event.event_id, event.recorded_by, event.fact),
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> CompanyEvent:
+        event_id, recorded_by, fact = decode_state(stored_event.state)
+        return CompanyEvent(
+            originator_id=str(stored_event.originator_id),
+            originator_version=stored_event.originator_version,
+            event_id=event_id,
+            recorded_by=recorded_by,
+            fact=fact,
+        )

@@ -1,0 +1,52 @@
+"""Create or migrate a ledger's schema with the Alembic migrations in ``migrations/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+import migrations
+
+from ..domain.errors import StoreError
+from .url import StoreConfig
+
+HEAD = "0001"
+"""The newest migration; a database at HEAD needs nothing."""
+
+
+def engine_for(config: StoreConfig) -> Engine:
+    if config.kind == "sqlite":
+        return sa.create_engine(config.sqlalchemy_url, connect_args={"timeout": 30})
+    return sa.create_engine(config.sqlalchemy_url, connect_args={"connect_timeout": 10})
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def upgrade(engine: Engine) -> str | None:
+    """Run every migration the database lacks (safe to run again); returns the revision
+    it was at before."""
+    from alembic import command
+    from alembic.config import Config
+
+    try:
+        before = current_revision(engine)
+        if before == HEAD:
+            return before
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(migrations.__file__).parent))
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Two processes running init at once: the second waits, then finds HEAD.
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(7403512241)"))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        return before
+    except sa.exc.OperationalError as e:
+        raise StoreError(f"cannot reach the database: {e.orig}") from None

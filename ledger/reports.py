@@ -1,0 +1,257 @@
+"""The answers the ledger gives: frozen pydantic models whose JSON is the CLI's contract.
+
+Field names are a contract (keys may be added, never renamed). Percentages are decimal
+strings with 4 decimals; money is ``{"amount": "<decimal>", "currency": "USD"}``;
+``known_at`` is the position the answer reflects.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_serializer
+
+from .domain.state import CompanyState
+from .domain.values import decimal_text, percent
+
+ROLE_ORDER = ("ceo", "cfo", "coo", "cto", "cso", "president", "other")
+
+
+class Report(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    def csv_rows(self) -> list[dict[str, Any]]:
+        """One flat row per line of the answer, keys as in the JSON."""
+        raise NotImplementedError
+
+
+class ValuationOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    amount: str
+    currency: str
+    basis: str
+    effective_date: date
+
+
+class Holder(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    party: str
+    shares: int
+    ownership_percent: str | None
+    voting_percent: str | None
+    classes: dict[str, int]
+
+
+class CapTable(Report):
+    company: str
+    as_of: date
+    known_at: int
+    total_shares: int
+    holders: list[Holder]
+    valuation: ValuationOut | None
+
+    def csv_rows(self) -> list[dict[str, Any]]:
+        head = {"company": self.company, "as_of": self.as_of, "known_at": self.known_at,
+                "total_shares": self.total_shares}
+        return [
+            {**head, "party": h.party, "share_class": share_class, "shares": shares,
+             "party_shares": h.shares, "ownership_percent": h.ownership_percent,
+             "voting_percent": h.voting_percent}
+            for h in self.holders
+            for share_class, shares in sorted(h.classes.items())
+        ]
+
+
+class OfficerOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    person: str
+    role: str
+    title: str | None
+    interim: bool
+    since: date
+
+
+class Roster(Report):
+    company: str
+    as_of: date
+    known_at: int
+    officers: list[OfficerOut]
+
+    def csv_rows(self) -> list[dict[str, Any]]:
+        head = {"company": self.company, "as_of": self.as_of, "known_at": self.known_at}
+        return [{**head, **o.model_dump()} for o in self.officers]
+
+
+class DirectorOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    person: str
+    seat: str
+    since: date
+    designated_by: str | None
+    executive: bool
+
+
+class Board(Report):
+    company: str
+    as_of: date
+    known_at: int
+    directors: list[DirectorOut]
+
+    def csv_rows(self) -> list[dict[str, Any]]:
+        head = {"company": self.company, "as_of": self.as_of, "known_at": self.known_at}
+        return [{**head, **d.model_dump()} for d in self.directors]
+
+
+class Position(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    company: str
+    shares: int
+    ownership_percent: str | None
+    voting_percent: str | None
+    classes: dict[str, int]
+
+
+class Holdings(Report):
+    party: str
+    as_of: date
+    known_at: int
+    positions: list[Position]
+
+    def csv_rows(self) -> list[dict[str, Any]]:
+        head = {"party": self.party, "as_of": self.as_of, "known_at": self.known_at}
+        return [
+            {**head, "company": p.company, "share_class": share_class, "shares": shares,
+             "company_shares": p.shares, "ownership_percent": p.ownership_percent,
+             "voting_percent": p.voting_percent}
+            for p in self.positions
+            for share_class, shares in sorted(p.classes.items())
+        ]
+
+
+class HistoryEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    event_id: str
+    position: int
+    company: str
+    type: str
+    effective_date: date
+    recorded_at: datetime
+    recorded_by: str
+    source: str | None
+    retracted_by: str | None
+    corrected_by: str | None
+    data: dict[str, Any]
+
+    @field_serializer("recorded_at")
+    def _utc(self, moment: datetime) -> str:
+        return moment.isoformat().replace("+00:00", "Z")
+
+
+class History(Report):
+    known_at: int
+    events: list[HistoryEvent]
+
+    def _head(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def csv_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for e in self.events:
+            row = {**self._head(), **e.model_dump(mode="json")}
+            row["data"] = json.dumps(row["data"], sort_keys=True)
+            rows.append(row)
+        return rows
+
+
+class CompanyHistory(History):
+    company: str
+
+    def _head(self) -> dict[str, Any]:
+        return {"known_at": self.known_at}
+
+
+class PartyHistory(History):
+    party: str
+
+    def _head(self) -> dict[str, Any]:
+        return {"party": self.party, "known_at": self.known_at}
+
+
+# --- building answers from a folded state ---
+
+
+def _pct(part: int, whole: int) -> str | None:
+    value = percent(part, whole)
+    return None if value is None else str(value)
+
+
+def holders_of(state: CompanyState) -> list[Holder]:
+    total, votes = state.outstanding, state.total_votes()
+    holders = [
+        Holder(
+            party=party,
+            shares=sum(classes.values()),
+            ownership_percent=_pct(sum(classes.values()), total),
+            voting_percent=_pct(state.votes(party), votes),
+            classes=dict(sorted(classes.items())),
+        )
+        for party, classes in state.holdings.items()
+    ]
+    return sorted(holders, key=lambda h: (-h.shares, h.party))
+
+
+def cap_table_of(state: CompanyState, as_of: date, known_at: int) -> CapTable:
+    v = state.valuation
+    return CapTable(
+        company=state.company,
+        as_of=as_of,
+        known_at=known_at,
+        total_shares=state.outstanding,
+        holders=holders_of(state),
+        valuation=None if v is None else ValuationOut(
+            amount=decimal_text(v.amount), currency=v.currency, basis=v.basis,
+            effective_date=v.effective_date,
+        ),
+    )
+
+
+def roster_of(state: CompanyState, as_of: date, known_at: int) -> Roster:
+    officers = sorted(
+        state.officers, key=lambda o: (ROLE_ORDER.index(o.role), o.since, o.person)
+    )
+    return Roster(
+        company=state.company, as_of=as_of, known_at=known_at,
+        officers=[
+            OfficerOut(person=o.person, role=o.role, title=o.title, interim=o.interim,
+                       since=o.since)
+            for o in officers
+        ],
+    )
+
+
+def board_of(state: CompanyState, as_of: date, known_at: int) -> Board:
+    directors = sorted(state.directors.values(), key=lambda d: (d.since, d.person))
+    return Board(
+        company=state.company, as_of=as_of, known_at=known_at,
+        directors=[
+            DirectorOut(person=d.person, seat=d.seat, since=d.since,
+                        designated_by=d.designated_by,
+                        executive=bool(state.offices_of(d.person)))
+            for d in directors
+        ],
+    )
+
+
+def position_of(state: CompanyState, party: str) -> Position | None:
+    classes = state.holdings.get(party)
+    if not classes:
+        return None
+    shares = sum(classes.values())
+    return Position(
+        company=state.company, shares=shares,
+        ownership_percent=_pct(shares, state.outstanding),
+        voting_percent=_pct(state.votes(party), state.total_votes()),
+        classes=dict(sorted(classes.items())),
+    )

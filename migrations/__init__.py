@@ -1,0 +1,1 @@
+"""Alembic migrations: they own every table of the ledger in production."""
