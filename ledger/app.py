@@ -53,6 +53,8 @@ from .reports import (
 MAX_ATTEMPTS = 8
 """Tries of one batch against concurrent writers before it fails with ConflictError."""
 
+EVENTS_TABLE = "stored_events"
+
 KnownAt = int | datetime | date | None
 """A position of the global log, a timestamp (naive means UTC), or a date (its end, UTC)."""
 
@@ -165,7 +167,7 @@ def to_fact(item: Item | Fact | dict[str, Any], number: int) -> tuple[Fact, str]
         raise InputError(describe_validation_error(where, e)) from None
 
 
-class Ledger(Application[str]):  # type: ignore[misc]
+class Ledger(Application[str]):
     """The corporate-actions ledger. Open one with ``Ledger.open(url)``."""
 
     name = "corpledger"
@@ -178,7 +180,7 @@ class Ledger(Application[str]):  # type: ignore[misc]
             super().__init__(env=config.eventsourcing_env)
         except PersistenceError as e:
             raise StoreError(f"cannot open the event store at {config.display}: {e}") from None
-        self.store: LedgerSQLiteRecorder | LedgerPostgresRecorder = self.recorder
+        self.store: LedgerSQLiteRecorder | LedgerPostgresRecorder = self._ledger_recorder
 
     # --- opening ---
 
@@ -194,6 +196,15 @@ class Ledger(Application[str]):  # type: ignore[misc]
         except BaseException:
             engine.dispose()
             raise
+
+    def construct_recorder(self) -> LedgerSQLiteRecorder | LedgerPostgresRecorder:
+        # The same table name, stored_events, on both engines (the migrations own it).
+        recorder_class = (
+            LedgerSQLiteRecorder if self.config.kind == "sqlite" else LedgerPostgresRecorder
+        )
+        datastore = self.factory.datastore  # type: ignore[attr-defined]
+        self._ledger_recorder = recorder_class(datastore=datastore, events_table_name=EVENTS_TABLE)
+        return self._ledger_recorder
 
     def construct_mapper(self) -> Mapper[str]:
         return FactMapper(transcoder=self.factory.transcoder())
@@ -273,9 +284,7 @@ class Ledger(Application[str]):  # type: ignore[misc]
         batch_index: dict[tuple[str, int], int] = {}
         for company, items in by_company.items():
             stream = self._stream(company)
-            known = {
-                e.fact.external_id: e for e in stream.timeline.entries if e.fact.external_id
-            }
+            known = {e.fact.external_id: e for e in stream.timeline.entries if e.fact.external_id}
             entries: list[Entry] = []
             for index, fact, where in items:
                 if stream.version == 0 and not any(
@@ -370,7 +379,9 @@ class Ledger(Application[str]):  # type: ignore[misc]
             entries = [e for e in entries if stored[e.seq].position <= position]
         return replay(entries, stream.company, as_of=as_of)
 
-    def cap_table(self, company: str, as_of: date | None = None, known_at: KnownAt = None) -> CapTable:
+    def cap_table(
+        self, company: str, as_of: date | None = None, known_at: KnownAt = None
+    ) -> CapTable:
         """Holders, shares by class, ownership and voting percentages, last valuation."""
         return cap_table_of(*self.state(company, as_of, known_at))
 
@@ -464,8 +475,12 @@ class _Plan:
         return RecordResult(
             recorded=[
                 RecordedEvent(
-                    e.event_id or uuid4(), p, e.fact.company, e.fact.type,
-                    e.fact.effective_date, e.where,
+                    e.event_id or uuid4(),
+                    p,
+                    e.fact.company,
+                    e.fact.type,
+                    e.fact.effective_date,
+                    e.where,
                 )
                 for e, p in zip(self.entries, positions, strict=True)
             ],

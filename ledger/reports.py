@@ -53,12 +53,22 @@ class CapTable(Report):
     valuation: ValuationOut | None
 
     def csv_rows(self) -> list[dict[str, Any]]:
-        head = {"company": self.company, "as_of": self.as_of, "known_at": self.known_at,
-                "total_shares": self.total_shares}
+        head = {
+            "company": self.company,
+            "as_of": self.as_of,
+            "known_at": self.known_at,
+            "total_shares": self.total_shares,
+        }
         return [
-            {**head, "party": h.party, "share_class": share_class, "shares": shares,
-             "party_shares": h.shares, "ownership_percent": h.ownership_percent,
-             "voting_percent": h.voting_percent}
+            {
+                **head,
+                "party": h.party,
+                "share_class": share_class,
+                "shares": shares,
+                "party_shares": h.shares,
+                "ownership_percent": h.ownership_percent,
+                "voting_percent": h.voting_percent,
+            }
             for h in self.holders
             for share_class, shares in sorted(h.classes.items())
         ]
@@ -122,9 +132,15 @@ class Holdings(Report):
     def csv_rows(self) -> list[dict[str, Any]]:
         head = {"party": self.party, "as_of": self.as_of, "known_at": self.known_at}
         return [
-            {**head, "company": p.company, "share_class": share_class, "shares": shares,
-             "company_shares": p.shares, "ownership_percent": p.ownership_percent,
-             "voting_percent": p.voting_percent}
+            {
+                **head,
+                "company": p.company,
+                "share_class": share_class,
+                "shares": shares,
+                "company_shares": p.shares,
+                "ownership_percent": p.ownership_percent,
+                "voting_percent": p.voting_percent,
+            }
             for p in self.positions
             for share_class, shares in sorted(p.classes.items())
         ]
@@ -210,22 +226,27 @@ def cap_table_of(state: CompanyState, as_of: date, known_at: int) -> CapTable:
         known_at=known_at,
         total_shares=state.outstanding,
         holders=holders_of(state),
-        valuation=None if v is None else ValuationOut(
-            amount=decimal_text(v.amount), currency=v.currency, basis=v.basis,
+        valuation=None
+        if v is None
+        else ValuationOut(
+            amount=decimal_text(v.amount),
+            currency=v.currency,
+            basis=v.basis,
             effective_date=v.effective_date,
         ),
     )
 
 
 def roster_of(state: CompanyState, as_of: date, known_at: int) -> Roster:
-    officers = sorted(
-        state.officers, key=lambda o: (ROLE_ORDER.index(o.role), o.since, o.person)
-    )
+    officers = sorted(state.officers, key=lambda o: (ROLE_ORDER.index(o.role), o.since, o.person))
     return Roster(
-        company=state.company, as_of=as_of, known_at=known_at,
+        company=state.company,
+        as_of=as_of,
+        known_at=known_at,
         officers=[
-            OfficerOut(person=o.person, role=o.role, title=o.title, interim=o.interim,
-                       since=o.since)
+            OfficerOut(
+                person=o.person, role=o.role, title=o.title, interim=o.interim, since=o.since
+            )
             for o in officers
         ],
     )
@@ -234,11 +255,17 @@ def roster_of(state: CompanyState, as_of: date, known_at: int) -> Roster:
 def board_of(state: CompanyState, as_of: date, known_at: int) -> Board:
     directors = sorted(state.directors.values(), key=lambda d: (d.since, d.person))
     return Board(
-        company=state.company, as_of=as_of, known_at=known_at,
+        company=state.company,
+        as_of=as_of,
+        known_at=known_at,
         directors=[
-            DirectorOut(person=d.person, seat=d.seat, since=d.since,
-                        designated_by=d.designated_by,
-                        executive=bool(state.offices_of(d.person)))
+            DirectorOut(
+                person=d.person,
+                seat=d.seat,
+                since=d.since,
+                designated_by=d.designated_by,
+                executive=bool(state.offices_of(d.person)),
+            )
             for d in directors
         ],
     )
@@ -250,7 +277,8 @@ def position_of(state: CompanyState, party: str) -> Position | None:
         return None
     shares = sum(classes.values())
     return Position(
-        company=state.company, shares=shares,
+        company=state.company,
+        shares=shares,
         ownership_percent=_pct(shares, state.outstanding),
         voting_percent=_pct(state.votes(party), state.total_votes()),
         classes=dict(sorted(classes.items())),

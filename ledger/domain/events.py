@@ -8,7 +8,6 @@ name in ``EVENT_TYPES``.
 
 from __future__ import annotations
 
-
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -289,6 +288,3 @@ def fact_parties(fact: Fact) -> set[str]:
     """The parties (holders, investors, persons, designators, destinations) a fact touches."""
     names = ("holder", "investor", "from_", "to", "person", "designated_by", "destination")
     return {value for name in names if isinstance(value := getattr(fact, name, None), str)}
-
-
-

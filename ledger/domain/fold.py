@@ -31,10 +31,10 @@ from .events import (
     Fact,
     InterimCEOAppointed,
     InvestmentMade,
+    ShareClassCreated,
     SharesCancelled,
     SharesIssued,
     SharesTransferred,
-    ShareClassCreated,
     StockSplit,
     ValuationRecorded,
 )
@@ -112,7 +112,9 @@ def _issued(s: CompanyState, f: SharesIssued) -> None:
 def _invested(s: CompanyState, f: InvestmentMade) -> None:
     new = f.new_shares
     _issue(s, f.investor, f.share_class, new)
-    s.valuation = Valuation(post_money(f, s.outstanding), f.amount.currency, "post-money", f.effective_date)
+    s.valuation = Valuation(
+        post_money(f, s.outstanding), f.amount.currency, "post-money", f.effective_date
+    )
 
 
 def post_money(f: InvestmentMade, outstanding_after: int) -> Decimal:
@@ -262,12 +264,15 @@ def _check_appointed(s: CompanyState, f: ExecutiveAppointed | InterimCEOAppointe
         if office.role == "ceo" and new.role == "ceo":
             who = "they already are" if office.person == new.person else f"{office.person} is"
             raise Broken(4, f"{new.person} cannot become CEO: {who} CEO (since {office.since})")
-        if office.person == new.person and office.role == new.role and (
-            new.role != "other" or office.title == new.title
+        if (
+            office.person == new.person
+            and office.role == new.role
+            and (new.role != "other" or office.title == new.title)
         ):
             raise Broken(
-                4, f"{new.person} already holds the office {_office_name(office)} "
-                f"(since {office.since})"
+                4,
+                f"{new.person} already holds the office {_office_name(office)} "
+                f"(since {office.since})",
             )
 
 
@@ -297,7 +302,9 @@ def _check_departed(s: CompanyState, f: ExecutiveDeparted) -> None:
 def _check_director_appointed(s: CompanyState, f: DirectorAppointed) -> None:
     sitting = s.directors.get(f.person)
     if sitting is not None:
-        raise Broken(5, f"{f.person} is already on the board ({sitting.seat} since {sitting.since})")
+        raise Broken(
+            5, f"{f.person} is already on the board ({sitting.seat} since {sitting.since})"
+        )
     if f.seat in SEATED and s.board_size is not None and s.seated() + 1 > s.board_size:
         raise Broken(
             5,
@@ -318,7 +325,9 @@ def _check_seat_retained(s: CompanyState, f: BoardSeatRetained) -> None:
 
 def _check_board_size(s: CompanyState, f: BoardSizeSet) -> None:
     if s.seated() > f.seats:
-        raise Broken(5, f"a board of {f.seats} seats is smaller than the {s.seated()} sitting directors")
+        raise Broken(
+            5, f"a board of {f.seats} seats is smaller than the {s.seated()} sitting directors"
+        )
 
 
 _Handler = tuple[Callable[[CompanyState, Any], None], Callable[[CompanyState, Any], None]]

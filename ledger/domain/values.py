@@ -65,7 +65,7 @@ def _no_float(what: str) -> Any:
         if isinstance(value, float):
             raise ValueError(
                 f"{what} {value!r} is a float; write it as a quoted decimal string "
-                f"(e.g. \"{value}\") so no precision is lost"
+                f'(e.g. "{value}") so no precision is lost'
             )
         if isinstance(value, bool):
             raise ValueError(f"{what} must be a number, not {value!r}")

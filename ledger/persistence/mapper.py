@@ -20,8 +20,7 @@ from ..domain.events import FACT_ADAPTER, STORED, Fact
 def encode_state(event_id: UUID, recorded_by: str, fact: Fact) -> bytes:
     fact_json = fact.model_dump_json(by_alias=True, exclude_none=True)
     return (
-        f'{{"event_id":"{event_id}","recorded_by":{json.dumps(recorded_by)},'
-        f'"fact":{fact_json}}}'
+        f'{{"event_id":"{event_id}","recorded_by":{json.dumps(recorded_by)},"fact":{fact_json}}}'
     ).encode()
 
 
@@ -31,7 +30,7 @@ def decode_state(state: bytes) -> tuple[UUID, str, Fact]:
     return UUID(body["event_id"]), body["recorded_by"], fact
 
 
-class FactMapper(Mapper[str]):  # type: ignore[misc]
+class FactMapper(Mapper[str]):
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         event: CompanyEvent = domain_event
         return StoredEvent(

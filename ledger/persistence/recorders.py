@@ -39,7 +39,7 @@ def sqlite_timestamp(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
-class LedgerSQLiteRecorder(SQLiteApplicationRecorder):  # type: ignore[misc]
+class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Name the columns: recorded_at takes the database's default.
@@ -108,10 +108,8 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):  # type: ignore[misc]
             return [r[0] for r in c.fetchall()]
 
 
-class LedgerPostgresRecorder(PostgresApplicationRecorder):  # type: ignore[misc]
-    _COLUMNS = (
-        "notification_id, originator_id, originator_version, topic, state, recorded_at"
-    )
+class LedgerPostgresRecorder(PostgresApplicationRecorder):
+    _COLUMNS = "notification_id, originator_id, originator_version, topic, state, recorded_at"
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

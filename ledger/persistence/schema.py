@@ -18,7 +18,14 @@ HEAD = "0001"
 
 def engine_for(config: StoreConfig) -> Engine:
     if config.kind == "sqlite":
-        return sa.create_engine(config.sqlalchemy_url, connect_args={"timeout": 30})
+        # A static pool keeps one connection open: an in-memory database lives as long as
+        # a connection to it does.
+        memory = config.sqlalchemy_url.query.get("mode") == "memory"
+        return sa.create_engine(
+            config.sqlalchemy_url,
+            connect_args={"timeout": 30},
+            poolclass=sa.pool.StaticPool if memory else sa.pool.QueuePool,
+        )
     return sa.create_engine(config.sqlalchemy_url, connect_args={"connect_timeout": 10})
 
 

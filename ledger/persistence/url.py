@@ -63,7 +63,6 @@ def store_config(url: str) -> StoreConfig:
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": database,
             "SQLITE_LOCK_TIMEOUT": "30",
-            "APPLICATION_RECORDER_TOPIC": "ledger.persistence.recorders:LedgerSQLiteRecorder",
         }
         return StoreConfig(url, "sqlite", parsed.set(drivername="sqlite"), env)
     if backend == "postgresql":
@@ -79,7 +78,6 @@ def store_config(url: str) -> StoreConfig:
             # A writer waits this long for the events table's append lock, then retries.
             "POSTGRES_LOCK_TIMEOUT": "30",
             "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "60",
-            "APPLICATION_RECORDER_TOPIC": "ledger.persistence.recorders:LedgerPostgresRecorder",
         }
         return StoreConfig(url, "postgres", parsed.set(drivername="postgresql+psycopg"), env)
     raise InputError(

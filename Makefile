@@ -1,0 +1,45 @@
+# corpledger — `make help` lists the targets. `make test` is what CI runs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install corpledger with its dev tools
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check ledger projections migrations tests bench
+
+typecheck: $(STAMP) ## mypy (strict)
+	$(BIN)/mypy
+
+test: lint typecheck ## lint, typecheck and the whole suite (SQLite and PostgreSQL), bounded examples
+	$(BIN)/pytest -m "not slow" -q
+
+test-slow: $(STAMP) ## long hypothesis campaigns and large scenarios
+	HYPOTHESIS_PROFILE=slow $(BIN)/pytest -m slow -q
+
+demo: $(STAMP) ## record the Scale AI story in a fresh embedded ledger and show it
+	$(BIN)/corpledger demo
+
+check-cli: $(STAMP) ## the public CLI contract check, on SQLite and PostgreSQL
+	$(BIN)/python ../shared/contract/check-cli $(BIN)/corpledger
+	$(BIN)/python ../shared/contract/check-cli $(BIN)/corpledger "$${CORPLEDGER_TEST_PG_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
+
+bench: $(STAMP) ## benchmarks beside the raw drivers; writes bench/RESULTS.md
+	$(BIN)/python -m bench
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+.PHONY: help install lint typecheck test test-slow demo check-cli bench clean
