@@ -36,6 +36,10 @@ class Item:
     data: Any
 
 
+_JSON = json.JSONDecoder(parse_float=Decimal)
+"""Numbers with a fraction become exact Decimals; one decoder for every line."""
+
+
 class _Loader(yaml.SafeLoader):
     """YAML without implicit timestamps: dates stay strings, so an impossible date is
     reported by the event's validation with its item and field, not as a YAML crash."""
@@ -105,7 +109,7 @@ def read_items(path: str, input_format: str | None = None) -> Iterator[Item]:
             raise InputError(f"{name}: malformed YAML: {e}") from None
     else:
         try:
-            document = json.loads(text, parse_float=Decimal)
+            document = _JSON.decode(text)
         except json.JSONDecodeError as e:
             raise InputError(
                 f"{name}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}"
@@ -129,7 +133,7 @@ def _read_jsonl(path: str, name: str) -> Iterator[Item]:
             if not line.strip():
                 continue
             try:
-                data = json.loads(line, parse_float=Decimal)
+                data = _JSON.decode(line)
             except json.JSONDecodeError as e:
                 raise InputError(
                     f"{name} line {number}: malformed JSON at column {e.colno}: {e.msg}"

@@ -8,13 +8,13 @@ of the aggregate, because the answer depends on both times.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from uuid import UUID
 
 from .events import Fact
 
 
-@dataclass(frozen=True, slots=True)
-class CompanyEvent:
+class CompanyEvent(NamedTuple):
     """One fact in a company's stream, as eventsourcing stores it: ``originator_id`` is the
     company slug, ``originator_version`` its order of recording in the company."""
 

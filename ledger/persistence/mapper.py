@@ -8,6 +8,7 @@ independent of Python module paths. ``state`` is JSON: ``{"event_id", "recorded_
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -17,11 +18,15 @@ from ..domain.company import CompanyEvent
 from ..domain.events import FACT_ADAPTER, STORED, Fact
 
 
+@lru_cache(maxsize=64)
+def _json_string(text: str) -> str:
+    return json.dumps(text)  # a batch has one actor: quote it once
+
+
 def encode_state(event_id: UUID, recorded_by: str, fact: Fact) -> bytes:
     fact_json = fact.model_dump_json(by_alias=True, exclude_none=True)
-    return (
-        f'{{"event_id":"{event_id}","recorded_by":{json.dumps(recorded_by)},"fact":{fact_json}}}'
-    ).encode()
+    actor = _json_string(recorded_by)
+    return f'{{"event_id":"{event_id}","recorded_by":{actor},"fact":{fact_json}}}'.encode()
 
 
 def decode_state(state: bytes) -> tuple[UUID, str, Fact]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
@@ -47,6 +48,22 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             f"INSERT INTO {self.events_table_name} "
             "(originator_id, originator_version, topic, state) VALUES (?,?,?,?)"
         )
+
+    def _insert_events(
+        self, c: Any, stored_events: Sequence[StoredEvent], **_: Any
+    ) -> Sequence[int] | None:
+        """One ``executemany`` instead of the library's row-by-row inserts.
+
+        Inside this write transaction nobody else can insert, and SQLite gives each new row
+        the largest rowid plus one (the table has no AUTOINCREMENT and is never deleted
+        from), so the rowids of the batch are the last ones, contiguous."""
+        c.executemany(
+            self.insert_events_statement,
+            [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored_events],
+        )
+        c.execute(f"SELECT MAX(rowid) FROM {self.events_table_name}")
+        last = int(c.fetchone()[0])
+        return list(range(last - len(stored_events) + 1, last + 1))
 
     def select_stream(self, company: str, after_version: int = 0) -> list[StreamRow]:
         with self.datastore.transaction(commit=False) as c:
