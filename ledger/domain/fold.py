@@ -372,6 +372,8 @@ def derive(state: CompanyState, fact: Fact) -> Fact:
     holding: stake s gives (s·O − H)/(1 − s); a post-money P gives O·a/(1 − a), a = amount/P."""
     if not isinstance(fact, InvestmentMade) or fact.shares is not None or fact.derived_shares:
         return fact
+    if state.registered is None:
+        return fact  # nothing to derive from before registration: check() reports rule 1
     outstanding = state.outstanding
     if outstanding == 0:
         raise Broken(2, "cannot derive shares from a stake or valuation: no shares are outstanding")
@@ -476,7 +478,8 @@ class Timeline:
             except Broken as broken:
                 if broken.rule == 1 and entry.fact.type != "CompanyRegistered":
                     broken = self._before_registration(entry, broken, [*head, *tail])
-                raise violation(entry, broken, because=None if is_new else ordered[0]) from None
+                because = None if is_new else self._culprit(head, checked, entry, ordered)
+                raise violation(entry, broken, because=because) from None
             _EVOLVE[entry.fact.type](state, entry.fact)
             checked.append(entry)
         extended = Timeline.__new__(Timeline)
@@ -485,6 +488,28 @@ class Timeline:
         extended.keys = [e.key for e in extended.entries]
         extended.end = state
         return extended, [stored.get(e.seq, e) for e in new]
+
+    def _culprit(
+        self, head: Sequence[Entry], before: list[Entry], failing: Entry, new: list[Entry]
+    ) -> Entry:
+        """The new entry that makes the earlier-recorded ``failing`` entry break: the first
+        (in timeline order) that, with the new entries before it, breaks the timeline up to
+        ``failing``. ``before`` is what was admitted ahead of ``failing``, derived counts
+        filled in. Runs on the error path only (one replay per new entry before it)."""
+        new_seqs = {e.seq for e in new}
+        candidates = [e for e in before if e.seq in new_seqs]
+        for i, candidate in enumerate(candidates[:-1]):
+            allowed = {e.seq for e in candidates[: i + 1]}
+            state = replay(head, self.company)
+            try:
+                for e in [*before, failing]:
+                    if e.seq in new_seqs and e.seq not in allowed:
+                        continue
+                    check(state, e.fact)
+                    _EVOLVE[e.fact.type](state, e.fact)
+            except Broken:
+                return candidate
+        return candidates[-1] if candidates else new[0]
 
     @staticmethod
     def _before_registration(entry: Entry, broken: Broken, timeline: list[Entry]) -> Broken:

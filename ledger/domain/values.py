@@ -33,14 +33,17 @@ Slug = Annotated[str, Field(strict=True, pattern=SLUG_PATTERN)]
 a Python validator here would cost a third of the validation time of an event)."""
 
 
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
 def _check_iso_date(value: Any) -> Any:
     # YAML gives date objects; JSON gives strings. Anything else (numbers, datetimes,
     # "2024-02-30") is refused rather than coerced.
     if isinstance(value, date) and not hasattr(value, "hour"):
         return value
-    if isinstance(value, str):
+    if isinstance(value, str) and _ISO_DATE.match(value):
         try:
-            return date.fromisoformat(value) if len(value) == 10 else _bad_date(value)
+            return date.fromisoformat(value)
         except ValueError:
             _bad_date(value)
     _bad_date(value)
@@ -69,7 +72,7 @@ def _no_float(what: str) -> Any:
                 raise ValueError(f"{what} {value!r} is not a decimal number") from None
             if not parsed.is_finite():
                 raise ValueError(f"{what} {value!r} is not a finite decimal number")
-            return parsed
+            return parsed.copy_abs() if parsed.is_zero() else parsed  # no "-0"
         return value
 
     return check
