@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import retry
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +128,25 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
     _COLUMNS = "notification_id, originator_id, originator_version, topic, state, recorded_at"
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:
+        """The library's append without pipeline mode: psycopg 3.3's pipeline deadlocks on a
+        statement of more than ~10 MB (a batch of ~50,000 events), while one plain statement
+        stores 100,000 in under two seconds. Same table lock, same NOTIFY, same insert."""
+        if not stored_events:
+            return []
+        rows = [
+            self.construct_pg_stored_event(
+                s.originator_id, s.originator_version, s.topic, s.state
+            )
+            for s in stored_events
+        ]
+        with self.datastore.transaction(commit=True) as curs:
+            self._lock_table(curs)
+            self._notify_channel(curs)
+            curs.execute(self.insert_events_statement, (rows,))
+            return [row["notification_id"] for row in curs.fetchall()]
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
