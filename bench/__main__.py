@@ -1,0 +1,210 @@
+"""``python -m bench [--quick] [--engines sqlite,postgres] [--pg-url URL] [--output PATH]``.
+
+Generates the event files into a temp directory, measures each engine (fresh databases,
+created and dropped here), prints the results as Markdown and writes them to
+``bench/RESULTS.md`` (or ``--output``). With ``--quick`` the workload is ten times smaller
+and nothing is written unless ``--output`` is given, so a smoke run never replaces the
+recorded results. Exit code 0 whether or not the targets are met (the table says which),
+2 for a usage error or an unreachable PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import psycopg
+
+from . import measure, report
+from .measure import log
+from .stores import Engine, PostgresEngine, SQLiteEngine
+from .workload import SINGLE_COMPANY, Workload, write_multi, write_single
+
+DEFAULT_OUTPUT = Path(__file__).resolve().parent / "RESULTS.md"
+ENGINES = ("sqlite", "postgres")
+
+
+def _default_pg_url() -> str:
+    return os.environ.get("CORPLEDGER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="corpledger's benchmark: the API beside the raw drivers, same run.",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a ten times smaller workload (a smoke test)"
+    )
+    parser.add_argument(
+        "--engines",
+        default=",".join(ENGINES),
+        help="comma-separated: sqlite, postgres (default: both)",
+    )
+    parser.add_argument(
+        "--pg-url",
+        default=_default_pg_url(),
+        help="the PostgreSQL server; fresh databases are created and dropped on it "
+        "(default: $CORPLEDGER_TEST_PG_URL or postgresql://postgres@127.0.0.1:5432/postgres)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help=f"where to write the results (default: {DEFAULT_OUTPUT.name} beside this "
+        "module; with --quick, nowhere unless given)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per throughput figure (median; default 3)"
+    )
+    parser.add_argument(
+        "--run-timeout",
+        type=float,
+        default=60.0,
+        help="seconds after which an API run is aborted and reported as failed (default 60)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=10_000,
+        help="events per record() call when a file's one-batch API run failed (default 10000)",
+    )
+    parser.add_argument(
+        "--no-profile",
+        action="store_true",
+        help="skip the cProfile run of the SQLite API (on by default when SQLite is measured)",
+    )
+    args = parser.parse_args(argv)
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown or not engines:
+        parser.error(f"--engines takes sqlite and/or postgres, not {args.engines!r}")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    if args.run_timeout <= 0 or args.batch_size < 1:
+        parser.error("--run-timeout and --batch-size must be positive")
+    args.engines = engines
+    return args
+
+
+def _open_engines(names: list[str], directory: Path, pg_url: str) -> list[Engine]:
+    engines: list[Engine] = []
+    for name in names:
+        if name == "sqlite":
+            engines.append(SQLiteEngine(directory))
+        else:
+            try:
+                engines.append(PostgresEngine(pg_url))
+            except psycopg.OperationalError as e:
+                for engine in engines:
+                    engine.close()
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise SystemExit(
+                    f"bench: cannot reach PostgreSQL at {pg_url}: {first} "
+                    "(start it, pass --pg-url, or use --engines sqlite)"
+                ) from None
+    return engines
+
+
+def run(args: argparse.Namespace, argv: list[str]) -> report.Results:
+    workload = Workload.quick(args.repeat) if args.quick else Workload(repeat=args.repeat)
+    with tempfile.TemporaryDirectory(prefix="corpledger-bench-") as tmp:
+        directory = Path(tmp)
+        engines = _open_engines(args.engines, directory, args.pg_url)
+        try:
+            results = report.Results(
+                command=report.command_line(argv),
+                quick=args.quick,
+                started=report.now(),
+                versions=report.versions({e.name: e.version() for e in engines}),
+                machine=report.machine(),
+                workload={},
+            )
+            log("generating the event files")
+            multi = write_multi(
+                directory / "multi.jsonl", workload.companies, workload.events_per_company
+            )
+            single = write_single(directory / "single.jsonl", workload.single_events)
+            results.workload = {
+                "multi-company file": (
+                    f"{multi.events:,} events, {multi.companies:,} companies × "
+                    f"{workload.events_per_company} (a CompanyRegistered, a ShareClassCreated, "
+                    f"{workload.events_per_company - 2} SharesIssued to up to 4 holders), one "
+                    f"company after another, dates increasing; "
+                    f"{multi.path.stat().st_size / 1e6:.1f} MB of JSON Lines"
+                ),
+                "single-company file": (
+                    f"{single.events:,} events of `{SINGLE_COMPANY}` in date order "
+                    f"({single.first_date} to {single.last_date}): registration, class, "
+                    "SharesIssued and about 25% valid SharesTransferred among 40 holders; "
+                    f"{single.path.stat().st_size / 1e6:.1f} MB"
+                ),
+                "runs": (
+                    f"{workload.repeat} per figure, API and raw alternating, a fresh database "
+                    "each (SQLite: a new file in a temp directory on the local disk; "
+                    "PostgreSQL: a new database on the server, dropped afterwards)"
+                ),
+                "cap-table queries": (
+                    f"{workload.queries} random as-of dates between "
+                    f"{single.first_date} and {single.last_date}"
+                ),
+            }
+            for engine in engines:
+                log(f"{engine.name}: {multi.events:,} events, {multi.companies:,} companies")
+                results.multi[engine.name], _ = measure.throughput(
+                    engine,
+                    multi,
+                    "multi-company",
+                    workload.repeat,
+                    timeout=args.run_timeout,
+                    batch_size=args.batch_size,
+                )
+                log(f"{engine.name}: {single.events:,} events, one company")
+                results.single[engine.name], kept = measure.throughput(
+                    engine,
+                    single,
+                    "single company",
+                    workload.repeat,
+                    keep_last=True,
+                    timeout=args.run_timeout,
+                    batch_size=args.batch_size,
+                )
+                assert kept is not None
+                try:
+                    log(f"{engine.name}: cap-table latency, {workload.queries} queries")
+                    results.latency[engine.name] = measure.cap_table_latency(
+                        engine, kept, single, SINGLE_COMPANY, workload.queries
+                    )
+                finally:
+                    engine.drop(kept)
+            sqlite = next((e for e in engines if e.key == "sqlite"), None)
+            if sqlite is not None and not args.no_profile:
+                log("SQLite: cProfile of one API run of the multi-company file")
+                results.profile = measure.profile_api(sqlite, multi)
+            results.finished = report.now()
+            results.machine["load average at end"] = report.load_average()
+            return results
+        finally:
+            for engine in engines:
+                engine.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    results = run(args, argv)
+    text = report.markdown(results)
+    print(text)
+    output: Path | None = args.output or (None if args.quick else DEFAULT_OUTPUT)
+    if output is None:
+        log("--quick: results not written (pass --output PATH to write them)")
+    else:
+        output.write_text(text, encoding="utf-8")
+        log(f"wrote {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

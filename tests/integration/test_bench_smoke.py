@@ -1,0 +1,58 @@
+"""``python -m bench --quick`` runs end to end on SQLite and writes its report where told,
+never over the recorded ``bench/RESULTS.md``. A smoke test: no figure is asserted (speed is
+measured by ``make bench``, never by a timed test)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RECORDED = ROOT / "bench" / "RESULTS.md"
+
+
+def _fingerprint(path: Path) -> bytes | None:
+    return path.read_bytes() if path.exists() else None
+
+
+@pytest.mark.slow
+def test_quick_bench_on_sqlite_reports_every_section_into_the_given_output(
+    tmp_path: Path,
+) -> None:
+    output = tmp_path / "RESULTS.md"
+    recorded_before = _fingerprint(RECORDED)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--engines", "sqlite", "--output", output],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    text = output.read_text(encoding="utf-8")
+    headings = re.findall(r"^## (.+)$", text, flags=re.MULTILINE)
+    targets = re.findall(r"^\| (.+?) \| SQLite \| .+ \| \*\*(met|not met)\*\* \|$", text, re.M)
+    assert (headings, [t[0] for t in targets], _fingerprint(RECORDED)) == (
+        [
+            "Machine and versions",
+            "Workload",
+            "Targets of issue 2",
+            "Recording throughput (events/s; median of the runs, a fresh database each)",
+            "Cap-table latency, single company (ms)",
+            "Where the time goes: cProfile of one SQLite API run",
+        ],
+        [
+            "100k API ≥ 15% of raw sqlite3 executemany",
+            "single-company rate ≥ 0.5 × multi-company rate",
+            "cap-table p50 ≤ 50 ms",
+        ],
+        recorded_before,
+    )
+    assert "| SQLite | multi-company | 10,000 |" in text
+    assert "| SQLite | single company | 2,000 |" in text
+    assert "--quick" in text
