@@ -10,6 +10,7 @@ date, as known at a position of the global log.
 
 from __future__ import annotations
 
+import difflib
 import gc
 import getpass
 import os
@@ -144,7 +145,10 @@ class Stream:
 
 def describe_validation_error(where: str, error: ValidationError) -> str:
     """The first problem of a pydantic error as one line naming the item and the field."""
-    first = error.errors()[0]
+    errors = error.errors()
+    # A misspelled field shows up as "missing" and "extra" at once: name the misspelling.
+    extra = [e for e in errors if e["type"] == "extra_forbidden"]
+    first = extra[0] if extra else errors[0]
     loc = [str(p) for p in first["loc"]]
     # The discriminated union puts the event type first in the location; drop it.
     if loc and loc[0][:1].isupper() and loc[0].isalpha():
@@ -156,7 +160,10 @@ def describe_validation_error(where: str, error: ValidationError) -> str:
     if kind == "union_tag_not_found":
         return f"{where}: missing field 'type' (the event type)"
     if kind == "extra_forbidden":
-        return f"{where}: unknown field {'.'.join(loc)!r}"
+        missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing"]
+        close = difflib.get_close_matches(str(loc[-1]), missing, n=1) if loc else []
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"{where}: unknown field {'.'.join(loc)!r}{hint}"
     if kind == "missing":
         return f"{where}: missing field {'.'.join(loc)!r}"
     if kind == "model_attributes_type" or kind == "model_type":

@@ -133,7 +133,7 @@ def _read_jsonl(path: str, name: str) -> Iterator[Item]:
             if not line.strip():
                 continue
             try:
-                data = _JSON.decode(line)
+                data = _JSON.decode(line.rstrip("\r\n"))
             except json.JSONDecodeError as e:
                 raise InputError(
                     f"{name} line {number}: malformed JSON at column {e.colno}: {e.msg}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -39,13 +40,14 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade(engine: Engine) -> str | None:
     """Run every migration the database lacks (safe to run again); returns the revision
     it was at before."""
-    from alembic import command
-    from alembic.config import Config
-
     try:
         before = current_revision(engine)
         if before == HEAD:
             return before
+        # Imported only when there is work to do: alembic costs every command ~0.15 s.
+        from alembic import command
+        from alembic.config import Config
+
         cfg = Config()
         cfg.set_main_option("script_location", str(Path(migrations.__file__).parent))
         with engine.begin() as conn:
@@ -56,4 +58,24 @@ def upgrade(engine: Engine) -> str | None:
             command.upgrade(cfg, "head")
         return before
     except sa.exc.OperationalError as e:
+        if "already exists" in str(e.orig) and _migrated_meanwhile(engine):
+            return None
         raise StoreError(f"cannot reach the database: {e.orig}") from None
+
+
+def _migrated_meanwhile(engine: Engine, wait: float = 30.0) -> bool:
+    """Whether another process brought the database to HEAD while this one tried to.
+
+    SQLite has no advisory lock and runs DDL outside the transaction: of two processes
+    opening a new file at once, the second fails on CREATE TABLE; it then waits for the
+    first to finish rather than failing."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            if current_revision(engine) == HEAD:
+                return True
+        except sa.exc.OperationalError:
+            pass
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)

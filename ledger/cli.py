@@ -1,0 +1,1024 @@
+"""The command line ``corpledger``: a thin shell over ``Ledger`` (DESIGN.md, "Command line").
+
+Exit codes: 0 success; 2 bad input, a rule violated or a usage mistake (one line on
+stderr starting ``error:``, nothing stored); 1 anything else, with a message rather than a
+traceback unless ``--debug`` is given.
+
+Output: ``--format json`` prints the API's result model (``model_dump(mode="json")``), the
+stable contract; ``--format csv`` a header row and the model's ``csv_rows()``; ``--format
+table`` (the default) Rich tables for people.
+"""
+
+import csv
+import json
+import re
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from importlib import metadata, resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TextIO
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from typer.main import get_command
+
+from .app import KnownAt, Ledger, RecordResult, default_actor, to_fact
+from .domain.errors import InputError, LedgerError
+from .domain.events import EVENT_FILE_ADAPTER
+from .files import Item, read_items
+from .persistence import schema
+from .persistence.url import resolve_url, store_config
+from .reports import (
+    Board,
+    CapTable,
+    CompanyHistory,
+    DirectorOut,
+    History,
+    HistoryEvent,
+    Holdings,
+    OfficerOut,
+    PartyHistory,
+    Report,
+    Roster,
+)
+
+PROGRESS_THRESHOLD = 2_000
+"""Inputs with more events than this show a progress bar (when stderr is a terminal)."""
+
+BIG_FILE_BYTES = 256 * 1024
+"""A file at least this big shows a spinner while it is parsed (when stderr is a terminal)."""
+
+DEMO_AS_OF_BEFORE = date(2025, 6, 11)
+DEMO_AS_OF_AFTER = date(2025, 6, 12)
+DEMO_COMPANY = "scale-ai"
+
+
+# --- options shared by every command -------------------------------------------------------
+
+
+@dataclass
+class Settings:
+    """The global options, set by the callback before any command runs."""
+
+    db: str | None = None
+    debug: bool = False
+
+
+settings = Settings()
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class InputFormat(StrEnum):
+    yaml = "yaml"
+    json = "json"
+    jsonl = "jsonl"
+
+
+CompanyArgument = Annotated[
+    str, typer.Argument(metavar="COMPANY", help="The company's slug, e.g. scale-ai.")
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="DATE",
+        help="The date the answer is for (YYYY-MM-DD, inclusive). Default: today (UTC).",
+        show_default=False,
+    ),
+]
+KnownAtOption = Annotated[
+    str | None,
+    typer.Option(
+        "--known-at",
+        metavar="POSITION|TIMESTAMP|DATE",
+        help=(
+            "Answer as the ledger knew it then: a log position (an integer), an ISO 8601 "
+            "timestamp (no zone means UTC) or a date (the end of that day, UTC). "
+            "Default: now."
+        ),
+        show_default=False,
+    ),
+]
+FormatOption = Annotated[
+    OutputFormat,
+    typer.Option(
+        "--format",
+        "-f",
+        case_sensitive=False,
+        help="table for people; json and csv are stable contracts for programs.",
+    ),
+]
+
+app = typer.Typer(
+    name="corpledger",
+    help=(
+        "An event-sourced ledger of corporate actions: cap tables, executive rosters and "
+        "boards for any date (**--as-of**), as known at any moment (**--known-at**).\n\n"
+        "Record event files with **record**, then ask **cap-table**, **roster**, **board**, "
+        "**holdings** or **history**. Try **corpledger demo** for the Scale AI story.\n\n"
+        "Exit codes: 0 success; 2 bad input or a rule violated (nothing stored); 1 anything "
+        "else."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        say(f"corpledger {metadata.version('corpledger')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="URL",
+            help=(
+                "The ledger's database: sqlite:///FILE.db, sqlite:////ABSOLUTE/PATH.db or "
+                "postgresql://USER@HOST:PORT/DB. Default: $CORPLEDGER_DB, else "
+                "sqlite:///corpledger.db in the working directory."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", metavar="", help="Show the traceback of an unexpected error."),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            metavar="",
+            help="Print the version and exit.",
+            is_eager=True,
+            callback=_print_version,
+        ),
+    ] = False,
+) -> None:
+    settings.db = db
+    settings.debug = debug
+
+
+# --- parsing the options the commands share ------------------------------------------------
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_POSITION = re.compile(r"[+-]?\d+")
+
+
+def parse_as_of(text: str | None) -> date | None:
+    """``--as-of``: an ISO date, YYYY-MM-DD."""
+    if text is None:
+        return None
+    value = text.strip()
+    if not _DATE.fullmatch(value):
+        raise InputError(f"--as-of {text!r} is not a date: write YYYY-MM-DD, e.g. 2025-06-12")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as e:
+        raise InputError(f"--as-of {text!r} is not a valid date: {e}") from None
+
+
+def parse_known_at(text: str | None) -> KnownAt:
+    """``--known-at``: a position (an integer), an ISO 8601 timestamp (naive means UTC) or
+    a date (the end of that day, UTC). The API checks the value against the log."""
+    if text is None:
+        return None
+    value = text.strip()
+    if _POSITION.fullmatch(value):
+        return int(value)
+    if _DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError as e:
+            raise InputError(f"--known-at {text!r} is not a valid date: {e}") from None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(
+            f"--known-at {text!r} is not a position (an integer), an ISO 8601 timestamp "
+            "(e.g. 2025-06-12T09:30:00Z) or a date (YYYY-MM-DD)"
+        ) from None
+
+
+@contextmanager
+def open_ledger(url: str | None = None) -> Iterator[Ledger]:
+    with Ledger.open(url if url is not None else settings.db) as ledger:
+        yield ledger
+
+
+# --- output --------------------------------------------------------------------------------
+
+
+def stdout_console() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def say(line: str = "") -> None:
+    """A plain line on stdout (never wrapped: programs may read it)."""
+    print(line, flush=True)
+
+
+def print_json(report: Report) -> None:
+    say(json.dumps(report.model_dump(mode="json"), indent=2))
+
+
+CAP_TABLE_COLUMNS = (
+    "company",
+    "as_of",
+    "known_at",
+    "total_shares",
+    "party",
+    "share_class",
+    "shares",
+    "party_shares",
+    "ownership_percent",
+    "voting_percent",
+)
+HOLDINGS_COLUMNS = (
+    "party",
+    "as_of",
+    "known_at",
+    "company",
+    "share_class",
+    "shares",
+    "company_shares",
+    "ownership_percent",
+    "voting_percent",
+)
+ROSTER_COLUMNS = ("company", "as_of", "known_at", *OfficerOut.model_fields)
+BOARD_COLUMNS = ("company", "as_of", "known_at", *DirectorOut.model_fields)
+COMPANY_HISTORY_COLUMNS = ("known_at", *HistoryEvent.model_fields)
+PARTY_HISTORY_COLUMNS = ("party", "known_at", *HistoryEvent.model_fields)
+
+
+def csv_header(report: Report) -> tuple[str, ...]:
+    """The CSV columns of a report, for when it has no rows to take them from."""
+    if isinstance(report, CapTable):
+        return CAP_TABLE_COLUMNS
+    if isinstance(report, Holdings):
+        return HOLDINGS_COLUMNS
+    if isinstance(report, Roster):
+        return ROSTER_COLUMNS
+    if isinstance(report, Board):
+        return BOARD_COLUMNS
+    if isinstance(report, PartyHistory):
+        return PARTY_HISTORY_COLUMNS
+    if isinstance(report, CompanyHistory):
+        return COMPANY_HISTORY_COLUMNS
+    raise TypeError(f"no CSV header for {type(report).__name__}")
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell written as the JSON writes the value: true/false, empty for null."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def write_csv(report: Report, out: TextIO) -> None:
+    rows = report.csv_rows()
+    header = list(rows[0]) if rows else list(csv_header(report))
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: csv_cell(value) for key, value in row.items()})
+    out.flush()
+
+
+def emit(report: Report, fmt: OutputFormat, table: Callable[[], None]) -> None:
+    if fmt is OutputFormat.json:
+        print_json(report)
+    elif fmt is OutputFormat.csv:
+        write_csv(report, sys.stdout)
+    else:
+        table()
+
+
+def shares_text(count: int) -> str:
+    return f"{count:,}"
+
+
+def percent_text(value: str | None) -> str:
+    return "-" if value is None else value
+
+
+def classes_text(classes: dict[str, int]) -> str:
+    """A holder's share classes: the name alone for one class, else one line per class."""
+    if len(classes) == 1:
+        return next(iter(classes))
+    return "\n".join(f"{c} {shares_text(n)}" for c, n in classes.items())
+
+
+def money_text(amount: str, currency: str) -> str:
+    return f"{Decimal(amount):,} {currency}"
+
+
+def role_text(role: str) -> str:
+    return role.upper() if len(role) == 3 else role.capitalize()
+
+
+def new_table() -> Table:
+    return Table(box=box.SIMPLE_HEAD, pad_edge=False)
+
+
+def heading(console: Console, title: str, when: str) -> None:
+    """A report's two title lines: what it is, then as of when and as known when."""
+    console.print(escape(title), style="bold", soft_wrap=True)
+    console.print(escape(when), soft_wrap=True)
+
+
+def when_text(as_of: date, known_at: int) -> str:
+    return f"as of {as_of}, known at position {known_at}"
+
+
+@dataclass(frozen=True)
+class Header:
+    """What a title says about the company: its name and registration date."""
+
+    name: str | None
+    registered: date | None
+
+    @staticmethod
+    def of(ledger: Ledger, company: str, known_at: int) -> "Header":
+        state, _, _ = ledger.state(company, date.max, known_at)
+        return Header(state.name, state.registered)
+
+    def label(self, company: str) -> str:
+        return f"{self.name} ({company})" if self.name else company
+
+    def empty_note(self, company: str, as_of: date, what: str) -> str:
+        if self.registered is None or as_of < self.registered:
+            when = f" (registered {self.registered})" if self.registered else ""
+            return f"{company} was not registered yet on {as_of}{when}: no {what}."
+        return f"No {what} on {as_of}."
+
+
+def show_cap_table(console: Console, ledger: Ledger, t: CapTable) -> None:
+    head = Header.of(ledger, t.company, t.known_at)
+    heading(console, f"{head.label(t.company)}: cap table", when_text(t.as_of, t.known_at))
+    if not t.holders:
+        console.print(head.empty_note(t.company, t.as_of, "shares outstanding"))
+    else:
+        table = new_table()
+        table.show_footer = True
+        table.add_column("Holder", footer="Total")
+        table.add_column("Class")
+        table.add_column("Shares", justify="right", footer=shares_text(t.total_shares))
+        table.add_column("Ownership %", justify="right", footer="100.0000")
+        table.add_column("Voting %", justify="right")
+        for h in t.holders:
+            table.add_row(
+                h.party,
+                classes_text(h.classes),
+                shares_text(h.shares),
+                percent_text(h.ownership_percent),
+                percent_text(h.voting_percent),
+            )
+        console.print(table)
+    v = t.valuation
+    if v is not None:
+        console.print(
+            f"Valuation: {money_text(v.amount, v.currency)} ({v.basis}, {v.effective_date})"
+        )
+
+
+def show_roster(console: Console, ledger: Ledger, r: Roster) -> None:
+    head = Header.of(ledger, r.company, r.known_at)
+    heading(console, f"{head.label(r.company)}: officers", when_text(r.as_of, r.known_at))
+    if not r.officers:
+        console.print(head.empty_note(r.company, r.as_of, "officers in office"))
+        return
+    table = new_table()
+    for column in ("Role", "Person", "Title", "Since", "Interim"):
+        table.add_column(column)
+    for o in r.officers:
+        table.add_row(
+            role_text(o.role),
+            o.person,
+            escape(o.title or ""),
+            str(o.since),
+            "interim" if o.interim else "",
+        )
+    console.print(table)
+
+
+def show_board(console: Console, ledger: Ledger, b: Board) -> None:
+    head = Header.of(ledger, b.company, b.known_at)
+    heading(console, f"{head.label(b.company)}: board", when_text(b.as_of, b.known_at))
+    if not b.directors:
+        console.print(head.empty_note(b.company, b.as_of, "directors"))
+        return
+    table = new_table()
+    for column in ("Person", "Seat", "Since", "Designated by", "Executive"):
+        table.add_column(column)
+    for d in b.directors:
+        table.add_row(
+            d.person,
+            d.seat,
+            str(d.since),
+            d.designated_by or "",
+            "executive" if d.executive else "non-executive",
+        )
+    console.print(table)
+
+
+def show_holdings(console: Console, h: Holdings) -> None:
+    heading(console, f"{h.party}: holdings", when_text(h.as_of, h.known_at))
+    if not h.positions:
+        console.print(f"{h.party} holds no shares in any company of the ledger on {h.as_of}.")
+        return
+    table = new_table()
+    table.add_column("Company")
+    table.add_column("Class")
+    table.add_column("Shares", justify="right")
+    table.add_column("Ownership %", justify="right")
+    table.add_column("Voting %", justify="right")
+    for p in h.positions:
+        table.add_row(
+            p.company,
+            classes_text(p.classes),
+            shares_text(p.shares),
+            percent_text(p.ownership_percent),
+            percent_text(p.voting_percent),
+        )
+    console.print(table)
+
+
+_COMMON_FIELDS = {"type", "company", "effective_date", "source", "note", "external_id"}
+
+
+def event_details(data: dict[str, Any]) -> str:
+    """The fields particular to an event type, as ``name=value`` pairs."""
+    parts = []
+    for key, value in data.items():
+        if key in _COMMON_FIELDS:
+            continue
+        if isinstance(value, dict) and set(value) == {"amount", "currency"}:
+            value = money_text(str(value["amount"]), str(value["currency"]))
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, int):
+            value = shares_text(value)
+        parts.append(f"{key}={value}")
+    return ", ".join(parts)
+
+
+def show_history(console: Console, h: History) -> None:
+    if isinstance(h, PartyHistory):
+        title = f"{h.party}: every event touching them"
+    else:
+        title = f"{getattr(h, 'company', '')}: history"
+    heading(console, title, f"known at position {h.known_at}, {plural(len(h.events), 'event')}")
+    if not h.events:
+        console.print("No events.")
+        return
+    table = new_table()
+    table.add_column("Pos", justify="right")
+    table.add_column("Effective", no_wrap=True)
+    table.add_column("Event")
+    for e in h.events:
+        lines = [f"[bold]{e.type}[/]" + (f" of {e.company}" if isinstance(h, PartyHistory) else "")]
+        details = event_details(e.data)
+        if details:
+            lines.append(escape(details))
+        if e.data.get("note"):
+            lines.append(f"[italic]note: {escape(str(e.data['note']))}[/]")
+        provenance = f"recorded {e.recorded_at:%Y-%m-%d %H:%M:%S}Z by {e.recorded_by}"
+        if e.source:
+            provenance += f"; source: {e.source}"
+        if e.data.get("external_id"):
+            provenance += f"; external_id: {e.data['external_id']}"
+        lines.append(f"[dim]{escape(provenance)}[/]")
+        table.add_row(str(e.position), str(e.effective_date), "\n".join(lines))
+    console.print(table)
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+@app.command()
+def init() -> None:
+    """Create the ledger's schema, or migrate it to the newest revision (safe to repeat)."""
+    config = store_config(resolve_url(settings.db))
+    engine = schema.engine_for(config)
+    try:
+        before = schema.upgrade(engine)
+        after = schema.current_revision(engine)
+    finally:
+        engine.dispose()
+    if before is None:
+        say(f"created the ledger schema (revision {after}) at {config.display}")
+    elif before == after:
+        say(f"the ledger at {config.display} is up to date (schema revision {after})")
+    else:
+        say(f"migrated the ledger at {config.display} from revision {before} to {after}")
+    with open_ledger() as ledger:
+        last = ledger.known_position()
+    say(f"last position in the log: {last}" if last else "the log is empty")
+
+
+class Feedback:
+    """A Rich progress display on stderr, started only when stderr is a terminal and the
+    input is big; otherwise every call does nothing."""
+
+    def __init__(self) -> None:
+        self.terminal = sys.stderr.isatty()
+        self._progress: Progress | None = None
+
+    def _display(self) -> Progress:
+        if self._progress is None:
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._progress.start()
+        return self._progress
+
+    def task(self, description: str, total: int | None, *, big: bool) -> TaskID | None:
+        if not (self.terminal and big):
+            return None
+        return self._display().add_task(description, total=total)
+
+    def advance(self, task: TaskID | None, completed: int) -> None:
+        if task is not None and self._progress is not None:
+            self._progress.update(task, completed=completed)
+
+    def done(self, task: TaskID | None) -> None:
+        if task is not None and self._progress is not None:
+            self._progress.update(task, visible=False)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def file_is_big(path: str) -> bool:
+    if path == "-":
+        return False
+    try:
+        return Path(path).stat().st_size >= BIG_FILE_BYTES
+    except OSError:
+        return False
+
+
+def gather(files: Sequence[str], input_format: str | None, feedback: Feedback) -> list[Item]:
+    """Read every file, then validate every item: one list of checked facts, each with its
+    place (file and item), ready to be recorded as one batch."""
+    items: list[Item] = []
+    for path in files:
+        name = "standard input" if path == "-" else path
+        task = feedback.task(f"reading {name}", None, big=file_is_big(path))
+        for item in read_items(path, input_format):
+            items.append(item)
+            if len(items) % 1000 == 0:
+                feedback.advance(task, len(items))
+        feedback.done(task)
+    big = len(items) > PROGRESS_THRESHOLD
+    task = feedback.task("validating", len(items), big=big)
+    checked = []
+    for number, item in enumerate(items, start=1):
+        fact, where = to_fact(item, number)
+        checked.append(Item(where, fact))
+        if number % 1000 == 0:
+            feedback.advance(task, number)
+    feedback.done(task)
+    return checked
+
+
+def companies_text(companies: Sequence[str]) -> str:
+    unique = list(dict.fromkeys(companies))
+    if len(unique) <= 3:
+        return ", ".join(unique)
+    return f"{len(unique)} companies"
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
+
+
+def summarize(result: RecordResult) -> list[str]:
+    """One line per outcome of a record call (and one per external_id no-op)."""
+    lines = []
+    recorded, skipped = result.recorded, result.skipped
+    if result.dry_run:
+        line = f"dry run: {plural(len(recorded), 'event')} valid, nothing stored"
+        if skipped:
+            line += f" ({len(skipped):,} already recorded)"
+        lines.append(line)
+    elif recorded:
+        positions = [e.position for e in recorded if e.position is not None]
+        span = f"{min(positions)}-{max(positions)}" if len(positions) > 1 else f"{positions[0]}"
+        word = "positions" if len(positions) > 1 else "position"
+        companies = companies_text([e.company for e in recorded])
+        lines.append(f"recorded {plural(len(recorded), 'event')} for {companies} ({word} {span})")
+    if skipped:
+        lines.append(
+            f"{plural(len(skipped), 'event')} already recorded "
+            "(same external_id, same content; nothing new stored):"
+        )
+        lines += [
+            f"  {s.where}: {s.company} external_id {s.external_id!r} is event {s.event_id}"
+            for s in skipped
+        ]
+    if not recorded and not skipped and not result.dry_run:
+        lines.append("nothing to record: the input holds no events")
+    return lines
+
+
+@app.command()
+def record(
+    files: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="FILE",
+            help="Event files: .yaml/.yml, .json (a list of events) or .jsonl (one event a "
+            "line); - reads standard input (give --input-format).",
+            show_default=False,
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", metavar="", help="Check everything, store nothing.")
+    ] = False,
+    actor: Annotated[
+        str | None,
+        typer.Option(
+            "--actor",
+            metavar="NAME",
+            help="Who records (history's recorded_by). Default: $CORPLEDGER_ACTOR, else the "
+            "operating-system user.",
+            show_default=False,
+        ),
+    ] = None,
+    input_format: Annotated[
+        InputFormat | None,
+        typer.Option(
+            "--input-format",
+            case_sensitive=False,
+            help="The format of every FILE; needed for - (standard input). Default: from "
+            "each file's extension.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Validate event files and store them as **one atomic batch**: all of it, or none.
+
+    Every event is checked against each company's whole effective-dated timeline, so a
+    back-dated event that breaks any later date is refused. An event whose external_id the
+    company already has with the same content is reported as already recorded.
+    """
+    feedback = Feedback()
+    try:
+        with open_ledger() as ledger:
+            items = gather(files, input_format.value if input_format else None, feedback)
+            task = feedback.task(
+                "checking the rules" if dry_run else "checking the rules and storing",
+                None,
+                big=len(items) > PROGRESS_THRESHOLD,
+            )
+            result = ledger.record(items, actor=actor or default_actor(), dry_run=dry_run)
+            feedback.done(task)
+    finally:
+        feedback.close()
+    for line in summarize(result):
+        say(line)
+
+
+@app.command("cap-table")
+def cap_table(
+    company: CompanyArgument,
+    as_of: AsOfOption = None,
+    known_at: KnownAtOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Holders, shares by class, ownership % and voting %, totals and the last valuation."""
+    day, known = parse_as_of(as_of), parse_known_at(known_at)
+    with open_ledger() as ledger:
+        report = ledger.cap_table(company, as_of=day, known_at=known)
+        emit(report, fmt, lambda: show_cap_table(stdout_console(), ledger, report))
+
+
+@app.command()
+def roster(
+    company: CompanyArgument,
+    as_of: AsOfOption = None,
+    known_at: KnownAtOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Officers in office: role, person, title, since, interim."""
+    day, known = parse_as_of(as_of), parse_known_at(known_at)
+    with open_ledger() as ledger:
+        report = ledger.roster(company, as_of=day, known_at=known)
+        emit(report, fmt, lambda: show_roster(stdout_console(), ledger, report))
+
+
+@app.command()
+def board(
+    company: CompanyArgument,
+    as_of: AsOfOption = None,
+    known_at: KnownAtOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Directors: person, seat, since, designated by, executive or not."""
+    day, known = parse_as_of(as_of), parse_known_at(known_at)
+    with open_ledger() as ledger:
+        report = ledger.board(company, as_of=day, known_at=known)
+        emit(report, fmt, lambda: show_board(stdout_console(), ledger, report))
+
+
+@app.command()
+def holdings(
+    party: Annotated[str, typer.Argument(metavar="PARTY", help="The party's slug, e.g. meta.")],
+    as_of: AsOfOption = None,
+    known_at: KnownAtOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Every position of a party across the companies of the ledger."""
+    day, known = parse_as_of(as_of), parse_known_at(known_at)
+    with open_ledger() as ledger:
+        report = ledger.holdings(party, as_of=day, known_at=known)
+        emit(report, fmt, lambda: show_holdings(stdout_console(), report))
+
+
+@app.command()
+def history(
+    company: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="COMPANY",
+            help="The company's slug (or give --party instead).",
+            show_default=False,
+        ),
+    ] = None,
+    party: Annotated[
+        str | None,
+        typer.Option(
+            "--party",
+            metavar="PARTY",
+            help="Every event touching this party, across all companies.",
+            show_default=False,
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="DATE",
+            help="Only events effective on or before this date (YYYY-MM-DD).",
+            show_default=False,
+        ),
+    ] = None,
+    known_at: KnownAtOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """The audit trail: every event with its effective date, position, recorded_at,
+    recorded_by and source, in the order recorded."""
+    if (company is None) == (party is None):
+        raise InputError("history needs a COMPANY or --party PARTY (one of them, not both)")
+    day, known = parse_as_of(as_of), parse_known_at(known_at)
+    with open_ledger() as ledger:
+        report: History = (
+            ledger.history(company, known_at=known)
+            if company is not None
+            else ledger.party_history(party or "", known_at=known)
+        )
+    if day is not None:
+        events = [e for e in report.events if e.effective_date <= day]
+        report = report.model_copy(update={"events": events})
+    emit(report, fmt, lambda: show_history(stdout_console(), report))
+
+
+@app.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of an event file (a list of events)."""
+    document = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "corpledger event file",
+        "description": (
+            "A list of corporate-action events; YAML, JSON or JSON Lines (one event a line)."
+        ),
+        **EVENT_FILE_ADAPTER.json_schema(),
+    }
+    say(json.dumps(document, indent=2))
+
+
+# --- the demo --------------------------------------------------------------------------------
+
+
+def demo_events() -> Traversable:
+    """The Scale AI story, shipped as package data."""
+    return resources.files("ledger") / "demo" / "scale-ai.yaml"
+
+
+def is_meta_investment(data: Any) -> bool:
+    """Whether an event (as written in the file) is Meta's investment of 2025-06-12."""
+    return (
+        isinstance(data, dict)
+        and data.get("type") == "InvestmentMade"
+        and data.get("investor") == "meta"
+        and str(data.get("effective_date")) == DEMO_AS_OF_AFTER.isoformat()
+    )
+
+
+def record_story(console: Console, ledger: Ledger, items: list[Item]) -> None:
+    """Record the story in two batches, the second from Meta's investment on: two moments
+    of transaction time, so the known-at illustration has a moment to point at."""
+    split = next((n for n, item in enumerate(items) if is_meta_investment(item.data)), 0)
+    for batch in (items[:split], items[split:]):
+        if batch:
+            for line in summarize(ledger.record(batch, actor="corpledger-demo")):
+                console.print(escape(line))
+
+
+def has_company(ledger: Ledger, company: str) -> bool:
+    try:
+        ledger.history(company)
+    except InputError:
+        return False
+    return True
+
+
+def rule(console: Console, text: str) -> None:
+    console.print()
+    console.rule(f"[bold]{escape(text)}[/]", align="left")
+
+
+@app.command()
+def demo(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="URL",
+            help="Record the story into this ledger instead of a new temporary SQLite file.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Record the Scale AI story in a fresh ledger and show it before and after
+    2025-06-12: Meta's non-voting 49% stake, Wang leaving for Meta while keeping his board
+    seat, Droege as interim CEO.
+
+    Uses a new temporary SQLite file unless --db is given (here or before the command);
+    $CORPLEDGER_DB is not used, so the demo never writes into your own ledger by accident.
+    """
+    story = demo_events()
+    if not story.is_file():
+        raise LedgerError(f"the demo's events file is missing from the package: {story}")
+    url = db or settings.db
+    temporary = url is None
+    if url is None:
+        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='corpledger-demo-')) / 'demo.db'}"
+    console = stdout_console()
+    with resources.as_file(story) as path, open_ledger(url) as ledger:
+        console.print(
+            f"[bold]corpledger demo[/]: the Scale AI story ({escape(path.name)}) "
+            f"in {escape(ledger.config.display)}",
+            soft_wrap=True,
+        )
+        if has_company(ledger, DEMO_COMPANY):
+            console.print(f"{DEMO_COMPANY} is already in this ledger: showing it as recorded.")
+        else:
+            items = [
+                Item(item.where.replace(str(path), path.name), item.data)
+                for item in read_items(str(path))
+            ]
+            record_story(console, ledger, items)
+        history = ledger.history(DEMO_COMPANY)
+        notional = sum(
+            1 for e in history.events if "notional" in str(e.data.get("note", "")).lower()
+        )
+        console.print()
+        console.print(
+            "[bold yellow]Note:[/] Scale AI's share counts are not public. The story starts "
+            "from an explicitly notional founders' share count, so every share count below is "
+            "notional; the percentages, amounts, valuations, people and dates come from "
+            f"sourced public facts. {notional} events carry a note marking a notional value "
+            "(see the history command)."
+        )
+        for day in (DEMO_AS_OF_BEFORE, DEMO_AS_OF_AFTER):
+            rule(console, f"Cap table as of {day}")
+            show_cap_table(console, ledger, ledger.cap_table(DEMO_COMPANY, as_of=day))
+        for day in (DEMO_AS_OF_BEFORE, DEMO_AS_OF_AFTER):
+            rule(console, f"Executive roster as of {day}")
+            show_roster(console, ledger, ledger.roster(DEMO_COMPANY, as_of=day))
+        rule(console, f"Board as of {DEMO_AS_OF_AFTER}")
+        show_board(console, ledger, ledger.board(DEMO_COMPANY, as_of=DEMO_AS_OF_AFTER))
+        meta = next((e for e in history.events if is_meta_investment(e.data)), None)
+        if meta is not None and meta.position > 1:
+            before = meta.position - 1
+            rule(console, f"Known at position {before}: before Meta's investment was recorded")
+            console.print(
+                f"The same date, {DEMO_AS_OF_AFTER}, as the ledger knew it before Meta's "
+                f"investment (effective {meta.effective_date}) was recorded at position "
+                f"{meta.position}: valid time and transaction time are separate axes."
+            )
+            show_cap_table(
+                console,
+                ledger,
+                ledger.cap_table(DEMO_COMPANY, as_of=DEMO_AS_OF_AFTER, known_at=before),
+            )
+        console.print()
+        kept = "The demo ledger stays in a temporary file. " if temporary else ""
+        console.print(f"{kept}Explore it:")
+        shown = ledger.config.display  # the password, if any, hidden
+        for command in (f"history {DEMO_COMPANY}", f"cap-table {DEMO_COMPANY} --as-of 2024-06-01"):
+            say(f"  corpledger --db '{shown}' {command}")
+
+
+# --- entry point -----------------------------------------------------------------------------
+
+
+def one_line(message: str) -> str:
+    return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+
+
+def fail(message: str) -> None:
+    print(f"error: {one_line(message)}", file=sys.stderr, flush=True)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    settings.db, settings.debug = None, False
+    command = get_command(app)
+    try:
+        outcome = command.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="corpledger",
+            standalone_mode=False,
+        )
+    except typer.TyperException as e:
+        # Usage mistakes (unknown option or command, missing argument, bad choice): exit 2.
+        if type(e).__name__ == "NoArgsIsHelpError":
+            return 0
+        context = getattr(e, "ctx", None)
+        where = f" (see {context.command_path} --help)" if context is not None else ""
+        fail(f"{e.format_message()}{where}")
+        return e.exit_code
+    except typer.Abort:
+        fail("aborted")
+        return 1
+    except LedgerError as e:
+        if settings.debug:
+            traceback.print_exc()
+        fail(str(e))
+        return e.exit_code
+    except KeyboardInterrupt:
+        fail("interrupted")
+        return 130
+    except Exception as e:
+        if settings.debug:
+            traceback.print_exc()
+            fail(f"{type(e).__name__}: {e}")
+        else:
+            fail(f"{type(e).__name__}: {e} (run with --debug for the traceback)")
+        return 1
+    return outcome if isinstance(outcome, int) else 0
+
+
+def main() -> NoReturn:
+    """The console script ``corpledger``."""
+    sys.exit(run())

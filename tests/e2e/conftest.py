@@ -1,0 +1,175 @@
+"""End-to-end fixtures: the command line run as a user types it, in a subprocess.
+
+``Cli`` runs ``python -m ledger --db URL ARGS…`` in a working directory of the test's own,
+with a clean environment (no ``CORPLEDGER_DB``; ``CORPLEDGER_ACTOR=e2e-tester``; a fixed
+terminal width so tables lay out the same everywhere).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger import Ledger
+from ledger.files import read_items
+from tests.conftest import drop_pg_database, new_pg_database
+
+ACME = Path(__file__).parent.parent / "data" / "acme-rockets.yaml"
+ACME_EVENTS = 11
+
+# After acme-rockets.yaml: ben sells 1,500,000 common to carol; the board has one seat.
+LATER = """\
+- {type: SharesTransferred, company: acme-rockets, from: ben, to: carol, share_class: common, shares: 1500000, effective_date: 2022-01-01}
+- {type: BoardSizeSet, company: acme-rockets, seats: 1, effective_date: 2022-01-01}
+"""  # noqa: E501
+BASE_EVENTS = ACME_EVENTS + 2
+
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def pattern(expected: str) -> str:
+    """``expected`` as a regular expression in which ``{uuid}`` stands for any event id."""
+    return re.escape(expected).replace(re.escape("{uuid}"), UUID)
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one command did: exit code, standard output, standard error."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        assert self.code == 0, self.err
+        return json.loads(self.out)
+
+    @property
+    def lines(self) -> list[str]:
+        """Standard output, one entry a line, blanks dropped and runs of spaces collapsed."""
+        return [" ".join(line.split()) for line in self.out.splitlines() if line.strip()]
+
+
+@dataclass
+class Cli:
+    """The command line against one ledger, run from ``cwd``."""
+
+    url: str | None
+    cwd: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def __call__(self, *args: str, stdin: str | None = None, **env: str) -> Run:
+        db = ["--db", self.url] if self.url is not None else []
+        done = subprocess.run(
+            [sys.executable, "-m", "ledger", *db, *args],
+            cwd=self.cwd,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env={**clean_env(), **self.env, **env},
+            timeout=120,
+            check=False,
+        )
+        return Run(done.returncode, done.stdout, done.stderr)
+
+    def write(self, name: str, text: str) -> str:
+        """Write an event file into the working directory; returns its name."""
+        (self.cwd / name).write_text(text, encoding="utf-8")
+        return name
+
+    def elsewhere(self, cwd: Path) -> Cli:
+        """The same ledger, run from another directory."""
+        cwd.mkdir(parents=True, exist_ok=True)
+        return Cli(self.url, cwd, dict(self.env))
+
+    def stored(self) -> int:
+        """How many events the ledger holds (read through the API, not the CLI)."""
+        assert self.url is not None
+        with Ledger.open(self.url) as ledger:
+            return ledger.known_position()
+
+
+def at_once(calls: Sequence[Callable[[], Run]]) -> list[Run]:
+    """Run independent commands side by side (one per core): the suite stays quick."""
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        return list(pool.map(lambda call: call(), calls))
+
+
+def clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CORPLEDGER_")}
+    env.update(
+        CORPLEDGER_ACTOR="e2e-tester",
+        COLUMNS="100",
+        LINES="50",
+        PYTHONIOENCODING="utf-8",
+    )
+    return env
+
+
+def assert_refused(run: Run, expected: str) -> None:
+    """Exit 2, exactly one line on stderr (``error: `` + ``expected``), nothing on stdout."""
+    assert (run.code, run.out) == (2, ""), run.err
+    assert "Traceback" not in run.err
+    assert run.err.count("\n") == 1, run.err
+    assert run.err.endswith("\n"), run.err
+    assert re.fullmatch(pattern(f"error: {expected}"), run.err.rstrip("\n")), run.err
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    """The command line on a fresh SQLite ledger file in the test's directory."""
+    return Cli(f"sqlite:///{tmp_path}/ledger.db", tmp_path)
+
+
+@pytest.fixture
+def pg_cli(pg_url: str, tmp_path: Path) -> Cli:
+    """The command line on a fresh PostgreSQL database of the test's own."""
+    return Cli(pg_url, tmp_path)
+
+
+def prepare(cli: Cli, *files: str) -> Cli:
+    """Record ``files`` through the API (quicker than a command; setup, not the test)."""
+    assert cli.url is not None
+    with Ledger.open(cli.url) as ledger:
+        items = [item for path in files for item in read_items(path)]
+        ledger.record(items, actor="e2e-setup")
+    return cli
+
+
+@pytest.fixture
+def acme(cli: Cli) -> Cli:
+    """A SQLite ledger holding the acme-rockets scenario (positions 1 to 11)."""
+    return prepare(cli, str(ACME))
+
+
+def record_base(cli: Cli) -> Cli:
+    prepare(cli, str(ACME), str(cli.cwd / cli.write("later.yaml", LATER)))
+    assert cli.stored() == BASE_EVENTS
+    return cli
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    """One SQLite ledger for a module's refusals: acme-rockets and LATER (13 events)."""
+    home = tmp_path_factory.mktemp("base")
+    return record_base(Cli(f"sqlite:///{home}/ledger.db", home))
+
+
+@pytest.fixture(scope="module")
+def pg_base(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    """The same as ``base`` on a PostgreSQL database of the module's own."""
+    url = new_pg_database(pg_server)
+    try:
+        yield record_base(Cli(url, tmp_path_factory.mktemp("pg-base")))
+    finally:
+        drop_pg_database(url)
