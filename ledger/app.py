@@ -32,7 +32,7 @@ from sqlalchemy.engine import Engine
 from .domain.company import CompanyEvent
 from .domain.errors import ConflictError, InputError, LedgerError, StoreError
 from .domain.events import FACT_ADAPTER, CompanyRegistered, Fact, fact_parties
-from .domain.fold import Entry, Timeline, replay
+from .domain.fold import Entry, Timeline, replay, replay_known
 from .domain.state import CompanyState
 from .domain.values import SLUG_RULE
 from .files import Item
@@ -418,11 +418,11 @@ class Ledger(Application[str]):
 
     @staticmethod
     def _fold(stream: Stream, as_of: date, position: int) -> CompanyState:
-        entries: Sequence[Entry] = stream.timeline.entries
-        if position < stream.last_position:
-            stored = stream.stored
-            entries = [e for e in entries if stored[e.seq].position <= position]
-        return replay(entries, stream.company, as_of=as_of)
+        if position >= stream.last_position:
+            return replay(stream.timeline.entries, stream.company, as_of=as_of)
+        stored = stream.stored
+        known = [e for e in stream.timeline.entries if stored[e.seq].position <= position]
+        return replay_known(known, stream.company, as_of=as_of)
 
     def cap_table(
         self, company: str, as_of: date | None = None, known_at: KnownAt = None

@@ -412,6 +412,27 @@ def replay(entries: Iterable[Entry], company: str, *, as_of: date | None = None)
     return state
 
 
+def replay_known(
+    entries: Iterable[Entry], company: str, *, as_of: date | None = None
+) -> CompanyState:
+    """The fold of the log as known at an earlier position: like ``replay``, except that an
+    event that cannot apply where it stands is left out. That happens only part-way through
+    a batch: a batch is checked and committed whole, so a position inside it can show an
+    event without another of the same batch it relies on (an issuance recorded after the
+    transfer it funds). At batch boundaries every event applies and this equals ``replay``."""
+    state = CompanyState(company)
+    for entry in entries:
+        fact = entry.fact
+        if as_of is not None and fact.effective_date > as_of:
+            break
+        try:
+            check(state, fact)
+        except Broken:
+            continue
+        _EVOLVE[fact.type](state, fact)
+    return state
+
+
 def violation(entry: Entry, broken: Broken, *, because: Entry | None = None) -> RuleViolation:
     """Turn a broken rule into the one-line error users see."""
     fact = entry.fact

@@ -1,0 +1,436 @@
+"""A hypothesis state machine: random valid and invalid events, back-dated ones included,
+recorded into the real ledger and into the naive model of ``model.py`` side by side.
+
+The ledger must accept a batch exactly when the model does; a refusal raises InputError or
+RuleViolation (as the model predicts) and stores nothing. After every step the ledger's answers
+keep the invariants at every date where anything changes, and for a random (as_of, known_at)
+its cap table, roster and board equal the model's.
+
+Runs on in-memory SQLite and a SQLite file (the default profile keeps it fast), on PostgreSQL
+with fewer examples (marked ``postgres``), and as a long campaign (marked ``slow``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+
+from ledger import InputError, Ledger, RuleViolation
+from ledger.persistence.url import MEMORY_URL
+from tests import builders as b
+from tests.conftest import drop_pg_database, new_pg_database
+from tests.property.model import SEATED, Event, Model
+
+START = date(2021, 1, 1)
+LAST_DAY = 24  # events fall on START + 0..24 days, drawn in any order (same days are common)
+COMPANIES = ("alpha", "beta")
+PARTIES = ("ana", "ben", "cy")
+PEOPLE = ("ana", "ben", "dee")
+# Each class name always comes with the same definition: one with a limit, one non-voting.
+CLASSES: dict[str, dict[str, Any]] = {
+    "common": {"kind": "common"},
+    "pref": {"kind": "preferred", "authorized": 300},
+    "mute": {"kind": "common", "votes_per_share": 0},
+}
+
+
+def on(n: int) -> str:
+    return (START + timedelta(days=n)).isoformat()
+
+
+days = st.integers(0, LAST_DAY).map(on)
+companies = st.sampled_from(COMPANIES)
+parties = st.sampled_from(PARTIES)
+people = st.sampled_from(PEOPLE)
+classes = st.sampled_from(sorted(CLASSES))
+amounts = st.integers(1, 250)
+
+
+@st.composite
+def registrations(draw: st.DrawFn) -> Event:
+    return b.registered(draw(companies), on(draw(st.integers(0, 10))))
+
+
+@st.composite
+def class_creations(draw: st.DrawFn) -> Event:
+    name = draw(classes)
+    return b.share_class(draw(companies), name, draw(days), **CLASSES[name])
+
+
+@st.composite
+def issuances(draw: st.DrawFn) -> Event:
+    return b.issued(draw(companies), draw(parties), draw(classes), draw(amounts), draw(days))
+
+
+@st.composite
+def transfers(draw: st.DrawFn) -> Event:
+    giver, taker = draw(st.lists(parties, min_size=2, max_size=2, unique=True))
+    return b.transferred(draw(companies), giver, taker, draw(classes), draw(amounts), draw(days))
+
+
+@st.composite
+def cancellations(draw: st.DrawFn) -> Event:
+    return b.cancelled(draw(companies), draw(parties), draw(classes), draw(amounts), draw(days))
+
+
+@st.composite
+def appointments(draw: st.DrawFn) -> Event:
+    company, person, when = draw(companies), draw(people), draw(days)
+    if draw(st.booleans()):
+        return b.interim_ceo(company, person, when)
+    role = draw(st.sampled_from(["ceo", "cfo"]))
+    return b.executive_appointed(
+        company, person, role, when, interim=draw(st.sampled_from([None, True])),
+        title=draw(st.sampled_from([None, "Chief"])),
+    )  # fmt: skip
+
+
+@st.composite
+def departures(draw: st.DrawFn) -> Event:
+    role = draw(st.sampled_from(["ceo", "cfo"]))
+    return b.executive_departed(draw(companies), draw(people), role, draw(days))
+
+
+@st.composite
+def director_appointments(draw: st.DrawFn) -> Event:
+    return b.director_appointed(
+        draw(companies),
+        draw(people),
+        draw(days),
+        seat=draw(st.sampled_from([None, "chair", "observer"])),
+        designated_by=draw(st.sampled_from([None, "ana", "fund"])),
+    )
+
+
+@st.composite
+def director_departures(draw: st.DrawFn) -> Event:
+    return b.director_departed(draw(companies), draw(people), draw(days))
+
+
+@st.composite
+def retained_seats(draw: st.DrawFn) -> Event:
+    return b.seat_retained(draw(companies), draw(people), draw(days))
+
+
+@st.composite
+def board_sizes(draw: st.DrawFn) -> Event:
+    return b.board_size(draw(companies), draw(st.integers(1, 3)), draw(days))
+
+
+@st.composite
+def ghost_events(draw: st.DrawFn) -> Event:
+    """An event of a company nobody registers: an input error."""
+    return b.issued("ghost", draw(parties), "common", draw(amounts), draw(days))
+
+
+@st.composite
+def malformed_events(draw: st.DrawFn) -> Event:
+    """Zero shares, or a transfer to oneself: refused when the file is read."""
+    party = draw(parties)
+    if draw(st.booleans()):
+        return b.issued(draw(companies), party, draw(classes), 0, draw(days))
+    return b.transferred(draw(companies), party, party, draw(classes), draw(amounts), draw(days))
+
+
+any_event = st.one_of(  # the simplest first: hypothesis leans towards it
+    issuances(),
+    transfers(),
+    cancellations(),
+    class_creations(),
+    appointments(),
+    departures(),
+    director_appointments(),
+    director_departures(),
+    retained_seats(),
+    board_sizes(),
+    registrations(),
+    ghost_events(),
+    malformed_events(),
+)
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    """Drives one fresh ledger per example. Subclasses say where it lives."""
+
+    new_store: ClassVar[Callable[[], tuple[str, Callable[[], None]]]]
+
+    def __init__(self) -> None:
+        super().__init__()
+        url, self.drop_store = type(self).new_store()
+        self.ledger = Ledger.open(url)
+        self.model = Model()
+
+    def teardown(self) -> None:
+        self.ledger.close()
+        self.drop_store()
+
+    # --- recording ---
+
+    def submit(self, batch: list[Event], data: st.DataObject) -> None:
+        problems = self.model.problems(batch)
+        before = self.ledger.known_position()
+        if problems:
+            with pytest.raises((InputError, RuleViolation)) as refused:
+                self.ledger.record(batch, actor="machine")
+            kind = "input" if isinstance(refused.value, InputError) else "rule"
+            assert kind in problems, f"the model expects {problems}, got: {refused.value}"
+            assert self.ledger.known_position() == before, "a refused batch stored something"
+        else:
+            result = self.ledger.record(batch, actor="machine")
+            assert result.skipped == []
+            assert [(r.company, r.type) for r in result.recorded] == [
+                (e["company"], e["type"]) for e in batch
+            ]
+            positions = [r.position or 0 for r in result.recorded]
+            assert positions == sorted(set(positions)), "positions follow the batch"
+            assert positions[0] > before
+            self.model.accept(batch, positions)
+        self.compare(data)
+
+    @initialize(
+        registered=st.integers(0, 6),
+        later=st.integers(0, 12),
+        beta=st.one_of(st.none(), st.integers(0, 6)),
+    )
+    def register_companies(self, registered: int, later: int, beta: int | None) -> None:
+        """alpha with two classes (one limited, from a later date); sometimes beta, bare."""
+        batch = [
+            b.registered("alpha", on(registered)),
+            b.share_class("alpha", "common", on(registered), **CLASSES["common"]),
+            b.share_class("alpha", "pref", on(registered + later), **CLASSES["pref"]),
+        ]
+        if beta is not None:
+            batch.append(b.registered("beta", on(beta)))
+        result = self.ledger.record(batch)
+        self.model.accept(batch, [r.position or 0 for r in result.recorded])
+
+    @rule(event=any_event, data=st.data())
+    def record_an_event(self, event: Event, data: st.DataObject) -> None:
+        self.submit([event], data)
+
+    @rule(data=st.data())
+    def record_a_plausible_event(self, data: st.DataObject) -> None:
+        self.submit([self.plausible(data)], data)
+
+    @rule(data=st.data())
+    def record_a_batch(self, data: st.DataObject) -> None:
+        size = data.draw(st.integers(2, 3), label="size")
+        batch = [
+            data.draw(any_event, label="event") if data.draw(st.booleans(), label="blind") else
+            self.plausible(data)
+            for _ in range(size)
+        ]  # fmt: skip
+        self.submit(batch, data)
+
+    def plausible(self, data: st.DataObject) -> Event:
+        """An event drawn from the model's current state so that it has a fair chance to be
+        valid: shares of an existing class, a transfer or cancellation of shares someone holds,
+        an office or a seat for someone without it, the end of an office or a seat someone
+        has. Its date is still drawn over the range, so it may well be back-dated past what
+        makes it valid. First a company and a kind of event, then one of that kind."""
+        registered = sorted(self.model.registered())
+        if not registered:
+            return data.draw(any_event, label="event")
+        company = data.draw(st.sampled_from(registered), label="company")
+        end = self.model.replay(company)
+
+        def when(earliest: int = 0) -> str:
+            return on(data.draw(st.integers(earliest, LAST_DAY), label="day"))
+
+        def late() -> str:  # hypothesis leans to small numbers: here, to late dates
+            return on(LAST_DAY - data.draw(st.integers(0, LAST_DAY), label="days back"))
+
+        def since(iso: str) -> int:
+            return (date.fromisoformat(iso) - START).days
+
+        created = {
+            a.event["share_class"]: since(a.event["effective_date"])
+            for a in self.model.accepted
+            if a.event["company"] == company and a.event["type"] == "ShareClassCreated"
+        }
+        held = [(party, cls, n) for (party, cls), n in sorted(end.held.items()) if n > 0]
+        offices = {(o["person"], o["role"]): since(o["since"]) for o in end.offices}
+        has_ceo = any(role == "ceo" for _, role in offices)
+        roles = ("cfo",) if has_ceo else ("ceo", "cfo")
+        vacant = [(p, r) for p in PEOPLE for r in roles if (p, r) not in offices]
+        seats = {person: since(d["since"]) for person, d in end.directors.items()}
+        outside = [person for person in PEOPLE if person not in seats]
+
+        kinds: dict[str, Callable[[], Event]] = {}
+        if created:
+
+            def issue() -> Event:
+                cls = data.draw(st.sampled_from(sorted(created)))
+                return b.issued(
+                    company, data.draw(parties), cls, data.draw(amounts), when(created[cls])
+                )
+
+            kinds["issue"] = issue
+        if held:
+
+            def move() -> Event:
+                party, cls, n = data.draw(st.sampled_from(held))
+                shares = data.draw(st.one_of(st.integers(1, n), st.integers(n + 1, n + 20)))
+                if data.draw(st.booleans()):
+                    return b.cancelled(company, party, cls, shares, late())
+                taker = data.draw(parties.filter(lambda q: q != party))
+                return b.transferred(company, party, taker, cls, shares, late())
+
+            kinds["move"] = move
+        if vacant:
+
+            def appoint() -> Event:
+                person, role = data.draw(st.sampled_from(vacant))
+                return b.executive_appointed(company, person, role, when())
+
+            kinds["appoint"] = appoint
+        if offices:
+
+            def depart() -> Event:
+                person, role = data.draw(st.sampled_from(sorted(offices)))
+                return b.executive_departed(company, person, role, when(offices[person, role]))
+
+            kinds["depart"] = depart
+        if outside:
+
+            def seat() -> Event:
+                person = data.draw(st.sampled_from(outside))
+                kind = data.draw(st.sampled_from([None, "observer"]))
+                return b.director_appointed(company, person, when(), seat=kind)
+
+            kinds["seat"] = seat
+        if seats:
+
+            def unseat() -> Event:
+                person = data.draw(st.sampled_from(sorted(seats)))
+                if data.draw(st.booleans()):
+                    return b.seat_retained(company, person, when(seats[person]))
+                return b.director_departed(company, person, when(seats[person]))
+
+            kinds["unseat"] = unseat
+
+        def size() -> Event:
+            n = end.seated()
+            return b.board_size(company, data.draw(st.integers(max(n, 1), n + 1)), when())
+
+        kinds["size"] = size
+        # Shares move more often than people: weigh the kinds accordingly.
+        weights = {"issue": 2, "move": 4}
+        choices = [kind for kind in sorted(kinds) for _ in range(weights.get(kind, 1))]
+        return kinds[data.draw(st.sampled_from(choices), label="kind")]()
+
+    # --- the ledger's answers ---
+
+    def compare(self, data: st.DataObject) -> None:
+        """For a random (as_of, known_at) the ledger answers as the model does."""
+        as_of = START + timedelta(days=data.draw(st.integers(-3, LAST_DAY + 3), label="as_of"))
+        last = self.ledger.known_position()
+        assert last == max(self.model.positions(), default=0)
+        known_at = data.draw(st.sampled_from([None, 0, *self.model.positions()]), label="known_at")
+        position = last if known_at is None else self.model.known(known_at)
+        registered = self.model.registered()
+        for company in COMPANIES:
+            if company not in registered:
+                with pytest.raises(InputError, match="unknown company"):
+                    self.ledger.cap_table(company, as_of=as_of, known_at=known_at)
+                continue
+            ledger, model = self.ledger, self.model
+            assert ledger.cap_table(company, as_of, known_at).model_dump(
+                mode="json"
+            ) == model.cap_table(company, as_of, position)
+            assert ledger.roster(company, as_of, known_at).model_dump(mode="json") == model.roster(
+                company, as_of, position
+            )
+            assert ledger.board(company, as_of, known_at).model_dump(mode="json") == model.board(
+                company, as_of, position
+            )
+
+    @invariant()
+    def every_date_keeps_the_invariants(self) -> None:
+        for company in sorted(self.model.registered()):
+            history = self.ledger.history(company)
+            assert [e.position for e in history.events] == [
+                a.position for a in self.model.accepted if a.event["company"] == company
+            ], "every accepted event is stored once, nothing else"
+            for when in self.model.dates(company):
+                table = self.ledger.cap_table(company, as_of=when)
+                assert all(h.shares > 0 for h in table.holders)
+                assert all(n > 0 for h in table.holders for n in h.classes.values())
+                assert sum(h.shares for h in table.holders) == table.total_shares
+                roster = self.ledger.roster(company, as_of=when)
+                assert sum(1 for o in roster.officers if o.role == "ceo") <= 1
+                seats = self.model.replay(company, as_of=when).board_size
+                if seats is not None:
+                    board = self.ledger.board(company, as_of=when)
+                    assert sum(1 for d in board.directors if d.seat in SEATED) <= seats
+
+
+# --- where the ledger lives ---
+
+_stores = itertools.count()
+
+
+def in_memory() -> tuple[str, Callable[[], None]]:
+    return MEMORY_URL, lambda: None
+
+
+def in_sqlite_files(directory: Path) -> Callable[[], tuple[str, Callable[[], None]]]:
+    def new_store() -> tuple[str, Callable[[], None]]:
+        path = directory / f"machine-{next(_stores)}.db"
+
+        def drop() -> None:
+            for leftover in directory.glob(f"{path.name}*"):
+                leftover.unlink()
+
+        return f"sqlite:///{path}", drop
+
+    return new_store
+
+
+def in_postgres(template: str) -> Callable[[], tuple[str, Callable[[], None]]]:
+    def new_store() -> tuple[str, Callable[[], None]]:
+        url = new_pg_database(template)
+        return url, lambda: drop_pg_database(url)
+
+    return new_store
+
+
+def run(new_store: Callable[[], tuple[str, Callable[[], None]]], **overrides: Any) -> None:
+    machine = type("Machine", (LedgerMachine,), {"new_store": staticmethod(new_store)})
+    run_state_machine_as_test(machine, settings=settings(settings(), **overrides))
+
+
+def test_the_in_memory_ledger_behaves_as_the_model() -> None:
+    run(in_memory, stateful_step_count=50)
+
+
+def test_a_sqlite_file_ledger_behaves_as_the_model(tmp_path: Path) -> None:
+    run(in_sqlite_files(tmp_path), stateful_step_count=40)
+
+
+@pytest.mark.postgres
+def test_a_postgresql_ledger_behaves_as_the_model(pg_server: str) -> None:
+    run(in_postgres(pg_server), stateful_step_count=30, max_examples=12)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)  # HYPOTHESIS_PROFILE=slow: 1,000 examples of 100 steps each
+def test_a_long_campaign_keeps_the_ledger_and_the_model_in_step() -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        run(in_sqlite_files(Path(directory)), stateful_step_count=100)
+    run(in_memory, stateful_step_count=100)
