@@ -51,12 +51,8 @@ from .persistence.url import resolve_url, store_config
 from .reports import (
     Board,
     CapTable,
-    CompanyHistory,
-    DirectorOut,
     History,
-    HistoryEvent,
     Holdings,
-    OfficerOut,
     PartyHistory,
     Report,
     Roster,
@@ -255,52 +251,6 @@ def print_json(report: Report) -> None:
     say(json.dumps(report.model_dump(mode="json"), indent=2))
 
 
-CAP_TABLE_COLUMNS = (
-    "company",
-    "as_of",
-    "known_at",
-    "total_shares",
-    "party",
-    "share_class",
-    "shares",
-    "party_shares",
-    "ownership_percent",
-    "voting_percent",
-)
-HOLDINGS_COLUMNS = (
-    "party",
-    "as_of",
-    "known_at",
-    "company",
-    "share_class",
-    "shares",
-    "company_shares",
-    "ownership_percent",
-    "voting_percent",
-)
-ROSTER_COLUMNS = ("company", "as_of", "known_at", *OfficerOut.model_fields)
-BOARD_COLUMNS = ("company", "as_of", "known_at", *DirectorOut.model_fields)
-COMPANY_HISTORY_COLUMNS = ("known_at", *HistoryEvent.model_fields)
-PARTY_HISTORY_COLUMNS = ("party", "known_at", *HistoryEvent.model_fields)
-
-
-def csv_header(report: Report) -> tuple[str, ...]:
-    """The CSV columns of a report, for when it has no rows to take them from."""
-    if isinstance(report, CapTable):
-        return CAP_TABLE_COLUMNS
-    if isinstance(report, Holdings):
-        return HOLDINGS_COLUMNS
-    if isinstance(report, Roster):
-        return ROSTER_COLUMNS
-    if isinstance(report, Board):
-        return BOARD_COLUMNS
-    if isinstance(report, PartyHistory):
-        return PARTY_HISTORY_COLUMNS
-    if isinstance(report, CompanyHistory):
-        return COMPANY_HISTORY_COLUMNS
-    raise TypeError(f"no CSV header for {type(report).__name__}")
-
-
 def csv_cell(value: Any) -> str:
     """A CSV cell written as the JSON writes the value: true/false, empty for null."""
     if value is None:
@@ -316,7 +266,7 @@ def csv_cell(value: Any) -> str:
 
 def write_csv(report: Report, out: TextIO) -> None:
     rows = report.csv_rows()
-    header = list(rows[0]) if rows else list(csv_header(report))
+    header = list(report.csv_columns)
     writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
     writer.writeheader()
     for row in rows:

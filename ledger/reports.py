@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, field_serializer
 
@@ -22,8 +22,11 @@ ROLE_ORDER = ("ceo", "cfo", "coo", "cto", "cso", "president", "other")
 class Report(BaseModel):
     model_config = ConfigDict(frozen=True)
 
+    csv_columns: ClassVar[tuple[str, ...]]
+    """The CSV header: the JSON keys, flattened; a contract like the JSON's."""
+
     def csv_rows(self) -> list[dict[str, Any]]:
-        """One flat row per line of the answer, keys as in the JSON."""
+        """One flat row per line of the answer, keyed by ``csv_columns``."""
         raise NotImplementedError
 
 
@@ -45,6 +48,11 @@ class Holder(BaseModel):
 
 
 class CapTable(Report):
+    csv_columns = (
+        "company", "as_of", "known_at", "total_shares", "party", "share_class", "shares",
+        "party_shares", "ownership_percent", "voting_percent",
+    )  # fmt: skip
+
     company: str
     as_of: date
     known_at: int
@@ -84,6 +92,8 @@ class OfficerOut(BaseModel):
 
 
 class Roster(Report):
+    csv_columns = ("company", "as_of", "known_at", *OfficerOut.model_fields)
+
     company: str
     as_of: date
     known_at: int
@@ -104,6 +114,8 @@ class DirectorOut(BaseModel):
 
 
 class Board(Report):
+    csv_columns = ("company", "as_of", "known_at", *DirectorOut.model_fields)
+
     company: str
     as_of: date
     known_at: int
@@ -124,6 +136,11 @@ class Position(BaseModel):
 
 
 class Holdings(Report):
+    csv_columns = (
+        "party", "as_of", "known_at", "company", "share_class", "shares", "company_shares",
+        "ownership_percent", "voting_percent",
+    )  # fmt: skip
+
     party: str
     as_of: date
     known_at: int
@@ -182,6 +199,8 @@ class History(Report):
 
 
 class CompanyHistory(History):
+    csv_columns = ("known_at", *HistoryEvent.model_fields)
+
     company: str
 
     def _head(self) -> dict[str, Any]:
@@ -189,6 +208,8 @@ class CompanyHistory(History):
 
 
 class PartyHistory(History):
+    csv_columns = ("party", "known_at", *HistoryEvent.model_fields)
+
     party: str
 
     def _head(self) -> dict[str, Any]:
