@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psycopg
 
-from . import measure, report
+from . import measure, read_models, report
 from .measure import log
 from .stores import Engine, PostgresEngine, SQLiteEngine
 from .workload import SINGLE_COMPANY, Workload, write_multi, write_single
@@ -70,6 +70,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=int,
         default=10_000,
         help="events per record() call when a file's one-batch API run failed (default 10000)",
+    )
+    parser.add_argument(
+        "--large-store",
+        type=int,
+        default=None,
+        help="events in the large store of the read models' latency and memory figures "
+        "(default 1,000,000; 100,000 with --quick)",
     )
     parser.add_argument(
         "--no-profile",
@@ -179,6 +186,25 @@ def run(args: argparse.Namespace, argv: list[str]) -> report.Results:
                     )
                 finally:
                     engine.drop(kept)
+            small = 20_000 if args.quick else 100_000
+            large = args.large_store or (100_000 if args.quick else 1_000_000)
+            results.workload["read models"] = (
+                f"rebuild of the multi-company file; `{read_models.BIG_COMPANY}` "
+                f"({read_models.BIG_EVENTS:,} events, {read_models.BIG_HOLDERS:,} holders) with "
+                f"filler companies of 100 events making up {small:,}, then {large:,} events; "
+                f"{workload.queries} cap-table queries at random dates per store size"
+            )
+            for engine in engines:
+                log(f"{engine.name}: read models, rebuild of {multi.events:,} events")
+                results.read_models.rebuild[engine.name] = read_models.rebuild_throughput(
+                    engine, multi, workload.repeat
+                )
+                log(f"{engine.name}: read models, a {read_models.BIG_HOLDERS:,}-holder company")
+                latencies, memory = read_models.big_company(
+                    engine, directory, small, large, workload.queries
+                )
+                results.read_models.latency[engine.name] = latencies
+                results.read_models.memory[engine.name] = memory
             sqlite = next((e for e in engines if e.key == "sqlite"), None)
             if sqlite is not None and not args.no_profile:
                 log("SQLite: cProfile of one API run of the multi-company file")

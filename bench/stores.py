@@ -1,11 +1,11 @@
 """The engines under test: fresh databases, the raw-driver baselines, version and settings.
 
 Every database, the API's and the raw baseline's alike, is made the same way: a fresh,
-empty database migrated by ``Ledger.open`` (Alembic revision 0001), so both write the same
-``stored_events`` table with the same indexes and defaults. The raw writers insert
-pre-serialised rows (``originator_id, originator_version, topic, state`` as the ledger
-stored them: the rows are read back from an API run) in one transaction, and are timed
-from the transaction's start to its commit.
+empty database migrated by ``Ledger.open`` (every Alembic revision), so both write the same
+``stored_events`` table with the same indexes, defaults, constraints and triggers. The raw
+writers insert pre-serialised rows (``originator_id, originator_version, topic, state,
+chain`` as the ledger stored them, hash chain included: the rows are read back from an API
+run) in one transaction, and are timed from the transaction's start to its commit.
 """
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ import psycopg
 from ledger import Ledger
 from ledger.persistence.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
 
-Row = tuple[str, int, str, bytes]
-"""A stored event as the ledger wrote it: originator_id, originator_version, topic, state."""
+Row = tuple[str, int, str, bytes, bytes]
+"""A stored event as the ledger wrote it: originator_id, originator_version, topic, state,
+chain."""
 
 RawWriter = Callable[[str, list[Row]], float]
 """Writes the rows into the fresh database at a URL; returns the seconds it took."""
 
-COLUMNS = "originator_id, originator_version, topic, state"
+COLUMNS = "originator_id, originator_version, topic, state, chain"
 
 
 class Engine(Protocol):
@@ -114,7 +115,7 @@ class SQLiteEngine:
         conn = self._connect(url)
         try:
             return [
-                (r[0], r[1], r[2], bytes(r[3]))
+                (r[0], r[1], r[2], bytes(r[3]), bytes(r[4]))
                 for r in conn.execute(f"SELECT {COLUMNS} FROM stored_events ORDER BY rowid")
             ]
         finally:
@@ -137,7 +138,7 @@ class SQLiteEngine:
             started = time.perf_counter()
             conn.execute("BEGIN")
             conn.executemany(
-                f"INSERT INTO stored_events ({COLUMNS}) VALUES (?,?,?,?)",
+                f"INSERT INTO stored_events ({COLUMNS}) VALUES (?,?,?,?,?)",
                 rows,
             )
             conn.execute("COMMIT")
@@ -243,7 +244,7 @@ class PostgresEngine:
     def stored_rows(self, url: str) -> list[Row]:
         with psycopg.connect(url) as conn:
             return [
-                (r[0], r[1], r[2], bytes(r[3]))
+                (r[0], r[1], r[2], bytes(r[3]), bytes(r[4]))
                 for r in conn.execute(
                     f"SELECT {COLUMNS} FROM stored_events ORDER BY notification_id"
                 )
@@ -263,7 +264,7 @@ class PostgresEngine:
             started = time.perf_counter()
             with conn.cursor() as cursor:
                 cursor.executemany(
-                    f"INSERT INTO stored_events ({COLUMNS}) VALUES (%s,%s,%s,%s)", rows
+                    f"INSERT INTO stored_events ({COLUMNS}) VALUES (%s,%s,%s,%s,%s)", rows
                 )
             conn.commit()
             return time.perf_counter() - started
@@ -275,7 +276,7 @@ class PostgresEngine:
                 conn.cursor() as cursor,
                 cursor.copy(f"COPY stored_events ({COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy,
             ):
-                copy.set_types(["text", "int8", "text", "bytea"])
+                copy.set_types(["text", "int8", "text", "bytea", "bytea"])
                 for row in rows:
                     copy.write_row(row)
             conn.commit()

@@ -40,6 +40,7 @@ from .persistence import schema
 from .persistence.mapper import FactMapper, decode_state
 from .persistence.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
 from .persistence.url import StoreConfig, resolve_url, store_config
+from .ports import ReadModels, read_model_factory
 from .reports import (
     Board,
     CapTable,
@@ -50,6 +51,7 @@ from .reports import (
     Roster,
     board_of,
     cap_table_of,
+    holdings_from,
     position_of,
     roster_of,
 )
@@ -200,6 +202,8 @@ class Ledger(Application[str]):
         self.config = config
         self.engine = engine
         self._streams: dict[str, Stream] = {}
+        self._read_models: ReadModels | None = None
+        self._read_models_found = False
         try:
             super().__init__(env=config.eventsourcing_env)
         except PersistenceError as e:
@@ -237,6 +241,17 @@ class Ledger(Application[str]):
         super().close()
         self.engine.dispose()
 
+    @property
+    def read_models(self) -> ReadModels | None:
+        """The read models (bitemporal history tables), when installed: the implementation
+        of ``ledger.ports.ReadModels`` registered under the entry point group
+        ``corpledger.read_models`` (the ``projections`` package). None without one."""
+        if not self._read_models_found:
+            factory = read_model_factory()
+            self._read_models = factory(self) if factory is not None else None
+            self._read_models_found = True
+        return self._read_models
+
     # --- streams ---
 
     def _stream(self, company: str) -> Stream:
@@ -267,12 +282,23 @@ class Ledger(Application[str]):
         *,
         actor: str | None = None,
         dry_run: bool = False,
+        project: bool = True,
     ) -> RecordResult:
         """Validate and store ``events`` as one atomic batch across every company it touches.
 
-        Raises ``InputError`` or ``RuleViolation`` (nothing stored) or ``ConflictError``."""
+        With ``project`` (the default) the read models are brought up to date before it
+        returns, so the next query reads what was just recorded from them; without, they
+        catch up later (``corpledger projections run``, or the next query).
+
+        Raises ``InputError`` or ``RuleViolation`` (nothing stored) or ``ConflictError``;
+        ``ProjectionError`` if the events were stored but a projection cannot apply one."""
         with gc_paused():
-            return self._record_batch(events, actor=actor, dry_run=dry_run)
+            result = self._record_batch(events, actor=actor, dry_run=dry_run)
+        if project and not dry_run and result.recorded:
+            read_models = self.read_models
+            if read_models is not None:
+                read_models.catch_up()
+        return result
 
     def _record_batch(
         self, events: Iterable[Item | Fact | dict[str, Any]], *, actor: str | None, dry_run: bool
@@ -424,22 +450,68 @@ class Ledger(Application[str]):
         known = [e for e in stream.timeline.entries if stored[e.seq].position <= position]
         return replay_known(known, stream.company, as_of=as_of)
 
+    def _from_tables(self, fold: bool) -> ReadModels | None:
+        return None if fold else self.read_models
+
     def cap_table(
-        self, company: str, as_of: date | None = None, known_at: KnownAt = None
+        self,
+        company: str,
+        as_of: date | None = None,
+        known_at: KnownAt = None,
+        *,
+        fold: bool = False,
     ) -> CapTable:
-        """Holders, shares by class, ownership and voting percentages, last valuation."""
+        """Holders, shares by class, ownership and voting percentages, last valuation.
+
+        Read from the read models when installed (caught up first), else, or with ``fold``,
+        folded from the events; the two answers are the same (``corpledger verify``)."""
+        tables = self._from_tables(fold)
+        if tables is not None:
+            return tables.cap_table(company, as_of or today(), self.known_position(known_at))
         return cap_table_of(*self.state(company, as_of, known_at))
 
-    def roster(self, company: str, as_of: date | None = None, known_at: KnownAt = None) -> Roster:
-        """Officers in office: role, title, person, since, interim."""
+    def roster(
+        self,
+        company: str,
+        as_of: date | None = None,
+        known_at: KnownAt = None,
+        *,
+        fold: bool = False,
+    ) -> Roster:
+        """Officers in office: role, title, person, since, interim (see ``cap_table``)."""
+        tables = self._from_tables(fold)
+        if tables is not None:
+            return tables.roster(company, as_of or today(), self.known_position(known_at))
         return roster_of(*self.state(company, as_of, known_at))
 
-    def board(self, company: str, as_of: date | None = None, known_at: KnownAt = None) -> Board:
-        """Directors: person, seat, since, designated_by, executive or not."""
+    def board(
+        self,
+        company: str,
+        as_of: date | None = None,
+        known_at: KnownAt = None,
+        *,
+        fold: bool = False,
+    ) -> Board:
+        """Directors: person, seat, since, designated_by, executive or not (see
+        ``cap_table``)."""
+        tables = self._from_tables(fold)
+        if tables is not None:
+            return tables.board(company, as_of or today(), self.known_position(known_at))
         return board_of(*self.state(company, as_of, known_at))
 
-    def holdings(self, party: str, as_of: date | None = None, known_at: KnownAt = None) -> Holdings:
-        """Every position of ``party`` across the companies of the ledger."""
+    def holdings(
+        self,
+        party: str,
+        as_of: date | None = None,
+        known_at: KnownAt = None,
+        *,
+        fold: bool = False,
+    ) -> Holdings:
+        """Every position of ``party`` across the companies of the ledger (see
+        ``cap_table``)."""
+        tables = self._from_tables(fold)
+        if tables is not None:
+            return tables.holdings(party, as_of or today(), self.known_position(known_at))
         position = self.known_position(known_at)
         as_of = as_of or today()
         positions = []
@@ -447,8 +519,7 @@ class Ledger(Application[str]):
             held = position_of(self._fold(self._stream(company), as_of, position), party)
             if held is not None:
                 positions.append(held)
-        positions.sort(key=lambda p: (-p.shares, p.company))
-        return Holdings(party=party, as_of=as_of, known_at=position, positions=positions)
+        return holdings_from(party, as_of, position, positions)
 
     def history(self, company: str, known_at: KnownAt = None) -> CompanyHistory:
         """The audit trail of a company: every event with its provenance, by position."""

@@ -12,8 +12,10 @@ table`` (the default) Rich tables for people.
 import csv
 import json
 import re
+import signal
 import sys
 import tempfile
+import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -46,8 +48,10 @@ from .app import KnownAt, Ledger, RecordResult, default_actor, to_fact
 from .domain.errors import InputError, LedgerError
 from .domain.events import EVENT_FILE_ADAPTER
 from .files import Item, read_items
+from .integrity import CHECKS, run_checks
 from .persistence import schema
 from .persistence.url import resolve_url, store_config
+from .ports import ReadModels, check_read_models
 from .reports import (
     Board,
     CapTable,
@@ -136,7 +140,8 @@ app = typer.Typer(
         "An event-sourced ledger of corporate actions: cap tables, executive rosters and "
         "boards for any date (**--as-of**), as known at any moment (**--known-at**).\n\n"
         "Record event files with **record**, then ask **cap-table**, **roster**, **board**, "
-        "**holdings** or **history**. Try **corpledger demo** for the Scale AI story.\n\n"
+        "**holdings** or **history**; **verify** checks that nobody changed the stored events. "
+        "Try **corpledger demo** for the Scale AI story.\n\n"
         "Exit codes: 0 success; 2 bad input or a rule violated (nothing stored); 1 anything "
         "else."
     ),
@@ -653,6 +658,15 @@ def record(
             show_default=False,
         ),
     ] = None,
+    no_project: Annotated[
+        bool,
+        typer.Option(
+            "--no-project",
+            metavar="",
+            help="Return once the events are stored, without bringing the read models up to "
+            "date (a worker, or the next query, does it).",
+        ),
+    ] = False,
 ) -> None:
     """Validate event files and store them as **one atomic batch**: all of it, or none.
 
@@ -669,7 +683,9 @@ def record(
                 None,
                 big=len(items) > PROGRESS_THRESHOLD,
             )
-            result = ledger.record(items, actor=actor or default_actor(), dry_run=dry_run)
+            result = ledger.record(
+                items, actor=actor or default_actor(), dry_run=dry_run, project=not no_project
+            )
             feedback.done(task)
     finally:
         feedback.close()
@@ -779,6 +795,153 @@ def history(
         events = [e for e in report.events if e.effective_date <= day]
         report = report.model_copy(update={"events": events})
     emit(report, fmt, lambda: show_history(stdout_console(), report))
+
+
+@app.command()
+def verify(
+    company: Annotated[
+        str | None,
+        typer.Option(
+            "--company",
+            metavar="COMPANY",
+            help="Check the read models of this company only (the chain is always whole).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Check that nobody has changed the stored events: recompute the hash chain over the whole
+    log and check every company's versions. Then check that the read models equal the fold
+    for every company, at every effective date, as known now and at every position.
+
+    Prints a summary (events, the chain's head; the read models checked) and exits 0; exits 1
+    naming the first broken link (position, company, event id) and what is wrong: a forged
+    event, a deleted one, a reordered pair; or the first difference of a read model."""
+    with open_ledger() as ledger:
+        checks = [*CHECKS, lambda opened: check_read_models(opened, company)]
+        for line in run_checks(ledger, checks):
+            say(line)
+
+
+# --- projections: the read models ----------------------------------------------------------
+
+projections_app = typer.Typer(
+    help="The read models (bitemporal history tables): run the worker, see where each "
+    "projection stands, rebuild them.",
+    no_args_is_help=True,
+)
+app.add_typer(projections_app, name="projections")
+
+
+def read_models_of(ledger: Ledger) -> ReadModels:
+    models = ledger.read_models
+    if models is None:
+        raise LedgerError(
+            "no read models are installed (the corpledger.read_models entry point): "
+            "reinstall corpledger"
+        )
+    return models
+
+
+@contextmanager
+def stopping_on_signals() -> Iterator[threading.Event]:
+    """An event set by Ctrl-C or SIGTERM: the worker finishes its batch and stops."""
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@projections_app.command("run")
+def projections_run(
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow",
+            metavar="",
+            help="Keep running: project new events as they are recorded (PostgreSQL: on "
+            "its notifications; SQLite: polling), until Ctrl-C or SIGTERM.",
+        ),
+    ] = False,
+    poll: Annotated[
+        float,
+        typer.Option(
+            "--poll",
+            metavar="SECONDS",
+            min=0.01,
+            help="With --follow: seconds between looks at the log (PostgreSQL: the longest "
+            "wait for a notification).",
+        ),
+    ] = 1.0,
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            "--batch-size",
+            metavar="EVENTS",
+            min=1,
+            help="Events per transaction (each commits its rows and the position reached).",
+        ),
+    ] = 1_000,
+) -> None:
+    """Bring the read models up to date (the events after each projection's tracked
+    position, a batch per transaction); with --follow, keep doing it. Ctrl-C or SIGTERM stops
+    it cleanly after the batch in hand; a killed worker resumes from the last batch it
+    committed."""
+    with open_ledger() as ledger, stopping_on_signals() as stop:
+        models = read_models_of(ledger)
+        position = models.run(
+            follow=follow,
+            stop=stop,
+            poll=poll,
+            on_batch=lambda reached: say(f"projected up to position {reached}"),
+            batch_size=batch_size,
+        )
+        word = "stopped" if stop.is_set() else "up to date"
+        say(f"projections {word} at position {position}")
+
+
+@projections_app.command("status")
+def projections_status(fmt: FormatOption = OutputFormat.table) -> None:
+    """Each projection's tracked position and its lag behind the end of the log."""
+    with open_ledger() as ledger:
+        rows = read_models_of(ledger).status()
+    if fmt is OutputFormat.json:
+        say(json.dumps([r._asdict() for r in rows], indent=2))
+    elif fmt is OutputFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["name", "position", "lag"])
+        writer.writerows(rows)
+    else:
+        table = new_table()
+        for column in ("Projection", "Position", "Lag"):
+            table.add_column(column, justify="left" if column == "Projection" else "right")
+        for r in rows:
+            table.add_row(r.name, f"{r.position:,}", f"{r.lag:,}")
+        stdout_console().print(table)
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(
+    company: Annotated[
+        str | None,
+        typer.Option(
+            "--company",
+            metavar="COMPANY",
+            help="Rebuild this company's rows only (one transaction).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Rebuild the read models from the events: every table (cleared, then projected again in
+    batches), or one company's rows. The tables come out as a run from the start makes them."""
+    with open_ledger() as ledger:
+        position = read_models_of(ledger).rebuild(company)
+    which = f"{company}'s rows" if company else "the read models"
+    say(f"rebuilt {which} up to position {position}")
 
 
 @app.command("schema")

@@ -259,7 +259,10 @@ def cap_table_of(state: CompanyState, as_of: date, known_at: int) -> CapTable:
 
 
 def roster_of(state: CompanyState, as_of: date, known_at: int) -> Roster:
-    officers = sorted(state.officers, key=lambda o: (ROLE_ORDER.index(o.role), o.since, o.person))
+    officers = sorted(
+        state.officers,
+        key=lambda o: (ROLE_ORDER.index(o.role), o.since, o.person, o.title or ""),
+    )
     return Roster(
         company=state.company,
         as_of=as_of,
@@ -274,21 +277,30 @@ def roster_of(state: CompanyState, as_of: date, known_at: int) -> Roster:
 
 
 def board_of(state: CompanyState, as_of: date, known_at: int) -> Board:
-    directors = sorted(state.directors.values(), key=lambda d: (d.since, d.person))
-    return Board(
-        company=state.company,
-        as_of=as_of,
-        known_at=known_at,
-        directors=[
+    return board_from(
+        state.company,
+        as_of,
+        known_at,
+        [
             DirectorOut(
                 person=d.person,
                 seat=d.seat,
                 since=d.since,
                 designated_by=d.designated_by,
-                executive=bool(state.offices_of(d.person)),
+                executive=state.is_executive(d.person),
             )
-            for d in directors
+            for d in state.directors.values()
         ],
+    )
+
+
+def board_from(company: str, as_of: date, known_at: int, directors: list[DirectorOut]) -> Board:
+    """The board from its directors (folded, or read from the board's read model)."""
+    return Board(
+        company=company,
+        as_of=as_of,
+        known_at=known_at,
+        directors=sorted(directors, key=lambda d: (d.since, d.person)),
     )
 
 
@@ -303,4 +315,14 @@ def position_of(state: CompanyState, party: str) -> Position | None:
         ownership_percent=_pct(shares, state.outstanding),
         voting_percent=_pct(state.votes(party), state.total_votes()),
         classes=dict(sorted(classes.items())),
+    )
+
+
+def holdings_from(party: str, as_of: date, known_at: int, positions: list[Position]) -> Holdings:
+    """A party's holdings from its positions (folded, or read from the cap table's model)."""
+    return Holdings(
+        party=party,
+        as_of=as_of,
+        known_at=known_at,
+        positions=sorted(positions, key=lambda p: (-p.shares, p.company)),
     )

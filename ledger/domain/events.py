@@ -8,6 +8,7 @@ name in ``EVENT_TYPES``.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -284,7 +285,20 @@ EVENT_TYPES: dict[str, type[Fact]] = {
 """Every event type by its stored name."""
 
 
+PARTY_FIELDS = ("holder", "investor", "from_", "to", "person", "designated_by", "destination")
+
+
+@cache
+def _party_fields(kind: type[Fact]) -> tuple[str, ...]:
+    return tuple(name for name in PARTY_FIELDS if name in kind.model_fields)
+
+
 def fact_parties(fact: Fact) -> set[str]:
     """The parties (holders, investors, persons, designators, destinations) a fact touches."""
-    names = ("holder", "investor", "from_", "to", "person", "designated_by", "destination")
-    return {value for name in names if isinstance(value := getattr(fact, name, None), str)}
+    # Only the fields the type has: a missing attribute costs pydantic a slow lookup, and
+    # the projections ask this of every event.
+    return {
+        value
+        for name in _party_fields(type(fact))
+        if isinstance(value := getattr(fact, name), str)
+    }

@@ -4,7 +4,7 @@
 (state before, fact) that raises ``Broken``. ``Timeline.admit`` runs the checks over a
 company's timeline in (effective_date, seq) order from the earliest date a batch touches,
 so a back-dated event is checked against every later event; ``replay`` only evolves.
-The aggregate's writes, the queries and (later) the projections all use these functions.
+The aggregate's writes, the queries and the projections all use these functions.
 """
 
 from __future__ import annotations
@@ -422,15 +422,22 @@ def replay_known(
     transfer it funds). At batch boundaries every event applies and this equals ``replay``."""
     state = CompanyState(company)
     for entry in entries:
-        fact = entry.fact
-        if as_of is not None and fact.effective_date > as_of:
+        if as_of is not None and entry.fact.effective_date > as_of:
             break
-        try:
-            check(state, fact)
-        except Broken:
-            continue
-        _EVOLVE[fact.type](state, fact)
+        apply_known(state, entry)
     return state
+
+
+def apply_known(state: CompanyState, entry: Entry) -> bool:
+    """One step of ``replay_known``: apply ``entry`` to ``state`` (in place) if it can apply
+    where it stands; returns whether it did. The projections fold with it step by step."""
+    fact = entry.fact
+    try:
+        check(state, fact)
+    except Broken:
+        return False
+    _EVOLVE[fact.type](state, fact)
+    return True
 
 
 def violation(entry: Entry, broken: Broken, *, because: Entry | None = None) -> RuleViolation:

@@ -103,3 +103,7 @@ class CompanyState:
 
     def offices_of(self, person: str) -> list[Officer]:
         return [o for o in self.officers if o.person == person]
+
+    def is_executive(self, person: str) -> bool:
+        """A director is executive on a date when they hold an officer role then."""
+        return any(o.person == person for o in self.officers)

@@ -163,7 +163,12 @@ def percent(part: int, whole: int) -> Decimal | None:
     ``whole`` is 0."""
     if whole == 0:
         return None
-    return Decimal(round(Fraction(part * 100, whole) * 10_000)).scaleb(-4)
+    # round(Fraction(part * 100, whole) * 10_000) in integers (a cap table of a thousand
+    # holders computes two thousand of these): half-even on the remainder.
+    q, r = divmod(part * 1_000_000, whole)
+    if 2 * r > whole or (2 * r == whole and q % 2 == 1):
+        q += 1
+    return Decimal(q).scaleb(-4)
 
 
 def money_amount(value: Fraction) -> Decimal:

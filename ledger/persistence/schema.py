@@ -13,7 +13,7 @@ import migrations
 from ..domain.errors import StoreError
 from .url import StoreConfig
 
-HEAD = "0001"
+HEAD = "0003"
 """The newest migration; a database at HEAD needs nothing."""
 
 
@@ -37,12 +37,12 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def upgrade(engine: Engine) -> str | None:
+def upgrade(engine: Engine, revision: str = "head") -> str | None:
     """Run every migration the database lacks (safe to run again); returns the revision
-    it was at before."""
+    it was at before. ``revision`` stops earlier (tests build old databases with it)."""
     try:
         before = current_revision(engine)
-        if before == HEAD:
+        if before == HEAD or (before is not None and before == revision):
             return before
         # Imported only when there is work to do: alembic costs every command ~0.15 s.
         from alembic import command
@@ -54,8 +54,13 @@ def upgrade(engine: Engine) -> str | None:
             if conn.dialect.name == "postgresql":
                 # Two processes running init at once: the second waits, then finds HEAD.
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(7403512241)"))
+            else:
+                # SQLite: hold the write lock for the whole run, so every revision is one
+                # transaction (Python's sqlite3 would otherwise run DDL before the first
+                # write outside any), and a second process waits, then finds HEAD.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, revision)
         return before
     except sa.exc.OperationalError as e:
         if "already exists" in str(e.orig) and _migrated_meanwhile(engine):
@@ -66,9 +71,9 @@ def upgrade(engine: Engine) -> str | None:
 def _migrated_meanwhile(engine: Engine, wait: float = 30.0) -> bool:
     """Whether another process brought the database to HEAD while this one tried to.
 
-    SQLite has no advisory lock and runs DDL outside the transaction: of two processes
-    opening a new file at once, the second fails on CREATE TABLE; it then waits for the
-    first to finish rather than failing."""
+    Of two processes opening a new SQLite file at once, the second may fail on CREATE
+    TABLE (it read no revision before the first took the write lock); it then waits for
+    the first to finish rather than failing."""
     deadline = time.monotonic() + wait
     while True:
         try:

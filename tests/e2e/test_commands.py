@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import ledger
+from ledger.persistence.schema import HEAD
 
 from .conftest import Cli, Run, assert_refused, at_once, clean_env
 
@@ -26,6 +27,8 @@ COMMANDS = {
     "holdings": "Every position of a party across the companies of the ledger.",
     "history": "The audit trail: every event with its effective date",
     "schema": "Print the JSON Schema of an event file (a list of events).",
+    "verify": "Check that nobody has changed the stored events",
+    "projections": "The read models (bitemporal history tables): run the worker",
     "demo": "Record the Scale AI story in a fresh ledger and show it before and after",
 }
 DETAILED = ("record", "cap-table", "history")
@@ -82,11 +85,11 @@ def test_init_creates_the_schema_then_finds_it_up_to_date(cli: Cli) -> None:
     url = f"sqlite:///{cli.cwd}/ledger.db"
     assert (first.code, first.out) == (
         0,
-        f"created the ledger schema (revision 0001) at {url}\nthe log is empty\n",
+        f"created the ledger schema (revision {HEAD}) at {url}\nthe log is empty\n",
     )
     assert (second.code, second.out) == (
         0,
-        f"the ledger at {url} is up to date (schema revision 0001)\nthe log is empty\n",
+        f"the ledger at {url} is up to date (schema revision {HEAD})\nthe log is empty\n",
     )
 
 
@@ -102,7 +105,7 @@ def test_init_on_postgresql_never_prints_the_password(pg_url: str, tmp_path: Pat
         + with_password.replace(
             "postgresql://postgres:s3cret@", "postgresql+psycopg://postgres:***@"
         )
-        + " is up to date (schema revision 0001)"
+        + f" is up to date (schema revision {HEAD})"
     )
 
 

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from ledger import Ledger
+from ledger.persistence.schema import HEAD
 
 from .conftest import ACME, ACME_EVENTS, Cli, assert_refused, at_once, clean_env
 
@@ -142,7 +143,7 @@ def test_without_db_option_or_environment_the_ledger_is_corpledger_db_here(
     tmp_path: Path,
 ) -> None:
     run = Cli(None, tmp_path)("init")
-    assert run.out.splitlines()[0] == "created the ledger schema (revision 0001) at " + (
+    assert run.out.splitlines()[0] == f"created the ledger schema (revision {HEAD}) at " + (
         "sqlite:///corpledger.db"
     )
     assert (tmp_path / "corpledger.db").is_file()

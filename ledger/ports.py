@@ -1,0 +1,108 @@
+"""The ports of the ledger: what it needs from the read models, and how it finds them.
+
+Nothing in ``ledger/`` imports ``projections/`` (the dependency rule, STYLE.md 1): the read
+models implement ``ReadModels`` and are found at run time through the entry point group
+``corpledger.read_models`` (declared in ``pyproject.toml``). Without one installed the ledger
+answers every query by folding the events.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import date
+from functools import cache
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+from .domain.errors import LedgerError
+from .reports import Board, CapTable, Holdings, Roster
+
+if TYPE_CHECKING:
+    from .app import Ledger
+
+ENTRY_POINT_GROUP = "corpledger.read_models"
+
+
+class ProjectionError(LedgerError):
+    """A projection cannot apply an event: the message names the projection and the event
+    (position, company, event id). The projection stops there; nothing of its batch is kept."""
+
+
+class ProjectionStatus(NamedTuple):
+    """Where a projection stands: its tracked position and how far behind the log it is."""
+
+    name: str
+    position: int
+    lag: int
+
+
+class ReadModels(Protocol):
+    """The read models of one ledger (``projections.service.ReadModelService``).
+
+    Positions are those of the global log. Every query reads the tables as of ``as_of``,
+    known at position ``known_at``; the caller resolves both and makes sure the read models
+    have caught up to ``known_at`` (``catch_up``)."""
+
+    def catch_up(self, until: int | None = None) -> int:
+        """Project every event up to ``until`` (default: the end of the log), in batches, each
+        one transaction; returns the position the projections stand at."""
+        ...
+
+    def run(
+        self,
+        *,
+        follow: bool,
+        stop: threading.Event,
+        poll: float = 1.0,
+        on_batch: Callable[[int], None] | None = None,
+        batch_size: int | None = None,
+    ) -> int:
+        """Catch up; with ``follow``, keep catching up as events arrive until ``stop`` is set.
+        ``batch_size`` events per transaction (default 1,000). Returns the position reached."""
+        ...
+
+    def status(self) -> list[ProjectionStatus]:
+        """Each projection's position and lag behind the end of the log."""
+        ...
+
+    def rebuild(self, company: str | None = None) -> int:
+        """Rebuild every table from the log (or one company's rows); returns the position."""
+        ...
+
+    def cap_table(self, company: str, as_of: date, known_at: int) -> CapTable: ...
+
+    def roster(self, company: str, as_of: date, known_at: int) -> Roster: ...
+
+    def board(self, company: str, as_of: date, known_at: int) -> Board: ...
+
+    def holdings(self, party: str, as_of: date, known_at: int) -> Holdings: ...
+
+    def verify(self, company: str | None = None) -> str:
+        """Check the tables against the fold; a one-line summary, or raise ``LedgerError``
+        naming the first difference."""
+        ...
+
+
+ReadModelFactory = Callable[["Ledger"], ReadModels]
+
+
+@cache
+def read_model_factory() -> ReadModelFactory | None:
+    """The installed read models' factory (the entry point named ``default`` of the group
+    ``corpledger.read_models``, else the only one), or None when none is installed."""
+    found = list(entry_points(group=ENTRY_POINT_GROUP))
+    if not found:
+        return None
+    chosen = next((ep for ep in found if ep.name == "default"), found[0])
+    factory: ReadModelFactory = chosen.load()
+    return factory
+
+
+def check_read_models(ledger: Ledger, company: str | None = None) -> str:
+    """``corpledger verify``'s check of the read models (``ReadModels.verify``): a summary, or
+    a ``LedgerError`` (exit 1) naming the first difference from the fold."""
+    models = ledger.read_models
+    if models is None:
+        return "read models: none installed, nothing to check"
+    return models.verify(company)

@@ -1,0 +1,165 @@
+"""The answers read from the history tables: the rows valid on D and known at T, turned into the
+same reports the fold gives, by the same report functions (``ledger.reports``).
+
+Known at the position the tables stand at, the rows are simply those still believed
+(``known_to IS NULL``), which a partial covering index answers; known at an earlier position
+the full condition on ``known_from``/``known_to`` applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ledger.domain.state import CompanyState, Director, Officer, ShareClass, Valuation
+from ledger.reports import (
+    Board,
+    CapTable,
+    DirectorOut,
+    Holdings,
+    Position,
+    Roster,
+    board_from,
+    cap_table_of,
+    holdings_from,
+    position_of,
+    roster_of,
+)
+
+from .database import Database
+
+
+def _when(db: Database, now: bool, alias: str = "") -> str:
+    """The SQL condition of the rows valid on D and known at T (parameters: D, D[, T, T])."""
+    m, a = db.mark, alias
+    valid = f"{a}valid_from <= {m} AND ({a}valid_to IS NULL OR {a}valid_to > {m})"
+    if now:
+        return f"{a}known_to IS NULL AND {valid}"
+    return f"{valid} AND {a}known_from <= {m} AND ({a}known_to IS NULL OR {a}known_to > {m})"
+
+
+def _params(db: Database, as_of: date, known_at: int, now: bool) -> list[Any]:
+    day = db.to_sql("valid_from", as_of)
+    return [day, day] if now else [day, day, known_at, known_at]
+
+
+def _fetch(raw: Any, sql: str, params: Sequence[Any]) -> list[Any]:
+    cur = raw.cursor()
+    cur.execute(sql, params)
+    return list(cur.fetchall())
+
+
+def cap_table(
+    db: Database, raw: Any, company: str, as_of: date, known_at: int, now: bool
+) -> CapTable:
+    when, params = _when(db, now), _params(db, as_of, known_at, now)
+    rows = _fetch(
+        raw,
+        "SELECT party, share_class, shares, votes_per_share FROM cap_table_history "
+        f"WHERE company = {db.mark} AND {when}",
+        [company, *params],
+    )
+    state = CompanyState(company)
+    for party, share_class, shares, votes in rows:
+        state.holdings.setdefault(party, {})[share_class] = shares
+        cls = state.classes.get(share_class)
+        if cls is None:
+            cls = state.classes[share_class] = ShareClass(share_class, "", "", None, int(votes))
+        cls.issued += shares
+        state.outstanding += shares
+    valuation = _fetch(
+        raw,
+        "SELECT amount, currency, basis, effective_date FROM valuation_history "
+        f"WHERE company = {db.mark} AND {when}",
+        [company, *params],
+    )
+    if valuation:
+        amount, currency, basis, effective = valuation[0]
+        state.valuation = Valuation(
+            Decimal(amount), currency, basis, db.from_sql("effective_date", effective)
+        )
+    return cap_table_of(state, as_of, known_at)
+
+
+def roster(db: Database, raw: Any, company: str, as_of: date, known_at: int, now: bool) -> Roster:
+    rows = _fetch(
+        raw,
+        "SELECT person, role, title, interim, since FROM roster_history "
+        f"WHERE company = {db.mark} AND {_when(db, now)}",
+        [company, *_params(db, as_of, known_at, now)],
+    )
+    state = CompanyState(company)
+    state.officers = [
+        Officer(
+            person,
+            role,
+            title,
+            bool(db.from_sql("interim", interim)),
+            db.from_sql("since", since),
+        )
+        for person, role, title, interim, since in rows
+    ]
+    return roster_of(state, as_of, known_at)
+
+
+def board(db: Database, raw: Any, company: str, as_of: date, known_at: int, now: bool) -> Board:
+    rows = _fetch(
+        raw,
+        "SELECT person, seat, designated_by, executive, since FROM board_history "
+        f"WHERE company = {db.mark} AND {_when(db, now)}",
+        [company, *_params(db, as_of, known_at, now)],
+    )
+    directors = []
+    for person, seat, designated_by, executive, since in rows:
+        director = Director(person, seat, db.from_sql("since", since), designated_by)
+        directors.append(
+            DirectorOut(
+                person=director.person,
+                seat=director.seat,
+                since=director.since,
+                designated_by=director.designated_by,
+                executive=bool(db.from_sql("executive", executive)),
+            )
+        )
+    return board_from(company, as_of, known_at, directors)
+
+
+def holdings(db: Database, raw: Any, party: str, as_of: date, known_at: int, now: bool) -> Holdings:
+    params = _params(db, as_of, known_at, now)
+    companies = [
+        r[0]
+        for r in _fetch(
+            raw,
+            f"SELECT company FROM party_companies WHERE party = {db.mark} ORDER BY company",
+            [party],
+        )
+    ]
+    positions: list[Position] = []
+    for company in companies:
+        held = _fetch(
+            raw,
+            "SELECT share_class, shares FROM cap_table_history "
+            f"WHERE company = {db.mark} AND party = {db.mark} AND {_when(db, now)}",
+            [company, party, *params],
+        )
+        if not held:
+            continue
+        state = CompanyState(company)
+        state.holdings[party] = {str(share_class): int(shares) for share_class, shares in held}
+        # The company's totals by class on D as known at T: the denominators.
+        for share_class, votes, shares in _fetch(
+            raw,
+            "SELECT share_class, votes_per_share, SUM(shares) FROM cap_table_history "
+            f"WHERE company = {db.mark} AND {_when(db, now)} "
+            "GROUP BY share_class, votes_per_share",
+            [company, *params],
+        ):
+            total = int(shares)
+            state.classes[share_class] = ShareClass(share_class, "", "", None, int(votes), total)
+            state.outstanding += total
+        position = position_of(state, party)
+        if position is not None:
+            positions.append(position)
+    return holdings_from(party, as_of, known_at, positions)

@@ -1,0 +1,380 @@
+"""The bitemporal writer: the fold plus a thin SQL writer (STYLE.md 8).
+
+Events are taken in position order. At each position p of company c the writer works out c's
+canonical history (``projections.history``) as known at p where it can have changed, and diffs
+it with the rows believed until then: a believed row no longer in it gets ``known_to = p``, a
+row of the new history not yet believed is inserted with ``known_from = p``, and a row in both
+is left alone. Nothing is ever deleted (only a rebuild clears what it rebuilds).
+
+- **In order** (effective on or after every event c had): the history before that date cannot
+  change, so the writer folds the event onto c's end state and compares, for the keys the event
+  can touch, the new end values with the open rows. An issuance touches one or two rows.
+- **Back-dated**: c's history changes from the event's date on. The writer folds c's known
+  events up to the day before, then on from that date (``segments_from``), and splices the
+  result into the rows believed from that date on.
+
+The fold is ``apply_known``, ``replay_known``'s step: a position inside a recorded batch sees
+only what can apply there, exactly as ``Ledger.cap_table(..., known_at=p)`` does; at batch
+boundaries that is plain ``replay``.
+
+A batch of events writes its rows and the tracking positions in one transaction. What the
+writer remembers between positions (per company: the end state, the last date, the believed
+rows reaching the last date; ``Book``) is a cache of what the tables say: it is rebuilt from
+the log and the tables whenever it is missing, dropped whenever a transaction fails or
+another worker moved the tracking rows, so a restarted worker resumes exactly after the
+tracked position.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from ledger.domain.fold import Entry, apply_known, replay_known
+from ledger.domain.state import CompanyState
+from ledger.persistence.mapper import decode_state
+from ledger.ports import ProjectionError
+
+from .database import Database
+from .history import PROJECTIONS, SHAPES, Key, Row, Shape, segments_from, splice
+
+MAX_BOOKS = 5_000
+"""Companies whose state the writer keeps between positions (least recently used go)."""
+MAX_ENTRIES = 100_000
+"""Events kept in memory for back-dated recomputation, across companies; past it they are
+dropped and read again from the log when needed."""
+
+
+@dataclass
+class Book:
+    """What the writer knows of one company at the last position it processed."""
+
+    company: str
+    state: CompanyState
+    last_date: date | None
+    tails: list[dict[Key, list[Row]]]
+    """Per shape, per key: the believed rows ending on or after ``last_date`` or never."""
+    entries: list[Entry] | None
+    """The company's known events in timeline order, when kept."""
+    snapshots: list[dict[Key, Any] | None] = field(default_factory=list)
+    """Per shape compared whole, its rows at the end state as last written (None: unknown)."""
+
+
+@dataclass
+class Buffer:
+    """The rows of one transaction not yet sent to the database."""
+
+    inserts: dict[str, list[list[Any]]] = field(default_factory=dict)
+    live: dict[int, tuple[Row, list[Any]]] = field(default_factory=dict)
+    """The rows opened in this transaction, by identity (the writer closes the very Row
+    objects it opened; holding them here keeps their ids from being reused)."""
+    closes: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    parties: set[tuple[Any, str]] = field(default_factory=set)
+    """(party, company) pairs for the holdings index."""
+
+    def open(self, shape: Shape, company: str, row: Row, position: int) -> None:
+        record = [company, *row.key, *row.value, row.valid_from, row.valid_to, position, None]
+        self.inserts.setdefault(shape.table, []).append(record)
+        self.live[id(row)] = (row, record)
+        if shape.indexes_parties:
+            self.parties.add((row.key[0], company))
+
+    def close(self, shape: Shape, company: str, row: Row, position: int) -> None:
+        pending = self.live.pop(id(row), None)
+        if pending is not None:
+            pending[1][-1] = position  # opened in this transaction: reaches the table closed
+        else:
+            self.closes.setdefault(shape.table, []).append(
+                (company, *row.key, row.valid_from, position)
+            )
+
+    def __bool__(self) -> bool:
+        return bool(self.inserts or self.closes)
+
+
+class Writer:
+    """Projects events into the history tables of ``shapes`` through ``db``."""
+
+    def __init__(self, db: Database, shapes: Sequence[Shape] = SHAPES) -> None:
+        self.db = db
+        self.shapes = tuple(shapes)
+        self.books: OrderedDict[str, Book] = OrderedDict()
+        self.kept = 0  # events held in books' entries
+        self.buffer = Buffer()
+
+    def forget(self) -> None:
+        """Drop every cache (after a failed transaction, or another worker's progress)."""
+        self.books.clear()
+        self.kept = 0
+        self.buffer = Buffer()
+
+    # --- a batch ---
+
+    def apply(self, raw: Any, log: Sequence[Any]) -> None:
+        """Project ``log`` rows (position, company, version, state) in order, then flush."""
+        for position, company, version, state in log:
+            try:
+                event_id, _, fact = decode_state(bytes(state))
+            except Exception as e:
+                raise ProjectionError(
+                    f"projections {', '.join(PROJECTIONS)} cannot read the event at position "
+                    f"{position} (company {company}, {_event_named(state, version)}): "
+                    f"{_one_line(e)}"
+                ) from e
+            entry = Entry(fact, int(version), f"position {position}", event_id)
+            try:
+                self.step(raw, int(position), company, entry)
+            except ProjectionError:
+                raise
+            except Exception as e:
+                raise ProjectionError(
+                    f"projections {', '.join(PROJECTIONS)} cannot apply the event at position "
+                    f"{position} (company {company}, event {event_id}, {fact.type} of "
+                    f"{fact.effective_date}): {type(e).__name__}: {_one_line(e)}"
+                ) from e
+        self.flush(raw)
+
+    def step(self, raw: Any, position: int, company: str, entry: Entry) -> None:
+        book = self.book(raw, company, entry.seq)
+        on = entry.fact.effective_date
+        if book.last_date is None or on >= book.last_date:
+            self._in_order(book, position, entry)
+        else:
+            self._back_dated(raw, book, position, entry)
+
+    # --- the two paths ---
+
+    def _in_order(self, book: Book, position: int, entry: Entry) -> None:
+        fact = entry.fact
+        on = fact.effective_date
+        applied = apply_known(book.state, entry)
+        book.last_date = on
+        if book.entries is not None:
+            self._keep(book, entry)
+        if not applied:
+            return  # nothing changes where it cannot apply (inside a batch only)
+        state = book.state
+        if not book.snapshots:
+            book.snapshots = [None] * len(self.shapes)
+        snapshots = book.snapshots
+        for i, shape in enumerate(self.shapes):
+            tail = book.tails[i]
+            touched = shape.touched(fact)
+            if touched is None:
+                fresh = shape.snapshot(state)
+                if fresh == snapshots[i]:
+                    continue  # the end values are those the open rows hold
+                snapshots[i] = fresh
+                opened = {k for k, rows in tail.items() if rows[-1].valid_to is None}
+                for key in fresh.keys() | opened:
+                    self._set(shape, book.company, tail, key, fresh.get(key), on, position)
+            else:
+                value_of = shape.value_of
+                for key in touched:
+                    self._set(shape, book.company, tail, key, value_of(state, key), on, position)
+
+    def _set(
+        self,
+        shape: Shape,
+        company: str,
+        tail: dict[Key, list[Row]],
+        key: Key,
+        new: Any,
+        on: date,
+        position: int,
+    ) -> None:
+        """The key's value at the end changes to ``new`` (None: no row) from ``on``, on or
+        after every date of the company: close and open rows accordingly."""
+        rows = tail.get(key)
+        last = rows[-1] if rows else None
+        old = last.value if last is not None and last.valid_to is None else None
+        if new == old:
+            return
+        buffer = self.buffer
+        # The common cases first, without the general splice: a key with no row reaching
+        # the last date, and a key whose open row began before ``on``.
+        if last is None:
+            opened = Row(key, new, on, None)
+            buffer.open(shape, company, opened, position)
+            tail[key] = [opened]
+            return
+        if last.valid_to is None and last.valid_from < on:
+            cut = Row(key, last.value, last.valid_from, on)
+            buffer.close(shape, company, last, position)
+            buffer.open(shape, company, cut, position)
+            if new is None:
+                tail[key] = [cut]
+            else:
+                opened = Row(key, new, on, None)
+                buffer.open(shape, company, opened, position)
+                tail[key] = [cut, opened]
+            return
+        assert rows is not None
+        if rows[0].valid_to is not None and rows[0].valid_to < on:
+            rows = [r for r in rows if r.valid_to is None or r.valid_to >= on]
+        closed, opened_rows = splice(rows, on, [Row(key, new, on, None)] if new is not None else [])
+        self._emit(shape, company, position, closed, opened_rows)
+        left = [r for r in rows if r not in closed] + opened_rows
+        if left:
+            tail[key] = sorted(left, key=_by_start)
+        else:
+            tail.pop(key, None)
+
+    def _back_dated(self, raw: Any, book: Book, position: int, entry: Entry) -> None:
+        self.flush(raw)  # the believed rows are read from the tables below
+        entries = book.entries if book.entries is not None else self._load(raw, book, entry.seq)
+        keys = [e.key for e in entries]
+        entries.insert(bisect.bisect_right(keys, entry.key), entry)
+        on = entry.fact.effective_date
+        cut = bisect.bisect_left([e.fact.effective_date for e in entries], on)
+        state = CompanyState(book.company)
+        for earlier in entries[:cut]:
+            apply_known(state, earlier)
+        histories = segments_from(self.shapes, state, entries[cut:], on)
+        assert book.last_date is not None
+        for i, shape in enumerate(self.shapes):
+            believed = _by_key(self.db.believed(raw, shape, book.company, on))
+            tail: dict[Key, list[Row]] = {}
+            for key in believed.keys() | histories[i].keys():
+                rows = believed.get(key, [])
+                closed, opened = splice(rows, on, histories[i].get(key, []))
+                self._emit(shape, book.company, position, closed, opened)
+                left = [
+                    r
+                    for r in [*(r for r in rows if r not in closed), *opened]
+                    if r.valid_to is None or r.valid_to >= book.last_date
+                ]
+                if left:
+                    tail[key] = sorted(left, key=_by_start)
+            book.tails[i] = tail
+        book.state = state
+        book.snapshots = []
+        if book.entries is None:
+            book.entries = entries
+            self.kept += len(entries)
+        else:
+            self.kept += 1
+        self._trim(book)
+
+    # --- companies ---
+
+    def book(self, raw: Any, company: str, seq: int) -> Book:
+        """The company as known just before its event ``seq``: from the cache, else from
+        the log and the tables."""
+        book = self.books.get(company)
+        if book is not None:
+            self.books.move_to_end(company)
+            return book
+        tails: list[dict[Key, list[Row]]] = [{} for _ in self.shapes]
+        if seq == 1:
+            book = Book(company, CompanyState(company), None, tails, [])
+        else:
+            book = Book(company, CompanyState(company), None, tails, None)
+            entries = self._load(raw, book, seq)
+            book.state = replay_known(entries, company)
+            book.last_date = max(e.fact.effective_date for e in entries)
+            for i, shape in enumerate(self.shapes):
+                book.tails[i] = _by_key(self.db.believed(raw, shape, company, book.last_date))
+            book.entries = entries
+            self.kept += len(entries)
+        self.books[company] = book
+        while len(self.books) > MAX_BOOKS:
+            _, gone = self.books.popitem(last=False)
+            if gone.entries is not None:
+                self.kept -= len(gone.entries)
+        self._trim(book)
+        return book
+
+    def _load(self, raw: Any, book: Book, seq: int) -> list[Entry]:
+        """The company's events before its event ``seq``, in timeline order."""
+        self.flush(raw)
+        entries = []
+        for _, version, state in self.db.read_stream(raw, book.company, seq):
+            event_id, _, fact = decode_state(bytes(state))
+            entries.append(Entry(fact, int(version), f"event {event_id}", event_id))
+        entries.sort(key=lambda e: e.key)
+        return entries
+
+    def _keep(self, book: Book, entry: Entry) -> None:
+        assert book.entries is not None
+        book.entries.append(entry)  # in order: it goes last
+        self.kept += 1
+        if self.kept > MAX_ENTRIES:
+            self._trim(book)
+
+    def _trim(self, current: Book) -> None:
+        """Past the budget, forget the other companies' events (read again when needed)."""
+        if self.kept <= MAX_ENTRIES:
+            return
+        for book in self.books.values():
+            if book is not current and book.entries is not None:
+                book.entries = None
+        self.kept = len(current.entries or [])
+        if self.kept > MAX_ENTRIES:
+            current.entries = None
+            self.kept = 0
+
+    # --- rows ---
+
+    def _emit(
+        self, shape: Shape, company: str, position: int, closed: list[Row], opened: list[Row]
+    ) -> None:
+        for row in closed:
+            self.buffer.close(shape, company, row, position)
+        for row in opened:
+            self.buffer.open(shape, company, row, position)
+
+    def flush(self, raw: Any) -> None:
+        """Send the buffered rows: closes first (a row re-opened with the same valid_from
+        must not meet its predecessor still believed), then inserts."""
+        buffer = self.buffer
+        if not buffer:
+            return
+        self.buffer = Buffer()
+        by_table = {shape.table: shape for shape in self.shapes}
+        for table, closes in buffer.closes.items():
+            changed = self.db.close(raw, by_table[table], closes)
+            if changed != len(closes):
+                raise ProjectionError(
+                    f"projection {by_table[table].projection}: {table} holds "
+                    f"{changed} believed rows where {len(closes)} were expected to be closed: "
+                    "the table was changed behind the projection's back; rebuild it "
+                    "(corpledger projections rebuild)"
+                )
+        for table, rows in buffer.inserts.items():
+            self.db.insert(raw, by_table[table], rows)
+        if buffer.parties:
+            self.db.index_parties(raw, sorted(buffer.parties))
+
+
+def _by_start(row: Row) -> date:
+    return row.valid_from
+
+
+def _by_key(rows: list[Row]) -> dict[Key, list[Row]]:
+    grouped: dict[Key, list[Row]] = {}
+    for row in rows:
+        grouped.setdefault(row.key, []).append(row)
+    return grouped
+
+
+def _value_of(shape: Shape, state: CompanyState) -> Callable[[Key], Any]:
+    return lambda key: shape.value_of(state, key)
+
+
+def _event_named(state: Any, version: Any) -> str:
+    """The event id of an undecodable stored event, if its JSON has one."""
+    try:
+        event_id = json.loads(bytes(state)).get("event_id")
+    except (ValueError, AttributeError):
+        event_id = None
+    return f"event {event_id}" if isinstance(event_id, str) else f"version {version}"
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())

@@ -1,0 +1,62 @@
+"""The stored form of events: ``decode_state`` (pydantic's JSON parser, used by every replay and
+by the projections) reads back exactly what ``encode_state`` wrote, for every event type, and
+exactly what validating the parsed JSON as Python gives."""
+
+from __future__ import annotations
+
+import json
+from uuid import UUID, uuid4
+
+import pytest
+
+from ledger.domain.events import FACT_ADAPTER, STORED, Fact
+from ledger.persistence.mapper import decode_state, encode_state
+from tests import builders as b
+
+C, D = "acme", "2021-03-04"
+EVERY_TYPE = [
+    b.registered(C, D, identifiers={"cik": "0001"}, jurisdiction="DE", source="charter"),
+    b.share_class(C, "pref", D, kind="preferred", authorized=1000, votes_per_share=0),
+    b.issued(C, "ana", "common", 10, D, price_per_share=b.usd("0.0001"), note="n"),
+    b.invested(C, "fund", "pref", "2500000.50", D, shares=100, round="Seed"),
+    b.invested(C, "fund", "pref", 1000, D, stake_percent="12.5"),
+    b.invested(C, "fund", "pref", 1000, D, post_money=8000),
+    b.invested(C, "fund", "pref", 1000, D, pre_money=7000, external_id="x-1"),
+    b.transferred(C, "ana", "ben", "common", 5, D, price_per_share=b.usd(3)),
+    b.cancelled(C, "ben", "common", 1, D, reason="repurchase"),
+    {"type": "StockSplit", "company": C, "share_class": "common", "ratio": "1:10",
+     "effective_date": D},
+    {"type": "AuthorizedSharesChanged", "company": C, "share_class": "pref",
+     "authorized": 5000, "effective_date": D},
+    b.valuation(C, "29000000000", D, basis="409a"),
+    b.executive_appointed(C, "ana", "other", D, title="Chief Scientist", interim=True),
+    b.interim_ceo(C, "ben", D),
+    b.executive_departed(C, "ana", "other", D, destination="meta", title="Chief Scientist"),
+    b.director_appointed(C, "ana", D, seat="chair", designated_by="fund"),
+    b.director_departed(C, "ana", D, reason="term"),
+    b.seat_retained(C, "ana", D),
+    b.board_size(C, 5, D),
+]  # fmt: skip
+
+
+def stored_fact(event: dict[str, object]) -> Fact:
+    fact = FACT_ADAPTER.validate_python(event)
+    if fact.type == "InvestmentMade" and getattr(fact, "shares", None) is None:
+        fact = fact.model_copy(update={"derived_shares": 1234})
+    return fact
+
+
+@pytest.mark.parametrize("event", EVERY_TYPE, ids=lambda e: str(e["type"]))
+def test_decoding_reads_back_what_was_encoded_as_the_python_validation_does(
+    event: dict[str, object],
+) -> None:
+    fact, event_id = stored_fact(event), uuid4()
+    state = encode_state(event_id, "alice \"the\" auditor", fact)
+    decoded = decode_state(state)
+    body = json.loads(state)
+    by_python = FACT_ADAPTER.validate_python(body["fact"], context={STORED: True})
+    assert decoded == (event_id, 'alice "the" auditor', fact)
+    assert type(decoded[2]) is type(fact)
+    assert decoded[2] == by_python
+    assert decoded[2].model_dump() == fact.model_dump()
+    assert UUID(body["event_id"]) == event_id
