@@ -19,6 +19,7 @@ needs. Ids are text, as the ledger's are (``ORIGINATOR_ID_TYPE=text``).
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -60,6 +61,15 @@ class TextIds:
         return f"test-{uuid4()}"
 
 
+def _join_the_suites_threads() -> None:
+    """eventsourcing's concurrency tests set their readers' stop flag but return without
+    joining them; closing the datastore under a reader still in a query crashes sqlite3.
+    Wait for the (non-daemon) threads the test started before closing anything."""
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join(timeout=10)
+
+
 # --- SQLite ----------------------------------------------------------------------------------
 
 
@@ -79,6 +89,7 @@ class SQLiteSuite:
             self.db_uri = f"file:{tmp_path / 'events.db'}"
         self.recorders = []
         yield
+        _join_the_suites_threads()
         for recorder in self.recorders:
             recorder.datastore.close()
 
@@ -138,6 +149,7 @@ class PostgresSuite:
         self.datastore = postgres_datastore(url, self.pool_size)
         try:
             yield
+            _join_the_suites_threads()
         finally:
             self.datastore.close()
             drop_pg_database(url)
