@@ -8,12 +8,14 @@
 
 from .app import Ledger, RecordResult
 from .domain.errors import ConflictError, InputError, LedgerError, RuleViolation, StoreError
+from .ports import ProjectionError
 
 __all__ = [
     "ConflictError",
     "InputError",
     "Ledger",
     "LedgerError",
+    "ProjectionError",
     "RecordResult",
     "RuleViolation",
     "StoreError",

@@ -453,6 +453,11 @@ class Ledger(Application[str]):
     def _from_tables(self, fold: bool) -> ReadModels | None:
         return None if fold else self.read_models
 
+    def _position_or_end(self, known_at: KnownAt) -> int | None:
+        """``known_at`` as a position; None stays None (the read models take the end of the
+        log in the same snapshot as the rows)."""
+        return None if known_at is None else self.known_position(known_at)
+
     def cap_table(
         self,
         company: str,
@@ -467,7 +472,7 @@ class Ledger(Application[str]):
         folded from the events; the two answers are the same (``corpledger verify``)."""
         tables = self._from_tables(fold)
         if tables is not None:
-            return tables.cap_table(company, as_of or today(), self.known_position(known_at))
+            return tables.cap_table(company, as_of or today(), self._position_or_end(known_at))
         return cap_table_of(*self.state(company, as_of, known_at))
 
     def roster(
@@ -481,7 +486,7 @@ class Ledger(Application[str]):
         """Officers in office: role, title, person, since, interim (see ``cap_table``)."""
         tables = self._from_tables(fold)
         if tables is not None:
-            return tables.roster(company, as_of or today(), self.known_position(known_at))
+            return tables.roster(company, as_of or today(), self._position_or_end(known_at))
         return roster_of(*self.state(company, as_of, known_at))
 
     def board(
@@ -496,7 +501,7 @@ class Ledger(Application[str]):
         ``cap_table``)."""
         tables = self._from_tables(fold)
         if tables is not None:
-            return tables.board(company, as_of or today(), self.known_position(known_at))
+            return tables.board(company, as_of or today(), self._position_or_end(known_at))
         return board_of(*self.state(company, as_of, known_at))
 
     def holdings(
@@ -511,7 +516,7 @@ class Ledger(Application[str]):
         ``cap_table``)."""
         tables = self._from_tables(fold)
         if tables is not None:
-            return tables.holdings(party, as_of or today(), self.known_position(known_at))
+            return tables.holdings(party, as_of or today(), self._position_or_end(known_at))
         position = self.known_position(known_at)
         as_of = as_of or today()
         positions = []

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 
@@ -78,6 +78,15 @@ class Database:
     def _log_cursor(self, raw: Any) -> Any:
         return raw.cursor()
 
+    def read_cursor(self, raw: Any) -> Any:
+        """A cursor for reading many rows."""
+        return raw.cursor()
+
+    def together(self, raw: Any) -> AbstractContextManager[Any]:
+        """Statements sent together (PostgreSQL: a pipeline, one round trip; their results are
+        read after the block); elsewhere one after the other."""
+        return nullcontext()
+
     def last_position(self, raw: Any) -> int:
         cur = raw.cursor()
         cur.execute(f"SELECT MAX({self.position}) FROM stored_events")
@@ -86,15 +95,31 @@ class Database:
 
     def read_log(self, raw: Any, after: int, until: int, limit: int) -> list[Any]:
         """Up to ``limit`` events with positions in (after, until]: (position, company,
-        version, state)."""
+        version, state). Positions are unique integers, so the first ``limit`` of them after
+        ``after`` are all there can be: a range the planner sees as small (PostgreSQL without
+        statistics otherwise sorts the whole rest of the log for each batch). A range that
+        falls in a gap (positions a rolled-back write took) is skipped to the next event."""
         cur = self._log_cursor(raw)
-        cur.execute(
-            f"SELECT {self.position}, originator_id, originator_version, state "
-            f"FROM stored_events WHERE {self.position} > {self.mark} "
-            f"AND {self.position} <= {self.mark} ORDER BY {self.position} LIMIT {self.mark}",
-            (after, until, limit),
-        )
-        return list(cur.fetchall())
+        while after < until:
+            cur.execute(
+                f"SELECT {self.position}, originator_id, originator_version, state "
+                f"FROM stored_events WHERE {self.position} > {self.mark} "
+                f"AND {self.position} <= {self.mark} ORDER BY {self.position} LIMIT {self.mark}",
+                (after, min(until, after + limit), limit),
+            )
+            found = list(cur.fetchall())
+            if found or after + limit >= until:
+                return found
+            cur.execute(
+                f"SELECT MIN({self.position}) FROM stored_events WHERE {self.position} > "
+                f"{self.mark} AND {self.position} <= {self.mark}",
+                (after, until),
+            )
+            following = cur.fetchone()[0]
+            if following is None:
+                return []
+            after = int(following) - 1
+        return []
 
     def read_stream(self, raw: Any, company: str, before_version: int) -> list[Any]:
         """A company's events with versions below ``before_version``: (position, version,
@@ -190,7 +215,11 @@ class Database:
         raise NotImplementedError
 
     def delete_company(self, raw: Any, tables: Iterable[str], company: str | None) -> None:
+        """Delete a company's rows (every row if ``company`` is None) of the read models."""
         cur = raw.cursor()
+        if company is None and self.kind == "postgres":
+            cur.execute(f"TRUNCATE {', '.join(tables)}")  # transactional, and no dead rows
+            return
         for table in tables:
             if company is None:
                 cur.execute(f"DELETE FROM {table}")
@@ -288,6 +317,12 @@ class PostgresDatabase(Database):
 
     def _log_cursor(self, raw: Any) -> Any:
         return raw.cursor(binary=True)  # bytea as it is stored, not as hex text
+
+    def read_cursor(self, raw: Any) -> Any:
+        return raw.cursor(binary=True)  # no text to parse back into numbers and dates
+
+    def together(self, raw: Any) -> AbstractContextManager[Any]:
+        return cast(AbstractContextManager[Any], raw.pipeline())
 
     def begin(self, raw: Any) -> None:
         """psycopg begins on the first statement; ``tracking`` locks (FOR UPDATE). Read models

@@ -54,12 +54,16 @@ class Shape:
     snapshot: Callable[[CompanyState], dict[Key, Value]]
     """Every key's value in a state."""
     touched: Callable[[Fact], set[Key] | None]
-    """The keys an applied fact can change, or None for "any" (compare the whole snapshot)."""
+    """The keys an applied fact can change, or None for "any" (compare the whole snapshot).
+    An optimization only, checked by ``verify`` and the property tests: a fact type not
+    named by a hint is compared whole."""
     value_of: Callable[[CompanyState, Key], Value | None]
     """One key's value in a state (None: the key has no row)."""
     value_types: tuple[str, ...] = ()
     """The PostgreSQL types of the value columns (the key columns are text)."""
     nullable_keys: frozenset[str] = frozenset()
+    unchanged_by: frozenset[str] = frozenset()
+    """Fact types that never change this table's rows (an optimization, like ``touched``)."""
     indexes_parties: bool = False
     """Whether the first key column is a party for the holdings index (``party_companies``)."""
 
@@ -97,8 +101,13 @@ def _cap_value(state: CompanyState, key: Key) -> Value | None:
     return (shares, state.classes[str(share_class)].votes_per_share)
 
 
-def _everything(fact: Fact) -> None:
+def _whole(fact: Fact) -> None:
     return None
+
+
+SHARES_CHANGE_HANDS = frozenset({"SharesIssued", "SharesTransferred", "SharesCancelled"})
+"""Facts that leave officers, directors and valuations alone (``_issued``, ``_transferred`` and
+``_cancelled`` touch only holdings)."""
 
 
 def _from_snapshot(
@@ -142,9 +151,10 @@ VALUATION = Shape(
     (),
     ("amount", "currency", "basis", "effective_date"),
     _valuation_snapshot,
-    _everything,
+    _whole,
     _from_snapshot(_valuation_snapshot),
     ("text", "text", "text", "date"),
+    unchanged_by=SHARES_CHANGE_HANDS,
 )
 ROSTER = Shape(
     "roster",
@@ -152,10 +162,11 @@ ROSTER = Shape(
     ("person", "role", "title"),
     ("interim", "since"),
     _roster_snapshot,
-    _everything,
+    _whole,
     _from_snapshot(_roster_snapshot),
     ("bool", "date"),
     frozenset({"title"}),
+    unchanged_by=SHARES_CHANGE_HANDS,
 )
 BOARD = Shape(
     "board",
@@ -163,9 +174,10 @@ BOARD = Shape(
     ("person",),
     ("seat", "designated_by", "executive", "since"),
     _board_snapshot,
-    _everything,
+    _whole,
     _from_snapshot(_board_snapshot),
     ("text", "text", "bool", "date"),
+    unchanged_by=SHARES_CHANGE_HANDS,
 )
 
 SHAPES = (CAP_TABLE, VALUATION, ROSTER, BOARD)
@@ -221,7 +233,7 @@ def segments_from(
         if apply_known(state, entry):
             for i, shape in enumerate(shapes):
                 keys = dirty[i]
-                if keys is not None:
+                if keys is not None and entry.fact.type not in shape.unchanged_by:
                     touched = shape.touched(entry.fact)
                     if touched is None:
                         dirty[i] = None

@@ -55,26 +55,40 @@ def cap_table(
     db: Database, raw: Any, company: str, as_of: date, known_at: int, now: bool
 ) -> CapTable:
     when, params = _when(db, now), _params(db, as_of, known_at, now)
-    rows = _fetch(
-        raw,
-        "SELECT party, share_class, shares, votes_per_share FROM cap_table_history "
-        f"WHERE company = {db.mark} AND {when}",
-        [company, *params],
-    )
+    # SQLite's planner prefers the non-partial index on the same leading columns: name the
+    # partial covering one, which holds every column the query reads.
+    hint = " INDEXED BY cap_table_history_now" if now and db.kind == "sqlite" else ""
+    with db.together(raw):  # PostgreSQL: both queries in one round trip
+        held_by = db.read_cursor(raw)
+        held_by.execute(
+            f"SELECT party, share_class, shares, votes_per_share FROM cap_table_history{hint} "
+            f"WHERE company = {db.mark} AND {when}",
+            [company, *params],
+        )
+        valued = db.read_cursor(raw)
+        valued.execute(
+            "SELECT amount, currency, basis, effective_date FROM valuation_history "
+            f"WHERE company = {db.mark} AND {when}",
+            [company, *params],
+        )
+    rows, valuation = held_by.fetchall(), valued.fetchall()
     state = CompanyState(company)
+    holdings = state.holdings
+    issued: dict[str, int] = {}
+    votes_per_share: dict[str, int] = {}
     for party, share_class, shares, votes in rows:
-        state.holdings.setdefault(party, {})[share_class] = shares
-        cls = state.classes.get(share_class)
-        if cls is None:
-            cls = state.classes[share_class] = ShareClass(share_class, "", "", None, int(votes))
-        cls.issued += shares
-        state.outstanding += shares
-    valuation = _fetch(
-        raw,
-        "SELECT amount, currency, basis, effective_date FROM valuation_history "
-        f"WHERE company = {db.mark} AND {when}",
-        [company, *params],
-    )
+        held = holdings.get(party)
+        if held is None:
+            holdings[party] = {share_class: shares}
+        else:
+            held[share_class] = shares
+        issued[share_class] = issued.get(share_class, 0) + shares
+        votes_per_share[share_class] = votes
+    for share_class, total in issued.items():
+        state.classes[share_class] = ShareClass(
+            share_class, "", "", None, int(votes_per_share[share_class]), total
+        )
+        state.outstanding += total
     if valuation:
         amount, currency, basis, effective = valuation[0]
         state.valuation = Valuation(

@@ -7,6 +7,10 @@ UPDATE``; SQLite: ``BEGIN IMMEDIATE``), so one worker projects at a time and a b
 whole or not at all, with the position it reached. A killed worker leaves the last committed
 batch; the next catch-up (of any process) goes on from there.
 
+On PostgreSQL a long catch-up (a rebuild, a worker far behind) **folds ahead**: this thread
+reads and folds batch n+1 while a committer thread writes batch n, each batch still one
+transaction with its position (``_ahead``); the server's work overlaps the folding.
+
 **Following** (``run(follow=True)``): on PostgreSQL the worker LISTENs on the channel the
 event store NOTIFYs on every append (``stored_events``), and polls as well in case a
 notification is missed; on SQLite it polls.
@@ -14,6 +18,7 @@ notification is missed; on SQLite it polls.
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,16 +37,19 @@ from . import queries
 from .database import Database, database_for
 from .history import PROJECTIONS
 from .tables import DERIVED_TABLES
-from .writer import Writer
+from .writer import Buffer, Writer
 
 if TYPE_CHECKING:
     from ledger.app import Ledger
 
 BATCH = 1_000
 """Events per transaction."""
+AHEAD = 4
+"""Batches behind the log from which a catch-up folds ahead of its writes (``_ahead``)."""
 CHANNEL = "stored_events"
-DERIVED = [table.name for table in DERIVED_TABLES]
 """eventsourcing's PostgreSQL recorder NOTIFYs on its events table's name."""
+DERIVED = [table.name for table in DERIVED_TABLES]
+"""The tables a rebuild clears."""
 
 
 class ReadModelService:
@@ -54,6 +62,10 @@ class ReadModelService:
         self.writer = Writer(self.db)
         self.batch = batch
         self._seen: tuple[int, int] | None = None  # (position, generation) after our commit
+        self._mutex = threading.RLock()
+        # Folding ahead of the writes pays on PostgreSQL, whose server works while this process
+        # folds; SQLite writes in this process, under the same GIL, and loses by it.
+        self.pipelined = self.db.kind == "postgres"
 
     # --- projecting ---
 
@@ -64,9 +76,15 @@ class ReadModelService:
         stop: threading.Event | None = None,
         on_batch: Callable[[int], None] | None = None,
     ) -> int:
-        position = self._tracked()
-        with gc_paused():  # across batches: the books the writer keeps are long-lived
+        # One catch-up at a time per ledger: threads sharing it share the writer's caches
+        # (processes are kept apart by the lock on the tracking rows).
+        with self._mutex, gc_paused():  # gc: the books the writer keeps are long-lived
+            position = self._tracked()
             while stop is None or not stop.is_set():
+                if self.pipelined and self._lag(position, until) >= AHEAD * self.batch:
+                    position = self._ahead(until, stop, on_batch)
+                    if stop is not None and stop.is_set():
+                        break
                 moved, position = self._one_batch(until)
                 if not moved:
                     break
@@ -78,6 +96,75 @@ class ReadModelService:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.text("SELECT position FROM projection_tracking")).all()
         return min((int(r[0]) for r in rows), default=0)
+
+    def _lag(self, position: int, until: int | None) -> int:
+        if until is not None:
+            return until - position
+        with self.engine.connect() as conn:
+            return self.db.last_position(conn.connection.dbapi_connection) - position
+
+    def _ahead(
+        self,
+        until: int | None,
+        stop: threading.Event | None,
+        on_batch: Callable[[int], None] | None,
+    ) -> int:
+        """Catch up with the reading and folding of a batch overlapping the writing of the one
+        before: this thread reads the log on a connection of its own and folds in memory; a
+        committer thread writes each batch (rows and tracking positions, one transaction, as
+        ``_one_batch`` does). It stops, leaving the rest to ``_one_batch``, at the first
+        event that needs the tables (a company seen first since its start, a back-dated
+        event), at the end, on ``stop``, or when another worker has moved the positions."""
+        committer = _Committer(self, on_batch)
+        committer.start()
+        try:
+            with self.engine.connect() as conn:
+                raw: Any = conn.connection.dbapi_connection
+                position, generation = self._unlocked_tracking(raw)
+                if self._seen != (position, generation):
+                    self.writer.forget()
+                    self._seen = (position, generation)
+                while stop is None or not stop.is_set():
+                    end = self.db.last_position(raw) if until is None else until
+                    if position >= end:
+                        break
+                    log = self.db.read_log(raw, position, end, self.batch)
+                    raw.rollback()  # no snapshot held across batches (PostgreSQL)
+                    buffer, done = self.writer.apply_ahead(log)
+                    if done is None or committer.conflict:
+                        break
+                    committer.submit(buffer, position, done)
+                    position = done
+                    if done != int(log[-1][0]):
+                        break
+            committer.finish()
+        except BaseException:
+            committer.abandon()
+            self.writer.forget()
+            self._seen = None
+            raise
+        if committer.conflict:
+            self.writer.forget()
+            self._seen = None
+        return self._tracked()
+
+    def _unlocked_tracking(self, raw: Any) -> tuple[int, int]:
+        cur = raw.cursor()
+        cur.execute("SELECT MIN(position), MAX(generation) FROM projection_tracking")
+        position, generation = cur.fetchone()
+        return int(position or 0), int(generation or 0)
+
+    def _commit_ahead(self, buffer: Buffer, start: int, end: int) -> bool:
+        """Write a batch folded ahead: rows and positions, in one transaction, if the positions
+        still stand at ``start`` (else another worker moved them: nothing is written)."""
+        with self.db.transaction(self.engine) as raw:
+            rows = self.db.tracking(raw)
+            if {position for _, position, _ in rows} != {start}:
+                return False
+            self.writer.write(raw, buffer)
+            self.db.set_tracking(raw, PROJECTIONS, end, bump=False)
+        self._seen = (end, max(g for _, _, g in rows))
+        return True
 
     def _one_batch(self, until: int | None) -> tuple[bool, int]:
         """Project the next batch in one transaction; returns (anything done, position)."""
@@ -175,9 +262,10 @@ class ReadModelService:
         return [ProjectionStatus(r[0], int(r[1]), last - int(r[1])) for r in rows]
 
     def rebuild(self, company: str | None = None) -> int:
-        if company is None:
-            return self._rebuild_all()
-        return self._rebuild_company(company)
+        with self._mutex:
+            if company is None:
+                return self._rebuild_all()
+            return self._rebuild_company(company)
 
     def _rebuild_all(self) -> int:
         try:
@@ -214,22 +302,44 @@ class ReadModelService:
     # --- reading ---
 
     @contextmanager
-    def _reading(self, known_at: int) -> Iterator[tuple[Any, bool]]:
-        """A consistent snapshot of the tables, caught up to at least ``known_at``; yields
-        the raw connection and whether ``known_at`` is where the tables stand (then the rows
-        still believed are the answer)."""
+    def _reading(
+        self, known_at: int | None, company: str | None = None
+    ) -> Iterator[tuple[Any, int, bool]]:
+        """A consistent snapshot of the tables (SQLite: one read transaction; PostgreSQL:
+        REPEATABLE READ), caught up to at least ``known_at`` (None: the end of the log as this
+        snapshot sees it). Yields the raw connection, the position the answer is for, and
+        whether the tables stand exactly there (then the rows still believed are the answer).
+        With ``company``, raises ``InputError`` if the log has no such company."""
+        mark, position_column = self.db.mark, self.db.position
+        exists = (
+            f", EXISTS (SELECT 1 FROM stored_events WHERE originator_id = {mark} "
+            "AND originator_version = 1)"
+            if company is not None
+            else ""
+        )
+        probe = (
+            "SELECT (SELECT MIN(position) FROM projection_tracking), "
+            f"(SELECT MAX({position_column}) FROM stored_events){exists}"
+        )
         for _ in range(3):
             with self.engine.connect() as conn:
                 raw: Any = conn.connection.dbapi_connection
-                cur = raw.cursor()
-                cur.execute(
-                    "BEGIN" if self.db.kind == "sqlite" else "BEGIN ISOLATION LEVEL REPEATABLE READ"
-                )
                 try:
-                    cur.execute("SELECT MIN(position) FROM projection_tracking")
-                    position = int(cur.fetchone()[0] or 0)
-                    if position >= known_at:
-                        yield raw, position == known_at
+                    with self.db.together(raw):
+                        cur = raw.cursor()
+                        if self.db.kind == "sqlite":
+                            cur.execute("BEGIN")
+                        else:  # psycopg begins; this must be the transaction's first statement
+                            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                        probed = raw.cursor()
+                        probed.execute(probe, () if company is None else (company,))
+                    found = probed.fetchone()
+                    if company is not None and not found[2]:
+                        raise InputError(f"unknown company {company!r}")
+                    tracked, last = int(found[0] or 0), int(found[1] or 0)
+                    wanted = last if known_at is None else known_at
+                    if tracked >= wanted:
+                        yield raw, wanted, tracked == wanted
                         return
                 finally:
                     raw.rollback()
@@ -239,30 +349,67 @@ class ReadModelService:
             "rebuilding them"
         )
 
-    def _company(self, raw: Any, company: str) -> None:
-        if not self.db.has_company(raw, company):
-            raise InputError(f"unknown company {company!r}")
+    def cap_table(self, company: str, as_of: date, known_at: int | None = None) -> CapTable:
+        with self._reading(known_at, company) as (raw, position, now):
+            return queries.cap_table(self.db, raw, company, as_of, position, now)
 
-    def cap_table(self, company: str, as_of: date, known_at: int) -> CapTable:
-        with self._reading(known_at) as (raw, now):
-            self._company(raw, company)
-            return queries.cap_table(self.db, raw, company, as_of, known_at, now)
+    def roster(self, company: str, as_of: date, known_at: int | None = None) -> Roster:
+        with self._reading(known_at, company) as (raw, position, now):
+            return queries.roster(self.db, raw, company, as_of, position, now)
 
-    def roster(self, company: str, as_of: date, known_at: int) -> Roster:
-        with self._reading(known_at) as (raw, now):
-            self._company(raw, company)
-            return queries.roster(self.db, raw, company, as_of, known_at, now)
+    def board(self, company: str, as_of: date, known_at: int | None = None) -> Board:
+        with self._reading(known_at, company) as (raw, position, now):
+            return queries.board(self.db, raw, company, as_of, position, now)
 
-    def board(self, company: str, as_of: date, known_at: int) -> Board:
-        with self._reading(known_at) as (raw, now):
-            self._company(raw, company)
-            return queries.board(self.db, raw, company, as_of, known_at, now)
-
-    def holdings(self, party: str, as_of: date, known_at: int) -> Holdings:
-        with self._reading(known_at) as (raw, now):
-            return queries.holdings(self.db, raw, party, as_of, known_at, now)
+    def holdings(self, party: str, as_of: date, known_at: int | None = None) -> Holdings:
+        with self._reading(known_at) as (raw, position, now):
+            return queries.holdings(self.db, raw, party, as_of, position, now)
 
     def verify(self, company: str | None = None) -> str:
         from .verify import verify_read_models
 
         return verify_read_models(self, company)
+
+
+class _Committer(threading.Thread):
+    """Writes the batches ``_ahead`` folds, one after the other, one transaction each."""
+
+    def __init__(self, service: ReadModelService, on_batch: Callable[[int], None] | None) -> None:
+        super().__init__(name="corpledger-projection-committer", daemon=True)
+        self.service = service
+        self.on_batch = on_batch
+        self.queue: queue.Queue[tuple[Buffer, int, int] | None] = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self.conflict = False
+
+    def run(self) -> None:
+        while (item := self.queue.get()) is not None:
+            if self.error is not None or self.conflict:
+                continue  # drain what was queued; the folder sees the failure
+            buffer, start, end = item
+            try:
+                if not self.service._commit_ahead(buffer, start, end):
+                    self.conflict = True
+                elif self.on_batch is not None:
+                    self.on_batch(end)
+            except BaseException as e:
+                self.error = e
+
+    def submit(self, buffer: Buffer, start: int, end: int) -> None:
+        self._raise()
+        self.queue.put((buffer, start, end))
+
+    def finish(self) -> None:
+        self.queue.put(None)
+        self.join()
+        self._raise()
+
+    def abandon(self) -> None:
+        if self.is_alive():
+            self.queue.put(None)
+            self.join()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+

@@ -64,6 +64,7 @@ cap_table_history = sa.Table(
         "share_class",
         "shares",
         "votes_per_share",
+        "known_to",  # implied, but SQLite covers a query only with every column it names
     ),
     # "As of D, known at T" for one company.
     sa.Index(

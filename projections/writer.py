@@ -106,38 +106,57 @@ class Writer:
         self.books: OrderedDict[str, Book] = OrderedDict()
         self.kept = 0  # events held in books' entries
         self.buffer = Buffer()
+        self._latest: Book | None = None  # the last book used (the most recent in LRU order)
 
     def forget(self) -> None:
         """Drop every cache (after a failed transaction, or another worker's progress)."""
         self.books.clear()
         self.kept = 0
         self.buffer = Buffer()
+        self._latest = None
 
     # --- a batch ---
 
     def apply(self, raw: Any, log: Sequence[Any]) -> None:
         """Project ``log`` rows (position, company, version, state) in order, then flush."""
+        step = self._step_naming
         for position, company, version, state in log:
-            try:
-                event_id, _, fact = decode_state(bytes(state))
-            except Exception as e:
-                raise ProjectionError(
-                    f"projections {', '.join(PROJECTIONS)} cannot read the event at position "
-                    f"{position} (company {company}, {_event_named(state, version)}): "
-                    f"{_one_line(e)}"
-                ) from e
-            entry = Entry(fact, int(version), f"position {position}", event_id)
-            try:
-                self.step(raw, int(position), company, entry)
-            except ProjectionError:
-                raise
-            except Exception as e:
-                raise ProjectionError(
-                    f"projections {', '.join(PROJECTIONS)} cannot apply the event at position "
-                    f"{position} (company {company}, event {event_id}, {fact.type} of "
-                    f"{fact.effective_date}): {type(e).__name__}: {_one_line(e)}"
-                ) from e
+            step(raw, position, company, _entry(position, company, version, state))
         self.flush(raw)
+
+    def apply_ahead(self, log: Sequence[Any]) -> tuple[Buffer, int | None]:
+        """Project ``log`` rows in memory, as far as it can without reading the tables (a
+        company seen first since its start, or a back-dated event, needs them); returns the
+        rows to write and the last position projected (None: not even the first)."""
+        done: int | None = None
+        for position, company, version, state in log:
+            entry = _entry(position, company, version, state)
+            if self.needs_tables(company, entry):
+                break
+            self._step_naming(None, int(position), company, entry)
+            done = int(position)
+        buffer, self.buffer = self.buffer, Buffer()
+        return buffer, done
+
+    def needs_tables(self, company: str, entry: Entry) -> bool:
+        """Whether projecting ``entry`` reads the log or the tables."""
+        book = self.books.get(company)
+        if book is None:
+            return entry.seq != 1
+        return book.last_date is not None and entry.fact.effective_date < book.last_date
+
+    def _step_naming(self, raw: Any, position: int, company: str, entry: Entry) -> None:
+        try:
+            self.step(raw, position, company, entry)
+        except ProjectionError:
+            raise
+        except Exception as e:
+            fact = entry.fact
+            raise ProjectionError(
+                f"projections {', '.join(PROJECTIONS)} cannot apply the event at position "
+                f"{position} (company {company}, event {entry.event_id}, {fact.type} of "
+                f"{fact.effective_date}): {type(e).__name__}: {_one_line(e)}"
+            ) from e
 
     def step(self, raw: Any, position: int, company: str, entry: Entry) -> None:
         book = self.book(raw, company, entry.seq)
@@ -162,7 +181,10 @@ class Writer:
         if not book.snapshots:
             book.snapshots = [None] * len(self.shapes)
         snapshots = book.snapshots
+        kind = fact.type
         for i, shape in enumerate(self.shapes):
+            if kind in shape.unchanged_by:
+                continue
             tail = book.tails[i]
             touched = shape.touched(fact)
             if touched is None:
@@ -268,7 +290,9 @@ class Writer:
         the log and the tables."""
         book = self.books.get(company)
         if book is not None:
-            self.books.move_to_end(company)
+            if book is not self._latest:  # a company's events often come in a row
+                self.books.move_to_end(company)
+                self._latest = book
             return book
         tails: list[dict[Key, list[Row]]] = [{} for _ in self.shapes]
         if seq == 1:
@@ -283,6 +307,7 @@ class Writer:
             book.entries = entries
             self.kept += len(entries)
         self.books[company] = book
+        self._latest = book
         while len(self.books) > MAX_BOOKS:
             _, gone = self.books.popitem(last=False)
             if gone.entries is not None:
@@ -330,12 +355,15 @@ class Writer:
             self.buffer.open(shape, company, row, position)
 
     def flush(self, raw: Any) -> None:
-        """Send the buffered rows: closes first (a row re-opened with the same valid_from
-        must not meet its predecessor still believed), then inserts."""
-        buffer = self.buffer
+        """Send the buffered rows (``write``)."""
+        buffer, self.buffer = self.buffer, Buffer()
+        self.write(raw, buffer)
+
+    def write(self, raw: Any, buffer: Buffer) -> None:
+        """Send rows: closes first (a row re-opened with the same valid_from must not meet
+        its predecessor still believed), then inserts."""
         if not buffer:
             return
-        self.buffer = Buffer()
         by_table = {shape.table: shape for shape in self.shapes}
         for table, closes in buffer.closes.items():
             changed = self.db.close(raw, by_table[table], closes)
@@ -354,6 +382,17 @@ class Writer:
 
 def _by_start(row: Row) -> date:
     return row.valid_from
+
+
+def _entry(position: Any, company: str, version: Any, state: Any) -> Entry:
+    try:
+        event_id, _, fact = decode_state(bytes(state))
+    except Exception as e:
+        raise ProjectionError(
+            f"projections {', '.join(PROJECTIONS)} cannot read the event at position "
+            f"{position} (company {company}, {_event_named(state, version)}): {_one_line(e)}"
+        ) from e
+    return Entry(fact, int(version), f"position {position}", event_id)
 
 
 def _by_key(rows: list[Row]) -> dict[Key, list[Row]]:

@@ -13,7 +13,7 @@ import migrations
 from ..domain.errors import StoreError
 from .url import StoreConfig
 
-HEAD = "0003"
+HEAD = "0004"
 """The newest migration; a database at HEAD needs nothing."""
 
 

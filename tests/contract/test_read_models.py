@@ -275,3 +275,31 @@ def test_an_event_a_projection_cannot_apply_stops_it_naming_the_event(ledger: Le
         )
         assert "SharesVested" in message
         assert [s.position for s in models(ledger).status()] == [last] * 3
+
+
+@pytest.mark.postgres
+def test_a_gap_in_the_log_longer_than_a_batch_is_stepped_over(pg_url: str) -> None:
+    """Positions a rolled-back write took are never used: a catch-up whose batch falls in
+    such a gap goes on to the next event."""
+    with Ledger.open(pg_url) as ledger:
+        ledger.record(b.founded("acme", "2020-01-01", {"ana": 1_000}))
+        with ledger.engine.begin() as conn:  # what a rolled-back batch of 50 events leaves
+            conn.execute(
+                sa.text(
+                    "SELECT setval('stored_events_notification_id_seq', "
+                    "(SELECT MAX(notification_id) FROM stored_events) + 50)"
+                )
+            )
+        ledger.record([b.issued("acme", "ben", "common", 5, "2020-02-01")], project=False)
+        ledger.record([b.issued("acme", "cy", "common", 7, "2020-03-01")], project=False)
+        read_models = models(ledger)
+        read_models.batch = 2  # type: ignore[attr-defined]
+        last = ledger.known_position()
+        assert last == 3 + 50 + 2
+        assert read_models.catch_up() == last
+        assert {h.party: h.shares for h in ledger.cap_table("acme", D("2020-12-31")).holders} == {
+            "ana": 1_000,
+            "ben": 5,
+            "cy": 7,
+        }
+        assert read_models.verify().startswith("read models match the fold: 1 company")
