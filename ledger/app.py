@@ -297,7 +297,7 @@ class Ledger(Application[str]):
         if project and not dry_run and result.recorded:
             read_models = self.read_models
             if read_models is not None:
-                read_models.catch_up()
+                read_models.catch_up(until=max(e.position or 0 for e in result.recorded))
         return result
 
     def _record_batch(

@@ -79,7 +79,9 @@ class ReadModelService:
         # One catch-up at a time per ledger: threads sharing it share the writer's caches
         # (processes are kept apart by the lock on the tracking rows).
         with self._mutex, gc_paused():  # gc: the books the writer keeps are long-lived
-            position = self._tracked()
+            # Where this worker last committed is a good guess for choosing how to catch up;
+            # each batch reads the real position under its lock.
+            position = self._seen[0] if self._seen is not None else self._tracked()
             while stop is None or not stop.is_set():
                 if self.pipelined and self._lag(position, until) >= AHEAD * self.batch:
                     position = self._ahead(until, stop, on_batch)
@@ -90,6 +92,8 @@ class ReadModelService:
                     break
                 if on_batch is not None:
                     on_batch(position)
+                if until is not None and position >= until:
+                    break  # read-your-writes needs no second look at the log
         return position
 
     def _tracked(self) -> int:
