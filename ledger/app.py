@@ -31,8 +31,15 @@ from sqlalchemy.engine import Engine
 
 from .domain.company import CompanyEvent
 from .domain.errors import ConflictError, InputError, LedgerError, StoreError
-from .domain.events import FACT_ADAPTER, CompanyRegistered, Fact, fact_parties
-from .domain.fold import Entry, Timeline, replay, replay_known
+from .domain.events import (
+    FACT_ADAPTER,
+    CompanyRegistered,
+    Correction,
+    EventRetracted,
+    Fact,
+    fact_parties,
+)
+from .domain.fold import Entry, Timeline, in_force, replay, replay_known
 from .domain.state import CompanyState
 from .domain.values import SLUG_RULE
 from .files import Item
@@ -264,7 +271,7 @@ class Ledger(Application[str]):
             raise StoreError(f"cannot read the event store: {e}") from None
         if cached is not None and not rows:
             return cached
-        entries = list(cached.timeline.entries) if cached else []
+        entries = list(cached.timeline.log) if cached else []
         stored = dict(cached.stored) if cached else {}
         for row in rows:
             event_id, actor, fact = decode_state(row.state)
@@ -342,7 +349,7 @@ class Ledger(Application[str]):
         batch_index: dict[tuple[str, int], int] = {}
         for company, items in by_company.items():
             stream = self._stream(company)
-            known = {e.fact.external_id: e for e in stream.timeline.entries if e.fact.external_id}
+            known = {e.fact.external_id: e for e in stream.timeline.log if e.fact.external_id}
             entries: list[Entry] = []
             if stream.version == 0 and not any(
                 isinstance(f, CompanyRegistered) for _, f, _ in items
@@ -371,7 +378,7 @@ class Ledger(Application[str]):
                 batch_index[(company, seq)] = index
             if not entries:
                 continue
-            extended, to_store = stream.timeline.admit(entries)
+            extended, to_store = stream.timeline.admit(entries, self._company_of)
             plan.streams[company] = (stream, extended)
             for entry in to_store:
                 admitted[(company, entry.seq)] = entry
@@ -385,6 +392,14 @@ class Ledger(Application[str]):
             plan.entries.append(entry)
         return plan
 
+    def _company_of(self, event_id: UUID) -> str | None:
+        """The company whose stream holds ``event_id`` (for an error message only: it reads
+        every stream)."""
+        for company in self.store.companies():
+            if any(e.event_id == event_id for e in self._stream(company).timeline.log):
+                return company
+        return None
+
     def _remember(self, plan: _Plan, positions: list[int], actor: str) -> None:
         """Cache what was just stored; recorded_at (set by the database) is read when needed."""
         appended: dict[str, dict[int, Stored]] = {}
@@ -392,7 +407,9 @@ class Ledger(Application[str]):
             appended.setdefault(event.originator_id, {})[event.originator_version] = Stored(
                 position, None, actor
             )
+        stored_ids = {event.event_id for event in plan.events}
         for company, (stream, extended) in plan.streams.items():
+            _name_by_id(extended, stored_ids)
             self._streams[company] = Stream(
                 company, extended, {**stream.stored, **appended.get(company, {})}
             )
@@ -447,7 +464,7 @@ class Ledger(Application[str]):
         if position >= stream.last_position:
             return replay(stream.timeline.entries, stream.company, as_of=as_of)
         stored = stream.stored
-        known = [e for e in stream.timeline.entries if stored[e.seq].position <= position]
+        known = in_force(e for e in stream.timeline.log if stored[e.seq].position <= position)
         return replay_known(known, stream.company, as_of=as_of)
 
     def _from_tables(self, fold: bool) -> ReadModels | None:
@@ -551,31 +568,39 @@ class Ledger(Application[str]):
 
     @staticmethod
     def _trail(stream: Stream, position: int, party: str | None) -> list[HistoryEvent]:
+        """The company's events known at ``position`` (those touching ``party`` if given),
+        with the correction known then that took each out of force, if any."""
+        log = stream.timeline.log
+        stored = stream.stored
+        by_id = {e.event_id: e for e in log}
         trail = []
-        for entry in stream.timeline.entries:
-            stored = stream.stored[entry.seq]
-            assert stored.recorded_at is not None
-            if stored.position > position:
-                continue
-            if party is not None and party not in fact_parties(entry.fact):
+        for entry in log:
+            known = stored[entry.seq]
+            assert known.recorded_at is not None
+            if known.position > position:
                 continue
             fact = entry.fact
+            if party is not None and party not in _parties(fact, by_id):
+                continue
+            undone = stream.timeline.undone.get(entry.event_id) if entry.event_id else None
+            if undone is not None and stored[undone.seq].position > position:
+                undone = None
+            retracted = undone is not None and isinstance(undone.fact, EventRetracted)
             trail.append(
                 HistoryEvent(
                     event_id=str(entry.event_id),
-                    position=stored.position,
+                    position=known.position,
                     company=stream.company,
                     type=fact.type,
                     effective_date=fact.effective_date,
-                    recorded_at=stored.recorded_at,
-                    recorded_by=stored.recorded_by,
+                    recorded_at=known.recorded_at,
+                    recorded_by=known.recorded_by,
                     source=fact.source,
-                    retracted_by=None,
-                    corrected_by=None,
+                    retracted_by=str(undone.event_id) if undone and retracted else None,
+                    corrected_by=str(undone.event_id) if undone and not retracted else None,
                     data=fact.model_dump(mode="json", by_alias=True, exclude_none=True),
                 )
             )
-        trail.sort(key=lambda e: e.position)
         return trail
 
     def __enter__(self) -> Ledger:
@@ -611,6 +636,31 @@ class _Plan:
             skipped=list(self.skipped),
             dry_run=dry_run,
         )
+
+
+def _name_by_id(timeline: Timeline, ids: set[UUID]) -> None:
+    """Once stored, an event is named by its id in later messages, not by the file item
+    it came from (which names nothing in a later batch)."""
+
+    def named(entry: Entry) -> Entry:
+        if entry.event_id in ids:
+            return entry._replace(where=f"event {entry.event_id}")
+        return entry
+
+    timeline.log = [named(e) for e in timeline.log]
+    timeline.entries = [named(e) for e in timeline.entries]
+    timeline.undone = {target: named(e) for target, e in timeline.undone.items()}
+
+
+def _parties(fact: Fact, by_id: dict[UUID | None, Entry]) -> set[str]:
+    """The parties an event touches; a correction touches those of its target and its
+    replacement."""
+    if not isinstance(fact, Correction):
+        return fact_parties(fact)
+    target = by_id.get(fact.target)
+    parties = _parties(target.fact, by_id) if target is not None else set()
+    replacement = getattr(fact, "replacement", None)
+    return parties | (fact_parties(replacement) if replacement is not None else set())
 
 
 def _same_content(stored: Fact, new: Fact) -> bool:

@@ -201,15 +201,20 @@ _POSITION = re.compile(r"[+-]?\d+")
 
 def parse_as_of(text: str | None) -> date | None:
     """``--as-of``: an ISO date, YYYY-MM-DD."""
+    return parse_date("--as-of", text)
+
+
+def parse_date(option: str, text: str | None) -> date | None:
+    """A date option: an ISO date, YYYY-MM-DD."""
     if text is None:
         return None
     value = text.strip()
     if not _DATE.fullmatch(value):
-        raise InputError(f"--as-of {text!r} is not a date: write YYYY-MM-DD, e.g. 2025-06-12")
+        raise InputError(f"{option} {text!r} is not a date: write YYYY-MM-DD, e.g. 2025-06-12")
     try:
         return date.fromisoformat(value)
     except ValueError as e:
-        raise InputError(f"--as-of {text!r} is not a valid date: {e}") from None
+        raise InputError(f"{option} {text!r} is not a valid date: {e}") from None
 
 
 def parse_known_at(text: str | None) -> KnownAt:
@@ -445,7 +450,7 @@ def event_details(data: dict[str, Any]) -> str:
     """The fields particular to an event type, as ``name=value`` pairs."""
     parts = []
     for key, value in data.items():
-        if key in _COMMON_FIELDS:
+        if key in _COMMON_FIELDS or key == "replacement":
             continue
         if isinstance(value, dict) and set(value) == {"amount", "currency"}:
             value = money_text(str(value["amount"]), str(value["currency"]))
@@ -475,6 +480,17 @@ def show_history(console: Console, h: History) -> None:
         details = event_details(e.data)
         if details:
             lines.append(escape(details))
+        replacement = e.data.get("replacement")
+        if isinstance(replacement, dict):
+            lines.append(
+                escape(
+                    f"replacement: {replacement.get('type')} of "
+                    f"{replacement.get('effective_date')}: {event_details(replacement)}"
+                )
+            )
+        if e.retracted_by or e.corrected_by:
+            how = "retracted" if e.retracted_by else "corrected"
+            lines.append(f"[bold red]{how} by {e.retracted_by or e.corrected_by}[/]")
         if e.data.get("note"):
             lines.append(f"[italic]note: {escape(str(e.data['note']))}[/]")
         provenance = f"recorded {e.recorded_at:%Y-%m-%d %H:%M:%S}Z by {e.recorded_by}"
@@ -483,6 +499,7 @@ def show_history(console: Console, h: History) -> None:
         if e.data.get("external_id"):
             provenance += f"; external_id: {e.data['external_id']}"
         lines.append(f"[dim]{escape(provenance)}[/]")
+        lines.append(f"[dim]event {e.event_id}[/]")  # what a correction's target names
         table.add_row(str(e.position), str(e.effective_date), "\n".join(lines))
     console.print(table)
 
