@@ -49,6 +49,9 @@ from .persistence.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
 from .persistence.url import StoreConfig, resolve_url, store_config
 from .ports import ReadModels, read_model_factory
 from .reports import (
+    Audit,
+    AuditChange,
+    AuditEvent,
     Board,
     CapTable,
     CompanyHistory,
@@ -56,8 +59,10 @@ from .reports import (
     Holdings,
     PartyHistory,
     Roster,
+    audit_key,
     board_of,
     cap_table_of,
+    changes_between,
     holdings_from,
     position_of,
     roster_of,
@@ -565,6 +570,62 @@ class Ledger(Application[str]):
         ]
         events.sort(key=lambda e: e.position)
         return PartyHistory(party=party, known_at=position, events=events)
+
+    def audit(
+        self,
+        company: str,
+        start: date | None = None,
+        end: date | None = None,
+        known_at: KnownAt = None,
+    ) -> Audit:
+        """Every change in [start, end] (default: from the first event to today) to the
+        cap table, the roster and the board, each with the events behind it and who
+        recorded them, when and from which source; as known at ``known_at`` (default now).
+        Folded from the events (``reports.changes_between``)."""
+        position = self.known_position(known_at)
+        end = end or today()
+        stream = self._stream(company)
+        if not stream.stored:
+            raise InputError(f"unknown company {company!r}")
+        stream = self._with_times(stream)
+        log = [e for e in stream.timeline.log if stream.stored[e.seq].position <= position]
+        entries = stream.timeline.entries if len(log) == stream.version else in_force(log)
+        start = start or (entries[0].fact.effective_date if entries else end)
+        if start > end:
+            raise InputError(f"--from {start} is after --to {end}")
+        carrier = {e.event_id: stream.stored[e.seq] for e in log}
+        sources = {e.event_id: e.fact.source for e in log}
+
+        def behind(entry: Entry) -> AuditEvent:
+            stored = carrier[entry.event_id]
+            assert stored.recorded_at is not None
+            return AuditEvent(
+                event_id=str(entry.event_id),
+                position=stored.position,
+                type=entry.fact.type,
+                recorded_at=stored.recorded_at,
+                recorded_by=stored.recorded_by,
+                # A replacement's own source, else its correction's.
+                source=entry.fact.source or sources[entry.event_id],
+            )
+
+        return Audit(
+            company=company,
+            from_=start,
+            to=end,
+            known_at=position,
+            changes=[
+                AuditChange(
+                    effective_date=change.on,
+                    table=change.key[0],
+                    key=audit_key(*change.key),
+                    before=change.before,
+                    after=change.after,
+                    events=[behind(e) for e in change.events],
+                )
+                for change in changes_between(company, entries, start, end)
+            ],
+        )
 
     @staticmethod
     def _trail(stream: Stream, position: int, party: str | None) -> list[HistoryEvent]:

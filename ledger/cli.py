@@ -53,6 +53,7 @@ from .persistence import schema
 from .persistence.url import resolve_url, store_config
 from .ports import ReadModels, check_read_models
 from .reports import (
+    Audit,
     Board,
     CapTable,
     History,
@@ -504,6 +505,53 @@ def show_history(console: Console, h: History) -> None:
     console.print(table)
 
 
+def values_text(values: dict[str, Any] | None) -> str:
+    """A row's values as ``name=value`` pairs; a dash for no row."""
+    if values is None:
+        return "—"
+    parts = []
+    for key, value in values.items():
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, int):
+            text = shares_text(value)
+        else:
+            text = "—" if value is None else str(value)
+        parts.append(f"{key}={text}")
+    return ", ".join(parts)
+
+
+def show_audit(console: Console, a: Audit) -> None:
+    heading(
+        console,
+        f"{a.company}: changes from {a.from_} to {a.to}",
+        f"known at position {a.known_at}, {plural(len(a.changes), 'change')}",
+    )
+    if not a.changes:
+        console.print("No changes.")
+        return
+    table = new_table()
+    table.add_column("Effective", no_wrap=True)
+    table.add_column("Change")
+    table.add_column("Behind it")
+    for c in a.changes:
+        key = " ".join(v for v in c.key.values() if v is not None)
+        change = f"[bold]{c.table.replace('_', ' ')}[/] {escape(key)}\n" + escape(
+            f"{values_text(c.before)} → {values_text(c.after)}"
+        )
+        behind = []
+        for e in c.events:
+            line = (
+                f"{e.type} (position {e.position}), recorded {e.recorded_at:%Y-%m-%d %H:%M:%S}Z "
+                f"by {e.recorded_by}"
+            )
+            if e.source:
+                line += f"; source: {e.source}"
+            behind.append(escape(line))
+        table.add_row(str(c.effective_date), change, "\n".join(behind))
+    console.print(table)
+
+
 # --- commands --------------------------------------------------------------------------------
 
 
@@ -812,6 +860,40 @@ def history(
         events = [e for e in report.events if e.effective_date <= day]
         report = report.model_copy(update={"events": events})
     emit(report, fmt, lambda: show_history(stdout_console(), report))
+
+
+@app.command()
+def audit(
+    company: CompanyArgument,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="DATE",
+            help="The first effective date (YYYY-MM-DD, inclusive). Default: the first event.",
+            show_default=False,
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            metavar="DATE",
+            help="The last effective date (YYYY-MM-DD, inclusive). Default: today (UTC).",
+            show_default=False,
+        ),
+    ] = None,
+    known_at: KnownAtOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Every change in a period to holdings, officers and the board: each row whose value
+    differs from the day before, with the events behind it, who recorded them, when and
+    from which source."""
+    first, last = parse_date("--from", start), parse_date("--to", end)
+    known = parse_known_at(known_at)
+    with open_ledger() as ledger:
+        report = ledger.audit(company, first, last, known_at=known)
+    emit(report, fmt, lambda: show_audit(stdout_console(), report))
 
 
 @app.command()
