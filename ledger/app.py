@@ -725,8 +725,19 @@ def _parties(fact: Fact, by_id: dict[UUID | None, Entry]) -> set[str]:
 
 
 def _same_content(stored: Fact, new: Fact) -> bool:
-    exclude = {"derived_shares"}
-    return stored.model_dump(exclude=exclude) == new.model_dump(exclude=exclude)
+    return _as_given(stored) == _as_given(new)
+
+
+def _as_given(fact: Fact) -> dict[str, Any]:
+    """A fact without what the ledger adds at recording: derived shares (in a replacement
+    too) and a correction's effective date (its target's)."""
+    data = fact.model_dump(exclude={"derived_shares"})
+    if isinstance(fact, Correction):
+        data.pop("effective_date")
+        replacement = data.get("replacement")
+        if isinstance(replacement, dict):
+            replacement.pop("derived_shares", None)
+    return data
 
 
 def _refuse_duplicate_keys(facts: list[tuple[Fact, str]]) -> None:

@@ -108,3 +108,17 @@ def test_a_refused_correction_stores_nothing(ledger: Ledger) -> None:
         ledger.record([b.retracted("acme", ids(ledger)[8])])  # ben's 600: cy's purchase breaks
     assert caught.value.rule == 6
     assert ledger.known_position() == last
+
+
+def test_a_correction_recorded_again_with_its_external_id_is_a_no_op(ledger: Ledger) -> None:
+    ledger.record(b.founded("acme", "2020-01-01", {"ana": 900}))
+    ledger.record([b.invested("acme", "fund", "common", 100, "2020-06-01", shares=5)])
+    by_stake = b.invested("acme", "fund", "common", 100, "2020-06-01", stake_percent="10")
+    fix = b.corrected("acme", ids(ledger)[-1], by_stake, external_id="fix-1")
+    first = ledger.record([fix])
+    again = ledger.record([fix])  # the stored one carries a date and derived shares; same content
+    assert (again.recorded, [s.event_id for s in again.skipped]) == (
+        [],
+        [first.recorded[0].event_id],
+    )
+    assert shares(ledger, "2020-12-31") == {"ana": 900, "fund": 100}
