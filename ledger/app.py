@@ -10,6 +10,7 @@ date, as known at a position of the global log.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import gc
 import getpass
@@ -414,7 +415,7 @@ class Ledger(Application[str]):
             )
         stored_ids = {event.event_id for event in plan.events}
         for company, (stream, extended) in plan.streams.items():
-            _name_by_id(extended, stored_ids)
+            _name_by_id(extended, stored_ids, len(appended.get(company, {})))
             self._streams[company] = Stream(
                 company, extended, {**stream.stored, **appended.get(company, {})}
             )
@@ -699,18 +700,26 @@ class _Plan:
         )
 
 
-def _name_by_id(timeline: Timeline, ids: set[UUID]) -> None:
+def _name_by_id(timeline: Timeline, ids: set[UUID], appended: int) -> None:
     """Once stored, an event is named by its id in later messages, not by the file item
-    it came from (which names nothing in a later batch)."""
+    it came from (which names nothing in a later batch). ``appended``: how many events the
+    batch added at the end of the log. Only the entries from the earliest new one on are
+    looked at (all of them when the batch has a correction: a replacement goes anywhere)."""
 
     def named(entry: Entry) -> Entry:
         if entry.event_id in ids:
             return entry._replace(where=f"event {entry.event_id}")
         return entry
 
-    timeline.log = [named(e) for e in timeline.log]
-    timeline.entries = [named(e) for e in timeline.entries]
-    timeline.undone = {target: named(e) for target, e in timeline.undone.items()}
+    cut = len(timeline.log) - appended
+    fresh = timeline.log[cut:]
+    timeline.log[cut:] = [named(e) for e in fresh]  # the lists are the batch's own (admit)
+    if any(isinstance(e.fact, Correction) for e in fresh):
+        start = 0
+        timeline.undone = {target: named(e) for target, e in timeline.undone.items()}
+    else:
+        start = bisect.bisect_left(timeline.keys, min(e.key for e in fresh))
+    timeline.entries[start:] = [named(e) for e in timeline.entries[start:]]
 
 
 def _parties(fact: Fact, by_id: dict[UUID | None, Entry]) -> set[str]:

@@ -122,3 +122,14 @@ def test_a_correction_recorded_again_with_its_external_id_is_a_no_op(ledger: Led
         [first.recorded[0].event_id],
     )
     assert shares(ledger, "2020-12-31") == {"ana": 900, "fund": 100}
+
+
+def test_a_later_message_names_an_event_this_ledger_stored_by_its_id(ledger: Ledger) -> None:
+    ledger.record(b.founded("acme", "2020-01-01", {"ana": 100}))
+    sale = ledger.record([b.transferred("acme", "ana", "ben", "common", 60, "2021-01-01")])
+    sale_id = sale.recorded[0].event_id
+    with pytest.raises(RuleViolation, match=rf"2021-01-01 \(event {sale_id}\) impossible"):
+        ledger.record([b.cancelled("acme", "ana", "common", 50, "2020-06-01")])
+    undo = ledger.record([b.retracted("acme", sale_id)]).recorded[0].event_id
+    with pytest.raises(RuleViolation, match=rf"already retracted by event {undo}$"):
+        ledger.record([b.retracted("acme", sale_id)])
