@@ -185,3 +185,36 @@ def test_a_bad_correction_is_refused_with_one_line_and_nothing_is_stored(
     else:
         assert_refused(run, message)
     assert base.stored() == before
+
+
+def test_a_replacement_that_breaks_a_rule_is_refused_naming_it(base: Cli) -> None:
+    ids = event_ids(base)
+    bad = base.write(
+        "bad.yaml",
+        f"""\
+- type: EventCorrected
+  company: acme-rockets
+  target: {ids[12]}
+  reason: more shares
+  replacement: {{type: SharesTransferred, company: acme-rockets, from: ben, to: carol,
+                 share_class: common, shares: 5000000, effective_date: 2022-01-01}}
+""",
+    )
+    assert_refused(
+        base("record", bad),
+        f"bad.yaml item 1 (EventCorrected of event {ids[12]}, 2022-01-01): {R6}: its "
+        f"replacement SharesTransferred of 2022-01-01 breaks {R3}: transfer of 5,000,000 "
+        "common from ben exceeds their holding of 2,000,000",
+    )
+    assert base.stored() == BASE_EVENTS
+
+
+def test_a_dry_run_of_a_correction_checks_it_and_stores_nothing(base: Cli) -> None:
+    ids = event_ids(base)
+    undo = base.write(
+        "undo.yaml",
+        f"- {{type: EventRetracted, company: acme-rockets, target: {ids[13]}, reason: x}}\n",
+    )
+    run = base("record", undo, "--dry-run")
+    assert (run.code, run.err) == (0, ""), run.err
+    assert base.stored() == BASE_EVENTS
