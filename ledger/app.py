@@ -10,6 +10,7 @@ date, as known at a position of the global log.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import gc
 import getpass
@@ -31,8 +32,15 @@ from sqlalchemy.engine import Engine
 
 from .domain.company import CompanyEvent
 from .domain.errors import ConflictError, InputError, LedgerError, StoreError
-from .domain.events import FACT_ADAPTER, CompanyRegistered, Fact, fact_parties
-from .domain.fold import Entry, Timeline, replay, replay_known
+from .domain.events import (
+    FACT_ADAPTER,
+    CompanyRegistered,
+    Correction,
+    EventRetracted,
+    Fact,
+    fact_parties,
+)
+from .domain.fold import Entry, Timeline, in_force, replay, replay_known
 from .domain.state import CompanyState
 from .domain.values import SLUG_RULE
 from .files import Item
@@ -42,6 +50,9 @@ from .persistence.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
 from .persistence.url import StoreConfig, resolve_url, store_config
 from .ports import ReadModels, read_model_factory
 from .reports import (
+    Audit,
+    AuditChange,
+    AuditEvent,
     Board,
     CapTable,
     CompanyHistory,
@@ -49,8 +60,10 @@ from .reports import (
     Holdings,
     PartyHistory,
     Roster,
+    audit_key,
     board_of,
     cap_table_of,
+    changes_between,
     holdings_from,
     position_of,
     roster_of,
@@ -264,7 +277,7 @@ class Ledger(Application[str]):
             raise StoreError(f"cannot read the event store: {e}") from None
         if cached is not None and not rows:
             return cached
-        entries = list(cached.timeline.entries) if cached else []
+        entries = list(cached.timeline.log) if cached else []
         stored = dict(cached.stored) if cached else {}
         for row in rows:
             event_id, actor, fact = decode_state(row.state)
@@ -342,7 +355,7 @@ class Ledger(Application[str]):
         batch_index: dict[tuple[str, int], int] = {}
         for company, items in by_company.items():
             stream = self._stream(company)
-            known = {e.fact.external_id: e for e in stream.timeline.entries if e.fact.external_id}
+            known = {e.fact.external_id: e for e in stream.timeline.log if e.fact.external_id}
             entries: list[Entry] = []
             if stream.version == 0 and not any(
                 isinstance(f, CompanyRegistered) for _, f, _ in items
@@ -371,7 +384,7 @@ class Ledger(Application[str]):
                 batch_index[(company, seq)] = index
             if not entries:
                 continue
-            extended, to_store = stream.timeline.admit(entries)
+            extended, to_store = stream.timeline.admit(entries, self._company_of)
             plan.streams[company] = (stream, extended)
             for entry in to_store:
                 admitted[(company, entry.seq)] = entry
@@ -385,6 +398,14 @@ class Ledger(Application[str]):
             plan.entries.append(entry)
         return plan
 
+    def _company_of(self, event_id: UUID) -> str | None:
+        """The company whose stream holds ``event_id`` (for an error message only: it reads
+        every stream)."""
+        for company in self.store.companies():
+            if any(e.event_id == event_id for e in self._stream(company).timeline.log):
+                return company
+        return None
+
     def _remember(self, plan: _Plan, positions: list[int], actor: str) -> None:
         """Cache what was just stored; recorded_at (set by the database) is read when needed."""
         appended: dict[str, dict[int, Stored]] = {}
@@ -392,7 +413,9 @@ class Ledger(Application[str]):
             appended.setdefault(event.originator_id, {})[event.originator_version] = Stored(
                 position, None, actor
             )
+        stored_ids = {event.event_id for event in plan.events}
         for company, (stream, extended) in plan.streams.items():
+            _name_by_id(extended, stored_ids, len(appended.get(company, {})))
             self._streams[company] = Stream(
                 company, extended, {**stream.stored, **appended.get(company, {})}
             )
@@ -447,7 +470,7 @@ class Ledger(Application[str]):
         if position >= stream.last_position:
             return replay(stream.timeline.entries, stream.company, as_of=as_of)
         stored = stream.stored
-        known = [e for e in stream.timeline.entries if stored[e.seq].position <= position]
+        known = in_force(e for e in stream.timeline.log if stored[e.seq].position <= position)
         return replay_known(known, stream.company, as_of=as_of)
 
     def _from_tables(self, fold: bool) -> ReadModels | None:
@@ -549,33 +572,97 @@ class Ledger(Application[str]):
         events.sort(key=lambda e: e.position)
         return PartyHistory(party=party, known_at=position, events=events)
 
+    def audit(
+        self,
+        company: str,
+        start: date | None = None,
+        end: date | None = None,
+        known_at: KnownAt = None,
+    ) -> Audit:
+        """Every change in [start, end] (default: from the first event to today) to the
+        cap table, the roster and the board, each with the events behind it and who
+        recorded them, when and from which source; as known at ``known_at`` (default now).
+        Folded from the events (``reports.changes_between``)."""
+        position = self.known_position(known_at)
+        end = end or today()
+        stream = self._stream(company)
+        if not stream.stored:
+            raise InputError(f"unknown company {company!r}")
+        stream = self._with_times(stream)
+        log = [e for e in stream.timeline.log if stream.stored[e.seq].position <= position]
+        entries = stream.timeline.entries if len(log) == stream.version else in_force(log)
+        start = start or (entries[0].fact.effective_date if entries else end)
+        if start > end:
+            raise InputError(f"--from {start} is after --to {end}")
+        carrier = {e.event_id: stream.stored[e.seq] for e in log}
+        sources = {e.event_id: e.fact.source for e in log}
+
+        def behind(entry: Entry) -> AuditEvent:
+            stored = carrier[entry.event_id]
+            assert stored.recorded_at is not None
+            return AuditEvent(
+                event_id=str(entry.event_id),
+                position=stored.position,
+                type=entry.fact.type,
+                recorded_at=stored.recorded_at,
+                recorded_by=stored.recorded_by,
+                # A replacement's own source, else its correction's.
+                source=entry.fact.source or sources[entry.event_id],
+            )
+
+        return Audit(
+            company=company,
+            from_=start,
+            to=end,
+            known_at=position,
+            changes=[
+                AuditChange(
+                    effective_date=change.on,
+                    table=change.key[0],
+                    key=audit_key(*change.key),
+                    before=change.before,
+                    after=change.after,
+                    events=[behind(e) for e in change.events],
+                )
+                for change in changes_between(company, entries, start, end)
+            ],
+        )
+
     @staticmethod
     def _trail(stream: Stream, position: int, party: str | None) -> list[HistoryEvent]:
+        """The company's events known at ``position`` (those touching ``party`` if given),
+        with the correction known then that took each out of force, if any."""
+        log = stream.timeline.log
+        stored = stream.stored
+        by_id = {e.event_id: e for e in log}
         trail = []
-        for entry in stream.timeline.entries:
-            stored = stream.stored[entry.seq]
-            assert stored.recorded_at is not None
-            if stored.position > position:
-                continue
-            if party is not None and party not in fact_parties(entry.fact):
+        for entry in log:
+            known = stored[entry.seq]
+            assert known.recorded_at is not None
+            if known.position > position:
                 continue
             fact = entry.fact
+            if party is not None and party not in _parties(fact, by_id):
+                continue
+            undone = stream.timeline.undone.get(entry.event_id) if entry.event_id else None
+            if undone is not None and stored[undone.seq].position > position:
+                undone = None
+            retracted = undone is not None and isinstance(undone.fact, EventRetracted)
             trail.append(
                 HistoryEvent(
                     event_id=str(entry.event_id),
-                    position=stored.position,
+                    position=known.position,
                     company=stream.company,
                     type=fact.type,
                     effective_date=fact.effective_date,
-                    recorded_at=stored.recorded_at,
-                    recorded_by=stored.recorded_by,
+                    recorded_at=known.recorded_at,
+                    recorded_by=known.recorded_by,
                     source=fact.source,
-                    retracted_by=None,
-                    corrected_by=None,
+                    retracted_by=str(undone.event_id) if undone and retracted else None,
+                    corrected_by=str(undone.event_id) if undone and not retracted else None,
                     data=fact.model_dump(mode="json", by_alias=True, exclude_none=True),
                 )
             )
-        trail.sort(key=lambda e: e.position)
         return trail
 
     def __enter__(self) -> Ledger:
@@ -613,9 +700,53 @@ class _Plan:
         )
 
 
+def _name_by_id(timeline: Timeline, ids: set[UUID], appended: int) -> None:
+    """Once stored, an event is named by its id in later messages, not by the file item
+    it came from (which names nothing in a later batch). ``appended``: how many events the
+    batch added at the end of the log. Only the entries from the earliest new one on are
+    looked at (all of them when the batch has a correction: a replacement goes anywhere)."""
+
+    def named(entry: Entry) -> Entry:
+        if entry.event_id in ids:
+            return entry._replace(where=f"event {entry.event_id}")
+        return entry
+
+    cut = len(timeline.log) - appended
+    fresh = timeline.log[cut:]
+    timeline.log[cut:] = [named(e) for e in fresh]  # the lists are the batch's own (admit)
+    if any(isinstance(e.fact, Correction) for e in fresh):
+        start = 0
+        timeline.undone = {target: named(e) for target, e in timeline.undone.items()}
+    else:
+        start = bisect.bisect_left(timeline.keys, min(e.key for e in fresh))
+    timeline.entries[start:] = [named(e) for e in timeline.entries[start:]]
+
+
+def _parties(fact: Fact, by_id: dict[UUID | None, Entry]) -> set[str]:
+    """The parties an event touches; a correction touches those of its target and its
+    replacement."""
+    if not isinstance(fact, Correction):
+        return fact_parties(fact)
+    target = by_id.get(fact.target)
+    parties = _parties(target.fact, by_id) if target is not None else set()
+    replacement = getattr(fact, "replacement", None)
+    return parties | (fact_parties(replacement) if replacement is not None else set())
+
+
 def _same_content(stored: Fact, new: Fact) -> bool:
-    exclude = {"derived_shares"}
-    return stored.model_dump(exclude=exclude) == new.model_dump(exclude=exclude)
+    return _as_given(stored) == _as_given(new)
+
+
+def _as_given(fact: Fact) -> dict[str, Any]:
+    """A fact without what the ledger adds at recording: derived shares (in a replacement
+    too) and a correction's effective date (its target's)."""
+    data = fact.model_dump(exclude={"derived_shares"})
+    if isinstance(fact, Correction):
+        data.pop("effective_date")
+        replacement = data.get("replacement")
+        if isinstance(replacement, dict):
+            replacement.pop("derived_shares", None)
+    return data
 
 
 def _refuse_duplicate_keys(facts: list[tuple[Fact, str]]) -> None:

@@ -53,6 +53,7 @@ from .persistence import schema
 from .persistence.url import resolve_url, store_config
 from .ports import ReadModels, check_read_models
 from .reports import (
+    Audit,
     Board,
     CapTable,
     History,
@@ -201,15 +202,20 @@ _POSITION = re.compile(r"[+-]?\d+")
 
 def parse_as_of(text: str | None) -> date | None:
     """``--as-of``: an ISO date, YYYY-MM-DD."""
+    return parse_date("--as-of", text)
+
+
+def parse_date(option: str, text: str | None) -> date | None:
+    """A date option: an ISO date, YYYY-MM-DD."""
     if text is None:
         return None
     value = text.strip()
     if not _DATE.fullmatch(value):
-        raise InputError(f"--as-of {text!r} is not a date: write YYYY-MM-DD, e.g. 2025-06-12")
+        raise InputError(f"{option} {text!r} is not a date: write YYYY-MM-DD, e.g. 2025-06-12")
     try:
         return date.fromisoformat(value)
     except ValueError as e:
-        raise InputError(f"--as-of {text!r} is not a valid date: {e}") from None
+        raise InputError(f"{option} {text!r} is not a valid date: {e}") from None
 
 
 def parse_known_at(text: str | None) -> KnownAt:
@@ -445,7 +451,7 @@ def event_details(data: dict[str, Any]) -> str:
     """The fields particular to an event type, as ``name=value`` pairs."""
     parts = []
     for key, value in data.items():
-        if key in _COMMON_FIELDS:
+        if key in _COMMON_FIELDS or key == "replacement":
             continue
         if isinstance(value, dict) and set(value) == {"amount", "currency"}:
             value = money_text(str(value["amount"]), str(value["currency"]))
@@ -475,6 +481,17 @@ def show_history(console: Console, h: History) -> None:
         details = event_details(e.data)
         if details:
             lines.append(escape(details))
+        replacement = e.data.get("replacement")
+        if isinstance(replacement, dict):
+            lines.append(
+                escape(
+                    f"replacement: {replacement.get('type')} of "
+                    f"{replacement.get('effective_date')}: {event_details(replacement)}"
+                )
+            )
+        if e.retracted_by or e.corrected_by:
+            how = "retracted" if e.retracted_by else "corrected"
+            lines.append(f"[bold red]{how} by {e.retracted_by or e.corrected_by}[/]")
         if e.data.get("note"):
             lines.append(f"[italic]note: {escape(str(e.data['note']))}[/]")
         provenance = f"recorded {e.recorded_at:%Y-%m-%d %H:%M:%S}Z by {e.recorded_by}"
@@ -483,7 +500,55 @@ def show_history(console: Console, h: History) -> None:
         if e.data.get("external_id"):
             provenance += f"; external_id: {e.data['external_id']}"
         lines.append(f"[dim]{escape(provenance)}[/]")
+        lines.append(f"[dim]event {e.event_id}[/]")  # what a correction's target names
         table.add_row(str(e.position), str(e.effective_date), "\n".join(lines))
+    console.print(table)
+
+
+def values_text(values: dict[str, Any] | None) -> str:
+    """A row's values as ``name=value`` pairs; a dash for no row."""
+    if values is None:
+        return "—"
+    parts = []
+    for key, value in values.items():
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, int):
+            text = shares_text(value)
+        else:
+            text = "—" if value is None else str(value)
+        parts.append(f"{key}={text}")
+    return ", ".join(parts)
+
+
+def show_audit(console: Console, a: Audit) -> None:
+    heading(
+        console,
+        f"{a.company}: changes from {a.from_} to {a.to}",
+        f"known at position {a.known_at}, {plural(len(a.changes), 'change')}",
+    )
+    if not a.changes:
+        console.print("No changes.")
+        return
+    table = new_table()
+    table.add_column("Effective", no_wrap=True)
+    table.add_column("Change")
+    table.add_column("Behind it")
+    for c in a.changes:
+        key = " ".join(v for v in c.key.values() if v is not None)
+        change = f"[bold]{c.table.replace('_', ' ')}[/] {escape(key)}\n" + escape(
+            f"{values_text(c.before)} → {values_text(c.after)}"
+        )
+        behind = []
+        for e in c.events:
+            line = (
+                f"{e.type} (position {e.position}), recorded {e.recorded_at:%Y-%m-%d %H:%M:%S}Z "
+                f"by {e.recorded_by}"
+            )
+            if e.source:
+                line += f"; source: {e.source}"
+            behind.append(escape(line))
+        table.add_row(str(c.effective_date), change, "\n".join(behind))
     console.print(table)
 
 
@@ -795,6 +860,40 @@ def history(
         events = [e for e in report.events if e.effective_date <= day]
         report = report.model_copy(update={"events": events})
     emit(report, fmt, lambda: show_history(stdout_console(), report))
+
+
+@app.command()
+def audit(
+    company: CompanyArgument,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="DATE",
+            help="The first effective date (YYYY-MM-DD, inclusive). Default: the first event.",
+            show_default=False,
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            metavar="DATE",
+            help="The last effective date (YYYY-MM-DD, inclusive). Default: today (UTC).",
+            show_default=False,
+        ),
+    ] = None,
+    known_at: KnownAtOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Every change in a period to holdings, officers and the board: each row whose value
+    differs from the day before, with the events behind it, who recorded them, when and
+    from which source."""
+    first, last = parse_date("--from", start), parse_date("--to", end)
+    known = parse_known_at(known_at)
+    with open_ledger() as ledger:
+        report = ledger.audit(company, first, last, known_at=known)
+    emit(report, fmt, lambda: show_audit(stdout_console(), report))
 
 
 @app.command()

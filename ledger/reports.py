@@ -8,11 +8,14 @@ strings with 4 decimals; money is ``{"amount": "<decimal>", "currency": "USD"}``
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
+from .domain.events import Fact, fact_parties
+from .domain.fold import Entry, apply_known
 from .domain.state import CompanyState
 from .domain.values import decimal_text, percent_text
 
@@ -355,3 +358,173 @@ def holdings_from(party: str, as_of: date, known_at: int, positions: list[Positi
         known_at=known_at,
         positions=sorted(positions, key=lambda p: (-p.shares, p.company)),
     )
+
+
+# --- the audit report: every change of the rows in a period, with the events behind it ---
+
+AUDITED_TABLES = ("cap_table", "roster", "board")
+"""The tables an audit compares, in the order its changes of one day are listed."""
+
+_AUDIT_KEYS = {
+    "cap_table": ("party", "share_class"),
+    "roster": ("person", "role", "title"),
+    "board": ("person",),
+}
+
+AuditKey = tuple[str, tuple[str | None, ...]]
+"""(table, the row's key values)."""
+
+
+def audit_rows(state: CompanyState) -> dict[AuditKey, dict[str, Any]]:
+    """Every row of the cap table (party, class: shares), the roster (person, role, title:
+    interim, since) and the board (person: seat, designated_by, executive, since) in a
+    state: what an audit compares from one day to the next."""
+    rows: dict[AuditKey, dict[str, Any]] = {}
+    for party, held in state.holdings.items():
+        for share_class, shares in held.items():
+            rows["cap_table", (party, share_class)] = {"shares": shares}
+    for o in state.officers:
+        rows["roster", (o.person, o.role, o.title)] = {"interim": o.interim, "since": o.since}
+    for d in state.directors.values():
+        rows["board", (d.person,)] = {
+            "seat": d.seat,
+            "designated_by": d.designated_by,
+            "executive": state.is_executive(d.person),
+            "since": d.since,
+        }
+    return rows
+
+
+class AuditEvent(BaseModel):
+    """An event behind a change, with its provenance. For a replacement in force, the
+    correction that carries it (its event_id, position, recorded_at and recorded_by)."""
+
+    model_config = ConfigDict(frozen=True)
+    event_id: str
+    position: int
+    type: str
+    recorded_at: datetime
+    recorded_by: str
+    source: str | None
+
+    @field_serializer("recorded_at")
+    def _utc(self, moment: datetime) -> str:
+        return moment.isoformat().replace("+00:00", "Z")
+
+
+class AuditChange(BaseModel):
+    """One row whose value at the end of ``effective_date`` differs from the day before
+    (``before`` None: the row appears; ``after`` None: it goes)."""
+
+    model_config = ConfigDict(frozen=True)
+    effective_date: date
+    table: str
+    key: dict[str, str | None]
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    events: list[AuditEvent]
+
+
+class Audit(Report):
+    csv_columns = (
+        "company", "from", "to", "known_at", "effective_date", "table", "party",
+        "share_class", "person", "role", "title", "before", "after", "event_id", "position",
+        "type", "recorded_at", "recorded_by", "source",
+    )  # fmt: skip
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
+
+    company: str
+    from_: date = Field(alias="from")
+    to: date
+    known_at: int
+    changes: list[AuditChange]
+
+    def csv_rows(self) -> list[dict[str, Any]]:
+        """One row per (change, event behind it); before and after as JSON text."""
+        head = {
+            "company": self.company,
+            "from": self.from_,
+            "to": self.to,
+            "known_at": self.known_at,
+        }
+        rows: list[dict[str, Any]] = []
+        for change in self.changes:
+            dumped = change.model_dump(mode="json")
+            row = {
+                **head,
+                "effective_date": change.effective_date,
+                "table": change.table,
+                **change.key,
+                "before": _json_text(dumped["before"]),
+                "after": _json_text(dumped["after"]),
+            }
+            rows.extend({**row, **event} for event in dumped["events"])
+        return rows
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True)
+
+
+def audit_key(table: str, values: tuple[str | None, ...]) -> dict[str, str | None]:
+    return dict(zip(_AUDIT_KEYS[table], values, strict=True))
+
+
+class DayChange(NamedTuple):
+    """A row changed on a day, and the events in force effective that day behind it."""
+
+    on: date
+    key: AuditKey
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    events: list[Entry]
+
+
+def changes_between(
+    company: str, entries: Sequence[Entry], start: date, end: date
+) -> Iterator[DayChange]:
+    """The changes of the rows (``audit_rows``) on each effective date in [start, end]:
+    the fold (``apply_known``) of ``entries`` (in force, timeline order) at the end of the
+    day compared with the end of the day before. Only a day with an event can change, so
+    only those are compared. The events behind a change are those of that day that can
+    change its row (``_behind``), else every event of that day."""
+    state = CompanyState(company)
+    i, count = 0, len(entries)
+    while i < count and entries[i].fact.effective_date < start:
+        apply_known(state, entries[i])
+        i += 1
+    rows = audit_rows(state)
+    while i < count and entries[i].fact.effective_date <= end:
+        on = entries[i].fact.effective_date
+        todays: list[Entry] = []
+        while i < count and entries[i].fact.effective_date == on:
+            apply_known(state, entries[i])
+            todays.append(entries[i])
+            i += 1
+        after = audit_rows(state)
+        changed = [k for k in rows.keys() | after.keys() if rows.get(k) != after.get(k)]
+        changed.sort(key=lambda k: (AUDITED_TABLES.index(k[0]), [v or "" for v in k[1]]))
+        for key in changed:
+            behind = [e for e in todays if _behind(key, e.fact)] or todays
+            yield DayChange(on, key, rows.get(key), after.get(key), behind)
+        rows = after
+
+
+_OFFICES = frozenset({"ExecutiveAppointed", "InterimCEOAppointed", "ExecutiveDeparted"})
+_SEATS = frozenset({"DirectorAppointed", "DirectorDeparted", "BoardSeatRetained", *_OFFICES})
+"""Events that change a person's roster rows; and their board row (an office makes a
+director executive)."""
+
+
+def _behind(key: AuditKey, fact: Fact) -> bool:
+    """Whether ``fact`` can change the row ``key``: a move of the party's shares of the class,
+    or a class-wide event (a split); an office or seat event of the person."""
+    table, values = key
+    if table == "cap_table":
+        if getattr(fact, "share_class", None) != values[1]:
+            return False
+        parties = fact_parties(fact)
+        return values[0] in parties or fact.type == "StockSplit"
+    person = getattr(fact, "person", None)
+    return person == values[0] and fact.type in (_OFFICES if table == "roster" else _SEATS)

@@ -25,7 +25,8 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from ledger.domain.errors import LedgerError
-from ledger.domain.fold import Entry, apply_known
+from ledger.domain.events import Correction
+from ledger.domain.fold import Entry, apply_known, correct
 from ledger.domain.state import CompanyState
 from ledger.persistence.mapper import decode_state
 
@@ -168,7 +169,14 @@ def _check(
     last_day: date | None = None
     for entry, position in zip(entries, positions, strict=True):
         on = entry.fact.effective_date
-        if last_day is None or on >= last_day:
+        if isinstance(entry.fact, Correction):  # a back-dated change from its earliest date
+            on = correct(known, entry) or on
+            keys[:] = [e.key for e in known]
+            last_day = max([on, *(d for d in (last_day,) if d), *(e.key[0] for e in known[-1:])])
+            start = _replayed(company, (e for e in known if e.fact.effective_date < on))
+            before = _replayed(company, (e for e in known if e.fact.effective_date < last_day))
+            end = _replayed(company, known)
+        elif last_day is None or on >= last_day:
             if last_day is None or on > last_day:
                 before = end.copy()
             start = before.copy()

@@ -12,6 +12,9 @@ is left alone. Nothing is ever deleted (only a rebuild clears what it rebuilds).
 - **Back-dated**: c's history changes from the event's date on. The writer folds c's known
   events up to the day before, then on from that date (``segments_from``), and splices the
   result into the rows believed from that date on.
+- **A correction** (``EventRetracted``, ``EventCorrected``) is a back-dated change: the fold's
+  ``correct`` takes the target out of the known events and puts the replacement in, and the
+  history is written again from the earlier of the two dates.
 
 The fold is ``apply_known``, ``replay_known``'s step: a position inside a recorded batch sees
 only what can apply there, exactly as ``Ledger.cap_table(..., known_at=p)`` does; at batch
@@ -35,7 +38,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ledger.domain.fold import Entry, apply_known, replay_known
+from ledger.domain.events import Correction
+from ledger.domain.fold import Entry, apply_known, correct, in_force, replay_known
 from ledger.domain.state import CompanyState
 from ledger.persistence.mapper import decode_state
 from ledger.ports import ProjectionError
@@ -145,6 +149,8 @@ class Writer:
         book = self.books.get(company)
         if book is None:
             return entry.seq != 1
+        if isinstance(entry.fact, Correction):
+            return True
         return book.last_date is not None and entry.fact.effective_date < book.last_date
 
     def _step_naming(self, raw: Any, position: int, company: str, entry: Entry) -> None:
@@ -163,7 +169,9 @@ class Writer:
     def step(self, raw: Any, position: int, company: str, entry: Entry) -> None:
         book = self.book(raw, company, entry.seq)
         on = entry.fact.effective_date
-        if book.last_date is None or on >= book.last_date:
+        if isinstance(entry.fact, Correction):
+            self._corrected(raw, book, position, entry)
+        elif book.last_date is None or on >= book.last_date:
             self._in_order(book, position, entry)
         else:
             self._back_dated(raw, book, position, entry)
@@ -251,10 +259,41 @@ class Writer:
 
     def _back_dated(self, raw: Any, book: Book, position: int, entry: Entry) -> None:
         self.flush(raw)  # the believed rows are read from the tables below
+        kept = book.entries is not None
         entries = book.entries if book.entries is not None else self._load(raw, book, entry.seq)
         keys = [e.key for e in entries]
         entries.insert(bisect.bisect_right(keys, entry.key), entry)
-        on = entry.fact.effective_date
+        self._rewrite(raw, book, position, entries, entry.fact.effective_date, 1 if kept else None)
+
+    def _corrected(self, raw: Any, book: Book, position: int, entry: Entry) -> None:
+        self.flush(raw)
+        kept = book.entries is not None
+        entries = book.entries if book.entries is not None else self._load(raw, book, entry.seq)
+        count = len(entries)
+        on = correct(entries, entry)
+        if on is None:  # its target is not known here: nothing changes
+            if not kept:
+                book.entries = entries
+                self.kept += len(entries)
+            return
+        self._rewrite(raw, book, position, entries, on, len(entries) - count if kept else None)
+
+    def _rewrite(
+        self,
+        raw: Any,
+        book: Book,
+        position: int,
+        entries: list[Entry],
+        on: date,
+        added: int | None,
+    ) -> None:
+        """Write the company's history again from ``on`` on, ``entries`` being its known
+        events now (timeline order); ``added`` is how many more there are than the book
+        kept (None: the book kept none, ``entries`` were read from the log)."""
+        # The last date never moves back (a retraction of the last-dated event leaves it):
+        # an event before it then takes this path again, which is correct, only slower.
+        ends = [on, *(d for d in (book.last_date,) if d is not None)]
+        book.last_date = max([*ends, *(e.fact.effective_date for e in entries[-1:])])
         cut = bisect.bisect_left([e.fact.effective_date for e in entries], on)
         state = CompanyState(book.company)
         for earlier in entries[:cut]:
@@ -278,11 +317,11 @@ class Writer:
             book.tails[i] = tail
         book.state = state
         book.snapshots = []
-        if book.entries is None:
+        if added is None:
             book.entries = entries
             self.kept += len(entries)
         else:
-            self.kept += 1
+            self.kept += added
         self._trim(book)
 
     # --- companies ---
@@ -304,7 +343,7 @@ class Writer:
         if seq != 1:
             entries = self._load(raw, book, seq)
             book.state = replay_known(entries, company)
-            book.last_date = max(e.fact.effective_date for e in entries)
+            book.last_date = max((e.fact.effective_date for e in entries), default=None)
             for i, shape in enumerate(self.shapes):
                 book.tails[i] = _by_key(self.db.believed(raw, shape, company, book.last_date))
         self.books[company] = book
@@ -317,14 +356,13 @@ class Writer:
         return book
 
     def _load(self, raw: Any, book: Book, seq: int) -> list[Entry]:
-        """The company's events before its event ``seq``, in timeline order."""
+        """The company's events in force before its event ``seq``, in timeline order."""
         self.flush(raw)
         entries = []
         for _, version, state in self.db.read_stream(raw, book.company, seq):
             event_id, _, fact = decode_state(bytes(state))
             entries.append(Entry(fact, int(version), f"event {event_id}", event_id))
-        entries.sort(key=lambda e: e.key)
-        return entries
+        return in_force(entries)
 
     def _keep(self, book: Book, entry: Entry) -> None:
         assert book.entries is not None

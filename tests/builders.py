@@ -200,3 +200,31 @@ def founded(
         share_class(company, share_class_name, on),
         *(issued(company, holder, share_class_name, n, on) for holder, n in holders.items()),
     ]
+
+
+def retracted(
+    company: str, target: object, reason: str = "recorded in error", **extra: Any
+) -> Event:
+    """An ``EventRetracted`` of ``target`` (an event id); no effective_date: it acts on the
+    target's."""
+    return {
+        "type": "EventRetracted",
+        "company": company,
+        "target": str(target),
+        "reason": reason,
+        **extra,
+    }
+
+
+def corrected(
+    company: str, target: object, replacement: Event, reason: str = "corrected", **extra: Any
+) -> Event:
+    """An ``EventCorrected`` of ``target`` by ``replacement`` (a whole event body)."""
+    return {
+        "type": "EventCorrected",
+        "company": company,
+        "target": str(target),
+        "replacement": replacement,
+        "reason": reason,
+        **extra,
+    }

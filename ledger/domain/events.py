@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import cache
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from pydantic import (
     BaseModel,
@@ -19,6 +20,7 @@ from pydantic import (
     ValidationInfo,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from .values import IsoDate, Money, Percent, PositiveShares, Ratio, Slug
 
@@ -238,7 +240,7 @@ class BoardSizeSet(Fact):
     seats: PositiveShares
 
 
-AnyFact = Annotated[
+AnyAction = Annotated[
     CompanyRegistered
     | ShareClassCreated
     | SharesIssued
@@ -257,6 +259,64 @@ AnyFact = Annotated[
     | BoardSizeSet,
     Field(discriminator="type"),
 ]
+"""Every event that acts on a company (everything but a correction)."""
+
+
+# --- Corrections ---
+
+
+class Correction(Fact):
+    """A retraction or a correction of an earlier event (``target``) of the same company.
+
+    It takes no ``effective_date`` in an event file: it acts on the target's date, which the
+    ledger stores with it at recording (like ``derived_shares``)."""
+
+    effective_date: SkipJsonSchema[IsoDate | None] = None  # type: ignore[assignment]
+    target: UUID
+    reason: Annotated[str, Field(min_length=1)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _date_is_the_targets(cls, data: Any, info: ValidationInfo) -> Any:
+        stored = bool(info.context and info.context.get(STORED))
+        if isinstance(data, dict) and "effective_date" in data and not stored:
+            raise ValueError(
+                "a correction takes no effective_date: it acts on the date of its target"
+            )
+        return data
+
+
+class EventRetracted(Correction):
+    """The target event is withdrawn: the timeline goes on without it."""
+
+    type: Literal["EventRetracted"] = "EventRetracted"
+
+
+class EventCorrected(Correction):
+    """The target event is replaced by ``replacement`` (a whole event body of the same
+    company, with its own effective_date): retraction and replacement in one event."""
+
+    type: Literal["EventCorrected"] = "EventCorrected"
+    replacement: AnyAction
+
+    @model_validator(mode="after")
+    def _replacement_of_the_company(self) -> EventCorrected:
+        if self.replacement.company != self.company:
+            raise ValueError(
+                f"the replacement is of company {self.replacement.company!r}, the correction "
+                f"of {self.company!r}: a correction stays within its company"
+            )
+        if self.replacement.external_id is not None:
+            raise ValueError("the replacement takes no external_id: give the correction its own")
+        return self
+
+
+AnyFact = Annotated[
+    AnyAction | EventRetracted | EventCorrected,
+    Field(discriminator="type"),
+]
+"""Every event an event file may hold and the store holds."""
+
 
 FACT_ADAPTER: TypeAdapter[AnyFact] = TypeAdapter(AnyFact)
 EVENT_FILE_ADAPTER: TypeAdapter[list[AnyFact]] = TypeAdapter(list[AnyFact])
@@ -280,6 +340,8 @@ EVENT_TYPES: dict[str, type[Fact]] = {
         DirectorDeparted,
         BoardSeatRetained,
         BoardSizeSet,
+        EventRetracted,
+        EventCorrected,
     )
 }
 """Every event type by its stored name."""
@@ -298,7 +360,5 @@ def fact_parties(fact: Fact) -> set[str]:
     # Only the fields the type has: a missing attribute costs pydantic a slow lookup, and
     # the projections ask this of every event.
     return {
-        value
-        for name in _party_fields(type(fact))
-        if isinstance(value := getattr(fact, name), str)
+        value for name in _party_fields(type(fact)) if isinstance(value := getattr(fact, name), str)
     }

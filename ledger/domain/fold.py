@@ -5,6 +5,12 @@
 company's timeline in (effective_date, seq) order from the earliest date a batch touches,
 so a back-dated event is checked against every later event; ``replay`` only evolves.
 The aggregate's writes, the queries and the projections all use these functions.
+
+Corrections (``EventRetracted``, ``EventCorrected``) never enter the fold themselves: the
+log of a company (every event, in recording order) becomes the entries *in force* by
+``in_force`` / ``correct`` (the target leaves, a replacement takes the target's place in
+recording order on its own effective date), and the fold runs over those. Rule 6 is checked
+by ``Timeline.admit`` like every other rule, over the timeline with the correction applied.
 """
 
 from __future__ import annotations
@@ -23,8 +29,11 @@ from .events import (
     BoardSeatRetained,
     BoardSizeSet,
     CompanyRegistered,
+    Correction,
     DirectorAppointed,
     DirectorDeparted,
+    EventCorrected,
+    EventRetracted,
     ExecutiveAppointed,
     ExecutiveDeparted,
     Fact,
@@ -46,6 +55,7 @@ RULES = {
     3: "no holding is ever negative",
     4: "officers: one CEO at a time, no office held twice, no departure from an office not held",
     5: "the board: directors within the board size, retained seats need a sitting director",
+    6: "a correction targets an event of the company in force and keeps the timeline valid",
 }
 
 
@@ -71,6 +81,63 @@ class Entry(NamedTuple):
     @property
     def key(self) -> tuple[date, int]:
         return (self.fact.effective_date, self.seq)
+
+
+def _key(entry: Entry) -> tuple[date, int]:
+    return (entry.fact.effective_date, entry.seq)
+
+
+# --- corrections: from a company's log to the entries in force ---
+
+
+def replacement_entry(correction: Entry, slot: int) -> Entry | None:
+    """The entry an ``EventCorrected`` puts in force: its replacement, in the target's place
+    in recording order (``slot``, the target's seq: a same-day order of events stays as it
+    was) and named by the correction's event id (so a later correction can target it)."""
+    fact = correction.fact
+    if not isinstance(fact, EventCorrected):
+        return None
+    return Entry(fact.replacement, slot, correction.where, correction.event_id)
+
+
+def correct(entries: list[Entry], correction: Entry) -> date | None:
+    """Apply ``correction`` to ``entries`` (in force, timeline order) in place: its target
+    leaves, its replacement (if any) comes in. Returns the earliest effective date whose
+    state changes, or None when the target is not in force (nothing changes)."""
+    fact = correction.fact
+    assert isinstance(fact, Correction)
+    # Corrections are rare: a scan beats keeping an index of every entry.
+    at = next((i for i, e in enumerate(entries) if e.event_id == fact.target), None)
+    if at is None:
+        return None
+    target = entries.pop(at)
+    on = target.fact.effective_date
+    replacement = replacement_entry(correction, target.seq)
+    if replacement is not None:
+        bisect.insort(entries, replacement, key=_key)
+        on = min(on, replacement.fact.effective_date)
+    return on
+
+
+def in_force(log: Iterable[Entry]) -> list[Entry]:
+    """The entries in force, in timeline order, from a company's log (any order): every
+    fact, minus those retracted or corrected, plus replacements. Filter the log by position
+    first to get the entries in force as known at that position."""
+    facts: list[Entry] = []
+    corrections: list[Entry] = []
+    for entry in log:
+        (corrections if isinstance(entry.fact, Correction) else facts).append(entry)
+    facts.sort(key=_key)
+    # A correction only targets an earlier event, so applying them in recording order after
+    # every fact is the same as walking the log in order.
+    for entry in sorted(corrections, key=lambda e: e.seq):
+        correct(facts, entry)
+    return facts
+
+
+def undone_by(log: Iterable[Entry]) -> dict[UUID, Entry]:
+    """Each event taken out of force (retracted or corrected) → the correction that did."""
+    return {entry.fact.target: entry for entry in log if isinstance(entry.fact, Correction)}
 
 
 # --- evolve: apply without checking ---
@@ -458,41 +525,78 @@ def violation(entry: Entry, broken: Broken, *, because: Entry | None = None) -> 
 
 
 class Timeline:
-    """A company's events in (effective_date, seq) order and the state after all of them."""
+    """A company's log (every event it recorded, corrections included, by seq), the entries
+    in force in (effective_date, seq) order, and the state after all of them."""
 
-    __slots__ = ("company", "end", "entries", "keys")
+    __slots__ = ("company", "end", "entries", "keys", "log", "undone")
 
-    def __init__(self, company: str, entries: Sequence[Entry] = ()) -> None:
+    def __init__(self, company: str, log: Sequence[Entry] = ()) -> None:
         self.company = company
-        self.entries = sorted(entries, key=lambda e: e.key)
+        self.log = sorted(log, key=lambda e: e.seq)
+        self.entries = in_force(self.log)
         self.keys = [e.key for e in self.entries]
+        self.undone = undone_by(self.log)
         self.end = replay(self.entries, company)
 
     @property
     def last_seq(self) -> int:
-        return max((e.seq for e in self.entries), default=0)
+        return self.log[-1].seq if self.log else 0
 
     @property
     def registered(self) -> date | None:
         return self.end.registered
 
-    def admit(self, new: Sequence[Entry]) -> tuple[Timeline, list[Entry]]:
+    def admit(
+        self, new: Sequence[Entry], elsewhere: Callable[[UUID], str | None] | None = None
+    ) -> tuple[Timeline, list[Entry]]:
         """Check ``new`` entries (seq after every existing one) against the whole timeline.
 
-        Returns the extended timeline and the new entries as they are to be stored (with
-        derived shares filled in). Raises ``RuleViolation`` naming the event that breaks.
-        In-order entries are checked from the end state alone; a back-dated one re-checks
-        every later event from its date on."""
-        ordered = sorted(new, key=lambda e: e.key)
-        start = ordered[0].key
-        if not self.entries or start >= self.keys[-1]:
-            state, tail, head = self.end.copy(), ordered, self.entries
+        Returns the extended timeline and the new entries as they are to be stored (derived
+        shares filled in; a correction with its target's effective date). Raises
+        ``RuleViolation`` naming the event that breaks. In-order entries are checked from
+        the end state alone; a back-dated one, or a correction, re-checks every later event
+        from the earliest date it changes. A correction may target only an event recorded
+        before it (stored, or earlier in the batch); ``elsewhere`` names the company of an
+        event id that is not this company's (for the error message only)."""
+        facts = sorted((e for e in new if not isinstance(e.fact, Correction)), key=_key)
+        corrections = sorted(
+            (e for e in new if isinstance(e.fact, Correction)), key=lambda e: e.seq
+        )
+        fresh = {id(e) for e in facts}
+        completed: dict[int, Entry] = {}  # corrections by seq, as they are to be stored
+        undone = self.undone
+        if not corrections:
+            start = facts[0].key
+            if not self.entries or start >= self.keys[-1]:
+                state, tail, head = self.end.copy(), facts, self.entries
+            else:
+                cut = bisect.bisect_left(self.keys, start)
+                head = self.entries[:cut]
+                tail = sorted([*self.entries[cut:], *facts], key=_key)
+                state = replay(head, self.company)
         else:
-            cut = bisect.bisect_left(self.keys, start)
-            merged = sorted([*self.entries[cut:], *ordered], key=lambda e: e.key)
-            head, tail = self.entries[:cut], merged
+            working = sorted([*self.entries, *facts], key=_key)
+            undone = dict(undone)
+            first = facts[0].key if facts else None
+            for correction in corrections:
+                target = self._target(correction, new, undone, working, elsewhere)
+                acts = correction.fact
+                assert isinstance(acts, Correction)
+                correction = correction._replace(
+                    fact=acts.model_copy(update={"effective_date": target.fact.effective_date})
+                )
+                completed[correction.seq] = correction
+                on = correct(working, correction)
+                assert on is not None  # _target found it in force
+                undone[acts.target] = correction
+                fresh.update(id(e) for e in working if e.event_id == correction.event_id)
+                if first is None or (on, 0) < first:
+                    first = (on, 0)
+            assert first is not None
+            cut = bisect.bisect_left([e.key for e in working], first)
+            head, tail = working[:cut], working[cut:]
             state = replay(head, self.company)
-        fresh = {id(e) for e in ordered}
+        replaced = {e.event_id: e.seq for e in corrections if isinstance(e.fact, EventCorrected)}
         stored: dict[int, Entry] = {}
         checked: list[Entry] = []
         for entry in tail:
@@ -501,21 +605,141 @@ class Timeline:
                 if is_new:
                     fact = derive(state, entry.fact)
                     if fact is not entry.fact:
-                        stored[entry.seq] = entry = entry._replace(fact=fact)
+                        entry = entry._replace(fact=fact)
+                        if entry.event_id in replaced:
+                            seq = replaced[entry.event_id]
+                            done = completed[seq]
+                            completed[seq] = done._replace(
+                                fact=done.fact.model_copy(update={"replacement": fact})
+                            )
+                        else:
+                            stored[entry.seq] = entry
                 check(state, entry.fact)
             except Broken as broken:
                 if broken.rule == 1 and entry.fact.type != "CompanyRegistered":
                     broken = self._before_registration(entry, broken, [*head, *tail])
-                because = None if is_new else self._culprit(head, checked, entry, ordered)
-                raise violation(entry, broken, because=because) from None
+                if is_new and entry.event_id in replaced:
+                    raise self._breaks_rule_6(
+                        completed[replaced[entry.event_id]], entry, broken, replacement=True
+                    ) from None
+                if is_new or not corrections:
+                    because = None if is_new else self._culprit(head, checked, entry, facts)
+                    raise violation(entry, broken, because=because) from None
+                culprit = self._blame(new, completed)
+                if culprit.seq in completed:
+                    raise self._breaks_rule_6(completed[culprit.seq], entry, broken) from None
+                raise violation(entry, broken, because=culprit) from None
             _EVOLVE[entry.fact.type](state, entry.fact)
             checked.append(entry)
+        to_store = [completed.get(e.seq) or stored.get(e.seq, e) for e in new]
         extended = Timeline.__new__(Timeline)
         extended.company = self.company
+        extended.log = [*self.log, *sorted(to_store, key=lambda e: e.seq)]
         extended.entries = [*head, *checked]
         extended.keys = [e.key for e in extended.entries]
+        extended.undone = undone
         extended.end = state
-        return extended, [stored.get(e.seq, e) for e in new]
+        return extended, to_store
+
+    def _target(
+        self,
+        correction: Entry,
+        new: Sequence[Entry],
+        undone: dict[UUID, Entry],
+        working: list[Entry],
+        elsewhere: Callable[[UUID], str | None] | None,
+    ) -> Entry:
+        """The entry in force that ``correction`` acts on, or a rule 6 violation saying why
+        there is none."""
+        fact = correction.fact
+        assert isinstance(fact, Correction)
+        target = fact.target
+
+        def refused(detail: str) -> RuleViolation:
+            return RuleViolation(
+                f"{correction.where} ({fact.type}): rule 6 ({RULES[6]}): {detail}", rule=6
+            )
+
+        if target in undone:
+            by = undone[target]
+            how = "retracted" if isinstance(by.fact, EventRetracted) else "corrected"
+            raise refused(f"event {target} is already {how} by {by.where}")
+        logged = next(
+            (e for e in [*self.log, *new] if e.event_id == target and e is not correction), None
+        )
+        if logged is None:
+            other = elsewhere(target) if elsewhere is not None else None
+            there = f": it is an event of {other}" if other else ""
+            raise refused(f"event {target} is not an event of {self.company}{there}")
+        if logged.seq > correction.seq:
+            raise refused(
+                f"event {target} ({logged.where}) is recorded after the correction: a "
+                "correction targets only an event recorded before it (stored, or earlier in "
+                "the batch)"
+            )
+        if isinstance(logged.fact, EventRetracted):
+            raise refused(
+                f"event {target} is a retraction: a retraction is not retracted or corrected "
+                "(record the event again instead)"
+            )
+        for entry in working:
+            if entry.event_id == target:
+                return entry
+        raise refused(f"event {target} is not in force")  # pragma: no cover (undone above)
+
+    def _blame(self, new: Sequence[Entry], completed: dict[int, Entry]) -> Entry:
+        """The change of a batch with corrections that first makes a stored event break:
+        apply the batch's entries one by one in recording order (a fact goes into the
+        timeline, a correction acts) and replay the whole timeline after each. Error path
+        only: one replay per entry of the batch."""
+        ids = {e.event_id for e in new if e.event_id is not None}
+        seqs = {e.seq for e in new}
+        working = list(self.entries)
+        changes = sorted(new, key=lambda e: e.seq)
+        for change in changes:
+            change = completed.get(change.seq, change)
+            if isinstance(change.fact, Correction):
+                correct(working, change)
+            else:
+                bisect.insort(working, change, key=_key)
+            state = CompanyState(self.company)
+            try:
+                for entry in working:
+                    is_new = entry.seq in seqs or entry.event_id in ids
+                    fact = derive(state, entry.fact) if is_new else entry.fact
+                    try:
+                        check(state, fact)
+                    except Broken:
+                        if is_new:
+                            break  # it needs a later entry of the batch: not this change
+                        raise
+                    _EVOLVE[fact.type](state, fact)
+            except Broken:
+                return change
+        return completed.get(changes[-1].seq, changes[-1])
+
+    @staticmethod
+    def _breaks_rule_6(
+        correction: Entry, failing: Entry, broken: Broken, *, replacement: bool = False
+    ) -> RuleViolation:
+        """A correction that would leave the timeline invalid: rule 6, naming the correction,
+        its target, and the event that would break with its own rule and numbers."""
+        fact = correction.fact
+        assert isinstance(fact, Correction)
+        if replacement:
+            what = f"its replacement {failing.fact.type} of {failing.fact.effective_date}"
+        else:
+            change = "with its replacement" if isinstance(fact, EventCorrected) else "without it"
+            what = (
+                f"{change}, the later {failing.fact.type} of {failing.fact.effective_date} "
+                f"({failing.where})"
+            )
+        return RuleViolation(
+            f"{correction.where} ({fact.type} of event {fact.target}, {fact.effective_date}): "
+            f"rule 6 ({RULES[6]}): {what} breaks rule {broken.rule} ({RULES[broken.rule]}): "
+            f"{broken.detail}",
+            rule=6,
+        )
 
     def _culprit(
         self, head: Sequence[Entry], before: list[Entry], failing: Entry, new: list[Entry]

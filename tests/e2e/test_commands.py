@@ -132,8 +132,13 @@ def test_schema_prints_the_json_schema_of_an_event_file(cli: Cli) -> None:
             "DirectorDeparted",
             "BoardSeatRetained",
             "BoardSizeSet",
+            "EventRetracted",
+            "EventCorrected",
         ]
     )
+    retracted = schema["$defs"]["EventRetracted"]
+    assert set(retracted["required"]) == {"company", "target", "reason"}
+    assert "effective_date" not in retracted["properties"]  # it acts on its target's date
     issued = schema["$defs"]["SharesIssued"]
     assert issued["additionalProperties"] is False
     assert set(issued["required"]) == {

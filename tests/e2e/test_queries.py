@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from datetime import UTC, datetime
 from functools import partial
@@ -19,7 +20,7 @@ import pytest
 
 from ledger import Ledger
 
-from .conftest import ACME, Cli, Run, assert_refused, at_once, prepare
+from .conftest import ACME, Cli, Run, assert_refused, at_once, pattern, prepare
 
 SALE = (
     "- {type: SharesTransferred, company: acme-rockets, from: ben, to: carol, "
@@ -479,6 +480,7 @@ def test_roster_board_holdings_and_history_tables_read_as_sentences_of_the_answe
     ]
     assert history[6].startswith("recorded ")
     assert history[6].endswith("Z by e2e-setup; source: SPA")
+    assert re.fullmatch(pattern("event {uuid}"), history[7])
 
 
 @pytest.mark.parametrize(

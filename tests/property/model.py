@@ -6,6 +6,11 @@ by inserting it into each company's timeline, sorting by (effective_date, record
 replaying the whole timeline from nothing and checking every rule after every event. The
 answers (cap table, roster, board) are replays of the events known at a position (a batch is
 known whole), cut at a date, in the JSON shape of DESIGN.md.
+
+Corrections, just as simply: walking the log in recording order, a retraction takes its
+target out of a dictionary of the events in force, a correction puts its replacement in
+under its own id, in the target's place in recording order. A target must be an event in
+force of the same company (never a retraction), else the batch breaks rule 6.
 """
 
 from __future__ import annotations
@@ -30,6 +35,24 @@ class Accepted:
     order: int  # recording order across the whole ledger
     position: int  # the position the ledger gave it
     batch_end: int = -1  # the last position of its batch
+    event_id: str | None = None  # the ledger's id (None: not recorded yet)
+
+
+CORRECTIONS = ("EventRetracted", "EventCorrected")
+
+
+def in_force(log: list[Accepted]) -> list[tuple[Event, int]]:
+    """The events in force, as (event, recording order), in timeline order."""
+    live: dict[object, tuple[Event, int]] = {}
+    for a in sorted(log, key=lambda a: a.order):
+        e = a.event
+        if e["type"] in CORRECTIONS:
+            _, slot = live.pop(e["target"])
+            if e["type"] == "EventCorrected":
+                live[a.event_id] = (e["replacement"], slot)
+        else:
+            live[a.event_id or ("new", a.order)] = (e, a.order)
+    return sorted(live.values(), key=lambda pair: (day(pair[0]), pair[1]))
 
 
 @dataclass
@@ -133,6 +156,8 @@ def apply(c: Company, e: Event) -> None:
 
 def is_malformed(e: Event) -> bool:
     """What the event-file validation refuses before any rule (the cases the machine makes)."""
+    if e["type"] == "EventCorrected":
+        return is_malformed(e["replacement"])
     if "shares" in e and e["shares"] <= 0:
         return True
     return bool(e["type"] == "SharesTransferred" and e["from"] == e["to"])
@@ -168,6 +193,8 @@ class Model:
         }
         if any(e["company"] not in known for e in batch):
             found.add("input")
+        if self.bad_targets(batch):
+            return found | {"rule"}
         new = [Accepted(e, self.orders + i + 1, -1) for i, e in enumerate(batch)]
         for company in {e["company"] for e in batch} & known:
             try:
@@ -175,6 +202,24 @@ class Model:
             except Broken:
                 found.add("rule")
         return found
+
+    def bad_targets(self, batch: list[Event]) -> bool:
+        """Whether a correction of ``batch`` targets no event in force of its company."""
+        by_id = {a.event_id: a.event for a in self.accepted}
+        undone = {a.event["target"] for a in self.accepted if a.event["type"] in CORRECTIONS}
+        for e in batch:
+            if e["type"] not in CORRECTIONS:
+                continue
+            target = by_id.get(e["target"])
+            if (
+                target is None
+                or target["company"] != e["company"]
+                or target["type"] == "EventRetracted"
+                or e["target"] in undone
+            ):
+                return True
+            undone.add(e["target"])
+        return False
 
     def replay(
         self,
@@ -189,18 +234,17 @@ class Model:
             for a in [*self.accepted, *extra]
             if a.event["company"] == company and (known_at is None or a.position <= known_at)
         ]
-        timeline.sort(key=lambda a: (day(a.event), a.order))
         state = Company()
-        for a in timeline:
-            if as_of is not None and day(a.event) > as_of:
+        for event, _ in in_force(timeline):
+            if as_of is not None and day(event) > as_of:
                 break
-            apply(state, a.event)
+            apply(state, event)
         return state
 
-    def accept(self, batch: list[Event], positions: list[int]) -> None:
-        for event, position in zip(batch, positions, strict=True):
+    def accept(self, batch: list[Event], positions: list[int], ids: list[str]) -> None:
+        for event, position, event_id in zip(batch, positions, ids, strict=True):
             self.orders += 1
-            self.accepted.append(Accepted(event, self.orders, position, positions[-1]))
+            self.accepted.append(Accepted(event, self.orders, position, positions[-1], event_id))
 
     def known(self, position: int) -> int:
         return position
@@ -212,7 +256,8 @@ class Model:
         return sorted({a.batch_end for a in self.accepted})
 
     def dates(self, company: str) -> list[date]:
-        return sorted({day(a.event) for a in self.accepted if a.event["company"] == company})
+        log = [a for a in self.accepted if a.event["company"] == company]
+        return sorted({day(event) for event, _ in in_force(log)})
 
     # --- answers, in the JSON shape of DESIGN.md ---
 

@@ -1,5 +1,6 @@
 """A hypothesis state machine: random valid and invalid events, back-dated ones included,
-recorded into the real ledger and into the naive model of ``model.py`` side by side.
+retractions and corrections too, recorded into the real ledger and into the naive model of
+``model.py`` side by side.
 
 The ledger must accept a batch exactly when the model does; a refusal raises InputError or
 RuleViolation (as the model predicts) and stores nothing. After every step the ledger's answers
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
+from uuid import uuid4
 
 import pytest
 from hypothesis import settings
@@ -209,7 +211,7 @@ class LedgerMachine(RuleBasedStateMachine):
             positions = [r.position or 0 for r in result.recorded]
             assert positions == sorted(set(positions)), "positions follow the batch"
             assert positions[0] > before
-            self.model.accept(batch, positions)
+            self.model.accept(batch, positions, [str(r.event_id) for r in result.recorded])
         self.compare(data)
 
     @initialize(
@@ -227,7 +229,11 @@ class LedgerMachine(RuleBasedStateMachine):
         if beta is not None:
             batch.append(b.registered("beta", on(beta)))
         result = self.ledger.record(batch)
-        self.model.accept(batch, [r.position or 0 for r in result.recorded])
+        self.model.accept(
+            batch,
+            [r.position or 0 for r in result.recorded],
+            [str(r.event_id) for r in result.recorded],
+        )
 
     @rule(event=any_event, data=st.data())
     def record_an_event(self, event: Event, data: st.DataObject) -> None:
@@ -246,6 +252,37 @@ class LedgerMachine(RuleBasedStateMachine):
             for _ in range(size)
         ]  # fmt: skip
         self.submit(batch, data)
+
+    @rule(data=st.data())
+    def record_a_correction(self, data: st.DataObject) -> None:
+        """A retraction or a correction of a recorded event: mostly of a fact in force of the
+        same company, sometimes of an event already retracted or corrected, of a retraction,
+        of another company's event or of no event at all (each refused, rule 6). A
+        replacement is the target with other shares or another date, or any event."""
+        if not self.model.accepted:
+            return
+        target = data.draw(st.sampled_from(self.model.accepted), label="target")
+        company, target_id = target.event["company"], target.event_id
+        mistake = data.draw(st.integers(0, 9), label="mistake")
+        if mistake == 0:
+            company = data.draw(companies.filter(lambda c: c != company), label="other")
+        elif mistake == 1:
+            target_id = str(uuid4())
+        fact = target.event
+        if fact["type"] == "EventCorrected":
+            fact = fact["replacement"]
+        if fact["type"] == "EventRetracted" or data.draw(st.booleans(), label="retract"):
+            self.submit([b.retracted(company, target_id)], data)
+            return
+        if data.draw(st.integers(0, 3), label="any") == 0:
+            replacement = {**data.draw(any_event, label="replacement"), "company": company}
+        else:
+            replacement = {**fact, "company": company}
+            if "shares" in replacement and data.draw(st.booleans(), label="reshare"):
+                replacement["shares"] = data.draw(amounts, label="shares")
+            if data.draw(st.booleans(), label="redate"):
+                replacement["effective_date"] = data.draw(days, label="date")
+        self.submit([b.corrected(company, target_id, replacement)], data)
 
     def plausible(self, data: st.DataObject) -> Event:
         """An event drawn from the model's current state so that it has a fair chance to be

@@ -160,6 +160,8 @@ def test_every_event_type_is_registered_by_its_stored_name() -> None:
             "DirectorDeparted",
             "BoardSeatRetained",
             "BoardSizeSet",
+            "EventRetracted",
+            "EventCorrected",
         ]
     )
 
