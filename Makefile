@@ -32,9 +32,15 @@ test-slow: $(STAMP) ## long hypothesis campaigns and large scenarios
 demo: $(STAMP) ## record the Scale AI story in a fresh embedded ledger and show it
 	$(BIN)/corpledger demo
 
-check-cli: $(STAMP) ## the public CLI contract check, on SQLite and PostgreSQL
+PG_SERVER ?= postgresql://postgres@127.0.0.1:5432
+CHECK_DB := corpledger_check_cli
+
+check-cli: $(STAMP) ## the public CLI contract check, on SQLite and on a fresh PostgreSQL database
 	$(BIN)/python ../shared/contract/check-cli $(BIN)/corpledger
-	$(BIN)/python ../shared/contract/check-cli $(BIN)/corpledger "$${CORPLEDGER_TEST_PG_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
+	$(BIN)/python -c "import psycopg, sys; c = psycopg.connect(sys.argv[1], autocommit=True); \
+	  c.execute('DROP DATABASE IF EXISTS $(CHECK_DB) WITH (FORCE)'); c.execute('CREATE DATABASE $(CHECK_DB)')" \
+	  "$(PG_SERVER)/postgres"
+	$(BIN)/python ../shared/contract/check-cli $(BIN)/corpledger "$(PG_SERVER)/$(CHECK_DB)"
 
 bench: $(STAMP) ## benchmarks beside the raw drivers; writes bench/RESULTS.md
 	$(BIN)/python -m bench
