@@ -468,6 +468,17 @@ class Timeline:
         self.keys = [e.key for e in self.entries]
         self.end = replay(self.entries, company)
 
+    def tail(self) -> Timeline:
+        """This timeline keeping only its last entry in memory (the end state is whole):
+        enough to ``admit`` entries in order (``key >= keys[-1]``), as a long batch being
+        recorded does chunk after chunk. Anything else needs the whole timeline, read again."""
+        tail = Timeline.__new__(Timeline)
+        for name in Timeline.__slots__:
+            setattr(tail, name, getattr(self, name))
+        tail.entries = self.entries[-1:]
+        tail.keys = self.keys[-1:]
+        return tail
+
     @property
     def last_seq(self) -> int:
         return max((e.seq for e in self.entries), default=0)

@@ -86,3 +86,16 @@ def chained(previous: bytes, events: Iterable[Appended]) -> Iterator[Row]:
         text = oid if isinstance(oid, str) else oid.hex
         previous = link(previous, text, e.originator_version, e.topic, e.state)
         yield text, e.originator_version, e.topic, e.state, previous
+
+
+NewRow = tuple[str, int, str, bytes]
+"""An event about to be stored, as a plain tuple: originator_id, originator_version, topic,
+state (what the bulk path builds, without a ``StoredEvent`` object per event)."""
+
+
+def chained_rows(previous: bytes, rows: Iterable[NewRow]) -> Iterator[Row]:
+    """``chained`` for plain tuples: each row with its chain value appended."""
+    link = chain_link
+    for oid, version, topic, state in rows:
+        previous = link(previous, oid, version, topic, state)
+        yield oid, version, topic, state, previous
