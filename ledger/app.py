@@ -380,7 +380,7 @@ class Ledger(Application[str]):
                         checked = planner.admit(facts)
                     except RuleViolation as e:
                         raise _naming_places(e, recorded) from None
-                    append.write(rows_of(checked, actor))
+                    append.write(rows_of(checked, actor), behind=True)
                     report(checked, len(facts))
                     planner.forget_history()
                 positions = append.positions()

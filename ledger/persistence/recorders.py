@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -89,6 +90,9 @@ def sqlite_timestamp(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
+A = TypeVar("A", bound="Append")
+
+
 class Append:
     """One append transaction, holding the lock that orders the log from its start to its
     commit (SQLite: the write lock of ``BEGIN IMMEDIATE``; PostgreSQL: the library's
@@ -97,13 +101,53 @@ class Append:
     store as it is under the lock (fresh: nobody else can append meanwhile) plus what it
     wrote. The ledger records every batch through one."""
 
+    writes_behind = True
+    """Whether ``write(behind=True)`` uses a thread (see ``write``)."""
+
     def __init__(self, last_position: int, last_chain: bytes) -> None:
         self.start = last_position
         self.last_chain = last_chain
         self.count = 0
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
 
-    def write(self, rows: Sequence[NewRow]) -> None:
-        """Append ``rows`` (in order) to the log."""
+    def write(self, rows: Sequence[NewRow], *, behind: bool = False) -> None:
+        """Append ``rows`` (in order) to the log.
+
+        With ``behind``, the rows are written on a thread of this append's own while the
+        caller goes on (checking the next chunk of a long batch: the driver releases the
+        GIL while the database works). At most one such write is in flight; it is finished
+        before the next write, any read, ``positions`` and the end of the transaction, and
+        its error, if any, is raised then."""
+        self.settle()
+        if not rows:
+            return
+        if not (behind and self.writes_behind):
+            self._write(rows)
+            return
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="corpledger-append")
+        self._pending = self._writer.submit(self._write, rows)
+
+    def settle(self) -> None:
+        """Wait for the write in flight, if any; raise its error."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self, *, failed: bool) -> None:
+        """Finish the write in flight before the transaction commits or rolls back."""
+        try:
+            if failed:
+                with suppress(Exception):  # the transaction is failing anyway
+                    self.settle()
+            else:
+                self.settle()
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+
+    def _write(self, rows: Sequence[NewRow]) -> None:
         raise NotImplementedError
 
     def select_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
@@ -115,7 +159,21 @@ class Append:
         raise NotImplementedError
 
 
+@contextmanager
+def _closing(append: A) -> Iterator[A]:
+    try:
+        yield append
+    except BaseException:
+        append.close(failed=True)
+        raise
+    append.close(failed=False)
+
+
 class SQLiteAppend(Append):
+    # Measured: no gain (the sqlite3 module binds every row's parameters holding the GIL,
+    # and most of an insert's time is there), so SQLite writes in the caller's thread.
+    writes_behind = False
+
     def __init__(self, recorder: LedgerSQLiteRecorder, cursor: Any) -> None:
         self.recorder = recorder
         self.cursor = cursor
@@ -127,21 +185,21 @@ class SQLiteAppend(Append):
         else:
             super().__init__(0, GENESIS)
 
-    def write(self, rows: Sequence[NewRow]) -> None:
-        if not rows:
-            return
+    def _write(self, rows: Sequence[NewRow]) -> None:
         chained = list(chained_rows(self.last_chain, rows))
         self.cursor.executemany(self.recorder.insert_events_statement, chained)
         self.last_chain = chained[-1][4]
         self.count += len(chained)
 
     def select_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
+        self.settle()
         return self.recorder.streams_with(self.cursor, after)
 
     def positions(self) -> Sequence[int]:
         """Inside this write transaction nobody else can insert, and SQLite gives each new
         row the largest rowid plus one (the table has no AUTOINCREMENT and is never deleted
         from), so the rowids written are the ones after the last, contiguous."""
+        self.settle()
         self.cursor.execute(f"SELECT MAX(rowid) FROM {self.recorder.events_table_name}")
         end = int(self.cursor.fetchone()[0] or 0)
         assert end == self.start + self.count, (end, self.start, self.count)
@@ -161,9 +219,7 @@ class PostgresAppend(Append):
         self.returned: list[int] = []
         self.copied = False
 
-    def write(self, rows: Sequence[NewRow]) -> None:
-        if not rows:
-            return
+    def _write(self, rows: Sequence[NewRow]) -> None:
         chained = list(chained_rows(self.last_chain, rows))
         if len(chained) >= COPY_THRESHOLD:
             self._copy(chained)
@@ -186,9 +242,11 @@ class PostgresAppend(Append):
                 write_row(row)
 
     def select_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
+        self.settle()
         return self.recorder.streams_with(self.cursor, after)
 
     def positions(self) -> Sequence[int]:
+        self.settle()
         if not self.copied:
             return self.returned
         self.cursor.execute(self.recorder.written_span_statement, (self.start,))
@@ -286,8 +344,9 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         with (
             self.datastore.get_connection(commit=True) as connection,
             _ImmediateTransaction(connection, commit=True) as c,
+            _closing(SQLiteAppend(self, c)) as append,
         ):
-            yield SQLiteAppend(self, c)
+            yield append
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -488,7 +547,8 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         with self.datastore.transaction(commit=True) as curs:
             self._lock_table(curs)
             self._notify_channel(curs)
-            yield PostgresAppend(self, curs)
+            with _closing(PostgresAppend(self, curs)) as append:
+                yield append
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:
