@@ -36,6 +36,7 @@ from pathlib import Path
 from types import FrameType
 
 from ledger import Ledger
+from ledger.cli import run as cli_run  # imported here: importing is not recording
 from ledger.files import Item, read_items
 
 from .stores import Engine, Row
@@ -122,11 +123,9 @@ def _batches(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
 
 def cli_record(url: str, path: Path) -> str:
     """``corpledger record --no-project`` of one file, in this process; its stdout."""
-    from ledger.cli import run
-
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = run(["--db", url, "record", "--no-project", "--actor", ACTOR, str(path)])
+        code = cli_run(["--db", url, "record", "--no-project", "--actor", ACTOR, str(path)])
     if code != 0:
         raise RuntimeError(f"corpledger record {path} exited {code}")
     return out.getvalue()

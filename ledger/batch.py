@@ -176,7 +176,8 @@ class Planner:
                     )
                 self.in_batch[key] = where
         self._learn([c for c in by_company if c not in self.companies])
-        admitted: list[tuple[int, Admitted]] = []
+        # Each event at its index in the chunk (skipped ones stay None): the batch's order.
+        admitted: list[Admitted | None] = [None] * len(facts)
         for company, items in by_company.items():
             state = self.companies[company]
             if state.version == 0 and not any(
@@ -200,18 +201,15 @@ class Planner:
                 )
             ]
             timeline = state.timeline
-            if not state.whole and min(e.key for e in entries) < timeline.keys[-1]:
+            if not state.whole and not _in_order(entries, timeline):
                 timeline = self._whole(company, state)
             extended, to_store = timeline.admit(entries)
             state.timeline = extended
             state.version += len(entries)
             # to_store is in seq order, the order of ``items``, which is the batch's.
             for (index, _, _), entry, event_id in zip(items, to_store, ids, strict=True):
-                admitted.append(
-                    (index, Admitted(company, entry.seq, event_id, entry.fact, entry.where))
-                )
-        admitted.sort(key=_first)
-        return [a for _, a in admitted]
+                admitted[index] = Admitted(company, entry.seq, event_id, entry.fact, entry.where)
+        return [a for a in admitted if a is not None]
 
     def forget_history(self) -> None:
         """Keep only each timeline's tail (between the chunks of a long batch)."""
@@ -260,8 +258,13 @@ def rows_of(admitted: Iterable[Admitted], actor: str) -> list[NewRow]:
     return [(a.company, a.seq, a.fact.type, encode(a.event_id, actor, a.fact)) for a in admitted]
 
 
-def _first(pair: tuple[int, Admitted]) -> int:
-    return pair[0]
+def _in_order(entries: list[Entry], timeline: Timeline) -> bool:
+    """Whether the entries can be admitted on the timeline's tail: none is back-dated, and
+    none acts on an earlier event (a correction's ``target``, DESIGN.md), whose entry the
+    tail may not hold."""
+    return min(e.key for e in entries) >= timeline.keys[-1] and not any(
+        getattr(e.fact, "target", None) is not None for e in entries
+    )
 
 
 def _same_content(stored: Fact, new: Fact) -> bool:
