@@ -1,7 +1,8 @@
 """Reading the whole log back in position order and folding every company from it.
 
-The log is read in pages by position, each stored state decoded by the mapper's decoder
-(pydantic, the one schema), and each company's events folded in timeline order
+The log is read by one query in position order, a page at a time (``read_log``), each
+stored state decoded by the mapper's decoder (pydantic, the one schema), and each
+company's events folded in timeline order
 (``Timeline``: effective date, then version) into its state now. Memory grows with the log:
 this is for stores that fit in memory (a rebuild, an audit, a benchmark); ``verify`` and
 the read models stream instead.
@@ -23,19 +24,19 @@ PAGE = 5_000
 
 def fold_log(ledger: Ledger, page: int = PAGE) -> dict[str, CompanyState]:
     """Every company's state as of its last event, folded from the whole log."""
-    store = ledger.store
-    stop = store.last_position()
+    from .app import gc_paused  # the garbage collector would re-walk every entry kept
+
+    with gc_paused():
+        return _fold_log(ledger, page)
+
+
+def _fold_log(ledger: Ledger, page: int) -> dict[str, CompanyState]:
     entries: dict[str, list[Entry]] = {}
-    after = 0
-    while after < stop:
-        rows = store.select_chain(after, stop, page)
-        if not rows:
-            break
-        for row in rows:
-            event_id, _, fact = decode_state(row.state)
-            company = entries.get(row.originator_id)
+    for rows in ledger.store.read_log(page):
+        for company_id, version, state in rows:
+            event_id, _, fact = decode_state(state)
+            company = entries.get(company_id)
             if company is None:
-                company = entries[row.originator_id] = []
-            company.append(Entry(fact, row.version, "", event_id))
-        after = rows[-1].position
+                company = entries[company_id] = []
+            company.append(Entry(fact, version, "", event_id))
     return {company: Timeline(company, events).end for company, events in entries.items()}

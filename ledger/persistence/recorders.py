@@ -29,6 +29,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError, StoredEv
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteTransaction
 from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from .chain import GENESIS, NewRow, chained_rows
@@ -401,6 +402,17 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 for r in c.fetchall()
             ]
 
+    def read_log(self, page: int) -> Iterator[list[tuple[str, int, bytes]]]:
+        """The whole log in position order, ``page`` rows at a time (company, version,
+        state), from one query in one read transaction."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT originator_id, originator_version, state "
+                f"FROM {self.events_table_name} ORDER BY rowid"
+            )
+            while rows := c.sqlite_cursor.fetchmany(page):  # the library's wrapper has none
+                yield rows
+
     def select_stream(self, company: str, after_version: int = 0) -> list[StreamRow]:
         with self.datastore.transaction(commit=False) as c:
             c.execute(
@@ -596,6 +608,22 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             )
             for r in rows
         ]
+
+    def read_log(self, page: int) -> Iterator[list[tuple[str, int, bytes]]]:
+        """The whole log in position order, ``page`` rows at a time (company, version,
+        state), from one server-side cursor (one query, one plan, one snapshot)."""
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor("corpledger_read_log", row_factory=tuple_row, binary=True) as curs,
+        ):
+            curs.itersize = page
+            curs.execute(
+                "SELECT originator_id, originator_version, state "
+                f"FROM {self.events_table_name} ORDER BY notification_id"
+            )
+            while rows := curs.fetchmany(page):
+                yield rows
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

@@ -22,6 +22,7 @@ from ledger.files import Item
 from ledger.integrity import verify_chain
 from ledger.persistence.mapper import FactMapper, decode_state
 from ledger.persistence.recorders import COPY_THRESHOLD, ChainRow
+from ledger.replay import fold_log
 from tests import builders as b
 
 SMALL_CHUNK = 7
@@ -234,3 +235,16 @@ def test_an_event_back_dated_by_a_later_chunk_is_checked_against_the_earlier_chu
         ):
             ledger.record(batch)
         assert ledger.known_position() == 0
+
+
+def test_reading_the_whole_log_back_folds_every_company_as_the_queries_do(
+    durable_url: str,
+) -> None:
+    batch = random_batch(6)
+    with Ledger.open(durable_url) as ledger:
+        ledger.record(batch, project=False)
+        folded = fold_log(ledger, page=16)
+        assert folded == {
+            company: ledger.state(company, as_of=date(2099, 1, 1))[0]
+            for company in ledger.store.companies()
+        }
