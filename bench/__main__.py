@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psycopg
 
-from . import measure, read_models, report
+from . import bulk, chain, measure, read_models, report
 from .measure import log
 from .stores import Engine, PostgresEngine, SQLiteEngine
 from .workload import SINGLE_COMPANY, Workload, write_multi, write_single
@@ -77,6 +77,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=None,
         help="events in the large store of the read models' latency and memory figures "
         "(default 1,000,000; 100,000 with --quick)",
+    )
+    parser.add_argument(
+        "--large-record",
+        type=int,
+        default=None,
+        help="events in the file of the large `corpledger record` run (default 1,000,000; "
+        "100,000 with --quick)",
     )
     parser.add_argument(
         "--no-profile",
@@ -158,16 +165,41 @@ def run(args: argparse.Namespace, argv: list[str]) -> report.Results:
                     f"{single.first_date} and {single.last_date}"
                 ),
             }
+            large_events = args.large_record or (100_000 if args.quick else bulk.LARGE_EVENTS)
+            log(f"generating the large file ({large_events:,} events)")
+            large_file = bulk.write_large(directory, large_events)
+            results.workload["large file"] = (
+                f"{large_file.events:,} events, {large_file.companies:,} companies × 100, as the "
+                f"multi-company file; {large_file.path.stat().st_size / 1e6:.0f} MB"
+            )
             for engine in engines:
                 log(f"{engine.name}: {multi.events:,} events, {multi.companies:,} companies")
-                results.multi[engine.name], _ = measure.throughput(
+                results.multi[engine.name], multi_url = measure.throughput(
                     engine,
                     multi,
                     "multi-company",
                     workload.repeat,
+                    keep_last=True,
                     timeout=args.run_timeout,
                     batch_size=args.batch_size,
                 )
+                assert multi_url is not None
+                log(f"{engine.name}: the hash chain's cost")
+                results.chain[engine.name] = chain.measure(
+                    engine, multi, workload.repeat, args.run_timeout
+                )
+                try:
+                    bulk.measure(
+                        engine,
+                        multi_url,
+                        multi.events,
+                        large_file,
+                        workload.repeat,
+                        workload.queries,
+                        results.bulk,
+                    )
+                finally:
+                    engine.drop(multi_url)
                 log(f"{engine.name}: {single.events:,} events, one company")
                 results.single[engine.name], kept = measure.throughput(
                     engine,

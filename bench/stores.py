@@ -65,6 +65,12 @@ class Engine(Protocol):
         """Seconds to select the company's rows in version order and json-decode their
         states, ``times`` times on one warm connection (a first, untimed read warms it)."""
 
+    def raw_read_log(self, url: str) -> float:
+        """Seconds to select every state in position order and json-decode each."""
+
+    def raw_single_inserts(self, url: str, rows: list[Row]) -> list[float]:
+        """Seconds of each row inserted in a transaction of its own, on a warm connection."""
+
     def close(self) -> None: ...
 
 
@@ -183,6 +189,36 @@ class SQLiteEngine:
                 decoded = [json.loads(r[0]) for r in conn.execute(sql, (company,))]
                 seconds.append(time.perf_counter() - started)
                 assert decoded
+            return seconds
+        finally:
+            conn.close()
+
+    def raw_read_log(self, url: str) -> float:
+        conn = self._connect(url)
+        try:
+            started = time.perf_counter()
+            decoded = [
+                json.loads(r[0])
+                for r in conn.execute("SELECT state FROM stored_events ORDER BY rowid")
+            ]
+            seconds = time.perf_counter() - started
+            assert decoded
+            return seconds
+        finally:
+            conn.close()
+
+    def raw_single_inserts(self, url: str, rows: list[Row]) -> list[float]:
+        conn = self._connect(url)
+        sql = f"INSERT INTO stored_events ({COLUMNS}) VALUES (?,?,?,?,?)"
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            seconds = []
+            for row in rows:
+                started = time.perf_counter()
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(sql, row)
+                conn.execute("COMMIT")
+                seconds.append(time.perf_counter() - started)
             return seconds
         finally:
             conn.close()
@@ -318,6 +354,27 @@ class PostgresEngine:
                 seconds.append(time.perf_counter() - started)
                 assert decoded
             conn.rollback()
+            return seconds
+
+    def raw_read_log(self, url: str) -> float:
+        with psycopg.connect(url) as conn, conn.cursor(binary=True) as cursor:
+            started = time.perf_counter()
+            cursor.execute("SELECT state FROM stored_events ORDER BY notification_id")
+            decoded = [json.loads(r[0]) for r in cursor.fetchall()]
+            seconds = time.perf_counter() - started
+            assert decoded
+            conn.rollback()
+            return seconds
+
+    def raw_single_inserts(self, url: str, rows: list[Row]) -> list[float]:
+        sql = f"INSERT INTO stored_events ({COLUMNS}) VALUES (%s,%s,%s,%s,%s)"
+        with psycopg.connect(url) as conn:
+            seconds = []
+            for row in rows:
+                started = time.perf_counter()
+                with conn.transaction():
+                    conn.execute(sql, row)
+                seconds.append(time.perf_counter() - started)
             return seconds
 
     def close(self) -> None:

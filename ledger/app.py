@@ -11,42 +11,34 @@ date, as known at a position of the global log.
 from __future__ import annotations
 
 import bisect
-import difflib
 import gc
 import getpass
 import os
 import random
+import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as clock
+from itertools import chain, islice
 from typing import Any, NamedTuple
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Mapper, PersistenceError
-from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
-from .domain.company import CompanyEvent
-from .domain.errors import ConflictError, InputError, LedgerError, StoreError
-from .domain.events import (
-    FACT_ADAPTER,
-    CompanyRegistered,
-    Correction,
-    EventRetracted,
-    Fact,
-    fact_parties,
-)
+from .batch import CHUNK, Admitted, Planner, Skipped, describe_validation_error, rows_of, validate
+from .domain.errors import ConflictError, InputError, LedgerError, RuleViolation, StoreError
+from .domain.events import Correction, EventRetracted, Fact, fact_parties
 from .domain.fold import Entry, Timeline, in_force, replay, replay_known
 from .domain.state import CompanyState
-from .domain.values import SLUG_RULE
 from .files import Item
 from .persistence import schema
 from .persistence.mapper import FactMapper, decode_state
-from .persistence.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
+from .persistence.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder, StreamRow
 from .persistence.url import StoreConfig, resolve_url, store_config
 from .ports import ReadModels, read_model_factory
 from .reports import (
@@ -158,52 +150,8 @@ class Stream:
         return self.stored[self.version].position if self.stored else 0
 
 
-def describe_validation_error(where: str, error: ValidationError) -> str:
-    """The first problem of a pydantic error as one line naming the item and the field."""
-    errors = error.errors()
-    # A misspelled field shows up as "missing" and "extra" at once: name the misspelling.
-    extra = [e for e in errors if e["type"] == "extra_forbidden"]
-    first = extra[0] if extra else errors[0]
-    loc = [str(p) for p in first["loc"]]
-    # The discriminated union puts the event type first in the location; drop it.
-    if loc and loc[0][:1].isupper() and loc[0].isalpha():
-        loc = loc[1:]
-    kind, msg = first["type"], first["msg"]
-    if kind == "union_tag_invalid":
-        tag = first.get("ctx", {}).get("tag")
-        return f"{where}: unknown event type {tag!r}"
-    if kind == "union_tag_not_found":
-        return f"{where}: missing field 'type' (the event type)"
-    if kind == "extra_forbidden":
-        missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing"]
-        close = difflib.get_close_matches(str(loc[-1]), missing, n=1) if loc else []
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"{where}: unknown field {'.'.join(loc)!r}{hint}"
-    if kind == "missing":
-        return f"{where}: missing field {'.'.join(loc)!r}"
-    if kind == "model_attributes_type" or kind == "model_type":
-        return f"{where}: expected an event (a mapping of fields), got {first['input']!r}"
-    if kind == "string_pattern_mismatch":
-        msg = f"not a slug ({SLUG_RULE})"
-    msg = msg.removeprefix("Value error, ")
-    field_name = ".".join(loc)
-    if field_name:
-        return f"{where}: field {field_name!r}: {msg} (got {first['input']!r})"
-    return f"{where}: {msg}"
-
-
-def to_fact(item: Item | Fact | dict[str, Any], number: int) -> tuple[Fact, str]:
-    """Validate one input item into a fact; the error names the item and field."""
-    if isinstance(item, Item):
-        where, data = item.where, item.data
-    else:
-        where, data = f"item {number}", item
-    if isinstance(data, Fact):
-        return data, where
-    try:
-        return FACT_ADAPTER.validate_python(data), where
-    except ValidationError as e:
-        raise InputError(describe_validation_error(where, e)) from None
+to_fact = validate
+"""One input item as a fact and its place (``batch.validate``)."""
 
 
 class Ledger(Application[str]):
@@ -275,6 +223,11 @@ class Ledger(Application[str]):
             rows = self.store.select_stream(company, after)
         except PersistenceError as e:
             raise StoreError(f"cannot read the event store: {e}") from None
+        return self._extend(company, cached, rows)
+
+    def _extend(self, company: str, cached: Stream | None, rows: list[StreamRow]) -> Stream:
+        """The stream as cached when ``rows`` were read after it (or an empty one) followed
+        by ``rows``, cached. (Threads may share a ledger: the cache can change meanwhile.)"""
         if cached is not None and not rows:
             return cached
         entries = list(cached.timeline.log) if cached else []
@@ -296,8 +249,14 @@ class Ledger(Application[str]):
         actor: str | None = None,
         dry_run: bool = False,
         project: bool = True,
+        progress: Callable[[int], None] | None = None,
     ) -> RecordResult:
         """Validate and store ``events`` as one atomic batch across every company it touches.
+
+        ``events`` may be any iterable, read once: a batch longer than ``batch.CHUNK``
+        events streams (validated, checked and written a chunk at a time inside one
+        transaction), so a file of millions of events needs memory for one chunk, not for
+        the file. ``progress``, if given, is called with the number of events done so far.
 
         With ``project`` (the default) the read models are brought up to date before it
         returns, so the next query reads what was just recorded from them; without, they
@@ -306,7 +265,9 @@ class Ledger(Application[str]):
         Raises ``InputError`` or ``RuleViolation`` (nothing stored) or ``ConflictError``;
         ``ProjectionError`` if the events were stored but a projection cannot apply one."""
         with gc_paused():
-            result = self._record_batch(events, actor=actor, dry_run=dry_run)
+            result = self._record_batch(
+                events, actor=actor or default_actor(), dry_run=dry_run, progress=progress
+            )
         if project and not dry_run and result.recorded:
             read_models = self.read_models
             if read_models is not None:
@@ -314,89 +275,161 @@ class Ledger(Application[str]):
         return result
 
     def _record_batch(
-        self, events: Iterable[Item | Fact | dict[str, Any]], *, actor: str | None, dry_run: bool
+        self,
+        events: Iterable[Item | Fact | dict[str, Any]],
+        *,
+        actor: str,
+        dry_run: bool,
+        progress: Callable[[int], None] | None,
     ) -> RecordResult:
-        facts = [to_fact(item, n) for n, item in enumerate(events, start=1)]
-        if not facts:
+        """One path for every batch. A batch of at most ``CHUNK`` events is checked whole on
+        the streams as last read, then appended; a concurrent writer to one of its
+        companies makes the append fail on the library's ``(company, version)`` key, and it
+        is checked again on fresh state (``MAX_ATTEMPTS``). A longer batch cannot be read
+        twice: it takes the append lock first and is checked on streams read under it, so
+        no writer can come between (they wait, then retry on what it stored)."""
+        items = iter(events)
+        first = [validate(item, n) for n, item in enumerate(islice(items, CHUNK), start=1)]
+        if not first:
             return RecordResult(dry_run=dry_run)
-        _refuse_duplicate_keys(facts)
-        actor = actor or default_actor()
+        following = next(items, None)
+        if following is None:
+            result = self._record_checked(first, actor, dry_run)
+        else:
+            rest = chain([following], items)
+            result = self._record_streaming(first, rest, actor, dry_run, progress)
+        if progress is not None:
+            progress(len(result.recorded) + len(result.skipped))
+        return result
+
+    def _record_checked(
+        self, facts: list[tuple[Fact, str]], actor: str, dry_run: bool
+    ) -> RecordResult:
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            plan = self._plan(facts, actor)
-            if dry_run or not plan.events:
-                return plan.result(dry_run)
+            planner = Planner(self._timelines, company_of=self._company_of)
+            admitted = planner.admit(facts)
+            if dry_run or not admitted:
+                return _result(admitted, planner.skipped, dry_run)
             try:
-                positions = self.store.insert_events(
-                    [self.mapper.to_stored_event(event) for event in plan.events]
-                )
+                with self.store.append() as append:
+                    append.write(rows_of(admitted, actor))
+                    positions = append.positions()
             except IntegrityError:
                 # Another writer appended to one of these companies first: re-check on
                 # fresh state. Jittered backoff keeps racing writers from colliding again.
-                for company in plan.streams:
+                for company in planner.companies:
                     self._streams.pop(company, None)
                 time.sleep(random.uniform(0, 0.02 * attempt))
                 continue
             except PersistenceError as e:
                 raise StoreError(f"cannot write to the event store: {e}") from None
-            assert positions is not None  # both recorders return the positions
-            self._remember(plan, list(positions), actor)
-            return plan.result(False, positions)
+            self._remember(planner, admitted, positions, actor)
+            return _result(admitted, planner.skipped, False, positions)
         raise ConflictError(
             f"gave up after {MAX_ATTEMPTS} attempts: other writers kept changing "
-            f"{', '.join(sorted({e.originator_id for e in plan.events}))}; nothing was stored"
+            f"{', '.join(sorted({a.company for a in admitted}))}; nothing was stored"
         )
 
-    def _plan(self, facts: list[tuple[Fact, str]], actor: str) -> _Plan:
-        by_company: dict[str, list[tuple[int, Fact, str]]] = {}
-        for index, (fact, where) in enumerate(facts):
-            by_company.setdefault(fact.company, []).append((index, fact, where))
-        plan = _Plan()
-        admitted: dict[tuple[str, int], Entry] = {}
-        batch_index: dict[tuple[str, int], int] = {}
-        for company, items in by_company.items():
-            stream = self._stream(company)
-            known = {e.fact.external_id: e for e in stream.timeline.log if e.fact.external_id}
-            entries: list[Entry] = []
-            if stream.version == 0 and not any(
-                isinstance(f, CompanyRegistered) for _, f, _ in items
-            ):
-                _, fact, where = items[0]
-                raise InputError(
-                    f"{where}: unknown company {company!r}: record its CompanyRegistered "
-                    "first (in this batch or before)"
+    def _record_streaming(
+        self,
+        first: list[tuple[Fact, str]],
+        rest: Iterator[Item | Fact | dict[str, Any]],
+        actor: str,
+        dry_run: bool,
+        progress: Callable[[int], None] | None,
+    ) -> RecordResult:
+        # What the result reports of each event, without its fact: memory for a million
+        # events stays in the hundreds of megabytes.
+        recorded: list[RecordedEvent] = []
+        done = 0
+
+        def chunks() -> Iterator[list[tuple[Fact, str]]]:
+            yield first
+            number = len(first)
+            while chunk := list(islice(rest, CHUNK)):
+                yield [validate(item, n) for n, item in enumerate(chunk, start=number + 1)]
+                number += len(chunk)
+
+        def report(checked: list[Admitted], facts: int) -> None:
+            nonlocal done
+            recorded.extend(
+                RecordedEvent(
+                    a.event_id, None, a.company, a.fact.type, a.fact.effective_date, a.where
                 )
-            for index, fact, where in items:
-                previous = known.get(fact.external_id) if fact.external_id else None
-                if previous is not None:
-                    if _same_content(previous.fact, fact):
-                        assert previous.event_id is not None
-                        plan.skipped.append(
-                            SkippedEvent(where, company, fact.external_id or "", previous.event_id)
-                        )
-                        continue
-                    raise InputError(
-                        f"{where}: external_id {fact.external_id!r} of {company} already names "
-                        f"a different event ({previous.where}, {previous.fact.type} of "
-                        f"{previous.fact.effective_date})"
-                    )
-                seq = stream.version + len(entries) + 1
-                entries.append(Entry(fact, seq, where, uuid4()))
-                batch_index[(company, seq)] = index
-            if not entries:
-                continue
-            extended, to_store = stream.timeline.admit(entries, self._company_of)
-            plan.streams[company] = (stream, extended)
-            for entry in to_store:
-                admitted[(company, entry.seq)] = entry
-        # Store in the batch's own order, so positions follow the file.
-        for key in sorted(admitted, key=batch_index.__getitem__):
-            entry = admitted[key]
-            assert entry.event_id is not None
-            plan.events.append(
-                CompanyEvent(entry.fact.company, entry.seq, entry.event_id, actor, entry.fact)
+                for a in checked
             )
-            plan.entries.append(entry)
-        return plan
+            done += facts
+            if progress is not None:
+                progress(done)
+
+        if dry_run:
+            # Nothing is written, so whole timelines are kept (no lock is taken).
+            planner = Planner(self._timelines, company_of=self._company_of)
+            for facts in chunks():
+                report(planner.admit(facts), len(facts))
+            return RecordResult(recorded, [SkippedEvent(*s) for s in planner.skipped], True)
+        planner = Planner(self._timelines, company_of=self._company_of)
+        try:
+            with self.store.append() as append:
+
+                def under_lock(companies: list[str]) -> dict[str, tuple[Timeline, int]]:
+                    return self._timelines(companies, append.select_streams)
+
+                def again(companies: list[str]) -> dict[str, tuple[Timeline, int]]:
+                    for company in companies:
+                        self._streams.pop(company, None)
+                    return under_lock(companies)
+
+                planner = Planner(under_lock, reload=again, company_of=self._company_of)
+                for facts in chunks():
+                    try:
+                        checked = planner.admit(facts)
+                    except RuleViolation as e:
+                        raise _naming_places(e, recorded) from None
+                    append.write(rows_of(checked, actor), behind=True)
+                    report(checked, len(facts))
+                    planner.forget_history()
+                positions = append.positions()
+        except IntegrityError:
+            raise ConflictError(
+                "another writer appended to a company of this batch without taking the "
+                "append lock; nothing was stored"
+            ) from None
+        except PersistenceError as e:
+            raise StoreError(f"cannot write to the event store: {e}") from None
+        finally:
+            # Streams cached before, or read under the lock, may be stale or whole: let
+            # the next read bring them up to date.
+            for company in planner.companies:
+                self._streams.pop(company, None)
+        return RecordResult(
+            # Built anew: ``_replace`` costs twice as much, for every event of the batch.
+            [
+                RecordedEvent(r.event_id, p, r.company, r.type, r.effective_date, r.where)
+                for r, p in zip(recorded, positions, strict=True)
+            ],
+            [SkippedEvent(*s) for s in planner.skipped],
+            False,
+        )
+
+    def _timelines(
+        self,
+        companies: list[str],
+        read: Callable[[dict[str, int]], dict[str, list[StreamRow]]] | None = None,
+    ) -> dict[str, tuple[Timeline, int]]:
+        """The companies' timelines and versions: each cached stream brought up to date, the
+        others read whole, all in one query (``read``: the store's, or the open append's)."""
+        cached = {c: self._streams.get(c) for c in companies}
+        after = {c: (stream.version if stream else 0) for c, stream in cached.items()}
+        try:
+            found = (read or self.store.select_streams)(after)
+        except PersistenceError as e:
+            raise StoreError(f"cannot read the event store: {e}") from None
+        return {
+            company: (stream.timeline, stream.version)
+            for company in companies
+            for stream in [self._extend(company, cached[company], found[company])]
+        }
 
     def _company_of(self, event_id: UUID) -> str | None:
         """The company whose stream holds ``event_id`` (for an error message only: it reads
@@ -406,18 +439,21 @@ class Ledger(Application[str]):
                 return company
         return None
 
-    def _remember(self, plan: _Plan, positions: list[int], actor: str) -> None:
+    def _remember(
+        self, planner: Planner, admitted: list[Admitted], positions: Sequence[int], actor: str
+    ) -> None:
         """Cache what was just stored; recorded_at (set by the database) is read when needed."""
         appended: dict[str, dict[int, Stored]] = {}
-        for event, position in zip(plan.events, positions, strict=True):
-            appended.setdefault(event.originator_id, {})[event.originator_version] = Stored(
-                position, None, actor
-            )
-        stored_ids = {event.event_id for event in plan.events}
-        for company, (stream, extended) in plan.streams.items():
-            _name_by_id(extended, stored_ids, len(appended.get(company, {})))
+        for event, position in zip(admitted, positions, strict=True):
+            appended.setdefault(event.company, {})[event.seq] = Stored(position, None, actor)
+        stored_ids = {event.event_id for event in admitted}
+        for company, state in planner.companies.items():
+            stream = self._streams.get(company)
+            if company not in appended or stream is None:
+                continue
+            _name_by_id(state.timeline, stored_ids, len(appended[company]))
             self._streams[company] = Stream(
-                company, extended, {**stream.stored, **appended.get(company, {})}
+                company, state.timeline, {**stream.stored, **appended[company]}
             )
 
     def _with_times(self, stream: Stream) -> Stream:
@@ -672,32 +708,17 @@ class Ledger(Application[str]):
         self.close()
 
 
-@dataclass
-class _Plan:
-    """A checked batch, ready to store."""
-
-    streams: dict[str, tuple[Stream, Timeline]] = field(default_factory=dict)
-    events: list[CompanyEvent] = field(default_factory=list)
-    entries: list[Entry] = field(default_factory=list)
-    skipped: list[SkippedEvent] = field(default_factory=list)
-
-    def result(self, dry_run: bool, positions: Sequence[int | None] = ()) -> RecordResult:
-        positions = list(positions) or [None] * len(self.entries)
-        return RecordResult(
-            recorded=[
-                RecordedEvent(
-                    e.event_id or uuid4(),
-                    p,
-                    e.fact.company,
-                    e.fact.type,
-                    e.fact.effective_date,
-                    e.where,
-                )
-                for e, p in zip(self.entries, positions, strict=True)
-            ],
-            skipped=list(self.skipped),
-            dry_run=dry_run,
-        )
+def _naming_places(error: RuleViolation, recorded: list[RecordedEvent]) -> RuleViolation:
+    """A rule broken in a later chunk of a long batch may name an event of an earlier chunk,
+    read back from the open transaction by its event id: name it by its place instead (it
+    is not stored: nothing of the batch is)."""
+    message = str(error)
+    mentioned = set(re.findall(r"event ([0-9a-f-]{36})", message))
+    if mentioned:
+        for r in recorded:
+            if str(r.event_id) in mentioned:
+                message = message.replace(f"event {r.event_id}", r.where)
+    return RuleViolation(message, rule=error.rule)
 
 
 def _name_by_id(timeline: Timeline, ids: set[UUID], appended: int) -> None:
@@ -733,34 +754,21 @@ def _parties(fact: Fact, by_id: dict[UUID | None, Entry]) -> set[str]:
     return parties | (fact_parties(replacement) if replacement is not None else set())
 
 
-def _same_content(stored: Fact, new: Fact) -> bool:
-    return _as_given(stored) == _as_given(new)
+def _result(
+    admitted: list[Admitted],
+    skipped: list[Skipped],
+    dry_run: bool,
+    positions: Sequence[int | None] = (),
+) -> RecordResult:
+    positions = positions or [None] * len(admitted)
+    return RecordResult(
+        recorded=[
+            RecordedEvent(a.event_id, p, a.company, a.fact.type, a.fact.effective_date, a.where)
+            for a, p in zip(admitted, positions, strict=True)
+        ],
+        skipped=[SkippedEvent(*s) for s in skipped],
+        dry_run=dry_run,
+    )
 
 
-def _as_given(fact: Fact) -> dict[str, Any]:
-    """A fact without what the ledger adds at recording: derived shares (in a replacement
-    too) and a correction's effective date (its target's)."""
-    data = fact.model_dump(exclude={"derived_shares"})
-    if isinstance(fact, Correction):
-        data.pop("effective_date")
-        replacement = data.get("replacement")
-        if isinstance(replacement, dict):
-            replacement.pop("derived_shares", None)
-    return data
-
-
-def _refuse_duplicate_keys(facts: list[tuple[Fact, str]]) -> None:
-    seen: dict[tuple[str, str], str] = {}
-    for fact, where in facts:
-        if fact.external_id is None:
-            continue
-        key = (fact.company, fact.external_id)
-        if key in seen:
-            raise InputError(
-                f"{where}: external_id {fact.external_id!r} of {fact.company} appears twice in "
-                f"this batch (also {seen[key]})"
-            )
-        seen[key] = where
-
-
-__all__ = ["Ledger", "LedgerError", "RecordResult"]
+__all__ = ["Ledger", "LedgerError", "RecordResult", "describe_validation_error", "to_fact"]

@@ -44,10 +44,10 @@ from rich.progress import (
 from rich.table import Table
 from typer.main import get_command
 
-from .app import KnownAt, Ledger, RecordResult, default_actor, to_fact
+from .app import KnownAt, Ledger, RecordResult, default_actor
 from .domain.errors import InputError, LedgerError
 from .domain.events import EVENT_FILE_ADAPTER
-from .files import Item, read_items
+from .files import Item, format_of, read_items
 from .integrity import CHECKS, run_checks
 from .persistence import schema
 from .persistence.url import resolve_url, store_config
@@ -625,28 +625,27 @@ def file_is_big(path: str) -> bool:
         return False
 
 
-def gather(files: Sequence[str], input_format: str | None, feedback: Feedback) -> list[Item]:
-    """Read every file, then validate every item: one list of checked facts, each with its
-    place (file and item), ready to be recorded as one batch."""
-    items: list[Item] = []
+def events_in(files: Sequence[str], input_format: str | None) -> int | None:
+    """About how many events the files hold, for the progress bar: the lines of JSON Lines
+    files (counted in binary, a fraction of a second for a million), None if any file is of
+    another format or standard input."""
+    total = 0
     for path in files:
-        name = "standard input" if path == "-" else path
-        task = feedback.task(f"reading {name}", None, big=file_is_big(path))
-        for item in read_items(path, input_format):
-            items.append(item)
-            if len(items) % 1000 == 0:
-                feedback.advance(task, len(items))
-        feedback.done(task)
-    big = len(items) > PROGRESS_THRESHOLD
-    task = feedback.task("validating", len(items), big=big)
-    checked = []
-    for number, item in enumerate(items, start=1):
-        fact, where = to_fact(item, number)
-        checked.append(Item(where, fact))
-        if number % 1000 == 0:
-            feedback.advance(task, number)
-    feedback.done(task)
-    return checked
+        try:
+            if path == "-" or format_of(path, input_format) != "jsonl":
+                return None
+            with open(path, "rb") as f:
+                total += sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
+        except (InputError, OSError):
+            return None  # reported when the file is read
+    return total
+
+
+def stream(files: Sequence[str], input_format: str | None) -> Iterator[Item]:
+    """The items of every file, in order, read lazily: ``Ledger.record`` validates, checks
+    and stores them a chunk at a time, so a file of millions of events is never held whole."""
+    for path in files:
+        yield from read_items(path, input_format)
 
 
 def companies_text(companies: Sequence[str]) -> str:
@@ -740,18 +739,30 @@ def record(
     company already has with the same content is reported as already recorded.
     """
     feedback = Feedback()
+    fmt = input_format.value if input_format else None
     try:
         with open_ledger() as ledger:
-            items = gather(files, input_format.value if input_format else None, feedback)
+            big = any(file_is_big(path) for path in files)
+            total = events_in(files, fmt) if big and feedback.terminal else None
             task = feedback.task(
-                "checking the rules" if dry_run else "checking the rules and storing",
-                None,
-                big=len(items) > PROGRESS_THRESHOLD,
+                "checking" if dry_run else "checking and storing",
+                total,
+                big=big and (total is None or total > PROGRESS_THRESHOLD),
             )
             result = ledger.record(
-                items, actor=actor or default_actor(), dry_run=dry_run, project=not no_project
+                stream(files, fmt),
+                actor=actor or default_actor(),
+                dry_run=dry_run,
+                project=False,
+                progress=lambda done: feedback.advance(task, done),
             )
             feedback.done(task)
+            if not no_project and not dry_run and result.recorded:
+                catching_up = feedback.task("bringing the read models up to date", None, big=big)
+                read_models = ledger.read_models
+                if read_models is not None:
+                    read_models.catch_up()
+                feedback.done(catching_up)
     finally:
         feedback.close()
     for line in summarize(result):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -28,12 +27,33 @@ FORMATS: dict[str, InputFormat] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
 class Item:
-    """One event as written, and where it was written."""
+    """One event as written, and where it was written: its ``data`` as decoded, or (JSON
+    Lines) its ``text``, which the ledger validates in one pass and decodes only if that
+    fails (``data`` decodes it on demand)."""
 
-    where: str
-    data: Any
+    __slots__ = ("_data", "text", "where")
+
+    def __init__(self, where: str, data: Any = None, text: str | None = None) -> None:
+        self.where = where
+        self._data = data
+        self.text = text
+
+    def value(self) -> Any:
+        """The decoded event; malformed JSON is an ``InputError`` naming the line."""
+        if self.text is None:
+            return self._data
+        try:
+            return _JSON.decode(self.text)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{self.where}: malformed JSON at column {e.colno}: {e.msg}") from None
+
+    @property
+    def data(self) -> Any:
+        return self.value()
+
+    def __repr__(self) -> str:
+        return f"Item({self.where!r}, {self._data if self.text is None else self.text!r})"
 
 
 _JSON = json.JSONDecoder(parse_float=Decimal)
@@ -132,13 +152,8 @@ def _read_jsonl(path: str, name: str) -> Iterator[Item]:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
-            try:
-                data = _JSON.decode(line.rstrip("\r\n"))
-            except json.JSONDecodeError as e:
-                raise InputError(
-                    f"{name} line {number}: malformed JSON at column {e.colno}: {e.msg}"
-                ) from None
-            yield Item(f"{name} line {number}", data)
+            # Decoded (and validated) later, in one pass: ``Item.value``.
+            yield Item(f"{name} line {number}", text=line.rstrip("\r\n"))
     except UnicodeDecodeError as e:
         raise InputError(f"{name}: not UTF-8 text ({e.reason})") from None
     finally:

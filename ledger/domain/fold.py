@@ -538,6 +538,19 @@ class Timeline:
         self.undone = undone_by(self.log)
         self.end = replay(self.entries, company)
 
+    def tail(self) -> Timeline:
+        """This timeline keeping only its last entry (and last logged event) in memory, the end
+        state whole: enough to ``admit`` entries in order (``key >= keys[-1]``), as a long
+        batch being recorded does chunk after chunk. Anything else (a back-dated event, a
+        correction) needs the whole timeline, read again."""
+        tail = Timeline.__new__(Timeline)
+        for name in Timeline.__slots__:
+            setattr(tail, name, getattr(self, name))
+        tail.log = self.log[-1:]
+        tail.entries = self.entries[-1:]
+        tail.keys = self.keys[-1:]
+        return tail
+
     @property
     def last_seq(self) -> int:
         return self.log[-1].seq if self.log else 0

@@ -25,9 +25,15 @@ def _json_string(text: str) -> str:
 
 
 def encode_state(event_id: UUID, recorded_by: str, fact: Fact) -> bytes:
-    fact_json = fact.model_dump_json(by_alias=True, exclude_none=True)
+    # ``model_dump_json(by_alias=True, exclude_none=True)``, without its Python wrapper
+    # (a third of its cost, paid for every event recorded).
+    fact_json = fact.__pydantic_serializer__.to_json(fact, by_alias=True, exclude_none=True)
     actor = _json_string(recorded_by)
-    return f'{{"event_id":"{event_id}","recorded_by":{actor},"fact":{fact_json}}}'.encode()
+    return b'{"event_id":"%s","recorded_by":%s,"fact":%s}' % (
+        str(event_id).encode(),
+        actor.encode(),
+        fact_json,
+    )
 
 
 class _State(BaseModel):

@@ -18,18 +18,40 @@ production has; ``tests/contract/test_recorders.py`` checks that the two agree.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteTransaction
 from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
-from .chain import GENESIS, chained
+from .chain import GENESIS, NewRow, chained_rows
+
+COPY_THRESHOLD = 1_000
+"""A PostgreSQL write of at least this many rows uses binary ``COPY`` (about three times
+faster than an ``INSERT`` of arrays); a smaller one a single ``INSERT`` (one round trip)."""
+
+
+def new_rows(stored_events: Iterable[StoredEvent]) -> list[NewRow]:
+    """Library ``StoredEvent``s as plain rows. Originator ids are text; a UUID is stored,
+    and hashed, as its hex (as eventsourcing's SQLite recorder stores it)."""
+    return [
+        (
+            e.originator_id if isinstance(e.originator_id, str) else e.originator_id.hex,
+            e.originator_version,
+            e.topic,
+            e.state,
+        )
+        for e in stored_events
+    ]
+
 
 APPEND_ONLY = "is append-only"
 """The words of every refusal by the append-only triggers: ``stored_events is append-only: …``."""
@@ -67,6 +89,209 @@ def sqlite_timestamp(moment: datetime) -> str:
     """The text form SQLite stores ``recorded_at`` in (UTC, milliseconds, sortable)."""
     utc = moment.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+A = TypeVar("A", bound="Append")
+
+
+class Append:
+    """One append transaction, holding the lock that orders the log from its start to its
+    commit (SQLite: the write lock of ``BEGIN IMMEDIATE``; PostgreSQL: the library's
+    EXCLUSIVE table lock). Rows written through it are chained onto the last stored event
+    and become visible to others only at commit, all at once; reads through it see the
+    store as it is under the lock (fresh: nobody else can append meanwhile) plus what it
+    wrote. The ledger records every batch through one."""
+
+    writes_behind = True
+    """Whether ``write(behind=True)`` uses a thread (see ``write``)."""
+
+    def __init__(self, last_position: int, last_chain: bytes) -> None:
+        self.start = last_position
+        self.last_chain = last_chain
+        self.count = 0
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
+
+    def write(self, rows: Sequence[NewRow], *, behind: bool = False) -> None:
+        """Append ``rows`` (in order) to the log.
+
+        With ``behind``, the rows are written on a thread of this append's own while the
+        caller goes on (checking the next chunk of a long batch: the driver releases the
+        GIL while the database works). At most one such write is in flight; it is finished
+        before the next write, any read, ``positions`` and the end of the transaction, and
+        its error, if any, is raised then."""
+        self.settle()
+        if not rows:
+            return
+        if not (behind and self.writes_behind):
+            self._write(rows)
+            return
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="corpledger-append")
+        self._pending = self._writer.submit(self._write, rows)
+
+    def settle(self) -> None:
+        """Wait for the write in flight, if any; raise its error."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self, *, failed: bool) -> None:
+        """Finish the write in flight before the transaction commits or rolls back."""
+        try:
+            if failed:
+                with suppress(Exception):  # the transaction is failing anyway
+                    self.settle()
+            else:
+                self.settle()
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+
+    def _write(self, rows: Sequence[NewRow]) -> None:
+        raise NotImplementedError
+
+    def select_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
+        """Each company's stored events with versions after ``after[company]``, in order."""
+        raise NotImplementedError
+
+    def positions(self) -> Sequence[int]:
+        """The positions of every row written, in order (call once, after the last write)."""
+        raise NotImplementedError
+
+
+@contextmanager
+def _closing(append: A) -> Iterator[A]:
+    try:
+        yield append
+    except BaseException:
+        append.close(failed=True)
+        raise
+    append.close(failed=False)
+
+
+class SQLiteAppend(Append):
+    # Measured: no gain (the sqlite3 module binds every row's parameters holding the GIL,
+    # and most of an insert's time is there), so SQLite writes in the caller's thread.
+    writes_behind = False
+
+    def __init__(self, recorder: LedgerSQLiteRecorder, cursor: Any) -> None:
+        self.recorder = recorder
+        self.cursor = cursor
+        table = recorder.events_table_name
+        cursor.execute(f"SELECT rowid, chain FROM {table} ORDER BY rowid DESC LIMIT 1")
+        last = cursor.fetchone()
+        if last:
+            super().__init__(int(last[0]), bytes(last[1]))
+        else:
+            super().__init__(0, GENESIS)
+
+    def _write(self, rows: Sequence[NewRow]) -> None:
+        chained = list(chained_rows(self.last_chain, rows))
+        self.cursor.executemany(self.recorder.insert_events_statement, chained)
+        self.last_chain = chained[-1][4]
+        self.count += len(chained)
+
+    def select_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
+        self.settle()
+        return self.recorder.streams_with(self.cursor, after)
+
+    def positions(self) -> Sequence[int]:
+        """Inside this write transaction nobody else can insert, and SQLite gives each new
+        row the largest rowid plus one (the table has no AUTOINCREMENT and is never deleted
+        from), so the rowids written are the ones after the last, contiguous."""
+        self.settle()
+        self.cursor.execute(f"SELECT MAX(rowid) FROM {self.recorder.events_table_name}")
+        end = int(self.cursor.fetchone()[0] or 0)
+        assert end == self.start + self.count, (end, self.start, self.count)
+        return range(self.start + 1, end + 1)
+
+
+class PostgresAppend(Append):
+    def __init__(self, recorder: LedgerPostgresRecorder, cursor: Any) -> None:
+        self.recorder = recorder
+        self.cursor = cursor
+        cursor.execute(recorder.last_row_statement, prepare=True)
+        last = cursor.fetchone()
+        if last:
+            super().__init__(int(last["notification_id"]), bytes(last["chain"]))
+        else:
+            super().__init__(0, GENESIS)
+        self.returned: list[int] = []
+        self.copied = False
+
+    def _write(self, rows: Sequence[NewRow]) -> None:
+        chained = list(chained_rows(self.last_chain, rows))
+        if len(chained) >= COPY_THRESHOLD:
+            self._copy(chained)
+        else:
+            columns = [list(column) for column in zip(*chained, strict=True)]
+            self.cursor.execute(self.recorder.insert_events_statement, columns)
+            self.returned += [row["notification_id"] for row in self.cursor.fetchall()]
+        self.last_chain = chained[-1][4]
+        self.count += len(chained)
+
+    def _copy(self, rows: list[tuple[str, int, str, bytes, bytes]]) -> None:
+        """Binary ``COPY``: each row takes its notification_id from the sequence as it is
+        copied, in order; nobody else can take one meanwhile (every inserter holds the
+        table lock first), so they are contiguous (``positions`` checks)."""
+        self.copied = True
+        with self.cursor.copy(self.recorder.copy_statement) as copy:
+            copy.set_types(["text", "int8", "text", "bytea", "bytea"])
+            write_row = copy.write_row
+            for row in rows:
+                write_row(row)
+
+    def select_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
+        self.settle()
+        return self.recorder.streams_with(self.cursor, after)
+
+    def positions(self) -> Sequence[int]:
+        self.settle()
+        if not self.copied:
+            return self.returned
+        # Every row after the last one before this append is one of ours (we hold the lock
+        # every inserter takes, and rows of rolled-back writers are invisible): so the rows
+        # are contiguous when the span from the first to the last holds exactly as many.
+        self.cursor.execute(self.recorder.written_span_statement, (self.start,))
+        span = self.cursor.fetchone()
+        first, last = span["first"], span["last"]
+        if last - first + 1 != self.count:
+            raise AssertionError(f"positions not contiguous: {first}..{last}, {self.count} rows")
+        return range(first, last + 1)
+
+
+def _after_clause(after: dict[str, int], mark: str) -> tuple[str, list[Any]]:
+    """``WHERE`` of a read of several companies' streams: one ``IN`` list when every
+    version is 0 (companies not seen yet), else one condition per company."""
+    if all(v == 0 for v in after.values()):
+        return f"originator_id IN ({','.join([mark] * len(after))})", list(after)
+    conditions = " OR ".join([f"(originator_id={mark} AND originator_version>{mark})"] * len(after))
+    return conditions, [x for item in after.items() for x in item]
+
+
+_STREAMS_AT_ONCE = 400
+"""Companies read per statement by ``streams_with`` (SQLite allows 32,766 parameters)."""
+
+
+def _read_streams(
+    cursor: Any,
+    after: dict[str, int],
+    select: str,
+    mark: str,
+    stream_rows: Callable[[list[Any]], list[StreamRow]],
+) -> dict[str, list[StreamRow]]:
+    """Several companies' streams, ``_STREAMS_AT_ONCE`` companies per statement."""
+    found: dict[str, list[StreamRow]] = {company: [] for company in after}
+    companies = list(after)
+    for i in range(0, len(companies), _STREAMS_AT_ONCE):
+        part = {c: after[c] for c in companies[i : i + _STREAMS_AT_ONCE]}
+        where, params = _after_clause(part, mark)
+        cursor.execute(f"{select} WHERE {where} ORDER BY originator_id, originator_version", params)
+        for row in stream_rows(list(cursor.fetchall())):
+            if row.version > part[row.company]:
+                found[row.company].append(row)
+    return found
 
 
 class _ImmediateTransaction(SQLiteTransaction):
@@ -115,34 +340,51 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             f"BEGIN {refuse.format('DELETE')}",
         ]
 
+    @contextmanager
+    def append(self) -> Iterator[SQLiteAppend]:
+        """One append transaction (``Append``): ``BEGIN IMMEDIATE`` takes the write lock
+        before the first read, so the last chain value read is still the last when rows are
+        inserted; ``executemany`` per write; commit on leaving, rollback on an exception."""
+        with (
+            self.datastore.get_connection(commit=True) as connection,
+            _ImmediateTransaction(connection, commit=True) as c,
+            _closing(SQLiteAppend(self, c)) as append,
+        ):
+            yield append
+
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         if not stored_events:
             return []
-        with (
-            self.datastore.get_connection(commit=True) as connection,
-            _ImmediateTransaction(connection, commit=True) as c,
-        ):
-            return self._insert_events(c, stored_events, **kwargs)
+        with self.append() as append:
+            append.write(new_rows(stored_events))
+            return list(append.positions())
 
     def _insert_events(
         self, c: Any, stored_events: Sequence[StoredEvent], **_: Any
     ) -> Sequence[int] | None:
-        """Chain the batch onto the last stored event, then one ``executemany``.
+        append = SQLiteAppend(self, c)
+        append.write(new_rows(stored_events))
+        return list(append.positions())
 
-        Inside this write transaction nobody else can insert, and SQLite gives each new row
-        the largest rowid plus one (the table has no AUTOINCREMENT and is never deleted
-        from), so the rowids of the batch are the last ones, contiguous."""
-        c.execute(f"SELECT chain FROM {self.events_table_name} ORDER BY rowid DESC LIMIT 1")
-        last = c.fetchone()
-        c.executemany(
-            self.insert_events_statement,
-            chained(bytes(last[0]) if last else GENESIS, stored_events),
+    def streams_with(self, cursor: Any, after: dict[str, int]) -> dict[str, list[StreamRow]]:
+        """Several companies' streams through ``cursor`` (see ``Append.select_streams``)."""
+        return _read_streams(
+            cursor,
+            after,
+            "SELECT rowid, originator_id, originator_version, topic, state, recorded_at "
+            f"FROM {self.events_table_name}",
+            "?",
+            lambda rows: [
+                StreamRow(r[0], r[1], r[2], r[3], bytes(r[4]), _sqlite_time(r[5])) for r in rows
+            ],
         )
-        c.execute(f"SELECT MAX(rowid) FROM {self.events_table_name}")
-        end = int(c.fetchone()[0])
-        return list(range(end - len(stored_events) + 1, end + 1))
+
+    def select_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
+        """Several companies' streams, read in one transaction."""
+        with self.datastore.transaction(commit=False) as c:
+            return self.streams_with(c, after)
 
     def select_chain(self, after: int, stop: int, limit: int) -> list[ChainRow]:
         """Up to ``limit`` stored events with positions in (``after``, ``stop``], in order."""
@@ -159,6 +401,17 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 ChainRow(r[0], r[1], r[2], r[3], bytes(r[4] or b""), bytes(r[5] or b""))
                 for r in c.fetchall()
             ]
+
+    def read_log(self, page: int) -> Iterator[list[tuple[str, int, bytes]]]:
+        """The whole log in position order, ``page`` rows at a time (company, version,
+        state), from one query in one read transaction."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT originator_id, originator_version, state "
+                f"FROM {self.events_table_name} ORDER BY rowid"
+            )
+            while rows := c.sqlite_cursor.fetchmany(page):  # the library's wrapper has none
+                yield rows
 
     def select_stream(self, company: str, after_version: int = 0) -> list[StreamRow]:
         with self.datastore.transaction(commit=False) as c:
@@ -231,8 +484,17 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "id_type": Identifier(self.datastore.originator_id_type),
         }
         self.sql_create_statements = self._create_statements()
-        self.last_chain_statement = SQL(
-            "SELECT chain FROM {schema}.{table} ORDER BY notification_id DESC LIMIT 1"
+        self.last_row_statement = SQL(
+            "SELECT notification_id, chain FROM {schema}.{table} "
+            "ORDER BY notification_id DESC LIMIT 1"
+        ).format(**names)
+        self.copy_statement = SQL(
+            "COPY {schema}.{table} (originator_id, originator_version, topic, state, chain) "
+            "FROM STDIN (FORMAT BINARY)"
+        ).format(**names)
+        self.written_span_statement = SQL(
+            "SELECT min(notification_id) AS first, max(notification_id) AS last "
+            "FROM {schema}.{table} WHERE notification_id > %s"
         ).format(**names)
         # Parallel arrays, one per column: the rows are inserted, and given their positions, in
         # array order (unnest is scanned in order, as the library's own insert relies on),
@@ -290,24 +552,42 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         ]
         return [SQL(statement).format(**names) for statement in statements]
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:
-        """The library's append without pipeline mode: psycopg 3.3's pipeline deadlocks on a
-        statement of more than ~10 MB (a batch of ~50,000 events), while one plain statement
-        stores 100,000 in under two seconds. Same table lock and NOTIFY; then the last chain
-        value is read (no other writer can append until this transaction ends) and the batch
-        is inserted with its chain values."""
-        if not stored_events:
-            return []
+    @contextmanager
+    def append(self) -> Iterator[PostgresAppend]:
+        """One append transaction (``Append``): the library's EXCLUSIVE table lock and
+        NOTIFY first, then the last row is read (no other writer can append until this
+        transaction ends); binary ``COPY`` for writes of ``COPY_THRESHOLD`` rows or more,
+        else one ``INSERT`` of arrays. No pipeline mode: psycopg 3.3's pipeline deadlocks
+        on a statement of more than ~10 MB."""
         with self.datastore.transaction(commit=True) as curs:
             self._lock_table(curs)
             self._notify_channel(curs)
-            curs.execute(self.last_chain_statement, prepare=True)
-            last = curs.fetchone()
-            rows = chained(bytes(last["chain"]) if last else GENESIS, stored_events)
-            columns = [list(column) for column in zip(*rows, strict=True)]
-            curs.execute(self.insert_events_statement, columns)
-            return [row["notification_id"] for row in curs.fetchall()]
+            with _closing(PostgresAppend(self, curs)) as append:
+                yield append
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:
+        """The library's append through ``append`` (same lock, NOTIFY and positions)."""
+        if not stored_events:
+            return []
+        with self.append() as append:
+            append.write(new_rows(stored_events))
+            return list(append.positions())
+
+    def streams_with(self, cursor: Any, after: dict[str, int]) -> dict[str, list[StreamRow]]:
+        """Several companies' streams through ``cursor`` (see ``Append.select_streams``)."""
+        return _read_streams(
+            cursor,
+            after,
+            f"SELECT {self._COLUMNS} FROM {self.events_table_name}",
+            "%s",
+            self._stream_rows,
+        )
+
+    def select_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
+        """Several companies' streams, read in one transaction."""
+        with self.datastore.transaction(commit=False) as c:
+            return self.streams_with(c, after)
 
     def select_chain(self, after: int, stop: int, limit: int) -> list[ChainRow]:
         """Up to ``limit`` stored events with positions in (``after``, ``stop``], in order."""
@@ -328,6 +608,22 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             )
             for r in rows
         ]
+
+    def read_log(self, page: int) -> Iterator[list[tuple[str, int, bytes]]]:
+        """The whole log in position order, ``page`` rows at a time (company, version,
+        state), from one server-side cursor (one query, one plan, one snapshot)."""
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor("corpledger_read_log", row_factory=tuple_row, binary=True) as curs,
+        ):
+            curs.itersize = page
+            curs.execute(
+                "SELECT originator_id, originator_version, state "
+                f"FROM {self.events_table_name} ORDER BY notification_id"
+            )
+            while rows := curs.fetchmany(page):
+                yield rows
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

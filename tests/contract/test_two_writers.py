@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -25,22 +26,25 @@ D = date.fromisoformat
 
 
 class LetOtherWriterIn:
-    """Wraps the ``insert_events`` of a ledger's real recorder: before each append it first
-    runs the next of the other writer's writes (while there are any), and counts appends."""
+    """Wraps the ``append`` of a ledger's real recorder (the one way the ledger writes):
+    before each append it first runs the next of the other writer's writes (while there are
+    any), and counts appends."""
 
     def __init__(self, ledger: Ledger, meanwhile: Sequence[Callable[[], object]]) -> None:
         self.meanwhile = deque(meanwhile)
         self.appends = 0
-        recorder = ledger.recorder
-        self._insert_events = recorder.insert_events
+        recorder = ledger.store
+        self._append = recorder.append
         # On the recorder object itself, so every path to the database goes through it.
-        recorder.insert_events = self.insert_events  # type: ignore[method-assign]
+        recorder.append = self.append  # type: ignore[method-assign,assignment]
 
-    def insert_events(self, stored_events: Any, **kwargs: Any) -> Any:
+    @contextmanager
+    def append(self) -> Iterator[Any]:
         self.appends += 1
         if self.meanwhile:
             self.meanwhile.popleft()()
-        return self._insert_events(stored_events, **kwargs)
+        with self._append() as append:
+            yield append
 
 
 @pytest.fixture

@@ -254,10 +254,18 @@ CASES = [
     ),
     pytest.param(
         "bad.jsonl",
-        '{"type": "SharesIssued", "company": "acme-rockets", "holder": "dan"}\n'
+        '{"type": "SharesIssued", "company": "acme-rockets", "holder": "dan", '
+        '"share_class": "common", "shares": 1, "effective_date": "2022-01-01"}\n'
         '{"type": "SharesIssued", "company": "acme-rockets"\n',
         "bad.jsonl line 2: malformed JSON at column 51: Expecting ',' delimiter",
         id="malformed JSON Lines",
+    ),
+    pytest.param(
+        "bad.jsonl",
+        '{"type": "SharesIssued", "company": "acme-rockets", "holder": "dan"}\n'
+        '{"type": "SharesIssued", "company": "acme-rockets"\n',
+        "bad.jsonl line 1: missing field 'effective_date'",
+        id="JSON Lines stream: the first bad line is named, malformed or invalid",
     ),
     pytest.param(
         "bad.yaml",

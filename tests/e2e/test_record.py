@@ -227,6 +227,6 @@ def test_a_big_file_shows_a_progress_bar_on_a_terminal(cli: Cli) -> None:
         0,
         b"recorded 2,500 events for big-co (positions 1-2500)\n",
     )
-    assert "validating" in text
+    assert "checking and storing" in text
     assert re.search(r"\d[\d,]*/2500", text), text
     assert "error" not in text

@@ -15,7 +15,9 @@ races batches that transfer in two companies at once: each is stored whole or no
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from datetime import date, timedelta
 from multiprocessing import get_context
 from pathlib import Path
@@ -47,17 +49,19 @@ def count_lost_appends(ledger: Ledger) -> list[int]:
     """Count the appends of this ledger that lose a race (the database's IntegrityError on
     the stream version), by looking over its recorder's shoulder; the append is unchanged."""
     lost = [0]
-    recorder = ledger.recorder
-    insert_events = recorder.insert_events
+    recorder = ledger.store
+    append = recorder.append
 
-    def counted(stored_events: Any, **kwargs: Any) -> Any:
+    @contextmanager
+    def counted() -> Iterator[Any]:
         try:
-            return insert_events(stored_events, **kwargs)
+            with append() as appending:
+                yield appending
         except IntegrityError:
             lost[0] += 1
             raise
 
-    recorder.insert_events = counted  # type: ignore[method-assign]
+    recorder.append = counted  # type: ignore[method-assign,assignment]
     return lost
 
 

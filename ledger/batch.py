@@ -1,0 +1,287 @@
+"""Checking a batch of events and turning it into the rows the store appends.
+
+Every ``Ledger.record`` call goes through here, one event or a million: items are
+validated chunk by chunk (pydantic, the one schema), grouped by company, admitted into each
+company's timeline by ``Timeline.admit`` (the one set of rules: in-order events from the end
+state, back-dated ones from their date), and encoded by the mapper's ``encode_state`` into
+``(company, version, topic, state)`` rows: exactly what eventsourcing's recorder would store
+for the same events (``tests/contract/test_bulk.py``).
+
+The ``Planner`` keeps, per company, the timeline, the last version and the external ids it
+knows; between chunks of a long batch it keeps only each timeline's end state and last entry
+(``Timeline.tail``), and reads a company's whole stream again, through the open append
+transaction (which sees the rows already written), when a later chunk back-dates it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+from uuid import UUID, SafeUUID
+
+from pydantic import ValidationError
+
+from .domain.errors import InputError
+from .domain.events import FACT_ADAPTER, CompanyRegistered, Correction, Fact
+from .domain.fold import Entry, Timeline
+from .domain.values import SLUG_RULE
+from .files import Item
+from .persistence.chain import NewRow
+from .persistence.mapper import encode_state
+
+CHUNK = 20_000
+"""Events validated, checked and written at a time. A batch of at most this many is checked
+whole before the store is touched; a longer one streams through an open append transaction."""
+
+
+class Admitted(NamedTuple):
+    """An event of the batch, checked, with its stream version and id."""
+
+    company: str
+    seq: int
+    event_id: UUID
+    fact: Fact
+    where: str
+
+
+class Skipped(NamedTuple):
+    """An event whose external_id the company already has, with the same content."""
+
+    where: str
+    company: str
+    external_id: str
+    event_id: UUID
+
+
+@dataclass(slots=True)
+class Company:
+    """What the planner knows of one company: its timeline (whole, or its ``tail``), its
+    last version (this batch's events included), the external ids it has."""
+
+    timeline: Timeline
+    version: int
+    known: dict[str, Entry]
+    whole: bool = True
+
+
+StreamLoader = Callable[[list[str]], dict[str, tuple[Timeline, int]]]
+"""Reads companies' timelines and versions (fresh, or under the append lock)."""
+
+
+_VERSION_BITS = ~((0xF000 << 64) | (0xC000 << 48))
+_VERSION_4 = (0x4000 << 64) | (0x8000 << 48)
+
+
+def event_ids(count: int) -> list[UUID]:
+    """``count`` random (version 4) UUIDs, as ``uuid.uuid4`` makes them (122 bits from
+    ``os.urandom``), at a fifth of its cost: one system call for all of them, and each
+    ``UUID`` built as ``UUID.__init__`` builds it, without re-checking its arguments."""
+    random = os.urandom(16 * count)
+    new, set_ = object.__new__, object.__setattr__
+    unknown = SafeUUID.unknown
+    ids = []
+    for start in range(0, 16 * count, 16):
+        event_id = new(UUID)
+        bits = int.from_bytes(random[start : start + 16])
+        set_(event_id, "int", bits & _VERSION_BITS | _VERSION_4)
+        set_(event_id, "is_safe", unknown)
+        ids.append(event_id)
+    return ids
+
+
+def validate(item: Item | Fact | dict[str, Any], number: int) -> tuple[Fact, str]:
+    """One input item as a fact and its place; the error names the item and the field.
+
+    A JSON Lines item is validated straight from its text by pydantic's own JSON parser
+    (about twice as fast as decoding it first). JSON numbers with a fraction are exact
+    ``Decimal``s in the ledger, which pydantic's parser cannot give: an item it refuses is
+    decoded (``Item.value``) and validated again, so it is accepted or refused, with the same
+    message, exactly as if it had been decoded first."""
+    if isinstance(item, Item):
+        where = item.where
+        if item.text is not None:
+            try:
+                return FACT_ADAPTER.validate_json(item.text), where
+            except ValidationError:
+                pass
+        data = item.value()
+    else:
+        where, data = f"item {number}", item
+    if isinstance(data, Fact):
+        return data, where
+    try:
+        return FACT_ADAPTER.validate_python(data), where
+    except ValidationError as e:
+        raise InputError(describe_validation_error(where, e)) from None
+
+
+def describe_validation_error(where: str, error: ValidationError) -> str:
+    """The first problem of a pydantic error as one line naming the item and the field."""
+    errors = error.errors()
+    # A misspelled field shows up as "missing" and "extra" at once: name the misspelling.
+    extra = [e for e in errors if e["type"] == "extra_forbidden"]
+    first = extra[0] if extra else errors[0]
+    loc = [str(p) for p in first["loc"]]
+    # The discriminated union puts the event type first in the location; drop it.
+    if loc and loc[0][:1].isupper() and loc[0].isalpha():
+        loc = loc[1:]
+    kind, msg = first["type"], first["msg"]
+    if kind == "union_tag_invalid":
+        tag = first.get("ctx", {}).get("tag")
+        return f"{where}: unknown event type {tag!r}"
+    if kind == "union_tag_not_found":
+        return f"{where}: missing field 'type' (the event type)"
+    if kind == "extra_forbidden":
+        missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing"]
+        close = difflib.get_close_matches(str(loc[-1]), missing, n=1) if loc else []
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"{where}: unknown field {'.'.join(loc)!r}{hint}"
+    if kind == "missing":
+        return f"{where}: missing field {'.'.join(loc)!r}"
+    if kind == "model_attributes_type" or kind == "model_type":
+        return f"{where}: expected an event (a mapping of fields), got {first['input']!r}"
+    if kind == "string_pattern_mismatch":
+        msg = f"not a slug ({SLUG_RULE})"
+    msg = msg.removeprefix("Value error, ")
+    field_name = ".".join(loc)
+    if field_name:
+        return f"{where}: field {field_name!r}: {msg} (got {first['input']!r})"
+    return f"{where}: {msg}"
+
+
+@dataclass
+class Planner:
+    """Admits a batch chunk by chunk; see the module's docstring."""
+
+    load: StreamLoader
+    companies: dict[str, Company] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
+    in_batch: dict[tuple[str, str], str] = field(default_factory=dict)
+    reload: StreamLoader | None = None
+    company_of: Callable[[UUID], str | None] | None = None
+    """Finds the company of an event id (a correction's message when its target is not of
+    the company)."""
+
+    def admit(self, facts: Sequence[tuple[Fact, str]]) -> list[Admitted]:
+        """Check the next chunk of the batch; returns its events in the batch's order."""
+        by_company: dict[str, list[tuple[int, Fact, str]]] = {}
+        for index, (fact, where) in enumerate(facts):
+            by_company.setdefault(fact.company, []).append((index, fact, where))
+            if fact.external_id is not None:
+                key = (fact.company, fact.external_id)
+                if key in self.in_batch:
+                    raise InputError(
+                        f"{where}: external_id {fact.external_id!r} of {fact.company} appears "
+                        f"twice in this batch (also {self.in_batch[key]})"
+                    )
+                self.in_batch[key] = where
+        self._learn([c for c in by_company if c not in self.companies])
+        # Each event at its index in the chunk (skipped ones stay None): the batch's order.
+        admitted: list[Admitted | None] = [None] * len(facts)
+        for company, items in by_company.items():
+            state = self.companies[company]
+            if state.version == 0 and not any(
+                isinstance(f, CompanyRegistered) for _, f, _ in items
+            ):
+                _, fact, where = items[0]
+                raise InputError(
+                    f"{where}: unknown company {company!r}: record its CompanyRegistered "
+                    "first (in this batch or before)"
+                )
+            if any(f.external_id is not None for _, f, _ in items):
+                items = [i for i in items if not self._known(state, company, i[1], i[2])]
+                if not items:
+                    continue
+            ids = event_ids(len(items))
+            first = state.version + 1
+            entries = [
+                Entry(fact, seq, where, event_id)
+                for seq, (_, fact, where), event_id in zip(
+                    range(first, first + len(items)), items, ids, strict=True
+                )
+            ]
+            timeline = state.timeline
+            if not state.whole and not _in_order(entries, timeline):
+                timeline = self._whole(company, state)
+            extended, to_store = timeline.admit(entries, self.company_of)
+            state.timeline = extended
+            state.version += len(entries)
+            # to_store is in seq order, the order of ``items``, which is the batch's.
+            for (index, _, _), entry, event_id in zip(items, to_store, ids, strict=True):
+                admitted[index] = Admitted(company, entry.seq, event_id, entry.fact, entry.where)
+        return [a for a in admitted if a is not None]
+
+    def forget_history(self) -> None:
+        """Keep only each timeline's tail (between the chunks of a long batch)."""
+        for state in self.companies.values():
+            if state.whole and len(state.timeline.entries) > 1:
+                state.timeline = state.timeline.tail()
+                state.whole = False
+
+    def _learn(self, companies: list[str]) -> None:
+        if not companies:
+            return
+        for company, (timeline, version) in self.load(companies).items():
+            # The log, not the entries in force: a retracted event keeps its external_id.
+            known = {e.fact.external_id: e for e in timeline.log if e.fact.external_id}
+            self.companies[company] = Company(timeline, version, known)
+
+    def _whole(self, company: str, state: Company) -> Timeline:
+        """The company's whole timeline, read again (this batch's written events included)."""
+        assert self.reload is not None, "a timeline's tail is kept only while appending"
+        timeline, version = self.reload([company])[company]
+        assert version == state.version, (company, version, state.version)
+        state.whole = True
+        return timeline
+
+    def _known(self, state: Company, company: str, fact: Fact, where: str) -> bool:
+        """Whether the event is already recorded (same external_id, same content): then it
+        is skipped. The same external_id with different content is an error."""
+        if fact.external_id is None:
+            return False
+        previous = state.known.get(fact.external_id)
+        if previous is None:
+            return False
+        if _same_content(previous.fact, fact):
+            assert previous.event_id is not None
+            self.skipped.append(Skipped(where, company, fact.external_id, previous.event_id))
+            return True
+        raise InputError(
+            f"{where}: external_id {fact.external_id!r} of {company} already names "
+            f"a different event ({previous.where}, {previous.fact.type} of "
+            f"{previous.fact.effective_date})"
+        )
+
+
+def rows_of(admitted: Iterable[Admitted], actor: str) -> list[NewRow]:
+    """The rows to append, as the mapper stores each event (``FactMapper``)."""
+    encode = encode_state
+    return [(a.company, a.seq, a.fact.type, encode(a.event_id, actor, a.fact)) for a in admitted]
+
+
+def _in_order(entries: list[Entry], timeline: Timeline) -> bool:
+    """Whether the entries can be admitted on the timeline's tail: none is back-dated, and
+    none acts on an earlier event (a correction's ``target``, DESIGN.md), whose entry the
+    tail may not hold."""
+    return min(e.key for e in entries) >= timeline.keys[-1] and not any(
+        getattr(e.fact, "target", None) is not None for e in entries
+    )
+
+
+def _same_content(stored: Fact, new: Fact) -> bool:
+    return _as_given(stored) == _as_given(new)
+
+
+def _as_given(fact: Fact) -> dict[str, Any]:
+    """A fact without what the ledger adds at recording: derived shares (in a replacement
+    too) and a correction's effective date (its target's)."""
+    data = fact.model_dump(exclude={"derived_shares"})
+    if isinstance(fact, Correction):
+        data.pop("effective_date")
+        replacement = data.get("replacement")
+        if isinstance(replacement, dict):
+            replacement.pop("derived_shares", None)
+    return data

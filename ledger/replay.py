@@ -1,0 +1,42 @@
+"""Reading the whole log back in position order and folding every company from it.
+
+The log is read by one query in position order, a page at a time (``read_log``), each
+stored state decoded by the mapper's decoder (pydantic, the one schema), and each
+company's events folded in timeline order
+(``Timeline``: effective date, then version) into its state now. Memory grows with the log:
+this is for stores that fit in memory (a rebuild, an audit, a benchmark); ``verify`` and
+the read models stream instead.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .domain.fold import Entry, Timeline
+from .domain.state import CompanyState
+from .persistence.mapper import decode_state
+
+if TYPE_CHECKING:
+    from .app import Ledger
+
+PAGE = 5_000
+
+
+def fold_log(ledger: Ledger, page: int = PAGE) -> dict[str, CompanyState]:
+    """Every company's state as of its last event, folded from the whole log."""
+    from .app import gc_paused  # the garbage collector would re-walk every entry kept
+
+    with gc_paused():
+        return _fold_log(ledger, page)
+
+
+def _fold_log(ledger: Ledger, page: int) -> dict[str, CompanyState]:
+    entries: dict[str, list[Entry]] = {}
+    for rows in ledger.store.read_log(page):
+        for company_id, version, state in rows:
+            event_id, _, fact = decode_state(state)
+            company = entries.get(company_id)
+            if company is None:
+                company = entries[company_id] = []
+            company.append(Entry(fact, version, "", event_id))
+    return {company: Timeline(company, events).end for company, events in entries.items()}

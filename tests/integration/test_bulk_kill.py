@@ -1,0 +1,88 @@
+"""A process killed (SIGKILL) in the middle of a long batch leaves nothing of it stored.
+
+The child records a stream of events in chunks of 50 (the streaming path: every chunk is
+written inside one open append transaction); once it has written several chunks it says so
+and waits, and is killed there. Afterwards the log is exactly what it was, its chain intact,
+and the store takes the same batch again (the lock died with the process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ledger import Ledger
+from ledger.integrity import verify_chain
+from tests import builders as b
+
+CHILD = """
+import json, sys, time
+from pathlib import Path
+import ledger.app
+from ledger import Ledger
+
+ledger.app.CHUNK = 50
+url, marker, events = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
+
+def stream():
+    for number, event in enumerate(events, start=1):
+        if number == 180:  # chunks 1-3 are written: say so, then wait to be killed
+            marker.write_text("written")
+            time.sleep(120)
+        yield event
+
+with Ledger.open(url) as opened:
+    opened.record(stream(), project=False)
+"""
+
+
+def batch() -> list[dict[str, object]]:
+    return [
+        *b.founded("kill-co", "2020-01-01", {"ann": 1_000}),
+        *(b.issued("kill-co", f"h{n}", "common", 1, "2021-01-01") for n in range(300)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_batch_killed_while_streaming_leaves_nothing_stored(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = str(request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url"))
+    with Ledger.open(url) as ledger:
+        ledger.record(b.founded("other", "2020-01-01", {"bo": 5}), project=False)
+        before = ledger.known_position()
+    marker = tmp_path / "written"
+    child = subprocess.Popen([sys.executable, "-c", CHILD, url, str(marker), json.dumps(batch())])
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert child.poll() is None, "the child ended before it was killed"
+            assert time.monotonic() < deadline, "the child never got to its third chunk"
+            time.sleep(0.05)
+        with Ledger.open(url) as ledger:
+            # Written, but not committed: nobody sees any of it.
+            assert ledger.known_position() == before
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    with Ledger.open(url) as ledger:
+        assert ledger.known_position() == before
+        assert ledger.store.companies() == ["other"]
+        assert verify_chain(ledger).intact
+        result = ledger.record(batch(), project=False)
+        # Contiguous, after the last position (PostgreSQL may skip the numbers the killed
+        # transaction drew from its sequence: positions only grow).
+        positions = [r.position or 0 for r in result.recorded]
+        assert positions == list(range(positions[0], positions[0] + len(batch())))
+        assert positions[0] > before
+        assert verify_chain(ledger).intact
