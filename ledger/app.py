@@ -30,7 +30,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Mapper, PersistenceError
 from sqlalchemy.engine import Engine
 
-from .batch import CHUNK, Admitted, Planner, Skipped, describe_validation_error, rows_of, validate
+from .batch import CHUNK, Admitted, Planner, Skipped, rows_of, validate
 from .domain.errors import ConflictError, InputError, LedgerError, RuleViolation, StoreError
 from .domain.events import Correction, EventRetracted, Fact, fact_parties
 from .domain.fold import Entry, Timeline, in_force, replay, replay_known
@@ -148,10 +148,6 @@ class Stream:
     @property
     def last_position(self) -> int:
         return self.stored[self.version].position if self.stored else 0
-
-
-to_fact = validate
-"""One input item as a fact and its place (``batch.validate``)."""
 
 
 class Ledger(Application[str]):
@@ -779,4 +775,4 @@ def _result(
     )
 
 
-__all__ = ["Ledger", "LedgerError", "RecordResult", "describe_validation_error", "to_fact"]
+__all__ = ["Ledger", "LedgerError", "RecordResult"]

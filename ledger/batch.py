@@ -267,7 +267,7 @@ def _in_order(entries: list[Entry], timeline: Timeline) -> bool:
     none acts on an earlier event (a correction's ``target``, DESIGN.md), whose entry the
     tail may not hold."""
     return min(e.key for e in entries) >= timeline.keys[-1] and not any(
-        getattr(e.fact, "target", None) is not None for e in entries
+        isinstance(e.fact, Correction) for e in entries
     )
 
 

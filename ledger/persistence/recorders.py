@@ -355,11 +355,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        if not stored_events:
-            return []
-        with self.append() as append:
-            append.write(new_rows(stored_events))
-            return list(append.positions())
+        return _append_stored(self, stored_events)
 
     def _insert_events(
         self, c: Any, stored_events: Sequence[StoredEvent], **_: Any
@@ -568,11 +564,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:
         """The library's append through ``append`` (same lock, NOTIFY and positions)."""
-        if not stored_events:
-            return []
-        with self.append() as append:
-            append.write(new_rows(stored_events))
-            return list(append.positions())
+        return _append_stored(self, stored_events)
 
     def streams_with(self, cursor: Any, after: dict[str, int]) -> dict[str, list[StreamRow]]:
         """Several companies' streams through ``cursor`` (see ``Append.select_streams``)."""
@@ -689,3 +681,14 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             (),
         )
         return [r["originator_id"] for r in rows]
+
+
+def _append_stored(
+    recorder: LedgerSQLiteRecorder | LedgerPostgresRecorder, stored_events: Sequence[StoredEvent]
+) -> list[int]:
+    """The library's ``insert_events``, in one append transaction of ours."""
+    if not stored_events:
+        return []
+    with recorder.append() as append:
+        append.write(new_rows(stored_events))
+        return list(append.positions())

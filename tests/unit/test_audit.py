@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ledger.app import to_fact
+from ledger.batch import validate
 from ledger.domain.fold import Entry
 from ledger.reports import DayChange, changes_between
 from tests import builders as b
@@ -14,7 +14,7 @@ D = date.fromisoformat
 
 
 def timeline(*events: dict[str, object]) -> list[Entry]:
-    facts = [to_fact(e, n)[0] for n, e in enumerate(events, start=1)]
+    facts = [validate(e, n)[0] for n, e in enumerate(events, start=1)]
     return sorted(
         (Entry(f, n, f"item {n}") for n, f in enumerate(facts, start=1)), key=lambda e: e.key
     )

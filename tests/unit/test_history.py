@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from ledger.app import to_fact
+from ledger.batch import validate
 from ledger.domain.fold import Entry
 from ledger.domain.state import CompanyState, ShareClass
 from ledger.domain.values import percent, percent_text
@@ -20,7 +20,7 @@ KEY = ("ana", "common")
 
 
 def entries(*events: dict[str, object]) -> list[Entry]:
-    facts = [to_fact(e, n)[0] for n, e in enumerate(events, start=1)]
+    facts = [validate(e, n)[0] for n, e in enumerate(events, start=1)]
     timeline = [Entry(f, n, f"item {n}") for n, f in enumerate(facts, start=1)]
     return sorted(timeline, key=lambda e: e.key)
 
