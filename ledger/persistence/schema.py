@@ -41,6 +41,8 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
     """Run every migration the database lacks (safe to run again); returns the revision
     it was at before. ``revision`` stops earlier (tests build old databases with it)."""
     try:
+        if engine.dialect.name == "sqlite":
+            _use_wal(engine)
         before = current_revision(engine)
         if before == HEAD or (before is not None and before == revision):
             return before
@@ -66,6 +68,26 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
         if "already exists" in str(e.orig) and _migrated_meanwhile(engine):
             return None
         raise StoreError(f"cannot reach the database: {e.orig}") from None
+
+
+def _use_wal(engine: Engine, wait: float = 30.0) -> None:
+    """Put a SQLite file in WAL mode before anything else touches it.
+
+    eventsourcing switches each new file to WAL from its first connection; SQLite refuses
+    that switch at once (no busy wait) while another process holds the file, so processes
+    opening a new ledger together could fail with "database is locked". Switched here first,
+    the library's connections find WAL and change nothing. (An in-memory database answers
+    "memory", which is as good.)"""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+            return
+        except sa.exc.OperationalError as e:
+            if "locked" not in str(e.orig) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.02)
 
 
 def _migrated_meanwhile(engine: Engine, wait: float = 30.0) -> bool:
