@@ -30,7 +30,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Mapper, PersistenceError
 from sqlalchemy.engine import Engine
 
-from .batch import CHUNK, Admitted, Planner, Skipped, rows_of, validate
+from .batch import CHUNK, Planner, Skipped, rows_of, validate
 from .domain.errors import ConflictError, InputError, LedgerError, RuleViolation, StoreError
 from .domain.events import Correction, EventRetracted, Fact, fact_parties
 from .domain.fold import Entry, Timeline, in_force, replay, replay_known
@@ -323,7 +323,7 @@ class Ledger(Application[str]):
             return _result(admitted, planner.skipped, False, positions)
         raise ConflictError(
             f"gave up after {MAX_ATTEMPTS} attempts: other writers kept changing "
-            f"{', '.join(sorted({a.company for a in admitted}))}; nothing was stored"
+            f"{', '.join(sorted({a.fact.company for a in admitted}))}; nothing was stored"
         )
 
     def _record_streaming(
@@ -336,7 +336,7 @@ class Ledger(Application[str]):
     ) -> RecordResult:
         # What the result reports of each event, without its fact: memory for a million
         # events stays in the hundreds of megabytes.
-        recorded: list[RecordedEvent] = []
+        recorded: list[Reported] = []
         done = 0
 
         def chunks() -> Iterator[list[tuple[Fact, str]]]:
@@ -346,14 +346,9 @@ class Ledger(Application[str]):
                 yield [validate(item, n) for n, item in enumerate(chunk, start=number + 1)]
                 number += len(chunk)
 
-        def report(checked: list[Admitted], facts: int) -> None:
+        def report(checked: list[Entry], facts: int) -> None:
             nonlocal done
-            recorded.extend(
-                RecordedEvent(
-                    a.event_id, None, a.company, a.fact.type, a.fact.effective_date, a.where
-                )
-                for a in checked
-            )
+            recorded.extend(_reported(checked))
             done += facts
             if progress is not None:
                 progress(done)
@@ -363,7 +358,11 @@ class Ledger(Application[str]):
             planner = Planner(self._timelines, company_of=self._company_of)
             for facts in chunks():
                 report(planner.admit(facts), len(facts))
-            return RecordResult(recorded, [SkippedEvent(*s) for s in planner.skipped], True)
+            return RecordResult(
+                _recorded(recorded, [None] * len(recorded)),
+                [SkippedEvent(*s) for s in planner.skipped],
+                True,
+            )
         planner = Planner(self._timelines, company_of=self._company_of)
         try:
             with self.store.append() as append:
@@ -399,11 +398,7 @@ class Ledger(Application[str]):
             for company in planner.companies:
                 self._streams.pop(company, None)
         return RecordResult(
-            # Built anew: ``_replace`` costs twice as much, for every event of the batch.
-            [
-                RecordedEvent(r.event_id, p, r.company, r.type, r.effective_date, r.where)
-                for r, p in zip(recorded, positions, strict=True)
-            ],
+            _recorded(recorded, positions),
             [SkippedEvent(*s) for s in planner.skipped],
             False,
         )
@@ -436,13 +431,13 @@ class Ledger(Application[str]):
         return None
 
     def _remember(
-        self, planner: Planner, admitted: list[Admitted], positions: Sequence[int], actor: str
+        self, planner: Planner, admitted: list[Entry], positions: Sequence[int], actor: str
     ) -> None:
         """Cache what was just stored; recorded_at (set by the database) is read when needed."""
         appended: dict[str, dict[int, Stored]] = {}
         for event, position in zip(admitted, positions, strict=True):
-            appended.setdefault(event.company, {})[event.seq] = Stored(position, None, actor)
-        stored_ids = {event.event_id for event in admitted}
+            appended.setdefault(event.fact.company, {})[event.seq] = Stored(position, None, actor)
+        stored_ids = {event.event_id for event in admitted if event.event_id is not None}
         for company, state in planner.companies.items():
             stream = self._streams.get(company)
             if company not in appended or stream is None:
@@ -704,16 +699,16 @@ class Ledger(Application[str]):
         self.close()
 
 
-def _naming_places(error: RuleViolation, recorded: list[RecordedEvent]) -> RuleViolation:
+def _naming_places(error: RuleViolation, recorded: list[Reported]) -> RuleViolation:
     """A rule broken in a later chunk of a long batch may name an event of an earlier chunk,
     read back from the open transaction by its event id: name it by its place instead (it
     is not stored: nothing of the batch is)."""
     message = str(error)
     mentioned = set(re.findall(r"event ([0-9a-f-]{36})", message))
     if mentioned:
-        for r in recorded:
-            if str(r.event_id) in mentioned:
-                message = message.replace(f"event {r.event_id}", r.where)
+        for event_id, *_, where in recorded:
+            if str(event_id) in mentioned:
+                message = message.replace(f"event {event_id}", where)
     return RuleViolation(message, rule=error.rule)
 
 
@@ -758,18 +753,35 @@ def _parties(fact: Fact, by_id: dict[UUID | None, Entry]) -> set[str]:
     return parties | (fact_parties(replacement) if replacement is not None else set())
 
 
+Reported = tuple[UUID, str, str, date, str]
+"""What the result reports of an event before its position is known: event_id, company,
+type, effective_date, where (a plain tuple, and no fact: a batch keeps a million)."""
+
+
+def _reported(admitted: Iterable[Entry]) -> list[Reported]:
+    return [
+        (e.event_id, f.company, f.type, f.effective_date, e.where)  # type: ignore[misc]
+        for e in admitted
+        for f in (e.fact,)
+    ]
+
+
+def _recorded(reported: list[Reported], positions: Sequence[int | None]) -> list[RecordedEvent]:
+    new = tuple.__new__  # RecordedEvent(...) built in C
+    return [
+        new(RecordedEvent, (r[0], p, r[1], r[2], r[3], r[4]))
+        for r, p in zip(reported, positions, strict=True)
+    ]
+
+
 def _result(
-    admitted: list[Admitted],
+    admitted: list[Entry],
     skipped: list[Skipped],
     dry_run: bool,
     positions: Sequence[int | None] = (),
 ) -> RecordResult:
-    positions = positions or [None] * len(admitted)
     return RecordResult(
-        recorded=[
-            RecordedEvent(a.event_id, p, a.company, a.fact.type, a.fact.effective_date, a.where)
-            for a, p in zip(admitted, positions, strict=True)
-        ],
+        recorded=_recorded(_reported(admitted), positions or [None] * len(admitted)),
         skipped=[SkippedEvent(*s) for s in skipped],
         dry_run=dry_run,
     )

@@ -19,6 +19,7 @@ import difflib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, NamedTuple
 from uuid import UUID, SafeUUID
 
@@ -26,7 +27,7 @@ from pydantic import ValidationError
 
 from .domain.errors import InputError
 from .domain.events import FACT_ADAPTER, CompanyRegistered, Correction, Fact
-from .domain.fold import Entry, Timeline
+from .domain.fold import Entry, Timeline, key_of
 from .domain.values import SLUG_RULE
 from .files import Item
 from .persistence.chain import NewRow
@@ -35,16 +36,6 @@ from .persistence.mapper import encode_state
 CHUNK = 20_000
 """Events validated, checked and written at a time. A batch of at most this many is checked
 whole before the store is touched; a longer one streams through an open append transaction."""
-
-
-class Admitted(NamedTuple):
-    """An event of the batch, checked, with its stream version and id."""
-
-    company: str
-    seq: int
-    event_id: UUID
-    fact: Fact
-    where: str
 
 
 class Skipped(NamedTuple):
@@ -165,8 +156,9 @@ class Planner:
     """Finds the company of an event id (a correction's message when its target is not of
     the company)."""
 
-    def admit(self, facts: Sequence[tuple[Fact, str]]) -> list[Admitted]:
-        """Check the next chunk of the batch; returns its events in the batch's order."""
+    def admit(self, facts: Sequence[tuple[Fact, str]]) -> list[Entry]:
+        """Check the next chunk of the batch; returns its events in the batch's order, as
+        they are to be stored (with their stream version and event id)."""
         by_company: dict[str, list[tuple[int, Fact, str]]] = {}
         for index, (fact, where) in enumerate(facts):
             by_company.setdefault(fact.company, []).append((index, fact, where))
@@ -180,7 +172,7 @@ class Planner:
                 self.in_batch[key] = where
         self._learn([c for c in by_company if c not in self.companies])
         # Each event at its index in the chunk (skipped ones stay None): the batch's order.
-        admitted: list[Admitted | None] = [None] * len(facts)
+        admitted: list[Entry | None] = [None] * len(facts)
         for company, items in by_company.items():
             state = self.companies[company]
             if state.version == 0 and not any(
@@ -195,14 +187,21 @@ class Planner:
                 items = [i for i in items if not self._known(state, company, i[1], i[2])]
                 if not items:
                     continue
-            ids = event_ids(len(items))
             first = state.version + 1
-            entries = [
-                Entry(fact, seq, where, event_id)
-                for seq, (_, fact, where), event_id in zip(
-                    range(first, first + len(items)), items, ids, strict=True
+            # Entry(fact, seq, where, event_id) for each, built in C: a batch builds a million.
+            entries: list[Entry] = list(
+                map(
+                    tuple.__new__,
+                    repeat(Entry),
+                    zip(
+                        [fact for _, fact, _ in items],
+                        range(first, first + len(items)),
+                        [where for _, _, where in items],
+                        event_ids(len(items)),
+                        strict=True,
+                    ),
                 )
-            ]
+            )
             timeline = state.timeline
             if not state.whole and not _in_order(entries, timeline):
                 timeline = self._whole(company, state)
@@ -210,8 +209,8 @@ class Planner:
             state.timeline = extended
             state.version += len(entries)
             # to_store is in seq order, the order of ``items``, which is the batch's.
-            for (index, _, _), entry, event_id in zip(items, to_store, ids, strict=True):
-                admitted[index] = Admitted(company, entry.seq, event_id, entry.fact, entry.where)
+            for (index, _, _), entry in zip(items, to_store, strict=True):
+                admitted[index] = entry
         return [a for a in admitted if a is not None]
 
     def forget_history(self) -> None:
@@ -256,17 +255,20 @@ class Planner:
         )
 
 
-def rows_of(admitted: Iterable[Admitted], actor: str) -> list[NewRow]:
+def rows_of(admitted: Iterable[Entry], actor: str) -> list[NewRow]:
     """The rows to append, as the mapper stores each event (``FactMapper``)."""
     encode = encode_state
-    return [(a.company, a.seq, a.fact.type, encode(a.event_id, actor, a.fact)) for a in admitted]
+    return [
+        (e.fact.company, e.seq, e.fact.type, encode(e.event_id, actor, e.fact))  # type: ignore[arg-type]
+        for e in admitted
+    ]
 
 
 def _in_order(entries: list[Entry], timeline: Timeline) -> bool:
     """Whether the entries can be admitted on the timeline's tail: none is back-dated, and
     none acts on an earlier event (a correction's ``target``, DESIGN.md), whose entry the
     tail may not hold."""
-    return min(e.key for e in entries) >= timeline.keys[-1] and not any(
+    return min(map(key_of, entries)) >= timeline.keys[-1] and not any(
         isinstance(e.fact, Correction) for e in entries
     )
 

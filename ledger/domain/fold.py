@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -83,8 +84,10 @@ class Entry(NamedTuple):
         return (self.fact.effective_date, self.seq)
 
 
-def _key(entry: Entry) -> tuple[date, int]:
-    return (entry.fact.effective_date, entry.seq)
+key_of: Callable[[Entry], tuple[date, int]] = attrgetter("fact.effective_date", "seq")
+"""An entry's place in the timeline (``Entry.key``), computed in C: it sorts every batch."""
+
+seq_of: Callable[[Entry], int] = itemgetter(1)
 
 
 # --- corrections: from a company's log to the entries in force ---
@@ -114,7 +117,7 @@ def correct(entries: list[Entry], correction: Entry) -> date | None:
     on = target.fact.effective_date
     replacement = replacement_entry(correction, target.seq)
     if replacement is not None:
-        bisect.insort(entries, replacement, key=_key)
+        bisect.insort(entries, replacement, key=key_of)
         on = min(on, replacement.fact.effective_date)
     return on
 
@@ -127,7 +130,7 @@ def in_force(log: Iterable[Entry]) -> list[Entry]:
     corrections: list[Entry] = []
     for entry in log:
         (corrections if isinstance(entry.fact, Correction) else facts).append(entry)
-    facts.sort(key=_key)
+    facts.sort(key=key_of)
     # A correction only targets an earlier event, so applying them in recording order after
     # every fact is the same as walking the log in order.
     for entry in sorted(corrections, key=lambda e: e.seq):
@@ -534,7 +537,7 @@ class Timeline:
         self.company = company
         self.log = sorted(log, key=lambda e: e.seq)
         self.entries = in_force(self.log)
-        self.keys = [e.key for e in self.entries]
+        self.keys = list(map(key_of, self.entries))
         self.undone = undone_by(self.log)
         self.end = replay(self.entries, company)
 
@@ -571,26 +574,28 @@ class Timeline:
         from the earliest date it changes. A correction may target only an event recorded
         before it (stored, or earlier in the batch); ``elsewhere`` names the company of an
         event id that is not this company's (for the error message only)."""
-        facts = sorted((e for e in new if not isinstance(e.fact, Correction)), key=_key)
-        corrections = sorted(
-            (e for e in new if isinstance(e.fact, Correction)), key=lambda e: e.seq
-        )
-        fresh = {id(e) for e in facts}
+        corrections = sorted((e for e in new if isinstance(e.fact, Correction)), key=seq_of)
+        facts = sorted((e for e in new if not isinstance(e.fact, Correction)), key=key_of)
         completed: dict[int, Entry] = {}  # corrections by seq, as they are to be stored
         undone = self.undone
+        # Every entry of the tail is new (in order, from the end state), or new ones are
+        # told apart from stored ones by identity.
+        fresh: set[int] | None = None
         if not corrections:
-            start = facts[0].key
+            start = key_of(facts[0])
             if not self.entries or start >= self.keys[-1]:
                 state, tail, head = self.end.copy(), facts, self.entries
             else:
+                fresh = {id(e) for e in facts}
                 cut = bisect.bisect_left(self.keys, start)
                 head = self.entries[:cut]
-                tail = sorted([*self.entries[cut:], *facts], key=_key)
+                tail = sorted([*self.entries[cut:], *facts], key=key_of)
                 state = replay(head, self.company)
         else:
-            working = sorted([*self.entries, *facts], key=_key)
+            fresh = {id(e) for e in facts}
+            working = sorted([*self.entries, *facts], key=key_of)
             undone = dict(undone)
-            first = facts[0].key if facts else None
+            first = key_of(facts[0]) if facts else None
             for correction in corrections:
                 target = self._target(correction, new, undone, working, elsewhere)
                 acts = correction.fact
@@ -606,16 +611,16 @@ class Timeline:
                 if first is None or (on, 0) < first:
                     first = (on, 0)
             assert first is not None
-            cut = bisect.bisect_left([e.key for e in working], first)
+            cut = bisect.bisect_left(working, first, key=key_of)
             head, tail = working[:cut], working[cut:]
             state = replay(head, self.company)
         replaced = {e.event_id: e.seq for e in corrections if isinstance(e.fact, EventCorrected)}
         stored: dict[int, Entry] = {}
         checked: list[Entry] = []
         for entry in tail:
-            is_new = id(entry) in fresh
+            is_new = fresh is None or id(entry) in fresh
             try:
-                if is_new:
+                if is_new and isinstance(entry.fact, InvestmentMade):
                     fact = derive(state, entry.fact)
                     if fact is not entry.fact:
                         entry = entry._replace(fact=fact)
@@ -644,12 +649,18 @@ class Timeline:
                 raise violation(entry, broken, because=culprit) from None
             _EVOLVE[entry.fact.type](state, entry.fact)
             checked.append(entry)
-        to_store = [completed.get(e.seq) or stored.get(e.seq, e) for e in new]
+        if completed or stored:
+            to_store = [completed.get(e.seq) or stored.get(e.seq, e) for e in new]
+        else:
+            to_store = list(new)
         extended = Timeline.__new__(Timeline)
         extended.company = self.company
-        extended.log = [*self.log, *sorted(to_store, key=lambda e: e.seq)]
+        extended.log = [*self.log, *sorted(to_store, key=seq_of)]
         extended.entries = [*head, *checked]
-        extended.keys = [e.key for e in extended.entries]
+        if head is self.entries:
+            extended.keys = [*self.keys, *map(key_of, checked)]
+        else:
+            extended.keys = list(map(key_of, extended.entries))
         extended.undone = undone
         extended.end = state
         return extended, to_store
@@ -714,7 +725,7 @@ class Timeline:
             if isinstance(change.fact, Correction):
                 correct(working, change)
             else:
-                bisect.insort(working, change, key=_key)
+                bisect.insort(working, change, key=key_of)
             state = CompanyState(self.company)
             try:
                 for entry in working:

@@ -18,10 +18,12 @@ DOMAIN_MAY_IMPORT = {
     "fractions",
     "functools",
     "itertools",
+    "operator",
     "re",
     "typing",
     "uuid",
     "pydantic",
+    "pydantic_core",
     "eventsourcing.domain",
     # ISO 4217 currency data: a data package, no I/O or infrastructure.
     "pycountry",

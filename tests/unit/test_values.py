@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from ledger.domain.events import FACT_ADAPTER
 from ledger.domain.values import Money, decimal_text, parse_ratio, percent, round_shares
 
 from .timelines import fact, invalid
@@ -167,6 +171,30 @@ def test_a_datetime_is_not_an_effective_date() -> None:
     moment = datetime(2024, 1, 1, 12, 0)
     loc, kind, _ = invalid({"type": "BoardSizeSet", "seats": 3, "effective_date": moment})
     assert (loc, kind) == (("BoardSizeSet", "effective_date"), "value_error")
+
+
+@given(
+    st.one_of(
+        st.dates().map(date.isoformat),
+        st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z"),
+        st.from_regex(r"\A[0-9+T:Z .-]{6,20}\Z"),
+        st.text(max_size=12),
+    )
+)
+def test_an_event_file_line_takes_exactly_the_dates_a_yaml_or_api_value_takes(text: str) -> None:
+    """JSON text is validated by pydantic-core's date parser, Python values by
+    ``_check_iso_date``: the same dates pass, with the same value."""
+
+    def outcome(validate: Any, data: Any) -> date | None:
+        try:
+            return validate(data).effective_date  # type: ignore[no-any-return]
+        except ValidationError:
+            return None
+
+    body = {"type": "BoardSizeSet", "company": "acme", "seats": 3, "effective_date": text}
+    assert outcome(FACT_ADAPTER.validate_json, json.dumps(body)) == outcome(
+        FACT_ADAPTER.validate_python, body
+    )
 
 
 def test_a_leap_day_and_a_date_object_are_accepted() -> None:
