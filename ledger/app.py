@@ -30,7 +30,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Mapper, PersistenceError
 from sqlalchemy.engine import Engine
 
-from .batch import CHUNK, Planner, Skipped, rows_of, validate
+from .batch import CHUNK, Planner, Skipped, rows_of, validate_all
 from .domain.errors import ConflictError, InputError, LedgerError, RuleViolation, StoreError
 from .domain.events import Correction, EventRetracted, Fact, fact_parties
 from .domain.fold import Entry, Timeline, in_force, replay, replay_known
@@ -285,7 +285,7 @@ class Ledger(Application[str]):
         twice: it takes the append lock first and is checked on streams read under it, so
         no writer can come between (they wait, then retry on what it stored)."""
         items = iter(events)
-        first = [validate(item, n) for n, item in enumerate(islice(items, CHUNK), start=1)]
+        first = validate_all(islice(items, CHUNK), 1)
         if not first:
             return RecordResult(dry_run=dry_run)
         following = next(items, None)
@@ -343,7 +343,7 @@ class Ledger(Application[str]):
             yield first
             number = len(first)
             while chunk := list(islice(rest, CHUNK)):
-                yield [validate(item, n) for n, item in enumerate(chunk, start=number + 1)]
+                yield validate_all(chunk, number + 1)
                 number += len(chunk)
 
         def report(checked: list[Entry], facts: int) -> None:
@@ -368,12 +368,13 @@ class Ledger(Application[str]):
             with self.store.append() as append:
 
                 def under_lock(companies: list[str]) -> dict[str, tuple[Timeline, int]]:
-                    return self._timelines(companies, append.select_streams)
+                    # Companies new to the planner: nothing of theirs is written yet.
+                    return self._timelines(companies, append.select_unwritten_streams)
 
                 def again(companies: list[str]) -> dict[str, tuple[Timeline, int]]:
                     for company in companies:
                         self._streams.pop(company, None)
-                    return under_lock(companies)
+                    return self._timelines(companies, append.select_streams)
 
                 planner = Planner(under_lock, reload=again, company_of=self._company_of)
                 for facts in chunks():

@@ -3,7 +3,7 @@
 Every ``Ledger.record`` call goes through here, one event or a million: items are
 validated chunk by chunk (pydantic, the one schema), grouped by company, admitted into each
 company's timeline by ``Timeline.admit`` (the one set of rules: in-order events from the end
-state, back-dated ones from their date), and encoded by the mapper's ``encode_state`` into
+state, back-dated ones from their date), and encoded by the mapper's ``state_encoder`` into
 ``(company, version, topic, state)`` rows: exactly what eventsourcing's recorder would store
 for the same events (``tests/contract/test_bulk.py``).
 
@@ -31,7 +31,7 @@ from .domain.fold import Entry, Timeline, key_of
 from .domain.values import SLUG_RULE
 from .files import Item
 from .persistence.chain import NewRow
-from .persistence.mapper import encode_state
+from .persistence.mapper import state_encoder
 
 CHUNK = 20_000
 """Events validated, checked and written at a time. A batch of at most this many is checked
@@ -91,14 +91,12 @@ def validate(item: Item | Fact | dict[str, Any], number: int) -> tuple[Fact, str
     ``Decimal``s in the ledger, which pydantic's parser cannot give: an item it refuses is
     decoded (``Item.value``) and validated again, so it is accepted or refused, with the same
     message, exactly as if it had been decoded first."""
+    return validate_all([item], number)[0]
+
+
+def _validate_decoded(item: Item | Fact | dict[str, Any], number: int) -> tuple[Fact, str]:
     if isinstance(item, Item):
-        where = item.where
-        if item.text is not None:
-            try:
-                return FACT_ADAPTER.validate_json(item.text), where
-            except ValidationError:
-                pass
-        data = item.value()
+        where, data = item.where, item.value()
     else:
         where, data = f"item {number}", item
     if isinstance(data, Fact):
@@ -107,6 +105,25 @@ def validate(item: Item | Fact | dict[str, Any], number: int) -> tuple[Fact, str
         return FACT_ADAPTER.validate_python(data), where
     except ValidationError as e:
         raise InputError(describe_validation_error(where, e)) from None
+
+
+def validate_all(
+    items: Iterable[Item | Fact | dict[str, Any]], first: int
+) -> list[tuple[Fact, str]]:
+    """``validate`` of each item (numbered from ``first``), calling pydantic-core's validator
+    itself: this loop runs once per event of every batch."""
+    validate_json = FACT_ADAPTER.validator.validate_json
+    checked: list[tuple[Fact, str]] = []
+    append = checked.append
+    for number, item in enumerate(items, start=first):
+        if type(item) is Item and item.text is not None:
+            try:
+                append((validate_json(item.text), item.where))
+                continue
+            except ValidationError:
+                pass
+        append(_validate_decoded(item, number))
+    return checked
 
 
 def describe_validation_error(where: str, error: ValidationError) -> str:
@@ -257,10 +274,11 @@ class Planner:
 
 def rows_of(admitted: Iterable[Entry], actor: str) -> list[NewRow]:
     """The rows to append, as the mapper stores each event (``FactMapper``)."""
-    encode = encode_state
+    encode = state_encoder(actor)
     return [
-        (e.fact.company, e.seq, e.fact.type, encode(e.event_id, actor, e.fact))  # type: ignore[arg-type]
+        (fact.company, e.seq, fact.type, encode(e.event_id, fact))  # type: ignore[arg-type]
         for e in admitted
+        for fact in (e.fact,)
     ]
 
 

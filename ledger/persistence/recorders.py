@@ -18,11 +18,13 @@ production has; ``tests/contract/test_recorders.py`` checks that the two agree.
 from __future__ import annotations
 
 import sqlite3
+import struct
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
@@ -32,7 +34,7 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
-from .chain import GENESIS, NewRow, chained_rows
+from .chain import CHAIN_BYTES, GENESIS, NewRow, Row, chained_rows
 
 COPY_THRESHOLD = 1_000
 """A PostgreSQL write of at least this many rows uses binary ``COPY`` (about three times
@@ -115,20 +117,25 @@ class Append:
     def write(self, rows: Sequence[NewRow], *, behind: bool = False) -> None:
         """Append ``rows`` (in order) to the log.
 
-        With ``behind``, the rows are written on a thread of this append's own while the
-        caller goes on (checking the next chunk of a long batch: the driver releases the
-        GIL while the database works). At most one such write is in flight; it is finished
-        before the next write, any read, ``positions`` and the end of the transaction, and
-        its error, if any, is raised then."""
+        The rows are chained, and made ready for the driver, in the caller's thread. With
+        ``behind``, they are then sent on a thread of this append's own while the caller
+        goes on (checking the next chunk of a long batch): that thread only waits on the
+        database, without the GIL, so both make progress. At most one such write is in
+        flight; it is finished before the next write, any read, ``positions`` and the end
+        of the transaction, and its error, if any, is raised then."""
         self.settle()
         if not rows:
             return
+        chained = list(chained_rows(self.last_chain, rows))
+        self.last_chain = chained[-1][4]
+        self.count += len(chained)
+        send = self._sender(chained)
         if not (behind and self.writes_behind):
-            self._write(rows)
+            send()
             return
         if self._writer is None:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="corpledger-append")
-        self._pending = self._writer.submit(self._write, rows)
+        self._pending = self._writer.submit(send)
 
     def settle(self) -> None:
         """Wait for the write in flight, if any; raise its error."""
@@ -148,16 +155,47 @@ class Append:
             if self._writer is not None:
                 self._writer.shutdown(wait=True)
 
-    def _write(self, rows: Sequence[NewRow]) -> None:
+    def _sender(self, rows: list[Row]) -> Callable[[], None]:
+        """What sends ``rows`` (chained) to the database, everything the GIL is needed for
+        done before it is returned."""
         raise NotImplementedError
 
     def select_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
         """Each company's stored events with versions after ``after[company]``, in order."""
         raise NotImplementedError
 
+    def select_unwritten_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
+        """``select_streams`` of companies this append has written nothing to. What is
+        committed is all they hold (under the lock nobody else appends), so this need not
+        wait for a write in flight."""
+        return self.select_streams(after)
+
     def positions(self) -> Sequence[int]:
         """The positions of every row written, in order (call once, after the last write)."""
         raise NotImplementedError
+
+
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no header extension
+_COPY_TRAILER = b"\xff\xff"
+_COPY_ROW = struct.Struct(">hi")  # 5 fields; len(originator_id)
+_COPY_VERSION = struct.Struct(">iqi")  # 8, originator_version (int8); len(topic)
+_COPY_LENGTH = struct.Struct(">i")
+_COPY_CHAIN = _COPY_LENGTH.pack(CHAIN_BYTES)
+
+
+def copy_binary(rows: Iterable[Row]) -> bytes:
+    """``rows`` in PostgreSQL's binary ``COPY`` format, for the columns (originator_id text,
+    originator_version int8, topic text, state bytea, chain bytea): built in one piece, so
+    that sending it needs no GIL (psycopg's ``write_row`` formats each row as it sends)."""
+    row, version_topic, length = _COPY_ROW.pack, _COPY_VERSION.pack, _COPY_LENGTH.pack
+    parts = [_COPY_SIGNATURE]
+    extend = parts.extend
+    for oid, version, topic, state, chain in rows:
+        o, t = oid.encode(), topic.encode()
+        extend((row(5, len(o)), o, version_topic(8, version, len(t)), t, length(len(state)), state))
+        extend((_COPY_CHAIN, chain))
+    parts.append(_COPY_TRAILER)
+    return b"".join(parts)
 
 
 @contextmanager
@@ -186,11 +224,8 @@ class SQLiteAppend(Append):
         else:
             super().__init__(0, GENESIS)
 
-    def _write(self, rows: Sequence[NewRow]) -> None:
-        chained = list(chained_rows(self.last_chain, rows))
-        self.cursor.executemany(self.recorder.insert_events_statement, chained)
-        self.last_chain = chained[-1][4]
-        self.count += len(chained)
+    def _sender(self, rows: list[Row]) -> Callable[[], None]:
+        return partial(self.cursor.executemany, self.recorder.insert_events_statement, rows)
 
     def select_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
         self.settle()
@@ -220,31 +255,31 @@ class PostgresAppend(Append):
         self.returned: list[int] = []
         self.copied = False
 
-    def _write(self, rows: Sequence[NewRow]) -> None:
-        chained = list(chained_rows(self.last_chain, rows))
-        if len(chained) >= COPY_THRESHOLD:
-            self._copy(chained)
-        else:
-            columns = [list(column) for column in zip(*chained, strict=True)]
-            self.cursor.execute(self.recorder.insert_events_statement, columns)
-            self.returned += [row["notification_id"] for row in self.cursor.fetchall()]
-        self.last_chain = chained[-1][4]
-        self.count += len(chained)
+    def _sender(self, rows: list[Row]) -> Callable[[], None]:
+        if len(rows) >= COPY_THRESHOLD:
+            self.copied = True
+            return partial(self._copy, copy_binary(rows))
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        return partial(self._insert, columns)
 
-    def _copy(self, rows: list[tuple[str, int, str, bytes, bytes]]) -> None:
+    def _insert(self, columns: list[list[Any]]) -> None:
+        self.cursor.execute(self.recorder.insert_events_statement, columns)
+        self.returned += [row["notification_id"] for row in self.cursor.fetchall()]
+
+    def _copy(self, data: bytes) -> None:
         """Binary ``COPY``: each row takes its notification_id from the sequence as it is
         copied, in order; nobody else can take one meanwhile (every inserter holds the
         table lock first), so they are contiguous (``positions`` checks)."""
-        self.copied = True
         with self.cursor.copy(self.recorder.copy_statement) as copy:
-            copy.set_types(["text", "int8", "text", "bytea", "bytea"])
-            write_row = copy.write_row
-            for row in rows:
-                write_row(row)
+            copy.write(data)
 
     def select_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
         self.settle()
         return self.recorder.streams_with(self.cursor, after)
+
+    def select_unwritten_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
+        # On a connection of the pool: this one may be busy copying.
+        return self.recorder.select_streams(after)
 
     def positions(self) -> Sequence[int]:
         self.settle()
