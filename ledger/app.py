@@ -64,6 +64,9 @@ from .reports import (
 MAX_ATTEMPTS = 8
 """Tries of one batch against concurrent writers before it fails with ConflictError."""
 
+WRITE_PIECE = 5_000
+"""Rows a long batch hands to the store at a time."""
+
 EVENTS_TABLE = "stored_events"
 
 KnownAt = int | datetime | date | None
@@ -365,7 +368,7 @@ class Ledger(Application[str]):
             )
         planner = Planner(self._timelines, company_of=self._company_of)
         try:
-            with self.store.append() as append:
+            with self.store.append(bulk=True) as append:
 
                 def under_lock(companies: list[str]) -> dict[str, tuple[Timeline, int]]:
                     # Companies new to the planner: nothing of theirs is written yet.
@@ -382,7 +385,11 @@ class Ledger(Application[str]):
                         checked = planner.admit(facts)
                     except RuleViolation as e:
                         raise _naming_places(e, recorded) from None
-                    append.write(rows_of(checked, actor), behind=True)
+                    # In pieces: the store works on one while the next is encoded, and
+                    # what is left to write when the last chunk is checked is one piece.
+                    for start in range(0, len(checked), WRITE_PIECE):
+                        piece = checked[start : start + WRITE_PIECE]
+                        append.write(rows_of(piece, actor), behind=True)
                     report(checked, len(facts))
                     planner.forget_history()
                 positions = append.positions()

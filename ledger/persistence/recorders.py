@@ -29,12 +29,17 @@ from typing import Any, TypeVar
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteTransaction
+from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
+    SQLiteConnection,
+    SQLiteTransaction,
+)
 from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from .chain import CHAIN_BYTES, GENESIS, NewRow, Row, chained_rows
+from .sqlite_writer import SQLiteWriter
 
 COPY_THRESHOLD = 1_000
 """A PostgreSQL write of at least this many rows uses binary ``COPY`` (about three times
@@ -209,13 +214,17 @@ def _closing(append: A) -> Iterator[A]:
 
 
 class SQLiteAppend(Append):
-    # Measured: no gain (the sqlite3 module binds every row's parameters holding the GIL,
-    # and most of an insert's time is there), so SQLite writes in the caller's thread.
+    # No thread: the sqlite3 module binds every row's parameters holding the GIL, and most
+    # of an insert's time is there (measured: no gain). A writer process (``elsewhere``)
+    # returns from ``executemany`` at once instead.
     writes_behind = False
 
-    def __init__(self, recorder: LedgerSQLiteRecorder, cursor: Any) -> None:
+    def __init__(
+        self, recorder: LedgerSQLiteRecorder, cursor: Any, *, elsewhere: bool = False
+    ) -> None:
         self.recorder = recorder
         self.cursor = cursor
+        self.elsewhere = elsewhere
         table = recorder.events_table_name
         cursor.execute(f"SELECT rowid, chain FROM {table} ORDER BY rowid DESC LIMIT 1")
         last = cursor.fetchone()
@@ -224,12 +233,29 @@ class SQLiteAppend(Append):
         else:
             super().__init__(0, GENESIS)
 
+    def write(self, rows: Sequence[NewRow], *, behind: bool = False) -> None:
+        if not self.elsewhere:
+            super().write(rows, behind=behind)
+        elif rows:
+            # The writer process chains them (``SQLiteWriter.append``): off this core.
+            if self.count == 0:
+                self.cursor.chain_from(self.last_chain)
+            self.cursor.append(self.recorder.insert_events_statement, list(rows))
+            self.count += len(rows)
+
     def _sender(self, rows: list[Row]) -> Callable[[], None]:
         return partial(self.cursor.executemany, self.recorder.insert_events_statement, rows)
 
     def select_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
         self.settle()
         return self.recorder.streams_with(self.cursor, after)
+
+    def select_unwritten_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
+        if self.elsewhere:
+            # On a connection of this process (WAL: readers go on while another writes),
+            # without waiting for the writer process's insert in flight.
+            return self.recorder.select_streams(after)
+        return self.select_streams(after)
 
     def positions(self) -> Sequence[int]:
         """Inside this write transaction nobody else can insert, and SQLite gives each new
@@ -335,8 +361,13 @@ class _ImmediateTransaction(SQLiteTransaction):
     batch is inserted (a deferred transaction that reads, then writes, fails with
     SQLITE_BUSY_SNAPSHOT when another writer committed in between)."""
 
-    def __enter__(self) -> SQLiteCursor:
-        cursor = self.connection.cursor()
+    def __init__(self, connection: SQLiteConnection | SQLiteWriter) -> None:
+        super().__init__(connection, commit=True)  # type: ignore[arg-type]
+
+    def __enter__(self) -> Any:
+        # A writer process is its own cursor (and commits and rolls back as a connection).
+        connection: Any = self.connection
+        cursor = connection if isinstance(connection, SQLiteWriter) else connection.cursor()
         try:
             cursor.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as e:
@@ -376,16 +407,34 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         ]
 
     @contextmanager
-    def append(self) -> Iterator[SQLiteAppend]:
+    def append(self, *, bulk: bool = False) -> Iterator[SQLiteAppend]:
         """One append transaction (``Append``): ``BEGIN IMMEDIATE`` takes the write lock
         before the first read, so the last chain value read is still the last when rows are
-        inserted; ``executemany`` per write; commit on leaving, rollback on an exception."""
-        with (
-            self.datastore.get_connection(commit=True) as connection,
-            _ImmediateTransaction(connection, commit=True) as c,
-            _closing(SQLiteAppend(self, c)) as append,
-        ):
-            yield append
+        inserted; ``executemany`` per write; commit on leaving, rollback on an exception.
+
+        ``bulk`` (a long batch, written chunk after chunk): the transaction runs in a writer
+        process of its own (``sqlite_writer``), so that inserting a chunk overlaps checking
+        the next; not for an in-memory database, which no other process can open."""
+        pool = self.datastore.pool
+        with self.datastore.get_connection(commit=True) as connection:
+            if not bulk or pool.is_sqlite_memory_mode:
+                with (
+                    _ImmediateTransaction(connection) as c,
+                    _closing(SQLiteAppend(self, c)) as append,
+                ):
+                    yield append
+                return
+            # The pool's writer connection stays taken: this process's other writers wait
+            # for it, as they would for an append of their own thread.
+            writer = SQLiteWriter(pool.db_name, pool.lock_timeout or 5)
+            try:
+                with (
+                    _ImmediateTransaction(writer) as c,
+                    _closing(SQLiteAppend(self, c, elsewhere=True)) as append,
+                ):
+                    yield append
+            finally:
+                writer.close()
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -584,7 +633,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         return [SQL(statement).format(**names) for statement in statements]
 
     @contextmanager
-    def append(self) -> Iterator[PostgresAppend]:
+    def append(self, *, bulk: bool = False) -> Iterator[PostgresAppend]:
         """One append transaction (``Append``): the library's EXCLUSIVE table lock and
         NOTIFY first, then the last row is read (no other writer can append until this
         transaction ends); binary ``COPY`` for writes of ``COPY_THRESHOLD`` rows or more,

@@ -13,11 +13,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ledger import Ledger
+from ledger import Ledger, StoreError
 from ledger.integrity import verify_chain
 from tests import builders as b
 
@@ -86,3 +87,52 @@ def test_a_batch_killed_while_streaming_leaves_nothing_stored(
         assert positions == list(range(positions[0], positions[0] + len(batch())))
         assert positions[0] > before
         assert verify_chain(ledger).intact
+
+
+def writer_processes() -> list[int]:
+    """The SQLite writer processes (``ledger.persistence.sqlite_writer``) of this process."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == os.getpid() and b"sqlite_writer.py" in command:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_a_writer_process_killed_mid_batch_fails_the_batch_and_stores_nothing(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long SQLite batch inserts through a writer process of its own. If that process
+    dies, the batch fails with a clear error, nothing of it is stored, and the store takes
+    the batch again."""
+    monkeypatch.setattr("ledger.app.CHUNK", 50)
+    killed: list[int] = []
+
+    def stream() -> Iterator[dict[str, object]]:
+        for number, event in enumerate(batch(), start=1):
+            if number == 180:
+                killed.extend(writer_processes())
+                for pid in killed:
+                    os.kill(pid, signal.SIGKILL)
+            yield event
+
+    with Ledger.open(sqlite_url) as ledger:
+        ledger.record(b.founded("other", "2020-01-01", {"bo": 5}), project=False)
+        before = ledger.known_position()
+        with pytest.raises(StoreError, match="writer process ended unexpectedly"):
+            ledger.record(stream(), project=False)
+        assert len(killed) == 1
+        assert ledger.known_position() == before
+        assert ledger.store.companies() == ["other"]
+        assert writer_processes() == []
+        assert len(ledger.record(batch(), project=False).recorded) == len(batch())
+        assert verify_chain(ledger).intact
+        assert writer_processes() == []  # each batch's process ends with it

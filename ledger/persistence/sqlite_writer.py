@@ -1,0 +1,227 @@
+"""A process that owns the write transaction of a long SQLite append.
+
+SQLite inserts in the calling thread and the ``sqlite3`` module holds the GIL while it binds
+each row, so a thread cannot overlap a batch's inserts with the checking of its next chunk:
+a batch of a hundred thousand events spent a third of its time waiting on ``executemany``.
+A long batch (``LedgerSQLiteRecorder.append(bulk=True)``) therefore hands its statements to
+this process, which runs them on the other core: the ledger keeps every decision (the rows,
+their chain, the reads under the lock); this process only executes, in order, on one
+connection, inside one transaction.
+
+``SQLiteWriter`` is the ledger's side: a cursor-like object whose ``executemany`` returns as
+soon as the rows are sent (its outcome is collected by the next call, so a failed insert is
+raised before anything can commit) and whose other calls wait for their answer. The
+process side is ``serve``, run as a script with only the standard library (no ``ledger``
+import: it starts in about 20 ms).
+
+Frames, both ways: a 4-byte big-endian length, then a ``marshal``'d tuple. Requests are
+``(op, sql, params)``; each gets one answer, in order: ``("ok", rows)`` or
+``(error_class_name, message)``. When its input ends without a ``COMMIT`` (the ledger
+rolled back, failed or was killed), the process exits and SQLite discards the
+transaction: nothing of the batch is stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import marshal
+import os
+import queue
+import signal
+import sqlite3
+import struct
+import subprocess
+import sys
+import threading
+from typing import IO, Any, NoReturn
+
+_LENGTH = struct.Struct(">I")
+
+IN_FLIGHT = 8
+"""``executemany`` calls sent and not yet answered, at most."""
+
+
+def _send(stream: IO[bytes], message: tuple[Any, ...]) -> None:
+    data = marshal.dumps(message)
+    stream.write(_LENGTH.pack(len(data)))
+    stream.write(data)
+    stream.flush()
+
+
+def _receive(stream: IO[bytes]) -> tuple[Any, ...] | None:
+    header = stream.read(_LENGTH.size)
+    if len(header) < _LENGTH.size:
+        return None
+    (size,) = _LENGTH.unpack(header)
+    data = stream.read(size)
+    if len(data) < size:
+        return None
+    message = marshal.loads(data)
+    assert isinstance(message, tuple)
+    return message
+
+
+class SQLiteWriter:
+    """The ledger's side of a writer process: ``begin`` (``BEGIN IMMEDIATE``), ``execute`` /
+    ``fetchone`` / ``fetchall``, ``executemany`` (sent, not awaited), ``commit``,
+    ``rollback``, ``close``. Errors come back as the ``sqlite3`` exceptions they were."""
+
+    def __init__(self, database: str, timeout: float) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-I", "-S", __file__, database, str(timeout)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert self._process.stdin is not None
+        assert self._process.stdout is not None
+        self._requests: IO[bytes] = self._process.stdin
+        self._answers: IO[bytes] = self._process.stdout
+        self._unanswered = 0  # executemany calls sent, their answers not read yet
+        self._rows: list[Any] = []
+        # Requests are written by a thread of their own: writing a chunk's rows blocks until
+        # the process has read them, and the caller has the next chunk to check meanwhile.
+        self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._sender = threading.Thread(target=self._send_all, name="corpledger-sqlite-writer")
+        self._sender.start()
+
+    def _send_all(self) -> None:
+        while (frame := self._outbox.get()) is not None:
+            try:
+                self._requests.write(frame)
+                self._requests.flush()
+            except OSError:
+                return  # the process is gone: reading its answer says so
+        with contextlib.suppress(OSError):
+            self._requests.close()
+
+    def _request(self, op: str, sql: str, params: Any) -> None:
+        data = marshal.dumps((op, sql, params))
+        self._outbox.put(_LENGTH.pack(len(data)) + data)
+
+    def _answer(self) -> list[Any]:
+        answer = _receive(self._answers)
+        if answer is None:
+            self._gone()
+        kind, value = answer
+        if kind != "ok":
+            error = getattr(sqlite3, kind, sqlite3.Error)
+            raise error(value)
+        return value  # type: ignore[no-any-return]
+
+    def _settle(self, keep: int = 0) -> None:
+        """Read the answers of the ``executemany`` calls in flight, all but ``keep``."""
+        while self._unanswered > keep:
+            self._unanswered -= 1
+            self._answer()
+
+    def _gone(self) -> NoReturn:
+        raise sqlite3.OperationalError(
+            f"the SQLite writer process ended unexpectedly (exit code {self._process.poll()})"
+        )
+
+    def execute(self, sql: str, params: Any = ()) -> None:
+        self._settle()
+        self._request("execute", sql, list(params))
+        self._rows = self._answer()
+
+    def chain_from(self, previous: bytes) -> None:
+        """The chain value ``append`` chains the first row it inserts onto."""
+        self._request("chain", "", previous)
+        self._unanswered += 1
+
+    def append(self, sql: str, rows: list[Any]) -> None:
+        """``executemany`` of ``rows`` (without their chain values), each chained onto the
+        one before by the process (``chain.chained_rows``), the first onto ``chain_from``'s.
+        Not awaited, like ``executemany``."""
+        self._settle(keep=IN_FLIGHT - 1)
+        self._request("append", sql, rows)
+        self._unanswered += 1
+
+    def executemany(self, sql: str, rows: list[Any]) -> None:
+        # A few in flight keep the process busy; a bound keeps the rows waiting to be
+        # written (and the memory they hold) to a few chunks' worth.
+        self._settle(keep=IN_FLIGHT - 1)
+        self._request("executemany", sql, rows)
+        self._unanswered += 1
+
+    def fetchone(self) -> Any:
+        return self._rows.pop(0) if self._rows else None
+
+    def fetchall(self) -> list[Any]:
+        rows, self._rows = self._rows, []
+        return rows
+
+    def begin(self) -> None:
+        self.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        # The process may be gone already: then the transaction is too.
+        with contextlib.suppress(sqlite3.Error):
+            self._settle()
+        if self._process.poll() is None:
+            with contextlib.suppress(sqlite3.Error):
+                self.execute("ROLLBACK")
+
+    def close(self) -> None:
+        """End the process (after ``commit`` or ``rollback``); kill it if it lingers."""
+        self._outbox.put(None)  # its input ends once the requests before are written
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._sender.join()
+        with contextlib.suppress(OSError):  # unsent data of a process gone: nobody to read it
+            self._requests.close()
+        self._answers.close()
+
+
+def serve(database: str, timeout: float) -> None:
+    """The process side: run requests from stdin on one connection until stdin ends."""
+    # Ctrl-C in a terminal reaches the whole process group: the ledger decides what to do.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    requests, answers = sys.stdin.buffer, sys.stdout.buffer
+    # As eventsourcing connects: autocommit (transactions are explicit), the lock timeout.
+    connection = sqlite3.connect(database, uri=True, isolation_level=None, timeout=timeout)
+    cursor = connection.cursor()
+    chained_rows = _chain_module().chained_rows
+    previous = b""
+    while (request := _receive(requests)) is not None:
+        op, sql, params = request
+        rows: list[Any] = []
+        try:
+            if op == "chain":
+                previous = params
+            elif op == "append":
+                chained = list(chained_rows(previous, params))
+                cursor.executemany(sql, chained)
+                previous = chained[-1][4]
+            elif op == "executemany":
+                cursor.executemany(sql, params)
+            else:
+                rows = [tuple(row) for row in cursor.execute(sql, params).fetchall()]
+            answer: tuple[Any, ...] = ("ok", rows)
+        except sqlite3.Error as e:
+            answer = (type(e).__name__, str(e))
+        _send(answers, answer)
+    connection.close()  # without COMMIT: SQLite rolls the transaction back
+
+
+def _chain_module() -> Any:
+    """``ledger.persistence.chain``, loaded from its file (it needs only the standard
+    library; importing the ``ledger`` package would take longer than a chunk's insert)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chain.py")
+    spec = importlib.util.spec_from_file_location("corpledger_chain", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], float(sys.argv[2]))
