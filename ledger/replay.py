@@ -3,7 +3,7 @@
 The log is read by one query in position order, a page at a time (``read_log``), each
 stored state decoded by the mapper's decoder (pydantic, the one schema), and each
 company's events folded in timeline order
-(``Timeline``: effective date, then version) into its state now. Memory grows with the log:
+(effective date, then version; corrections applied) into its state now. Memory grows with the log:
 this is for stores that fit in memory (a rebuild, an audit, a benchmark); ``verify`` and
 the read models stream instead.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .domain.fold import Entry, Timeline
+from .domain.fold import Entry, in_force, replay
 from .domain.state import CompanyState
 from .persistence.mapper import decode_state
 
@@ -32,11 +32,14 @@ def fold_log(ledger: Ledger, page: int = PAGE) -> dict[str, CompanyState]:
 
 def _fold_log(ledger: Ledger, page: int) -> dict[str, CompanyState]:
     entries: dict[str, list[Entry]] = {}
+    new = tuple.__new__  # Entry(...) built in C: once per event of the log
     for rows in ledger.store.read_log(page):
         for company_id, version, state in rows:
             event_id, _, fact = decode_state(state)
             company = entries.get(company_id)
             if company is None:
                 company = entries[company_id] = []
-            company.append(Entry(fact, version, "", event_id))
-    return {company: Timeline(company, events).end for company, events in entries.items()}
+            company.append(new(Entry, (fact, version, "", event_id)))
+    # The end state only: the fold of the entries in force (what ``Timeline`` keeps besides
+    # is not needed here).
+    return {company: replay(in_force(events), company) for company, events in entries.items()}

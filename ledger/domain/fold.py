@@ -535,7 +535,7 @@ class Timeline:
 
     def __init__(self, company: str, log: Sequence[Entry] = ()) -> None:
         self.company = company
-        self.log = sorted(log, key=lambda e: e.seq)
+        self.log = sorted(log, key=seq_of)
         self.entries = in_force(self.log)
         self.keys = list(map(key_of, self.entries))
         self.undone = undone_by(self.log)

@@ -13,7 +13,8 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Mapper, StoredEvent
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
+from typing_extensions import TypedDict
 
 from ..domain.company import CompanyEvent
 from ..domain.events import STORED, AnyFact, Fact
@@ -40,22 +41,23 @@ def encode_state(event_id: UUID, recorded_by: str, fact: Fact) -> bytes:
     return state_encoder(recorded_by)(event_id, fact)
 
 
-class _State(BaseModel):
+class _State(TypedDict):
     """The stored ``state`` JSON, read in one pass by pydantic's own JSON parser (about three
-    times faster than ``json.loads`` and validating the result)."""
+    times faster than ``json.loads`` and validating the result; a dict, not a model: a
+    tenth faster again, and it runs for every event read back)."""
 
     event_id: UUID
     recorded_by: str
     fact: AnyFact
 
 
-_STATE = TypeAdapter(_State)
+_VALIDATE_STATE = TypeAdapter(_State).validator.validate_json
 _STORED_CONTEXT = {STORED: True}
 
 
 def decode_state(state: bytes) -> tuple[UUID, str, Fact]:
-    body = _STATE.validate_json(state, context=_STORED_CONTEXT)
-    return body.event_id, body.recorded_by, body.fact
+    body = _VALIDATE_STATE(state, context=_STORED_CONTEXT)
+    return body["event_id"], body["recorded_by"], body["fact"]
 
 
 class FactMapper(Mapper[str]):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 import struct
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -687,7 +687,12 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
 
     def read_log(self, page: int) -> Iterator[list[tuple[str, int, bytes]]]:
         """The whole log in position order, ``page`` rows at a time (company, version,
-        state), from one server-side cursor (one query, one plan, one snapshot)."""
+        state), from one server-side cursor (one query, one plan, one snapshot). The next
+        page is fetched on a thread while the caller works on this one: the server prepares
+        it meanwhile, on the other core."""
+        return _read_ahead(self._read_log(page))
+
+    def _read_log(self, page: int) -> Generator[list[tuple[str, int, bytes]], None, None]:
         with (
             self.datastore.get_connection() as conn,
             conn.transaction(),
@@ -765,6 +770,21 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             (),
         )
         return [r["originator_id"] for r in rows]
+
+
+def _read_ahead(pages: Generator[list[Any], None, None]) -> Iterator[list[Any]]:
+    """``pages``, each next one read on a thread while the caller has the one before."""
+    with ThreadPoolExecutor(1, thread_name_prefix="corpledger-read-ahead") as reader:
+        ahead = reader.submit(next, pages, None)
+        try:
+            while (rows := ahead.result()) is not None:
+                ahead = reader.submit(next, pages, None)
+                yield rows
+        finally:
+            ahead.cancel()
+            with suppress(Exception):
+                ahead.result()  # the thread is done with the generator before it closes
+            pages.close()
 
 
 def _append_stored(
