@@ -10,14 +10,14 @@ them: their cost to recording is nil by construction, and both runs have them.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.persistence import recorders
-from ledger.persistence.chain import GENESIS, NewRow, Row
+from ledger.persistence import recorders, sqlite_writer
 
+from . import constant_chain
 from .measure import api_record, log
 from .stores import Engine
 from .workload import EventFile
@@ -47,20 +47,18 @@ class ChainCost:
         return 1 - self.rate / self.unchained_rate
 
 
-def _constant(previous: bytes, rows: Iterable[NewRow]) -> Iterator[Row]:
-    for oid, version, topic, state in rows:
-        yield oid, version, topic, state, GENESIS
-
-
 @contextmanager
 def chain_left_out() -> Iterator[None]:
-    """Recorders that write a constant where the chain value goes."""
-    shipped = recorders.chained_rows
-    recorders.chained_rows = _constant
+    """Recorders, and the SQLite writer process, that write a constant where the chain
+    value goes."""
+    shipped, shipped_module = recorders.chained_rows, sqlite_writer.CHAIN_MODULE
+    recorders.chained_rows = constant_chain.chained_rows
+    sqlite_writer.CHAIN_MODULE = constant_chain.__file__
     try:
         yield
     finally:
         recorders.chained_rows = shipped
+        sqlite_writer.CHAIN_MODULE = shipped_module
 
 
 def measure(engine: Engine, file: EventFile, repeat: int, timeout: float) -> ChainCost:

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from .domain.errors import InputError
 from .domain.events import FACT_ADAPTER, CompanyRegistered, Correction, Fact
-from .domain.fold import Entry, Timeline, key_of
+from .domain.fold import Entry, Timeline, key_of, place
 from .domain.values import SLUG_RULE
 from .files import Item
 from .persistence.chain import NewRow
@@ -267,7 +267,7 @@ class Planner:
             return True
         raise InputError(
             f"{where}: external_id {fact.external_id!r} of {company} already names "
-            f"a different event ({previous.where}, {previous.fact.type} of "
+            f"a different event ({place(previous)}, {previous.fact.type} of "
             f"{previous.fact.effective_date})"
         )
 

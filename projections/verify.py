@@ -79,7 +79,7 @@ def verify_read_models(service: ReadModelService, company: str | None = None) ->
                 if int(pos) > position:
                     break
                 event_id, _, fact = decode_state(bytes(state))
-                entries.append(Entry(fact, int(version), f"event {event_id}", event_id))
+                entries.append(Entry(fact, int(version), "", event_id))  # stored: named by id
                 positions.append(int(pos))
             for shape in SHAPES:
                 stored = _stored(db, raw, shape, name)

@@ -361,7 +361,7 @@ class Writer:
         entries = []
         for _, version, state in self.db.read_stream(raw, book.company, seq):
             event_id, _, fact = decode_state(bytes(state))
-            entries.append(Entry(fact, int(version), f"event {event_id}", event_id))
+            entries.append(Entry(fact, int(version), "", event_id))  # stored: named by id
         return in_force(entries)
 
     def _keep(self, book: Book, entry: Entry) -> None:

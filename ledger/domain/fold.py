@@ -71,8 +71,9 @@ class Broken(Exception):
 
 class Entry(NamedTuple):
     """A fact in a company's timeline (a tuple: cheap to build by the million). ``seq`` is
-    its order of recording in the company (the stream version); ``where`` names it in
-    errors (file and item, or event id)."""
+    its order of recording in the company (the stream version); ``where`` is its place in
+    the input being recorded (file and item), empty once it is stored: errors name it by
+    ``place``."""
 
     fact: Fact
     seq: int
@@ -82,6 +83,12 @@ class Entry(NamedTuple):
     @property
     def key(self) -> tuple[date, int]:
         return (self.fact.effective_date, self.seq)
+
+
+def place(entry: Entry) -> str:
+    """How a message names an event: its place in the input being recorded, or, once
+    stored, its id."""
+    return entry.where or f"event {entry.event_id}"
 
 
 key_of: Callable[[Entry], tuple[date, int]] = attrgetter("fact.effective_date", "seq")
@@ -516,12 +523,12 @@ def violation(entry: Entry, broken: Broken, *, because: Entry | None = None) -> 
     rule = f"rule {broken.rule} ({RULES[broken.rule]})"
     if because is None:
         return RuleViolation(
-            f"{entry.where} ({fact.type}, {fact.effective_date}): {rule}: {broken.detail}",
+            f"{place(entry)} ({fact.type}, {fact.effective_date}): {rule}: {broken.detail}",
             rule=broken.rule,
         )
     return RuleViolation(
-        f"{because.where} ({because.fact.type}, {because.fact.effective_date}): {rule}: "
-        f"it makes the later {fact.type} of {fact.effective_date} ({entry.where}) impossible: "
+        f"{place(because)} ({because.fact.type}, {because.fact.effective_date}): {rule}: "
+        f"it makes the later {fact.type} of {fact.effective_date} ({place(entry)}) impossible: "
         f"{broken.detail}",
         rule=broken.rule,
     )
@@ -681,13 +688,13 @@ class Timeline:
 
         def refused(detail: str) -> RuleViolation:
             return RuleViolation(
-                f"{correction.where} ({fact.type}): rule 6 ({RULES[6]}): {detail}", rule=6
+                f"{place(correction)} ({fact.type}): rule 6 ({RULES[6]}): {detail}", rule=6
             )
 
         if target in undone:
             by = undone[target]
             how = "retracted" if isinstance(by.fact, EventRetracted) else "corrected"
-            raise refused(f"event {target} is already {how} by {by.where}")
+            raise refused(f"event {target} is already {how} by {place(by)}")
         logged = next(
             (e for e in [*self.log, *new] if e.event_id == target and e is not correction), None
         )
@@ -697,7 +704,7 @@ class Timeline:
             raise refused(f"event {target} is not an event of {self.company}{there}")
         if logged.seq > correction.seq:
             raise refused(
-                f"event {target} ({logged.where}) is recorded after the correction: a "
+                f"event {target} ({place(logged)}) is recorded after the correction: a "
                 "correction targets only an event recorded before it (stored, or earlier in "
                 "the batch)"
             )
@@ -756,10 +763,10 @@ class Timeline:
             change = "with its replacement" if isinstance(fact, EventCorrected) else "without it"
             what = (
                 f"{change}, the later {failing.fact.type} of {failing.fact.effective_date} "
-                f"({failing.where})"
+                f"({place(failing)})"
             )
         return RuleViolation(
-            f"{correction.where} ({fact.type} of event {fact.target}, {fact.effective_date}): "
+            f"{place(correction)} ({fact.type} of event {fact.target}, {fact.effective_date}): "
             f"rule 6 ({RULES[6]}): {what} breaks rule {broken.rule} ({RULES[broken.rule]}): "
             f"{broken.detail}",
             rule=6,

@@ -5,11 +5,12 @@ each row, so a thread cannot overlap a batch's inserts with the checking of its 
 a batch of a hundred thousand events spent a third of its time waiting on ``executemany``.
 A long batch (``LedgerSQLiteRecorder.append(bulk=True)``) therefore hands its statements to
 this process, which runs them on the other core: the ledger keeps every decision (the rows,
-their chain, the reads under the lock); this process only executes, in order, on one
-connection, inside one transaction.
+the reads under the lock, whether to commit); this process executes them in order on one
+connection, inside one transaction, and chains each row onto the one before with the
+ledger's own ``chain.chained_rows`` (loaded from its file), off the ledger's core.
 
-``SQLiteWriter`` is the ledger's side: a cursor-like object whose ``executemany`` returns as
-soon as the rows are sent (its outcome is collected by the next call, so a failed insert is
+``SQLiteWriter`` is the ledger's side: a cursor-like object whose ``append`` returns as soon
+as the rows are handed over (its outcome is collected by a later call, so a failed insert is
 raised before anything can commit) and whose other calls wait for their answer. The
 process side is ``serve``, run as a script with only the standard library (no ``ledger``
 import: it starts in about 20 ms).
@@ -38,8 +39,12 @@ from typing import IO, Any, NoReturn
 
 _LENGTH = struct.Struct(">I")
 
+CHAIN_MODULE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chain.py")
+"""The file of the ``chained_rows`` the process chains with: ``ledger.persistence.chain``
+(``bench.chain`` swaps in one without SHA-256 to measure what the chain costs)."""
+
 IN_FLIGHT = 8
-"""``executemany`` calls sent and not yet answered, at most."""
+"""``append`` calls sent and not yet answered, at most."""
 
 
 def _send(stream: IO[bytes], message: tuple[Any, ...]) -> None:
@@ -63,13 +68,13 @@ def _receive(stream: IO[bytes]) -> tuple[Any, ...] | None:
 
 
 class SQLiteWriter:
-    """The ledger's side of a writer process: ``begin`` (``BEGIN IMMEDIATE``), ``execute`` /
-    ``fetchone`` / ``fetchall``, ``executemany`` (sent, not awaited), ``commit``,
-    ``rollback``, ``close``. Errors come back as the ``sqlite3`` exceptions they were."""
+    """The ledger's side of a writer process: ``execute`` / ``fetchone`` / ``fetchall``,
+    ``chain_from`` and ``append`` (sent, not awaited), ``commit``, ``rollback``, ``close``.
+    Errors come back as the ``sqlite3`` exceptions they were."""
 
     def __init__(self, database: str, timeout: float) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, "-I", "-S", __file__, database, str(timeout)],
+            [sys.executable, "-I", "-S", __file__, database, str(timeout), CHAIN_MODULE],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
@@ -77,7 +82,7 @@ class SQLiteWriter:
         assert self._process.stdout is not None
         self._requests: IO[bytes] = self._process.stdin
         self._answers: IO[bytes] = self._process.stdout
-        self._unanswered = 0  # executemany calls sent, their answers not read yet
+        self._unanswered = 0  # requests sent and not awaited, their answers not read yet
         self._rows: list[Any] = []
         # Requests are written by a thread of their own: writing a chunk's rows blocks until
         # the process has read them, and the caller has the next chunk to check meanwhile.
@@ -110,7 +115,7 @@ class SQLiteWriter:
         return value  # type: ignore[no-any-return]
 
     def _settle(self, keep: int = 0) -> None:
-        """Read the answers of the ``executemany`` calls in flight, all but ``keep``."""
+        """Read the answers of the requests in flight, all but ``keep``."""
         while self._unanswered > keep:
             self._unanswered -= 1
             self._answer()
@@ -133,16 +138,10 @@ class SQLiteWriter:
     def append(self, sql: str, rows: list[Any]) -> None:
         """``executemany`` of ``rows`` (without their chain values), each chained onto the
         one before by the process (``chain.chained_rows``), the first onto ``chain_from``'s.
-        Not awaited, like ``executemany``."""
+        Not awaited: a few in flight keep the process busy; the bound keeps the rows waiting
+        to be written (and the memory they hold) to a few pieces' worth."""
         self._settle(keep=IN_FLIGHT - 1)
         self._request("append", sql, rows)
-        self._unanswered += 1
-
-    def executemany(self, sql: str, rows: list[Any]) -> None:
-        # A few in flight keep the process busy; a bound keeps the rows waiting to be
-        # written (and the memory they hold) to a few chunks' worth.
-        self._settle(keep=IN_FLIGHT - 1)
-        self._request("executemany", sql, rows)
         self._unanswered += 1
 
     def fetchone(self) -> Any:
@@ -180,7 +179,7 @@ class SQLiteWriter:
         self._answers.close()
 
 
-def serve(database: str, timeout: float) -> None:
+def serve(database: str, timeout: float, chain_module: str) -> None:
     """The process side: run requests from stdin on one connection until stdin ends."""
     # Ctrl-C in a terminal reaches the whole process group: the ledger decides what to do.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -188,33 +187,34 @@ def serve(database: str, timeout: float) -> None:
     # As eventsourcing connects: autocommit (transactions are explicit), the lock timeout.
     connection = sqlite3.connect(database, uri=True, isolation_level=None, timeout=timeout)
     cursor = connection.cursor()
-    chained_rows = _chain_module().chained_rows
+    chained_rows = _load(chain_module).chained_rows
     previous = b""
-    while (request := _receive(requests)) is not None:
-        op, sql, params = request
-        rows: list[Any] = []
-        try:
-            if op == "chain":
-                previous = params
-            elif op == "append":
-                chained = list(chained_rows(previous, params))
-                cursor.executemany(sql, chained)
-                previous = chained[-1][4]
-            elif op == "executemany":
-                cursor.executemany(sql, params)
-            else:
-                rows = [tuple(row) for row in cursor.execute(sql, params).fetchall()]
-            answer: tuple[Any, ...] = ("ok", rows)
-        except sqlite3.Error as e:
-            answer = (type(e).__name__, str(e))
-        _send(answers, answer)
-    connection.close()  # without COMMIT: SQLite rolls the transaction back
+    try:
+        while (request := _receive(requests)) is not None:
+            op, sql, params = request
+            rows: list[Any] = []
+            try:
+                if op == "chain":
+                    previous = params
+                elif op == "append":
+                    chained = list(chained_rows(previous, params))
+                    cursor.executemany(sql, chained)
+                    previous = chained[-1][4]
+                else:
+                    rows = [tuple(row) for row in cursor.execute(sql, params).fetchall()]
+                answer: tuple[Any, ...] = ("ok", rows)
+            except sqlite3.Error as e:
+                answer = (type(e).__name__, str(e))
+            _send(answers, answer)
+    except BrokenPipeError:
+        pass  # the ledger is gone
+    finally:
+        connection.close()  # without COMMIT: SQLite rolls the transaction back
 
 
-def _chain_module() -> Any:
-    """``ledger.persistence.chain``, loaded from its file (it needs only the standard
-    library; importing the ``ledger`` package would take longer than a chunk's insert)."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chain.py")
+def _load(path: str) -> Any:
+    """A module of the standard library only, from its file (``chain.py``: importing the
+    ``ledger`` package would take longer than a chunk's insert)."""
     spec = importlib.util.spec_from_file_location("corpledger_chain", path)
     assert spec is not None
     assert spec.loader is not None
@@ -224,4 +224,4 @@ def _chain_module() -> Any:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], float(sys.argv[2]))
+    serve(sys.argv[1], float(sys.argv[2]), sys.argv[3])
