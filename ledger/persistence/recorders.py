@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 import struct
+from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -39,7 +40,7 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from .chain import CHAIN_BYTES, GENESIS, NewRow, Row, chained_rows
-from .sqlite_writer import SQLiteWriter
+from .sqlite_writer import IN_FLIGHT, SQLiteWriter
 
 COPY_THRESHOLD = 1_000
 """A PostgreSQL write of at least this many rows uses binary ``COPY`` (about three times
@@ -117,7 +118,7 @@ class Append:
         self.last_chain = last_chain
         self.count = 0
         self._writer: ThreadPoolExecutor | None = None
-        self._pending: Future[None] | None = None
+        self._pending: deque[Future[None]] = deque()
 
     def write(self, rows: Sequence[NewRow], *, behind: bool = False) -> None:
         """Append ``rows`` (in order) to the log.
@@ -125,10 +126,9 @@ class Append:
         The rows are chained, and made ready for the driver, in the caller's thread. With
         ``behind``, they are then sent on a thread of this append's own while the caller
         goes on (checking the next chunk of a long batch): that thread only waits on the
-        database, without the GIL, so both make progress. At most one such write is in
-        flight; it is finished before the next write, any read, ``positions`` and the end
-        of the transaction, and its error, if any, is raised then."""
-        self.settle()
+        database, without the GIL, so both make progress. Up to ``IN_FLIGHT`` such writes
+        wait their turn, in order; they are finished before any read, ``positions`` and the
+        end of the transaction, and the first error, if any, is raised then."""
         if not rows:
             return
         chained = list(chained_rows(self.last_chain, rows))
@@ -136,27 +136,28 @@ class Append:
         self.count += len(chained)
         send = self._sender(chained)
         if not (behind and self.writes_behind):
+            self.settle()
             send()
             return
+        self.settle(keep=IN_FLIGHT - 1)
         if self._writer is None:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="corpledger-append")
-        self._pending = self._writer.submit(send)
+        self._pending.append(self._writer.submit(send))
 
-    def settle(self) -> None:
-        """Wait for the write in flight, if any; raise its error."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
+    def settle(self, keep: int = 0) -> None:
+        """Wait for the writes in flight, all but the last ``keep``; raise the first error."""
+        while len(self._pending) > keep:
+            self._pending.popleft().result()
 
     def close(self, *, failed: bool) -> None:
-        """Finish the write in flight before the transaction commits or rolls back."""
+        """Finish the writes in flight before the transaction commits or rolls back."""
         try:
-            if failed:
-                with suppress(Exception):  # the transaction is failing anyway
-                    self.settle()
-            else:
+            if not failed:
                 self.settle()
         finally:
+            while self._pending:  # a failed transaction: its errors say nothing more
+                with suppress(Exception):
+                    self._pending.popleft().result()
             if self._writer is not None:
                 self._writer.shutdown(wait=True)
 

@@ -44,7 +44,8 @@ CHAIN_MODULE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chain.p
 (``bench.chain`` swaps in one without SHA-256 to measure what the chain costs)."""
 
 IN_FLIGHT = 8
-"""``append`` calls sent and not yet answered, at most."""
+"""Writes of a long batch handed over and not yet done, at most (here: ``append`` calls
+sent and not answered; ``recorders.Append.write`` too)."""
 
 
 def _send(stream: IO[bytes], message: tuple[Any, ...]) -> None:
