@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer
 from .domain.events import Fact, fact_parties
 from .domain.fold import Entry, apply_known
 from .domain.state import CompanyState
-from .domain.values import decimal_text, percent_text
+from .domain.values import decimal_text, percent_text, percent_texts
 
 ROLE_ORDER = ("ceo", "cfo", "coo", "cto", "cso", "president", "other")
 
@@ -247,9 +247,8 @@ def holders_of(state: CompanyState) -> list[Holder]:
 def _holder_fields(state: CompanyState) -> list[dict[str, Any]]:
     """The holders, in order (shares descending, then party), as the fields of ``Holder``:
     every field, each of its type."""
-    total, votes = state.outstanding, state.total_votes()
     per_share = {name: c.votes_per_share for name, c in state.classes.items()}
-    holders: list[tuple[int, str, dict[str, Any]]] = []
+    holders: list[tuple[int, str, int, dict[str, int]]] = []
     for party, classes in state.holdings.items():
         if len(classes) == 1:  # the common case, without the sums
             [(share_class, shares)] = classes.items()
@@ -259,16 +258,23 @@ def _holder_fields(state: CompanyState) -> list[dict[str, Any]]:
             shares = sum(classes.values())
             party_votes = sum(n * per_share[c] for c, n in classes.items())
             classes = dict(sorted(classes.items()))
-        fields = {
+        holders.append((-shares, party, party_votes, classes))
+    holders.sort()  # shares descending, then party (unique: the rest is never compared)
+    # The percentages a column at a time: two calls, not two per holder.
+    ownership = percent_texts([-h[0] for h in holders], state.outstanding)
+    voting = percent_texts([h[2] for h in holders], state.total_votes())
+    return [
+        {
             "party": party,
-            "shares": shares,
-            "ownership_percent": _pct(shares, total),
-            "voting_percent": _pct(party_votes, votes),
+            "shares": -negative,
+            "ownership_percent": owned,
+            "voting_percent": voted,
             "classes": classes,
         }
-        holders.append((-shares, party, fields))
-    holders.sort()  # shares descending, then party (unique: the fields are never compared)
-    return [fields for _, _, fields in holders]
+        for (negative, party, _, classes), owned, voted in zip(
+            holders, ownership, voting, strict=True
+        )
+    ]
 
 
 def cap_table_of(state: CompanyState, as_of: date, known_at: int) -> CapTable:

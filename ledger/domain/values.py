@@ -183,36 +183,40 @@ def round_shares(value: Fraction) -> int:
 def percent(part: int, whole: int) -> Decimal | None:
     """``part / whole`` on a 0–100 scale with exactly 4 decimals, half-even; ``None`` if
     ``whole`` is 0."""
-    units = _percent_units(part, whole)
-    return None if units is None else Decimal(units).scaleb(-4)
+    units = _percent_units([part], whole)
+    return None if units is None else Decimal(units[0]).scaleb(-4)
 
 
 def percent_text(part: int, whole: int) -> str | None:
     """``percent`` as its decimal text (``"49.0000"``), without building a Decimal."""
-    units = _percent_units(part, whole)
+    return percent_texts([part], whole)[0]
+
+
+def percent_texts(parts: list[int], whole: int) -> list[str | None]:
+    """``percent_text`` of each of ``parts`` of one ``whole`` (a column of a cap table of a
+    thousand holders), in one call."""
+    units = _percent_units(parts, whole)
     if units is None:
-        return None
-    if units < 0:
-        return "-" + format_units(-units)
-    whole_part, fraction = divmod(units, 10_000)
-    return f"{whole_part}.{fraction:04d}"
+        return [None] * len(parts)
+    # Ten-thousandths as text: "49.0000"; a negative part (never in a cap table) keeps its sign.
+    return [
+        f"{u // 10_000}.{u % 10_000:04d}" if u >= 0 else f"-{-u // 10_000}.{-u % 10_000:04d}"
+        for u in units
+    ]
 
 
-def format_units(units: int) -> str:
-    whole_part, fraction = divmod(units, 10_000)
-    return f"{whole_part}.{fraction:04d}"
-
-
-def _percent_units(part: int, whole: int) -> int | None:
+def _percent_units(parts: list[int], whole: int) -> list[int] | None:
     """The rounding of percentages, in ten-thousandths of a percent: round(Fraction(part *
-    100, whole) * 10_000) in integers (a cap table of a thousand holders computes two
-    thousand of these), half-even on the remainder."""
+    100, whole) * 10_000) in integers, half-even on the remainder; None if ``whole`` is 0."""
     if whole == 0:
         return None
-    q, r = divmod(part * 1_000_000, whole)
-    if 2 * r > whole or (2 * r == whole and q % 2 == 1):
-        q += 1
-    return q
+    units = []
+    for part in parts:
+        q, r = divmod(part * 1_000_000, whole)
+        if 2 * r > whole or (2 * r == whole and q % 2 == 1):
+            q += 1
+        units.append(q)
+    return units
 
 
 def money_amount(value: Fraction) -> Decimal:
