@@ -150,10 +150,10 @@ def _read_jsonl(path: str, name: str) -> Iterator[Item]:
             raise InputError(f"{path}: cannot read: {e.strerror}") from None
     try:
         for number, line in enumerate(lines, start=1):
-            if not line.strip():
+            if line.isspace():
                 continue
             # Decoded (and validated) later, in one pass: ``Item.value``.
-            yield Item(f"{name} line {number}", text=line.rstrip("\r\n"))
+            yield Item(f"{name} line {number}", None, line.rstrip("\r\n"))
     except UnicodeDecodeError as e:
         raise InputError(f"{name}: not UTF-8 text ({e.reason})") from None
     finally:
