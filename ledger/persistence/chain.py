@@ -1,4 +1,6 @@
-"""The hash chain over the event log: one pure function, used by both recorders and by verify.
+"""The hash chain over the event log: one pure function, used by both recorders, the SQLite
+writer process (which loads this file by itself: it must import only the standard library)
+and verify.
 
 One chain runs over the whole log in position order (not one per company):
 ``chain_n = SHA-256(chain_{n-1} ‖ canonical(originator_id, originator_version, topic, state))``,

@@ -4,6 +4,7 @@ outside it, and nothing in ledger/ imports projections/."""
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,5 +62,18 @@ def test_nothing_in_ledger_imports_projections() -> None:
         if any(
             name == "projections" or name.startswith("projections.") for name in imports_of(path)
         )
+    }
+    assert offending == set()
+
+
+def test_the_sqlite_writer_process_needs_only_the_standard_library() -> None:
+    """The writer process runs ``sqlite_writer.py`` and loads ``chain.py`` with ``python -I
+    -S``: no site-packages, no ``ledger`` package."""
+    persistence = ROOT / "ledger" / "persistence"
+    offending = {
+        f"{name}: {module}"
+        for name in ("sqlite_writer.py", "chain.py")
+        for module in imports_of(persistence / name)
+        if module.split(".")[0] not in sys.stdlib_module_names | {"__future__"}
     }
     assert offending == set()
