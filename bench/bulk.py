@@ -29,7 +29,7 @@ from ledger import Ledger
 from ledger.replay import fold_log
 
 from .measure import cli_record, log
-from .read_models import Rebuild, peak_megabytes
+from .read_models import Rebuild, beside_raw, peak_megabytes
 from .stores import Engine
 from .workload import EventFile, write_multi
 
@@ -277,25 +277,12 @@ def markdown(results: BulkResults, table: Any) -> list[str]:
             "## Reading the log back and folding it (events/s; median of the runs)",
             "",
             "`ledger.replay.fold_log(ledger)` on the multi-company store: the log in pages of "
-            "5,000 by position, each state decoded by pydantic, every company folded in "
+            "5,000 by position, each state decoded by pydantic-core, every company folded in "
             "timeline order. Raw: the driver selecting every state in position order and "
             "`json.loads`-ing it, on the same database in the same run.",
             "",
         ]
-        out += table(
-            ["engine", "events", "fold_log", "raw select+decode", "fold/raw", "seconds"],
-            [
-                [
-                    n,
-                    f"{r.events:,}",
-                    f"{r.rate:,.0f}",
-                    f"{r.raw_rate:,.0f}",
-                    f"{r.rate / r.raw_rate:.2f}",
-                    ", ".join(f"{s:.2f}" for s in r.seconds),
-                ]
-                for n, r in results.readback.items()
-            ],
-        )
+        out += table(*beside_raw("fold_log", results.readback))
     if results.one_event:
         out += [
             "",

@@ -429,6 +429,23 @@ def targets(results: ReadModelResults) -> list[list[str]]:
     return rows
 
 
+def beside_raw(what: str, results: dict[str, Rebuild]) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of a table of ``what``'s rate beside the raw select+decode."""
+    header = ["engine", "events", what, "raw select+decode", f"{what}/raw", "seconds"]
+    rows = [
+        [
+            name,
+            f"{r.events:,}",
+            f"{r.rate:,.0f}",
+            f"{r.raw_rate:,.0f}",
+            f"{r.rate / r.raw_rate:.2f}",
+            ", ".join(f"{s:.2f}" for s in r.seconds),
+        ]
+        for name, r in results.items()
+    ]
+    return header, rows
+
+
 def markdown(results: ReadModelResults, table: Any) -> list[str]:
     """The read models' section of RESULTS.md (``table`` renders a Markdown table)."""
     if not (results.rebuild or results.latency or results.memory):
@@ -446,20 +463,7 @@ def markdown(results: ReadModelResults, table: Any) -> list[str]:
             "`json.loads`-ing each state, on the same database in the same run.",
             "",
         ]
-        out += table(
-            ["engine", "events", "rebuild", "raw select+decode", "rebuild/raw", "seconds"],
-            [
-                [
-                    name,
-                    f"{r.events:,}",
-                    f"{r.rate:,.0f}",
-                    f"{r.raw_rate:,.0f}",
-                    f"{r.rate / r.raw_rate:.2f}",
-                    ", ".join(f"{s:.2f}" for s in r.seconds),
-                ]
-                for name, r in results.rebuild.items()
-            ],
-        )
+        out += table(*beside_raw("rebuild", results.rebuild))
     if results.latency:
         out += [
             "",

@@ -50,13 +50,10 @@ def batch() -> list[dict[str, object]]:
     ]
 
 
-@pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
 def test_a_batch_killed_while_streaming_leaves_nothing_stored(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+    durable_url: str, tmp_path: Path
 ) -> None:
-    url = str(request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url"))
+    url = durable_url
     with Ledger.open(url) as ledger:
         ledger.record(b.founded("other", "2020-01-01", {"bo": 5}), project=False)
         before = ledger.known_position()

@@ -31,13 +31,10 @@ print(json.dumps({"code": code, "peak_mb": peak}))
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-@pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
 def test_a_million_events_record_in_one_batch_within_a_gigabyte(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+    durable_url: str, tmp_path: Path
 ) -> None:
-    url = str(request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url"))
+    url = durable_url
     file = write_multi(tmp_path / "million.jsonl", 10_000, 100)
     done = subprocess.run(
         [sys.executable, "-c", CHILD, url, str(file.path)],
