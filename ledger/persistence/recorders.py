@@ -427,7 +427,10 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 return
             # The pool's writer connection stays taken: this process's other writers wait
             # for it, as they would for an append of their own thread.
-            writer = SQLiteWriter(pool.db_name, pool.lock_timeout or 5)
+            try:
+                writer = SQLiteWriter(pool.db_name, pool.lock_timeout or 5)
+            except OSError as e:
+                raise OperationalError(f"cannot start the SQLite writer process: {e}") from e
             try:
                 with (
                     _ImmediateTransaction(writer) as c,

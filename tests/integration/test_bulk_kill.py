@@ -133,3 +133,17 @@ def test_a_writer_process_killed_mid_batch_fails_the_batch_and_stores_nothing(
         assert len(ledger.record(batch(), project=False).recorded) == len(batch())
         assert verify_chain(ledger).intact
         assert writer_processes() == []  # each batch's process ends with it
+
+
+def test_a_writer_process_that_cannot_start_fails_the_batch_and_stores_nothing(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ledger.app.CHUNK", 50)
+    monkeypatch.setattr("sys.executable", "/nonexistent/python")
+    with Ledger.open(sqlite_url) as ledger:
+        ledger.record(b.founded("other", "2020-01-01", {"bo": 5}), project=False)
+        before = ledger.known_position()
+        with pytest.raises(StoreError, match="cannot start the SQLite writer process"):
+            ledger.record(batch(), project=False)
+        assert ledger.known_position() == before
+        assert ledger.store.companies() == ["other"]
