@@ -334,17 +334,21 @@ def _read_jsonl(path: str, name: str) -> Iterator[Item]:
                     continue
                 # Decoded (and validated) later, in one pass: ``Item.value``.
                 yield Item(f"{name} line {number}", None, line.rstrip("\r\n"))
-        except UnicodeDecodeError:
-            raise InputError(_not_utf8_after(name, binary, number)) from None
+        except UnicodeDecodeError as e:
+            raise InputError(_not_utf8_after(name, binary, number, e)) from None
         finally:
             lines.detach()  # the bytes stay open for their owner (standard input's too)
 
 
-def _not_utf8_after(name: str, binary: io.BufferedReader, good: int) -> str:
+def _not_utf8_after(
+    name: str, binary: io.BufferedReader, good: int, error: UnicodeDecodeError
+) -> str:
     """The message for a JSON Lines file whose lines after ``good`` are not all UTF-8: read
-    again from the start when it can be (a file), to name the line and the offset."""
+    again from the start when it can be (a file, not a pipe), to name the line and offset
+    (the text is decoded a chunk ahead of the lines read)."""
     if not binary.seekable():
-        return f"{name}: not UTF-8 text after line {good}; save it as UTF-8"
+        byte = error.object[error.start]
+        return f"{name}: not UTF-8 text (byte 0x{byte:02x}); save it as UTF-8"
     binary.seek(0)
     offset = sum(len(binary.readline()) for _ in range(good))
     # The bad byte is within a line's first MAX_LINE_CHARS characters (a decoded chunk ahead).
