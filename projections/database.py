@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date
 from typing import Any, Protocol, cast
 
+import psycopg
 import sqlalchemy as sa
 
 from .history import Row, Shape
@@ -45,6 +46,9 @@ class Database:
 
     kind: str
     position: str  # the stored_events column that is the log position
+    unavailable: tuple[type[Exception], ...]
+    """The driver's errors that say the database cannot be used (unreachable, locked, timed
+    out), as opposed to refusing what it was sent."""
 
     @contextmanager
     def transaction(self, engine: sa.Engine) -> Iterator[Any]:
@@ -64,6 +68,18 @@ class Database:
 
     def begin(self, raw: Any) -> None:
         raise NotImplementedError
+
+    @contextmanager
+    def savepoint(self, raw: Any) -> Iterator[None]:
+        """What the block sends is undone if it raises; the transaction goes on."""
+        cur = raw.cursor()
+        cur.execute("SAVEPOINT projection_step")
+        try:
+            yield
+        except BaseException:
+            cur.execute("ROLLBACK TO SAVEPOINT projection_step")
+            raise
+        cur.execute("RELEASE SAVEPOINT projection_step")
 
     # --- conversions ---
 
@@ -250,6 +266,7 @@ class SQLiteDatabase(Database):
     kind = "sqlite"
     position = "rowid"
     mark = "?"
+    unavailable = (sqlite3.OperationalError, sqlite3.InterfaceError)
 
     def begin(self, raw: Any) -> None:
         # The write lock from the start: one worker at a time, and no writer of events can
@@ -314,6 +331,7 @@ class PostgresDatabase(Database):
     kind = "postgres"
     position = "notification_id"
     mark = "%s"
+    unavailable = (psycopg.OperationalError, psycopg.InterfaceError)
 
     def _log_cursor(self, raw: Any) -> Any:
         return raw.cursor(binary=True)  # bytea as it is stored, not as hex text
