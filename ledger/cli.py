@@ -768,6 +768,9 @@ def record(
     Every event is checked against each company's whole effective-dated timeline, so a
     back-dated event that breaks any later date is refused. An event whose external_id the
     company already has with the same content is reported as already recorded.
+
+    Exit 3: the events are stored, but the read models cannot catch up (an event they cannot
+    apply, named on stderr); do not record them again.
     """
     feedback = Feedback()
     fmt = input_format.value if input_format else None
@@ -963,7 +966,8 @@ def verify(
 
     Prints a summary (events, the chain's head; the read models checked) and exits 0; exits 1
     naming the first broken link (position, company, event id) and what is wrong: a forged
-    event, a deleted one, a reordered pair; or the first difference of a read model."""
+    event, a deleted one, a reordered pair; or the first difference of a read model; or the
+    event the read models cannot apply (they are behind the fold)."""
     with open_ledger() as ledger:
         checks = [*CHECKS, lambda opened: check_read_models(opened, company)]
         for line in run_checks(ledger, checks):
@@ -1075,10 +1079,8 @@ def projections_status(fmt: FormatOption = OutputFormat.table) -> None:
         console = stdout_console()
         console.print(table)
         for stuck in dict.fromkeys(r.stuck for r in rows if r.stuck):
-            console.print(
-                escape(f"Stuck: the projections cannot apply the event at {stuck.place()}: {stuck.reason}"),
-                soft_wrap=True,
-            )
+            line = f"Stuck: the projections cannot apply the event at {stuck.place()}"
+            console.print(escape(f"{line}: {stuck.reason}"), soft_wrap=True)
 
 
 def stuck_json(stuck: StuckEvent | None) -> dict[str, Any] | None:
