@@ -287,21 +287,22 @@ class ReadModelService:
                 sa.text("SELECT name, position FROM projection_tracking ORDER BY name")
             ).all()
             last = self.db.last_position(conn.connection.dbapi_connection)
-        positions = {int(r[1]) for r in rows}
-        at = positions.pop() if len(positions) == 1 else last
-        stuck = self._stuck_after(at) if at < last else None
+        stuck = self._stuck() if any(int(r[1]) < last for r in rows) else None
         return [ProjectionStatus(r[0], int(r[1]), last - int(r[1]), stuck) for r in rows]
 
-    def _stuck_after(self, position: int) -> StuckEvent | None:
-        """The event after ``position`` if the projections cannot apply it: tried in a
-        transaction that is rolled back. (A catch-up that meets such an event commits the
-        events before it, so it is the next one.)"""
+    def _stuck(self) -> StuckEvent | None:
+        """The event after the projections' position if they cannot apply it: tried, under
+        their lock (a worker's rows would collide with the trial's), and rolled back. A
+        catch-up that meets such an event commits the events before it, so it is the next."""
         writer = Writer(self.db)
         with self.engine.connect() as conn:
             raw: Any = conn.connection.dbapi_connection
             self.db.begin(raw)
             try:
-                log = self.db.read_log(raw, position, self.db.last_position(raw), 1)
+                positions = {position for _, position, _ in self.db.tracking(raw)}
+                if len(positions) != 1:
+                    return None  # out of step: the positions say so
+                log = self.db.read_log(raw, positions.pop(), self.db.last_position(raw), 1)
                 _, error = writer.apply_each(raw, log)
             finally:
                 raw.rollback()

@@ -150,3 +150,19 @@ def test_a_company_rebuild_that_meets_the_event_leaves_its_rows_as_they_were(
         stuck_at_the_split(stopped.value, event_id)
         assert tables(ledger) == before
         assert tracked(ledger) == [4, 4, 4]
+
+
+@pytest.mark.postgres
+def test_a_catch_up_folding_ahead_stops_at_the_event_too(pg_url: str) -> None:
+    """On PostgreSQL a worker far behind folds ahead of its writes; the write that fails is
+    another thread's. It still ends just before the event, naming it."""
+    event_id = poisoned(pg_url, project=False)
+    with Ledger.open(pg_url) as ledger:
+        for n in range(12):
+            ledger.record([b.issued("acme", f"p{n}", "common", 1, "2022-01-01")], project=False)
+        read_models = models(ledger)
+        read_models.batch = 1  # type: ignore[attr-defined]  # ahead from 4 batches behind
+        with pytest.raises(ProjectionError) as stopped:
+            read_models.catch_up()
+        stuck_at_the_split(stopped.value, event_id)
+        assert tracked(ledger) == [3, 3, 3]
