@@ -11,6 +11,12 @@ On PostgreSQL a long catch-up (a rebuild, a worker far behind) **folds ahead**: 
 reads and folds batch n+1 while a committer thread writes batch n, each batch still one
 transaction with its position (``_ahead``); the server's work overlaps the folding.
 
+An event the projections **cannot apply** (a value no column holds, an event they cannot
+read) fails its batch, which is then projected again one event at a time, each in a savepoint
+(``Writer.apply_each``): the events before it are committed, and the ``ProjectionError`` names
+it (``stuck``). The projections stand just before it and never skip it; every catch-up stops
+there again, and ``status`` tries it to name it.
+
 **Following** (``run(follow=True)``): on PostgreSQL the worker LISTENs on the channel the
 event store NOTIFYs on every append (``stored_events``), and polls as well in case a
 notification is missed; on SQLite it polls.

@@ -139,17 +139,20 @@ class Writer:
         slow way that does, taken after a batch failed."""
         done: int | None = None
         for position, company, version, state in log:
+            entry: Entry | None = None
             try:
                 with self.db.savepoint(raw):
-                    self._step_naming(
-                        raw, position, company, _entry(position, company, version, state)
-                    )
+                    entry = _entry(position, company, version, state)
+                    self._step_naming(raw, position, company, entry)
                     self.flush(raw)
             except Exception as e:
                 self.forget()
                 if not self.blames_the_event(e):
                     raise
-                return done, _stuck(position, company, version, state, e)
+                if isinstance(e, ProjectionError):
+                    return done, e
+                assert entry is not None  # an event that cannot be read raises ProjectionError
+                return done, _cannot_apply(position, company, entry, e)
             done = int(position)
         return done, None
 
@@ -190,17 +193,7 @@ class Writer:
         except Exception as e:
             if isinstance(e, (ProjectionError, *self.db.unavailable)):
                 raise
-            fact = entry.fact
-            raise _cannot_apply(
-                StuckEvent(
-                    int(position),
-                    company,
-                    str(entry.event_id),
-                    fact.type,
-                    fact.effective_date,
-                    f"{type(e).__name__}: {_one_line(e)}",
-                )
-            ) from e
+            raise _cannot_apply(position, company, entry, e) from e
 
     def step(self, raw: Any, position: int, company: str, entry: Entry) -> None:
         book = self.book(raw, company, entry.seq)
@@ -472,35 +465,21 @@ def _entry(position: Any, company: str, version: Any, state: Any) -> Entry:
     return Entry(fact, int(version), f"position {position}", event_id)
 
 
-def _cannot_apply(stuck: StuckEvent) -> ProjectionError:
+def _cannot_apply(position: Any, company: str, entry: Entry, error: Exception) -> ProjectionError:
+    """The error naming the event ``entry`` at ``position``, which ``error`` stopped."""
+    fact = entry.fact
+    stuck = StuckEvent(
+        int(position),
+        company,
+        str(entry.event_id),
+        fact.type,
+        fact.effective_date,
+        f"{type(error).__name__}: {_one_line(error)}",
+    )
     return ProjectionError(
         f"projections {', '.join(PROJECTIONS)} cannot apply the event at {stuck.place()}: "
         f"{stuck.reason}",
         stuck=stuck,
-    )
-
-
-def _stuck(
-    position: Any, company: str, version: Any, state: Any, error: Exception
-) -> ProjectionError:
-    """The error naming the event at ``position``, which ``error`` stopped."""
-    if isinstance(error, ProjectionError):
-        return error
-    try:
-        event_id, _, fact = decode_state(bytes(state))
-    except Exception:  # read it could, a moment ago; say what is known
-        return _cannot_apply(
-            StuckEvent(int(position), company, _event_id(state), None, None, _one_line(error))
-        )
-    return _cannot_apply(
-        StuckEvent(
-            int(position),
-            company,
-            str(event_id),
-            fact.type,
-            fact.effective_date,
-            f"{type(error).__name__}: {_one_line(error)}",
-        )
     )
 
 
