@@ -46,9 +46,6 @@ class Database:
 
     kind: str
     position: str  # the stored_events column that is the log position
-    unavailable: tuple[type[Exception], ...]
-    """The driver's errors that say the database cannot be used (unreachable, locked, timed
-    out), as opposed to refusing what it was sent."""
 
     @contextmanager
     def transaction(self, engine: sa.Engine) -> Iterator[Any]:
@@ -67,6 +64,11 @@ class Database:
             raw.commit()
 
     def begin(self, raw: Any) -> None:
+        raise NotImplementedError
+
+    def unavailable(self, error: Exception) -> bool:
+        """Whether the driver's ``error`` says the database cannot be used now (unreachable,
+        locked, timed out, out of resources), as opposed to refusing what it was sent."""
         raise NotImplementedError
 
     @contextmanager
@@ -266,7 +268,11 @@ class SQLiteDatabase(Database):
     kind = "sqlite"
     position = "rowid"
     mark = "?"
-    unavailable = (sqlite3.OperationalError, sqlite3.InterfaceError)
+
+    def unavailable(self, error: Exception) -> bool:
+        # "database is locked", "disk I/O error", …; a value too big is a DataError, and one
+        # past 64 bits an OverflowError of the module.
+        return isinstance(error, sqlite3.OperationalError | sqlite3.InterfaceError)
 
     def begin(self, raw: Any) -> None:
         # The write lock from the start: one worker at a time, and no writer of events can
@@ -327,11 +333,17 @@ class SQLiteDatabase(Database):
         return [(r[0], int(r[1]), int(r[2])) for r in cur.fetchall()]
 
 
+UNAVAILABLE_STATES = frozenset({"08", "40", "53", "55", "57", "58"})
+"""PostgreSQL's error classes that say the server cannot do the work now: connection,
+transaction rollback (serialization, deadlock), insufficient resources, object not in
+prerequisite state (a lock not available), operator intervention (a timeout, a shutdown),
+system error."""
+
+
 class PostgresDatabase(Database):
     kind = "postgres"
     position = "notification_id"
     mark = "%s"
-    unavailable = (psycopg.OperationalError, psycopg.InterfaceError)
 
     def _log_cursor(self, raw: Any) -> Any:
         return raw.cursor(binary=True)  # bytea as it is stored, not as hex text
@@ -341,6 +353,16 @@ class PostgresDatabase(Database):
 
     def together(self, raw: Any) -> AbstractContextManager[Any]:
         return cast(AbstractContextManager[Any], raw.pipeline())
+
+    def unavailable(self, error: Exception) -> bool:
+        # psycopg's OperationalError also covers what the server refuses of the rows it is
+        # sent (54000: an index entry too big); these classes are of the server's state.
+        if isinstance(error, psycopg.InterfaceError):
+            return True
+        if not isinstance(error, psycopg.OperationalError):
+            return False
+        state = error.sqlstate
+        return state is None or state[:2] in UNAVAILABLE_STATES
 
     def begin(self, raw: Any) -> None:
         """psycopg begins on the first statement; ``tracking`` locks (FOR UPDATE). Read models

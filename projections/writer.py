@@ -162,7 +162,7 @@ class Writer:
         step or changed behind the projections' back)."""
         if isinstance(error, ProjectionError):
             return error.stuck is not None
-        return not isinstance(error, self.db.unavailable)
+        return not self.db.unavailable(error)
 
     def apply_ahead(self, log: Sequence[Any]) -> tuple[Buffer, int | None]:
         """Project ``log`` rows in memory, as far as it can without reading the tables (a
@@ -191,7 +191,7 @@ class Writer:
         try:
             self.step(raw, position, company, entry)
         except Exception as e:
-            if isinstance(e, (ProjectionError, *self.db.unavailable)):
+            if isinstance(e, ProjectionError) or self.db.unavailable(e):
                 raise
             raise _cannot_apply(position, company, entry, e) from e
 
