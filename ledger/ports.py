@@ -139,7 +139,8 @@ def read_model_factory() -> ReadModelFactory | None:
 
 def check_read_models(ledger: Ledger, company: str | None = None) -> str:
     """``corpledger verify``'s check of the read models (``ReadModels.verify``): a summary, or
-    a ``LedgerError`` (exit 1) naming the first difference from the fold."""
+    a ``LedgerError`` (exit 1) naming the first difference from the fold, or the event the
+    read models cannot get past (``ProjectionError``: they are behind the fold)."""
     models = ledger.read_models
     if models is None:
         return "read models: none installed, nothing to check"
