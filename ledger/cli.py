@@ -1199,8 +1199,10 @@ def one_line(message: str) -> str:
     return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
 
 
-def fail(message: str) -> None:
-    print(f"error: {one_line(message)}", file=sys.stderr, flush=True)
+def fail(*messages: str) -> None:
+    """Each message on its own line (``error: ...``): one, or each problem of an input."""
+    for message in messages:
+        print(f"error: {one_line(message)}", file=sys.stderr, flush=True)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -1227,7 +1229,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     except LedgerError as e:
         if settings.debug:
             traceback.print_exc()
-        fail(str(e))
+        fail(*e.lines)
         return e.exit_code
     except KeyboardInterrupt:
         fail("interrupted")
