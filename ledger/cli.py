@@ -46,7 +46,7 @@ from typer.main import get_command
 
 from .app import KnownAt, Ledger, RecordResult, default_actor
 from .domain.errors import InputError, LedgerError
-from .domain.events import EVENT_FILE_ADAPTER
+from .domain.events import event_file_json_schema
 from .files import Item, format_of, read_items
 from .integrity import CHECKS, run_checks
 from .persistence import schema
@@ -1057,15 +1057,7 @@ def projections_rebuild(
 @app.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of an event file (a list of events)."""
-    document = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "corpledger event file",
-        "description": (
-            "A list of corporate-action events; YAML, JSON or JSON Lines (one event a line)."
-        ),
-        **EVENT_FILE_ADAPTER.json_schema(),
-    }
-    say(json.dumps(document, indent=2))
+    say(json.dumps(event_file_json_schema(), indent=2))
 
 
 # --- the demo --------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ from pydantic import (
     ValidationInfo,
     model_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, SkipJsonSchema
+from pydantic_core import core_schema
 
 from .values import (
     DerivedShares,
@@ -329,6 +330,28 @@ AnyFact = Annotated[
 
 FACT_ADAPTER: TypeAdapter[AnyFact] = TypeAdapter(AnyFact)
 EVENT_FILE_ADAPTER: TypeAdapter[list[AnyFact]] = TypeAdapter(list[AnyFact])
+
+class _PlainJsonSchema(GenerateJsonSchema):
+    """JSON Schema 2020-12 without pydantic's OpenAPI ``discriminator`` keyword (``const``
+    on each event's ``type`` already tells the events apart)."""
+
+    def tagged_union_schema(self, schema: core_schema.TaggedUnionSchema) -> JsonSchemaValue:
+        generated = super().tagged_union_schema(schema)
+        generated.pop("discriminator", None)
+        return generated
+
+
+def event_file_json_schema() -> dict[str, Any]:
+    """The JSON Schema (2020-12) of an event file, bounds included."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "corpledger event file",
+        "description": (
+            "A list of corporate-action events; YAML, JSON or JSON Lines (one event a line)."
+        ),
+        **EVENT_FILE_ADAPTER.json_schema(schema_generator=_PlainJsonSchema),
+    }
+
 
 EVENT_TYPES: dict[str, type[Fact]] = {
     cls.model_fields["type"].default: cls
