@@ -175,6 +175,8 @@ def describe_validation_error(where: str, error: ValidationError) -> str:
         return f"{where}: missing field {'.'.join(loc)!r}"
     if kind == "model_attributes_type" or kind == "model_type":
         return f"{where}: expected an event (a mapping of fields), got {first['input']!r}"
+    if loc[-1:] == ["[key]"]:  # a mapping's key: the key itself is the input
+        loc, msg = loc[:-2], f"a key: {msg}"
     if kind == "string_pattern_mismatch":
         msg = _PATTERN_RULES.get(str(ctx.get("pattern")), msg)
     elif kind in _LIMITS:
