@@ -331,6 +331,7 @@ AnyFact = Annotated[
 FACT_ADAPTER: TypeAdapter[AnyFact] = TypeAdapter(AnyFact)
 EVENT_FILE_ADAPTER: TypeAdapter[list[AnyFact]] = TypeAdapter(list[AnyFact])
 
+
 class _PlainJsonSchema(GenerateJsonSchema):
     """JSON Schema 2020-12 without pydantic's OpenAPI ``discriminator`` keyword (``const``
     on each event's ``type`` already tells the events apart)."""

@@ -321,27 +321,28 @@ def _check_class_created(s: CompanyState, f: ShareClassCreated) -> None:
 BOUND = f"{MAX_TOTAL:,} (10^18)"
 
 
-def _within_bound(s: CompanyState, what: str, new: int) -> None:
-    """The company's total outstanding after ``new`` more shares is within the bound (and so
-    is every class's total and every holding, which it sums)."""
-    total = s.outstanding + new
-    if total > MAX_TOTAL:
-        raise Broken(
-            "bounds",
-            f"{what} would make {total:,} shares of {s.company} outstanding, over the bound of "
-            f"{BOUND}",
-        )
+def _past_bound(s: CompanyState, what: str, new: int) -> Broken:
+    """The company's total outstanding would pass the bound (checking it bounds every class's
+    total and every holding too, which it sums). The check itself is inline: it runs for
+    every issuance."""
+    return Broken(
+        "bounds",
+        f"{what} would make {s.outstanding + new:,} shares of {s.company} outstanding, over "
+        f"the bound of {BOUND}",
+    )
 
 
 def _check_issued(s: CompanyState, f: SharesIssued) -> None:
     _within_authorized(s, f.share_class, f.shares)
-    _within_bound(s, f"issuing {f.shares:,} {f.share_class}", f.shares)
+    if s.outstanding + f.shares > MAX_TOTAL:
+        raise _past_bound(s, f"issuing {f.shares:,} {f.share_class}", f.shares)
 
 
 def _check_invested(s: CompanyState, f: InvestmentMade) -> None:
     new = f.new_shares
     _within_authorized(s, f.share_class, new)
-    _within_bound(s, f"issuing {new:,} {f.share_class}", new)
+    if s.outstanding + new > MAX_TOTAL:
+        raise _past_bound(s, f"issuing {new:,} {f.share_class}", new)
     if f.post_money_valuation is None and f.pre_money_valuation is None:
         implied = post_money(f, s.outstanding + new)
         if implied > MAX_TOTAL:
@@ -366,7 +367,8 @@ def _check_split(s: CompanyState, f: StockSplit) -> None:
     after, authorized = split_result(s, f)
     issued = sum(after.values())
     what = f"a {f.ratio} split of {f.share_class}"
-    _within_bound(s, f"{what} ({cls.issued:,} → {issued:,})", issued - cls.issued)
+    if s.outstanding + issued - cls.issued > MAX_TOTAL:
+        raise _past_bound(s, f"{what} ({cls.issued:,} → {issued:,})", issued - cls.issued)
     if authorized is not None and authorized > MAX_TOTAL:
         raise Broken(
             "bounds",

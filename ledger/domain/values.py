@@ -247,6 +247,10 @@ def _positive(money: Money) -> Money:
     return money
 
 
+DECIMAL_PATTERN = r"(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+"""A decimal as an event file writes it (without a sign: nothing here is negative)."""
+
+
 def money_json_schema(*, positive: bool) -> dict[str, Any]:
     """What an event file may write for money, as JSON Schema: the string or the object."""
     low = {"exclusiveMinimum": 0} if positive else {"minimum": 0}
@@ -273,9 +277,6 @@ def money_json_schema(*, positive: bool) -> dict[str, Any]:
         ],
     }
 
-
-DECIMAL_PATTERN = r"[0-9][0-9_]*(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
-"""A decimal as an event file writes it (without a sign: nothing here is negative)."""
 
 PositiveMoney = Annotated[
     Money, AfterValidator(_positive), WithJsonSchema(money_json_schema(positive=True))
