@@ -180,7 +180,8 @@ def describe_validation_error(where: str, error: ValidationError) -> str:
     if kind == "string_pattern_mismatch":
         msg = _PATTERN_RULES.get(str(ctx.get("pattern")), msg)
     elif kind in _LIMITS:
-        msg = f"Input should be {_LIMITS[kind]} {_readable(ctx[_LIMIT_KEYS[kind]])}"
+        key, words = _LIMITS[kind]
+        msg = f"Input should be {words} {_readable(ctx[key])}"
     msg = msg.removeprefix("Value error, ")
     field_name = ".".join(loc)
     if field_name:
@@ -194,17 +195,12 @@ _PATTERN_RULES = {
     TEXT_PATTERN: "a control character: only tab and newline may be in text",
 }
 _LIMITS = {
-    "greater_than": "greater than",
-    "greater_than_equal": "greater than or equal to",
-    "less_than": "less than",
-    "less_than_equal": "less than or equal to",
+    "greater_than": ("gt", "greater than"),
+    "greater_than_equal": ("ge", "greater than or equal to"),
+    "less_than": ("lt", "less than"),
+    "less_than_equal": ("le", "less than or equal to"),
 }
-_LIMIT_KEYS = {
-    "greater_than": "gt",
-    "greater_than_equal": "ge",
-    "less_than": "lt",
-    "less_than_equal": "le",
-}
+"""pydantic's errors of a numeric bound: the bound's key in the error's context, and words."""
 
 
 def _readable(limit: Any) -> str:
