@@ -47,7 +47,7 @@ from typer.main import get_command
 
 from .app import KnownAt, Ledger, RecordResult, default_actor
 from .domain.errors import InputError, LedgerError
-from .domain.events import EVENT_FILE_ADAPTER
+from .domain.events import event_file_json_schema
 from .files import Item, format_of, read_items
 from .integrity import CHECKS, run_checks
 from .persistence import schema
@@ -1129,15 +1129,7 @@ def projections_rebuild(
 @app.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of an event file (a list of events)."""
-    document = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "corpledger event file",
-        "description": (
-            "A list of corporate-action events; YAML, JSON or JSON Lines (one event a line)."
-        ),
-        **EVENT_FILE_ADAPTER.json_schema(),
-    }
-    say(json.dumps(document, indent=2))
+    say(json.dumps(event_file_json_schema(), indent=2))
 
 
 # --- the demo --------------------------------------------------------------------------------
@@ -1271,8 +1263,10 @@ def one_line(message: str) -> str:
     return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
 
 
-def fail(message: str) -> None:
-    print(f"error: {one_line(message)}", file=sys.stderr, flush=True)
+def fail(*messages: str) -> None:
+    """Each message on its own line (``error: ...``): one, or each problem of an input."""
+    for message in messages:
+        print(f"error: {one_line(message)}", file=sys.stderr, flush=True)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -1299,7 +1293,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     except LedgerError as e:
         if settings.debug:
             traceback.print_exc()
-        fail(str(e))
+        fail(*e.lines)
         return e.exit_code
     except KeyboardInterrupt:
         fail("interrupted")
