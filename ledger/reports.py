@@ -42,18 +42,32 @@ class ValuationOut(BaseModel):
 
 
 class Holder(BaseModel):
+    """A holder's position: shares and percentages in total and by class (the percentages by
+    class of one holder add up to its total, within the rounding)."""
+
     model_config = ConfigDict(frozen=True)
     party: str
     shares: int
     ownership_percent: str | None
     voting_percent: str | None
     classes: dict[str, int]
+    ownership_percent_by_class: dict[str, str | None]
+    voting_percent_by_class: dict[str, str | None]
+
+
+# The CSV of a position has a row per class: ``shares`` and ``row_*_percent`` are the row's
+# own (a column adds up to the total), ``holder_total_shares`` and ``ownership_percent``
+# / ``voting_percent`` the holder's in the company, repeated on each of its rows.
+# ``party_shares`` (cap table) and ``company_shares`` (holdings) are older names of
+# ``holder_total_shares``, kept: CSV columns are a contract.
+_ROW_PERCENTS = ("row_ownership_percent", "row_voting_percent")
 
 
 class CapTable(Report):
     csv_columns = (
         "company", "as_of", "known_at", "total_shares", "party", "share_class", "shares",
-        "party_shares", "ownership_percent", "voting_percent",
+        "party_shares", "ownership_percent", "voting_percent", "holder_total_shares",
+        *_ROW_PERCENTS,
     )  # fmt: skip
 
     company: str
@@ -79,6 +93,9 @@ class CapTable(Report):
                 "party_shares": h.shares,
                 "ownership_percent": h.ownership_percent,
                 "voting_percent": h.voting_percent,
+                "holder_total_shares": h.shares,
+                "row_ownership_percent": h.ownership_percent_by_class[share_class],
+                "row_voting_percent": h.voting_percent_by_class[share_class],
             }
             for h in self.holders
             for share_class, shares in sorted(h.classes.items())
@@ -130,18 +147,22 @@ class Board(Report):
 
 
 class Position(BaseModel):
+    """A party's position in a company (see ``Holder``)."""
+
     model_config = ConfigDict(frozen=True)
     company: str
     shares: int
     ownership_percent: str | None
     voting_percent: str | None
     classes: dict[str, int]
+    ownership_percent_by_class: dict[str, str | None]
+    voting_percent_by_class: dict[str, str | None]
 
 
 class Holdings(Report):
     csv_columns = (
         "party", "as_of", "known_at", "company", "share_class", "shares", "company_shares",
-        "ownership_percent", "voting_percent",
+        "ownership_percent", "voting_percent", "holder_total_shares", *_ROW_PERCENTS,
     )  # fmt: skip
 
     party: str
@@ -160,6 +181,9 @@ class Holdings(Report):
                 "company_shares": p.shares,
                 "ownership_percent": p.ownership_percent,
                 "voting_percent": p.voting_percent,
+                "holder_total_shares": p.shares,
+                "row_ownership_percent": p.ownership_percent_by_class[share_class],
+                "row_voting_percent": p.voting_percent_by_class[share_class],
             }
             for p in self.positions
             for share_class, shares in sorted(p.classes.items())
@@ -261,20 +285,40 @@ def _holder_fields(state: CompanyState) -> list[dict[str, Any]]:
         holders.append((-shares, party, party_votes, classes))
     holders.sort()  # shares descending, then party (unique: the rest is never compared)
     # The percentages a column at a time: two calls, not two per holder.
-    ownership = percent_texts([-h[0] for h in holders], state.outstanding)
-    voting = percent_texts([h[2] for h in holders], state.total_votes())
-    return [
-        {
-            "party": party,
-            "shares": -negative,
-            "ownership_percent": owned,
-            "voting_percent": voted,
-            "classes": classes,
-        }
-        for (negative, party, _, classes), owned, voted in zip(
-            holders, ownership, voting, strict=True
+    outstanding, total_votes = state.outstanding, state.total_votes()
+    ownership = percent_texts([-h[0] for h in holders], outstanding)
+    voting = percent_texts([h[2] for h in holders], total_votes)
+    fields = []
+    for (negative, party, _, classes), owned, voted in zip(
+        holders, ownership, voting, strict=True
+    ):
+        if len(classes) == 1:  # the class's percentages are the holder's
+            [share_class] = classes
+            owned_by_class, voted_by_class = {share_class: owned}, {share_class: voted}
+        else:
+            owned_by_class, voted_by_class = _by_class(classes, per_share, outstanding, total_votes)
+        fields.append(
+            {
+                "party": party,
+                "shares": -negative,
+                "ownership_percent": owned,
+                "voting_percent": voted,
+                "classes": classes,
+                "ownership_percent_by_class": owned_by_class,
+                "voting_percent_by_class": voted_by_class,
+            }
         )
-    ]
+    return fields
+
+
+def _by_class(
+    classes: dict[str, int], per_share: dict[str, int], outstanding: int, total_votes: int
+) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    """A position's ownership and voting percentages by class."""
+    names = list(classes)
+    owned = percent_texts([classes[c] for c in names], outstanding)
+    voted = percent_texts([classes[c] * per_share[c] for c in names], total_votes)
+    return dict(zip(names, owned, strict=True)), dict(zip(names, voted, strict=True))
 
 
 def cap_table_of(state: CompanyState, as_of: date, known_at: int) -> CapTable:
@@ -347,12 +391,18 @@ def position_of(state: CompanyState, party: str) -> Position | None:
     if not classes:
         return None
     shares = sum(classes.values())
+    per_share = {name: c.votes_per_share for name, c in state.classes.items()}
+    total_votes = state.total_votes()
+    classes = dict(sorted(classes.items()))
+    owned_by_class, voted_by_class = _by_class(classes, per_share, state.outstanding, total_votes)
     return Position(
         company=state.company,
         shares=shares,
         ownership_percent=_pct(shares, state.outstanding),
-        voting_percent=_pct(state.votes(party), state.total_votes()),
-        classes=dict(sorted(classes.items())),
+        voting_percent=_pct(state.votes(party), total_votes),
+        classes=classes,
+        ownership_percent_by_class=owned_by_class,
+        voting_percent_by_class=voted_by_class,
     )
 
 
