@@ -109,6 +109,7 @@ class RecordedEvent(NamedTuple):
     type: str
     effective_date: date
     where: str
+    external_id: str | None = None
 
 
 class SkippedEvent(NamedTuple):
@@ -754,20 +755,21 @@ def _parties(fact: Fact, by_id: dict[UUID | None, Entry]) -> set[str]:
     replacement."""
     if not isinstance(fact, Correction):
         return fact_parties(fact)
-    target = by_id.get(fact.target)
+    target = by_id.get(fact.target_id)
     parties = _parties(target.fact, by_id) if target is not None else set()
     replacement = getattr(fact, "replacement", None)
     return parties | (fact_parties(replacement) if replacement is not None else set())
 
 
-Reported = tuple[UUID, str, str, date, str]
+Reported = tuple[UUID, str, str, date, str | None, str]
 """What the result reports of an event before its position is known: event_id, company,
-type, effective_date, where (a plain tuple, and no fact: a batch keeps a million)."""
+type, effective_date, external_id, where (a plain tuple, and no fact: a batch keeps a
+million)."""
 
 
 def _reported(admitted: Iterable[Entry]) -> list[Reported]:
     return [
-        (e.event_id, f.company, f.type, f.effective_date, e.where)  # type: ignore[misc]
+        (e.event_id, f.company, f.type, f.effective_date, f.external_id, e.where)  # type: ignore[misc]
         for e in admitted
         for f in (e.fact,)
     ]
@@ -776,7 +778,7 @@ def _reported(admitted: Iterable[Entry]) -> list[Reported]:
 def _recorded(reported: list[Reported], positions: Sequence[int | None]) -> list[RecordedEvent]:
     new = tuple.__new__  # RecordedEvent(...) built in C
     return [
-        new(RecordedEvent, (r[0], p, r[1], r[2], r[3], r[4]))
+        new(RecordedEvent, (r[0], p, r[1], r[2], r[3], r[5], r[4]))
         for r, p in zip(reported, positions, strict=True)
     ]
 

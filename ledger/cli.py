@@ -94,6 +94,11 @@ class OutputFormat(StrEnum):
     csv = "csv"
 
 
+class RecordFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
 class InputFormat(StrEnum):
     yaml = "yaml"
     json = "json"
@@ -688,6 +693,53 @@ def summarize(result: RecordResult) -> list[str]:
     return lines
 
 
+LISTED_IDS = 20
+"""A batch of at most this many events has the id of each printed by ``record``."""
+
+
+def recorded_ids(result: RecordResult) -> list[str]:
+    """The event ids a batch stored, one line each (what a correction's ``target`` names);
+    for a bigger batch, where to find them."""
+    recorded = result.recorded
+    if result.dry_run or not recorded:
+        return []
+    if len(recorded) > LISTED_IDS:
+        companies = list(dict.fromkeys(e.company for e in recorded))
+        company = companies[0] if len(companies) == 1 else "COMPANY"
+        return [f"event ids: corpledger history {company} (or --format json) lists them"]
+    lines = []
+    for e in recorded:
+        line = f"  position {e.position}: {e.type} {e.company} {e.effective_date}"
+        line += f" event {e.event_id}"
+        if e.external_id is not None:
+            line += f" (external_id {e.external_id})"
+        lines.append(line)
+    return lines
+
+
+def record_json(result: RecordResult) -> str:
+    """What ``record --format json`` prints: every event stored, and every one skipped."""
+    recorded = []
+    for e in result.recorded:
+        item: dict[str, Any] = {
+            "event_id": str(e.event_id),
+            "position": e.position,
+            "company": e.company,
+            "type": e.type,
+            "effective_date": e.effective_date.isoformat(),
+        }
+        if e.external_id is not None:
+            item["external_id"] = e.external_id
+        recorded.append(item)
+    skipped = [
+        {"where": s.where, "company": s.company, "external_id": s.external_id,
+         "event_id": str(s.event_id)}
+        for s in result.skipped
+    ]  # fmt: skip
+    answer = {"dry_run": result.dry_run, "recorded": recorded, "skipped": skipped}
+    return json.dumps(answer, indent=2)
+
+
 @app.command()
 def record(
     files: Annotated[
@@ -731,6 +783,16 @@ def record(
             "date (a worker, or the next query, does it).",
         ),
     ] = False,
+    output_format: Annotated[
+        RecordFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            case_sensitive=False,
+            help="text for people (a batch of up to 20 events lists each event's id); json "
+            "lists every event stored and skipped, with its event_id and position.",
+        ),
+    ] = RecordFormat.text,
 ) -> None:
     """Validate event files and store them as **one atomic batch**: all of it, or none.
 
@@ -765,7 +827,10 @@ def record(
                 feedback.done(catching_up)
     finally:
         feedback.close()
-    for line in summarize(result):
+    if output_format is RecordFormat.json:
+        say(record_json(result))
+        return
+    for line in [*summarize(result), *recorded_ids(result)]:
         say(line)
 
 

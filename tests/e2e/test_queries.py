@@ -538,15 +538,16 @@ def test_a_query_that_cannot_be_answered_exits_2_with_one_line(
 @pytest.mark.postgres
 def test_postgresql_records_and_answers_like_sqlite(pg_cli: Cli) -> None:
     recorded = pg_cli("record", str(ACME))
-    assert (recorded.code, recorded.out) == (
+    assert (recorded.code, recorded.lines[0], len(recorded.lines)) == (
         0,
-        "recorded 11 events for acme-rockets (positions 1-11)\n",
+        "recorded 11 events for acme-rockets (positions 1-11)",
+        1 + 11,  # and each event's id
     )
     pg_cli.write("sale.yaml", SALE)
     dry = pg_cli("record", "--dry-run", "sale.yaml")
     assert (dry.code, dry.out) == (0, "dry run: 1 event valid, nothing stored\n")
     real = pg_cli("record", "sale.yaml")
-    assert (real.code, real.out) == (0, "recorded 1 event for acme-rockets (position 12)\n")
+    assert (real.code, real.lines[0]) == (0, "recorded 1 event for acme-rockets (position 12)")
     answers = at_once(
         [
             partial(pg_cli, "cap-table", "acme-rockets", "--as-of", "2020-12-31", "-f", "json"),
