@@ -44,6 +44,7 @@ from .ports import ReadModels, read_model_factory
 from .reports import (
     Audit,
     AuditChange,
+    AuditCorrection,
     AuditEvent,
     Board,
     CapTable,
@@ -55,6 +56,7 @@ from .reports import (
     audit_key,
     board_of,
     cap_table_of,
+    changed_fields,
     changes_between,
     holdings_from,
     position_of,
@@ -630,11 +632,21 @@ class Ledger(Application[str]):
         if start > end:
             raise InputError(f"--from {start} is after --to {end}")
         carrier = {e.event_id: stream.stored[e.seq] for e in log}
-        sources = {e.event_id: e.fact.source for e in log}
+        logged = {e.event_id: e.fact for e in log}
 
         def behind(entry: Entry) -> AuditEvent:
             stored = carrier[entry.event_id]
             assert stored.recorded_at is not None
+            # A replacement in force goes by its correction's id: say what that corrected.
+            carried_by = logged[entry.event_id]
+            correction = None
+            if isinstance(carried_by, Correction):
+                correction = AuditCorrection(
+                    type=carried_by.type,
+                    target=str(carried_by.target_id),
+                    target_type=logged[carried_by.target_id].type,
+                    reason=carried_by.reason,
+                )
             return AuditEvent(
                 event_id=str(entry.event_id),
                 position=stored.position,
@@ -642,7 +654,8 @@ class Ledger(Application[str]):
                 recorded_at=stored.recorded_at,
                 recorded_by=stored.recorded_by,
                 # A replacement's own source, else its correction's.
-                source=entry.fact.source or sources[entry.event_id],
+                source=entry.fact.source or carried_by.source,
+                correction=correction,
             )
 
         return Audit(
@@ -657,6 +670,7 @@ class Ledger(Application[str]):
                     key=audit_key(*change.key),
                     before=change.before,
                     after=change.after,
+                    changed=changed_fields(change.before, change.after),
                     events=[behind(e) for e in change.events],
                 )
                 for change in changes_between(company, entries, start, end)

@@ -54,6 +54,8 @@ from .persistence.url import resolve_url, store_config
 from .ports import ReadModels, check_read_models
 from .reports import (
     Audit,
+    AuditChange,
+    AuditEvent,
     Board,
     CapTable,
     History,
@@ -510,20 +512,47 @@ def show_history(console: Console, h: History) -> None:
     console.print(table)
 
 
+def value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return shares_text(value)
+    return "—" if value is None else str(value)
+
+
 def values_text(values: dict[str, Any] | None) -> str:
     """A row's values as ``name=value`` pairs; a dash for no row."""
     if values is None:
         return "—"
-    parts = []
-    for key, value in values.items():
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, int):
-            text = shares_text(value)
-        else:
-            text = "—" if value is None else str(value)
-        parts.append(f"{key}={text}")
-    return ", ".join(parts)
+    return ", ".join(f"{key}={value_text(value)}" for key, value in values.items())
+
+
+def change_text(c: AuditChange) -> str:
+    """A row that appears or goes with all its values; a row that changes, only the fields
+    that changed (``shares 8,000,000 → 7,000,000``)."""
+    if c.before is None or c.after is None:
+        return f"{values_text(c.before)} → {values_text(c.after)}"
+    return "; ".join(
+        f"{name} {value_text(c.before.get(name))} → {value_text(c.after.get(name))}"
+        for name in c.changed
+    )
+
+
+def behind_text(e: AuditEvent) -> str:
+    """An event behind a change: what it is, where it is in the log, who recorded it."""
+    fix = e.correction
+    what = f"{e.type} (position {e.position})"
+    if fix is not None:
+        what = (
+            f"{fix.type} (position {e.position}) of {fix.target_type} event {fix.target}: "
+            f"replacement {e.type}"
+        )
+    line = f"{what}, recorded {e.recorded_at:%Y-%m-%d %H:%M:%S}Z by {e.recorded_by}"
+    if e.source:
+        line += f"; source: {e.source}"
+    if fix is not None:
+        line += f"; reason: {fix.reason}"
+    return line
 
 
 def show_audit(console: Console, a: Audit) -> None:
@@ -541,18 +570,8 @@ def show_audit(console: Console, a: Audit) -> None:
     table.add_column("Behind it")
     for c in a.changes:
         key = " ".join(v for v in c.key.values() if v is not None)
-        change = f"[bold]{c.table.replace('_', ' ')}[/] {escape(key)}\n" + escape(
-            f"{values_text(c.before)} → {values_text(c.after)}"
-        )
-        behind = []
-        for e in c.events:
-            line = (
-                f"{e.type} (position {e.position}), recorded {e.recorded_at:%Y-%m-%d %H:%M:%S}Z "
-                f"by {e.recorded_by}"
-            )
-            if e.source:
-                line += f"; source: {e.source}"
-            behind.append(escape(line))
+        change = f"[bold]{c.table.replace('_', ' ')}[/] {escape(key)}\n" + escape(change_text(c))
+        behind = [escape(behind_text(e)) for e in c.events]
         table.add_row(str(c.effective_date), change, "\n".join(behind))
     console.print(table)
 

@@ -289,9 +289,7 @@ def _holder_fields(state: CompanyState) -> list[dict[str, Any]]:
     ownership = percent_texts([-h[0] for h in holders], outstanding)
     voting = percent_texts([h[2] for h in holders], total_votes)
     fields = []
-    for (negative, party, _, classes), owned, voted in zip(
-        holders, ownership, voting, strict=True
-    ):
+    for (negative, party, _, classes), owned, voted in zip(holders, ownership, voting, strict=True):
         if len(classes) == 1:  # the class's percentages are the holder's
             [share_class] = classes
             owned_by_class, voted_by_class = {share_class: owned}, {share_class: voted}
@@ -451,9 +449,20 @@ def audit_rows(state: CompanyState) -> dict[AuditKey, dict[str, Any]]:
     return rows
 
 
+class AuditCorrection(BaseModel):
+    """What a correction behind a change corrected: its target (event id and type) and why."""
+
+    model_config = ConfigDict(frozen=True)
+    type: str
+    target: str
+    target_type: str
+    reason: str
+
+
 class AuditEvent(BaseModel):
     """An event behind a change, with its provenance. For a replacement in force, the
-    correction that carries it (its event_id, position, recorded_at and recorded_by)."""
+    correction that carries it (its event_id, position, recorded_at and recorded_by; ``type``
+    is the replacement's) and, in ``correction``, what it corrected and why."""
 
     model_config = ConfigDict(frozen=True)
     event_id: str
@@ -462,6 +471,7 @@ class AuditEvent(BaseModel):
     recorded_at: datetime
     recorded_by: str
     source: str | None
+    correction: AuditCorrection | None = None
 
     @field_serializer("recorded_at")
     def _utc(self, moment: datetime) -> str:
@@ -470,7 +480,8 @@ class AuditEvent(BaseModel):
 
 class AuditChange(BaseModel):
     """One row whose value at the end of ``effective_date`` differs from the day before
-    (``before`` None: the row appears; ``after`` None: it goes)."""
+    (``before`` None: the row appears; ``after`` None: it goes); ``changed`` names the
+    fields whose values differ (every field of a row that appears or goes)."""
 
     model_config = ConfigDict(frozen=True)
     effective_date: date
@@ -478,14 +489,23 @@ class AuditChange(BaseModel):
     key: dict[str, str | None]
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    changed: list[str]
     events: list[AuditEvent]
+
+
+def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
+    """The fields of a row whose values differ, in the row's order."""
+    if before is None or after is None:
+        return list(before or after or {})
+    return [name for name, value in after.items() if before.get(name) != value]
 
 
 class Audit(Report):
     csv_columns = (
         "company", "from", "to", "known_at", "effective_date", "table", "party",
         "share_class", "person", "role", "title", "before", "after", "event_id", "position",
-        "type", "recorded_at", "recorded_by", "source",
+        "type", "recorded_at", "recorded_by", "source", "changed", "correction_type",
+        "correction_target", "correction_target_type", "correction_reason",
     )  # fmt: skip
 
     model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
@@ -497,7 +517,8 @@ class Audit(Report):
     changes: list[AuditChange]
 
     def csv_rows(self) -> list[dict[str, Any]]:
-        """One row per (change, event behind it); before and after as JSON text."""
+        """One row per (change, event behind it); before and after as JSON text, the fields
+        changed separated by spaces; a correction behind it in the ``correction_*`` columns."""
         head = {
             "company": self.company,
             "from": self.from_,
@@ -515,7 +536,11 @@ class Audit(Report):
                 "before": _json_text(dumped["before"]),
                 "after": _json_text(dumped["after"]),
             }
-            rows.extend({**row, **event} for event in dumped["events"])
+            changed = " ".join(change.changed)
+            for event in dumped["events"]:
+                correction = event.pop("correction") or dict.fromkeys(AuditCorrection.model_fields)
+                corrected = {f"correction_{name}": value for name, value in correction.items()}
+                rows.append({**row, **event, "changed": changed, **corrected})
         return rows
 
 
