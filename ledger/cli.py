@@ -340,20 +340,36 @@ def when_text(as_of: date, known_at: int) -> str:
 
 @dataclass(frozen=True)
 class Header:
-    """What a title says about the company: its name and registration date."""
+    """What a title says about the company: its name and registration date; when nothing
+    of it is in force at the position asked, why."""
 
     name: str | None
     registered: date | None
+    unknown: str | None = None
 
     @staticmethod
     def of(ledger: Ledger, company: str, known_at: int) -> "Header":
         state, _, _ = ledger.state(company, date.max, known_at)
-        return Header(state.name, state.registered)
+        if state.registered is not None:
+            return Header(state.name, state.registered)
+        # The company is in the ledger (else the query failed), yet not registered as known
+        # at ``known_at``: it was recorded later, or every event of it is retracted.
+        first = ledger.history(company).events[0].position
+        if first > known_at:
+            why = (
+                f"nothing known of {company} at position {known_at}; it was first recorded "
+                f"at position {first}"
+            )
+        else:
+            why = f"every event of {company} as known at position {known_at} is retracted"
+        return Header(state.name, None, why)
 
     def label(self, company: str) -> str:
         return f"{self.name} ({company})" if self.name else company
 
     def empty_note(self, company: str, as_of: date, what: str) -> str:
+        if self.unknown is not None:
+            return f"{self.unknown}: no {what}."
         if self.registered is None or as_of < self.registered:
             when = f" (registered {self.registered})" if self.registered else ""
             return f"{company} was not registered yet on {as_of}{when}: no {what}."
