@@ -17,7 +17,7 @@ import sys
 import tempfile
 import threading
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -328,6 +328,35 @@ def new_table() -> Table:
     return Table(box=box.SIMPLE_HEAD, pad_edge=False)
 
 
+def add_id_column(table: Table, header: str, **options: Any) -> None:
+    """A column of identifiers (slugs, event ids): folded over lines in a narrow terminal,
+    never cut short, so that they can be copied whole."""
+    table.add_column(header, overflow="fold", **options)
+
+
+def add_number_column(table: Table, header: str, **options: Any) -> None:
+    """A column of numbers: right-aligned, never wrapped (the identifiers fold instead)."""
+    table.add_column(header, justify="right", no_wrap=True, **options)
+
+
+def names_of(ledger: Ledger, parties: Iterable[str], known_at: int) -> dict[str, str]:
+    """The names the ledger knows of ``parties``: those of the parties that are companies
+    registered in it (a person's name is not recorded)."""
+    wanted = set(parties) & set(ledger.store.companies())
+    names = {}
+    for party in sorted(wanted):
+        state, _, _ = ledger.state(party, date.max, known_at)
+        if state.name:
+            names[party] = state.name
+    return names
+
+
+def named(slug: str, names: dict[str, str]) -> str:
+    """A slug, and under it the name the ledger knows (if any)."""
+    name = names.get(slug)
+    return escape(slug) if name is None else f"{escape(slug)}\n[dim]{escape(name)}[/]"
+
+
 def heading(console: Console, title: str, when: str) -> None:
     """A report's two title lines: what it is, then as of when and as known when."""
     console.print(escape(title), style="bold", soft_wrap=True)
@@ -382,16 +411,17 @@ def show_cap_table(console: Console, ledger: Ledger, t: CapTable) -> None:
     if not t.holders:
         console.print(head.empty_note(t.company, t.as_of, "shares outstanding"))
     else:
+        names = names_of(ledger, (h.party for h in t.holders), t.known_at)
         table = new_table()
         table.show_footer = True
-        table.add_column("Holder", footer="Total")
-        table.add_column("Class")
-        table.add_column("Shares", justify="right", footer=shares_text(t.total_shares))
-        table.add_column("Ownership %", justify="right", footer="100.0000")
-        table.add_column("Voting %", justify="right")
+        add_id_column(table, "Holder", footer="Total")
+        add_id_column(table, "Class")
+        add_number_column(table, "Shares", footer=shares_text(t.total_shares))
+        add_number_column(table, "Ownership %", footer="100.0000")
+        add_number_column(table, "Voting %")
         for h in t.holders:
             table.add_row(
-                h.party,
+                named(h.party, names),
                 classes_text(h.classes),
                 shares_text(h.shares),
                 percent_text(h.ownership_percent),
@@ -411,13 +441,17 @@ def show_roster(console: Console, ledger: Ledger, r: Roster) -> None:
     if not r.officers:
         console.print(head.empty_note(r.company, r.as_of, "officers in office"))
         return
+    names = names_of(ledger, (o.person for o in r.officers), r.known_at)
     table = new_table()
-    for column in ("Role", "Person", "Title", "Since", "Interim"):
-        table.add_column(column)
+    table.add_column("Role", no_wrap=True)
+    add_id_column(table, "Person")
+    table.add_column("Title")
+    table.add_column("Since", no_wrap=True)
+    table.add_column("Interim")
     for o in r.officers:
         table.add_row(
             role_text(o.role),
-            o.person,
+            named(o.person, names),
             escape(o.title or ""),
             str(o.since),
             "interim" if o.interim else "",
@@ -431,34 +465,40 @@ def show_board(console: Console, ledger: Ledger, b: Board) -> None:
     if not b.directors:
         console.print(head.empty_note(b.company, b.as_of, "directors"))
         return
+    people = [p for d in b.directors for p in (d.person, d.designated_by) if p is not None]
+    names = names_of(ledger, people, b.known_at)
     table = new_table()
-    for column in ("Person", "Seat", "Since", "Designated by", "Executive"):
-        table.add_column(column)
+    add_id_column(table, "Person")
+    add_id_column(table, "Seat")
+    table.add_column("Since", no_wrap=True)
+    add_id_column(table, "Designated by")
+    table.add_column("Executive")
     for d in b.directors:
         table.add_row(
-            d.person,
-            d.seat,
+            named(d.person, names),
+            escape(d.seat),
             str(d.since),
-            d.designated_by or "",
+            named(d.designated_by, names) if d.designated_by else "",
             "executive" if d.executive else "non-executive",
         )
     console.print(table)
 
 
-def show_holdings(console: Console, h: Holdings) -> None:
+def show_holdings(console: Console, ledger: Ledger, h: Holdings) -> None:
     heading(console, f"{h.party}: holdings", when_text(h.as_of, h.known_at))
     if not h.positions:
         console.print(f"{h.party} holds no shares in any company of the ledger on {h.as_of}.")
         return
+    names = names_of(ledger, (p.company for p in h.positions), h.known_at)
     table = new_table()
-    table.add_column("Company")
-    table.add_column("Class")
-    table.add_column("Shares", justify="right")
-    table.add_column("Ownership %", justify="right")
-    table.add_column("Voting %", justify="right")
+    add_id_column(table, "Company")
+    add_id_column(table, "Class")
+    add_number_column(table, "Shares")
+    add_number_column(table, "Ownership %")
+    add_number_column(table, "Voting %")
     for p in h.positions:
         table.add_row(
-            p.company,
+            named(p.company, names),
             classes_text(p.classes),
             shares_text(p.shares),
             percent_text(p.ownership_percent),
@@ -496,9 +536,9 @@ def show_history(console: Console, h: History) -> None:
         console.print("No events.")
         return
     table = new_table()
-    table.add_column("Pos", justify="right")
+    add_number_column(table, "Pos")
     table.add_column("Effective", no_wrap=True)
-    table.add_column("Event")
+    add_id_column(table, "Event")
     for e in h.events:
         lines = [f"[bold]{e.type}[/]" + (f" of {e.company}" if isinstance(h, PartyHistory) else "")]
         details = event_details(e.data)
@@ -582,8 +622,8 @@ def show_audit(console: Console, a: Audit) -> None:
         return
     table = new_table()
     table.add_column("Effective", no_wrap=True)
-    table.add_column("Change")
-    table.add_column("Behind it")
+    add_id_column(table, "Change")
+    add_id_column(table, "Behind it")
     for c in a.changes:
         key = " ".join(v for v in c.key.values() if v is not None)
         change = f"[bold]{c.table.replace('_', ' ')}[/] {escape(key)}\n" + escape(change_text(c))
@@ -922,7 +962,7 @@ def holdings(
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     with open_ledger() as ledger:
         report = ledger.holdings(party, as_of=day, known_at=known)
-        emit(report, fmt, lambda: show_holdings(stdout_console(), report))
+        emit(report, fmt, lambda: show_holdings(stdout_console(), ledger, report))
 
 
 @app.command()

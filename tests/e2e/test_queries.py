@@ -495,6 +495,7 @@ def test_roster_board_holdings_and_history_tables_read_as_sentences_of_the_answe
         "as of 2022-06-01, known at position 12",
         "Company Class Shares Ownership % Voting %",
         "acme-rockets common 1,500,000 12.0000 12.0000",
+        "Acme Rockets, Inc.",
     ]
     history = answers["history table"].lines
     assert history[:3] + history[4:6] == [
