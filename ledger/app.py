@@ -44,6 +44,7 @@ from .ports import ProjectionError, ReadModels, read_model_factory
 from .reports import (
     Audit,
     AuditChange,
+    AuditCorrection,
     AuditEvent,
     Board,
     CapTable,
@@ -55,6 +56,7 @@ from .reports import (
     audit_key,
     board_of,
     cap_table_of,
+    changed_fields,
     changes_between,
     holdings_from,
     position_of,
@@ -111,6 +113,7 @@ class RecordedEvent(NamedTuple):
     type: str
     effective_date: date
     where: str
+    external_id: str | None = None
 
 
 class SkippedEvent(NamedTuple):
@@ -686,11 +689,21 @@ class Ledger(Application[str]):
         if start > end:
             raise InputError(f"--from {start} is after --to {end}")
         carrier = {e.event_id: stream.stored[e.seq] for e in log}
-        sources = {e.event_id: e.fact.source for e in log}
+        logged = {e.event_id: e.fact for e in log}
 
         def behind(entry: Entry) -> AuditEvent:
             stored = carrier[entry.event_id]
             assert stored.recorded_at is not None
+            # A replacement in force goes by its correction's id: say what that corrected.
+            carried_by = logged[entry.event_id]
+            correction = None
+            if isinstance(carried_by, Correction):
+                correction = AuditCorrection(
+                    type=carried_by.type,
+                    target=str(carried_by.target_id),
+                    target_type=logged[carried_by.target_id].type,
+                    reason=carried_by.reason,
+                )
             return AuditEvent(
                 event_id=str(entry.event_id),
                 position=stored.position,
@@ -698,7 +711,8 @@ class Ledger(Application[str]):
                 recorded_at=stored.recorded_at,
                 recorded_by=stored.recorded_by,
                 # A replacement's own source, else its correction's.
-                source=entry.fact.source or sources[entry.event_id],
+                source=entry.fact.source or carried_by.source,
+                correction=correction,
             )
 
         return Audit(
@@ -713,6 +727,7 @@ class Ledger(Application[str]):
                     key=audit_key(*change.key),
                     before=change.before,
                     after=change.after,
+                    changed=changed_fields(change.before, change.after),
                     events=[behind(e) for e in change.events],
                 )
                 for change in changes_between(company, entries, start, end)
@@ -811,20 +826,21 @@ def _parties(fact: Fact, by_id: dict[UUID | None, Entry]) -> set[str]:
     replacement."""
     if not isinstance(fact, Correction):
         return fact_parties(fact)
-    target = by_id.get(fact.target)
+    target = by_id.get(fact.target_id)
     parties = _parties(target.fact, by_id) if target is not None else set()
     replacement = getattr(fact, "replacement", None)
     return parties | (fact_parties(replacement) if replacement is not None else set())
 
 
-Reported = tuple[UUID, str, str, date, str]
+Reported = tuple[UUID, str, str, date, str | None, str]
 """What the result reports of an event before its position is known: event_id, company,
-type, effective_date, where (a plain tuple, and no fact: a batch keeps a million)."""
+type, effective_date, external_id, where (a plain tuple, and no fact: a batch keeps a
+million)."""
 
 
 def _reported(admitted: Iterable[Entry]) -> list[Reported]:
     return [
-        (e.event_id, f.company, f.type, f.effective_date, e.where)  # type: ignore[misc]
+        (e.event_id, f.company, f.type, f.effective_date, f.external_id, e.where)  # type: ignore[misc]
         for e in admitted
         for f in (e.fact,)
     ]
@@ -833,7 +849,7 @@ def _reported(admitted: Iterable[Entry]) -> list[Reported]:
 def _recorded(reported: list[Reported], positions: Sequence[int | None]) -> list[RecordedEvent]:
     new = tuple.__new__  # RecordedEvent(...) built in C
     return [
-        new(RecordedEvent, (r[0], p, r[1], r[2], r[3], r[4]))
+        new(RecordedEvent, (r[0], p, r[1], r[2], r[3], r[5], r[4]))
         for r, p in zip(reported, positions, strict=True)
     ]
 

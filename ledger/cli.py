@@ -18,7 +18,7 @@ import sys
 import tempfile
 import threading
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -55,6 +55,8 @@ from .persistence.url import resolve_url, store_config
 from .ports import ProjectionError, ReadModels, StuckEvent, check_read_models
 from .reports import (
     Audit,
+    AuditChange,
+    AuditEvent,
     Board,
     CapTable,
     History,
@@ -97,6 +99,11 @@ class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
+
+
+class RecordFormat(StrEnum):
+    text = "text"
+    json = "json"
 
 
 class InputFormat(StrEnum):
@@ -327,6 +334,35 @@ def new_table() -> Table:
     return Table(box=box.SIMPLE_HEAD, pad_edge=False)
 
 
+def add_id_column(table: Table, header: str, **options: Any) -> None:
+    """A column of identifiers (slugs, event ids): folded over lines in a narrow terminal,
+    never cut short, so that they can be copied whole."""
+    table.add_column(header, overflow="fold", **options)
+
+
+def add_number_column(table: Table, header: str, **options: Any) -> None:
+    """A column of numbers: right-aligned, never wrapped (the identifiers fold instead)."""
+    table.add_column(header, justify="right", no_wrap=True, **options)
+
+
+def names_of(ledger: Ledger, parties: Iterable[str], known_at: int) -> dict[str, str]:
+    """The names the ledger knows of ``parties``: those of the parties that are companies
+    registered in it (a person's name is not recorded)."""
+    wanted = set(parties) & set(ledger.store.companies())
+    names = {}
+    for party in sorted(wanted):
+        state, _, _ = ledger.state(party, date.max, known_at)
+        if state.name:
+            names[party] = state.name
+    return names
+
+
+def named(slug: str, names: dict[str, str]) -> str:
+    """A slug, and under it the name the ledger knows (if any)."""
+    name = names.get(slug)
+    return escape(slug) if name is None else f"{escape(slug)}\n[dim]{escape(name)}[/]"
+
+
 def heading(console: Console, title: str, when: str) -> None:
     """A report's two title lines: what it is, then as of when and as known when."""
     console.print(escape(title), style="bold", soft_wrap=True)
@@ -339,20 +375,36 @@ def when_text(as_of: date, known_at: int) -> str:
 
 @dataclass(frozen=True)
 class Header:
-    """What a title says about the company: its name and registration date."""
+    """What a title says about the company: its name and registration date; when nothing
+    of it is in force at the position asked, why."""
 
     name: str | None
     registered: date | None
+    unknown: str | None = None
 
     @staticmethod
     def of(ledger: Ledger, company: str, known_at: int) -> "Header":
         state, _, _ = ledger.state(company, date.max, known_at)
-        return Header(state.name, state.registered)
+        if state.registered is not None:
+            return Header(state.name, state.registered)
+        # The company is in the ledger (else the query failed), yet not registered as known
+        # at ``known_at``: it was recorded later, or every event of it is retracted.
+        first = ledger.history(company).events[0].position
+        if first > known_at:
+            why = (
+                f"nothing known of {company} at position {known_at}; it was first recorded "
+                f"at position {first}"
+            )
+        else:
+            why = f"every event of {company} as known at position {known_at} is retracted"
+        return Header(state.name, None, why)
 
     def label(self, company: str) -> str:
         return f"{self.name} ({company})" if self.name else company
 
     def empty_note(self, company: str, as_of: date, what: str) -> str:
+        if self.unknown is not None:
+            return f"{self.unknown}: no {what}."
         if self.registered is None or as_of < self.registered:
             when = f" (registered {self.registered})" if self.registered else ""
             return f"{company} was not registered yet on {as_of}{when}: no {what}."
@@ -365,16 +417,17 @@ def show_cap_table(console: Console, ledger: Ledger, t: CapTable) -> None:
     if not t.holders:
         console.print(head.empty_note(t.company, t.as_of, "shares outstanding"))
     else:
+        names = names_of(ledger, (h.party for h in t.holders), t.known_at)
         table = new_table()
         table.show_footer = True
-        table.add_column("Holder", footer="Total")
-        table.add_column("Class")
-        table.add_column("Shares", justify="right", footer=shares_text(t.total_shares))
-        table.add_column("Ownership %", justify="right", footer="100.0000")
-        table.add_column("Voting %", justify="right")
+        add_id_column(table, "Holder", footer="Total")
+        add_id_column(table, "Class")
+        add_number_column(table, "Shares", footer=shares_text(t.total_shares))
+        add_number_column(table, "Ownership %", footer="100.0000")
+        add_number_column(table, "Voting %")
         for h in t.holders:
             table.add_row(
-                h.party,
+                named(h.party, names),
                 classes_text(h.classes),
                 shares_text(h.shares),
                 percent_text(h.ownership_percent),
@@ -394,13 +447,17 @@ def show_roster(console: Console, ledger: Ledger, r: Roster) -> None:
     if not r.officers:
         console.print(head.empty_note(r.company, r.as_of, "officers in office"))
         return
+    names = names_of(ledger, (o.person for o in r.officers), r.known_at)
     table = new_table()
-    for column in ("Role", "Person", "Title", "Since", "Interim"):
-        table.add_column(column)
+    table.add_column("Role", no_wrap=True)
+    add_id_column(table, "Person")
+    table.add_column("Title")
+    table.add_column("Since", no_wrap=True)
+    table.add_column("Interim")
     for o in r.officers:
         table.add_row(
             role_text(o.role),
-            o.person,
+            named(o.person, names),
             escape(o.title or ""),
             str(o.since),
             "interim" if o.interim else "",
@@ -414,34 +471,40 @@ def show_board(console: Console, ledger: Ledger, b: Board) -> None:
     if not b.directors:
         console.print(head.empty_note(b.company, b.as_of, "directors"))
         return
+    people = [p for d in b.directors for p in (d.person, d.designated_by) if p is not None]
+    names = names_of(ledger, people, b.known_at)
     table = new_table()
-    for column in ("Person", "Seat", "Since", "Designated by", "Executive"):
-        table.add_column(column)
+    add_id_column(table, "Person")
+    add_id_column(table, "Seat")
+    table.add_column("Since", no_wrap=True)
+    add_id_column(table, "Designated by")
+    table.add_column("Executive")
     for d in b.directors:
         table.add_row(
-            d.person,
-            d.seat,
+            named(d.person, names),
+            escape(d.seat),
             str(d.since),
-            d.designated_by or "",
+            named(d.designated_by, names) if d.designated_by else "",
             "executive" if d.executive else "non-executive",
         )
     console.print(table)
 
 
-def show_holdings(console: Console, h: Holdings) -> None:
+def show_holdings(console: Console, ledger: Ledger, h: Holdings) -> None:
     heading(console, f"{h.party}: holdings", when_text(h.as_of, h.known_at))
     if not h.positions:
         console.print(f"{h.party} holds no shares in any company of the ledger on {h.as_of}.")
         return
+    names = names_of(ledger, (p.company for p in h.positions), h.known_at)
     table = new_table()
-    table.add_column("Company")
-    table.add_column("Class")
-    table.add_column("Shares", justify="right")
-    table.add_column("Ownership %", justify="right")
-    table.add_column("Voting %", justify="right")
+    add_id_column(table, "Company")
+    add_id_column(table, "Class")
+    add_number_column(table, "Shares")
+    add_number_column(table, "Ownership %")
+    add_number_column(table, "Voting %")
     for p in h.positions:
         table.add_row(
-            p.company,
+            named(p.company, names),
             classes_text(p.classes),
             shares_text(p.shares),
             percent_text(p.ownership_percent),
@@ -479,9 +542,9 @@ def show_history(console: Console, h: History) -> None:
         console.print("No events.")
         return
     table = new_table()
-    table.add_column("Pos", justify="right")
+    add_number_column(table, "Pos")
     table.add_column("Effective", no_wrap=True)
-    table.add_column("Event")
+    add_id_column(table, "Event")
     for e in h.events:
         lines = [f"[bold]{e.type}[/]" + (f" of {e.company}" if isinstance(h, PartyHistory) else "")]
         details = event_details(e.data)
@@ -511,20 +574,47 @@ def show_history(console: Console, h: History) -> None:
     console.print(table)
 
 
+def value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return shares_text(value)
+    return "—" if value is None else str(value)
+
+
 def values_text(values: dict[str, Any] | None) -> str:
     """A row's values as ``name=value`` pairs; a dash for no row."""
     if values is None:
         return "—"
-    parts = []
-    for key, value in values.items():
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, int):
-            text = shares_text(value)
-        else:
-            text = "—" if value is None else str(value)
-        parts.append(f"{key}={text}")
-    return ", ".join(parts)
+    return ", ".join(f"{key}={value_text(value)}" for key, value in values.items())
+
+
+def change_text(c: AuditChange) -> str:
+    """A row that appears or goes with all its values; a row that changes, only the fields
+    that changed (``shares 8,000,000 → 7,000,000``)."""
+    if c.before is None or c.after is None:
+        return f"{values_text(c.before)} → {values_text(c.after)}"
+    return "; ".join(
+        f"{name} {value_text(c.before.get(name))} → {value_text(c.after.get(name))}"
+        for name in c.changed
+    )
+
+
+def behind_text(e: AuditEvent) -> str:
+    """An event behind a change: what it is, where it is in the log, who recorded it."""
+    fix = e.correction
+    what = f"{e.type} (position {e.position})"
+    if fix is not None:
+        what = (
+            f"{fix.type} (position {e.position}) of {fix.target_type} event {fix.target}: "
+            f"replacement {e.type}"
+        )
+    line = f"{what}, recorded {e.recorded_at:%Y-%m-%d %H:%M:%S}Z by {e.recorded_by}"
+    if e.source:
+        line += f"; source: {e.source}"
+    if fix is not None:
+        line += f"; reason: {fix.reason}"
+    return line
 
 
 def show_audit(console: Console, a: Audit) -> None:
@@ -538,22 +628,12 @@ def show_audit(console: Console, a: Audit) -> None:
         return
     table = new_table()
     table.add_column("Effective", no_wrap=True)
-    table.add_column("Change")
-    table.add_column("Behind it")
+    add_id_column(table, "Change")
+    add_id_column(table, "Behind it")
     for c in a.changes:
         key = " ".join(v for v in c.key.values() if v is not None)
-        change = f"[bold]{c.table.replace('_', ' ')}[/] {escape(key)}\n" + escape(
-            f"{values_text(c.before)} → {values_text(c.after)}"
-        )
-        behind = []
-        for e in c.events:
-            line = (
-                f"{e.type} (position {e.position}), recorded {e.recorded_at:%Y-%m-%d %H:%M:%S}Z "
-                f"by {e.recorded_by}"
-            )
-            if e.source:
-                line += f"; source: {e.source}"
-            behind.append(escape(line))
+        change = f"[bold]{c.table.replace('_', ' ')}[/] {escape(key)}\n" + escape(change_text(c))
+        behind = [escape(behind_text(e)) for e in c.events]
         table.add_row(str(c.effective_date), change, "\n".join(behind))
     console.print(table)
 
@@ -719,6 +799,53 @@ def warn_if_lagging(ledger: Ledger) -> None:
         )
 
 
+LISTED_IDS = 20
+"""A batch of at most this many events has the id of each printed by ``record``."""
+
+
+def recorded_ids(result: RecordResult) -> list[str]:
+    """The event ids a batch stored, one line each (what a correction's ``target`` names);
+    for a bigger batch, where to find them."""
+    recorded = result.recorded
+    if result.dry_run or not recorded:
+        return []
+    if len(recorded) > LISTED_IDS:
+        companies = list(dict.fromkeys(e.company for e in recorded))
+        company = companies[0] if len(companies) == 1 else "COMPANY"
+        return [f"event ids: corpledger history {company} (or --format json) lists them"]
+    lines = []
+    for e in recorded:
+        line = f"  position {e.position}: {e.type} {e.company} {e.effective_date}"
+        line += f" event {e.event_id}"
+        if e.external_id is not None:
+            line += f" (external_id {e.external_id})"
+        lines.append(line)
+    return lines
+
+
+def record_json(result: RecordResult) -> str:
+    """What ``record --format json`` prints: every event stored, and every one skipped."""
+    recorded = []
+    for e in result.recorded:
+        item: dict[str, Any] = {
+            "event_id": str(e.event_id),
+            "position": e.position,
+            "company": e.company,
+            "type": e.type,
+            "effective_date": e.effective_date.isoformat(),
+        }
+        if e.external_id is not None:
+            item["external_id"] = e.external_id
+        recorded.append(item)
+    skipped = [
+        {"where": s.where, "company": s.company, "external_id": s.external_id,
+         "event_id": str(s.event_id)}
+        for s in result.skipped
+    ]  # fmt: skip
+    answer = {"dry_run": result.dry_run, "recorded": recorded, "skipped": skipped}
+    return json.dumps(answer, indent=2)
+
+
 @app.command()
 def record(
     files: Annotated[
@@ -762,6 +889,16 @@ def record(
             "date (a worker, or the next query, does it).",
         ),
     ] = False,
+    output_format: Annotated[
+        RecordFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            case_sensitive=False,
+            help="text for people (a batch of up to 20 events lists each event's id); json "
+            "lists every event stored and skipped, with its event_id and position.",
+        ),
+    ] = RecordFormat.text,
 ) -> None:
     """Validate event files and store them as **one atomic batch**: all of it, or none.
 
@@ -798,7 +935,10 @@ def record(
                 feedback.done(catching_up)
     finally:
         feedback.close()
-    for line in summarize(result):
+    if output_format is RecordFormat.json:
+        say(record_json(result))
+        return
+    for line in [*summarize(result), *recorded_ids(result)]:
         say(line)
     if lagging is not None:
         for line in lag_warnings(result, lagging):
@@ -863,7 +1003,7 @@ def holdings(
     with open_ledger() as ledger:
         report = ledger.holdings(party, as_of=day, known_at=known)
         warn_if_lagging(ledger)
-        emit(report, fmt, lambda: show_holdings(stdout_console(), report))
+        emit(report, fmt, lambda: show_holdings(stdout_console(), ledger, report))
 
 
 @app.command()

@@ -57,6 +57,8 @@ def test_cap_table_lists_holders_by_class_with_ownership_and_voting_percentages(
                 "ownership_percent": "70.0000",
                 "voting_percent": "66.6667",
                 "classes": {"class-b": 1_000_000, "common": 6_000_000},
+                "ownership_percent_by_class": {"class-b": "10.0000", "common": "60.0000"},
+                "voting_percent_by_class": {"class-b": "0.0000", "common": "66.6667"},
             },
             {
                 "party": "ben",
@@ -64,6 +66,8 @@ def test_cap_table_lists_holders_by_class_with_ownership_and_voting_percentages(
                 "ownership_percent": "20.0000",
                 "voting_percent": "22.2222",
                 "classes": {"common": 2_000_000},
+                "ownership_percent_by_class": {"common": "20.0000"},
+                "voting_percent_by_class": {"common": "22.2222"},
             },
             {
                 "party": "fund-a",
@@ -71,6 +75,8 @@ def test_cap_table_lists_holders_by_class_with_ownership_and_voting_percentages(
                 "ownership_percent": "10.0000",
                 "voting_percent": "11.1111",
                 "classes": {"series-a": 1_000_000},
+                "ownership_percent_by_class": {"series-a": "10.0000"},
+                "voting_percent_by_class": {"series-a": "11.1111"},
             },
         ],
         "valuation": {
@@ -338,9 +344,13 @@ def test_holdings_list_every_position_of_a_party_across_companies(ledger: Ledger
         "known_at": ledger.known_position(),
         "positions": [
             {"company": "beta-co", "shares": 3_000, "ownership_percent": "75.0000",
-             "voting_percent": "75.0000", "classes": {"common": 3_000}},
+             "voting_percent": "75.0000", "classes": {"common": 3_000},
+             "ownership_percent_by_class": {"common": "75.0000"},
+             "voting_percent_by_class": {"common": "75.0000"}},
             {"company": "alpha-co", "shares": 100, "ownership_percent": "10.0000",
-             "voting_percent": "10.0000", "classes": {"common": 100}},
+             "voting_percent": "10.0000", "classes": {"common": 100},
+             "ownership_percent_by_class": {"common": "10.0000"},
+             "voting_percent_by_class": {"common": "10.0000"}},
         ],
     }  # fmt: skip
     assert [p.company for p in ledger.holdings("fund-a", as_of=D("2020-06-01")).positions] == [

@@ -145,7 +145,9 @@ def test_schema_prints_the_json_schema_of_an_event_file(cli: Cli) -> None:
         ]
     )
     retracted = schema["$defs"]["EventRetracted"]
-    assert set(retracted["required"]) == {"company", "target", "reason"}
+    # The target by its event id (or the first characters of it) or by its external_id.
+    assert set(retracted["required"]) == {"company", "reason"}
+    assert {"target", "target_external_id"} <= set(retracted["properties"])
     assert "effective_date" not in retracted["properties"]  # it acts on its target's date
     issued = schema["$defs"]["SharesIssued"]
     assert issued["additionalProperties"] is False

@@ -39,6 +39,8 @@ CAP_TABLE_2020 = {
             "ownership_percent": "64.0000",
             "voting_percent": "64.0000",
             "classes": {"common": 8_000_000},
+            "ownership_percent_by_class": {"common": "64.0000"},
+            "voting_percent_by_class": {"common": "64.0000"},
         },
         {
             "party": "seed-fund",
@@ -46,6 +48,8 @@ CAP_TABLE_2020 = {
             "ownership_percent": "20.0000",
             "voting_percent": "20.0000",
             "classes": {"series-seed": 2_500_000},
+            "ownership_percent_by_class": {"series-seed": "20.0000"},
+            "voting_percent_by_class": {"series-seed": "20.0000"},
         },
         {
             "party": "ben",
@@ -53,6 +57,8 @@ CAP_TABLE_2020 = {
             "ownership_percent": "16.0000",
             "voting_percent": "16.0000",
             "classes": {"common": 2_000_000},
+            "ownership_percent_by_class": {"common": "16.0000"},
+            "voting_percent_by_class": {"common": "16.0000"},
         },
     ],
     "valuation": {
@@ -219,6 +225,8 @@ def test_roster_board_and_holdings_json_are_the_documented_answers_whole(
                 "ownership_percent": "12.0000",
                 "voting_percent": "12.0000",
                 "classes": {"common": 1_500_000},
+                "ownership_percent_by_class": {"common": "12.0000"},
+                "voting_percent_by_class": {"common": "12.0000"},
             }
         ],
     }
@@ -298,6 +306,9 @@ CAP_TABLE_HEADER = [
     "party_shares",
     "ownership_percent",
     "voting_percent",
+    "holder_total_shares",
+    "row_ownership_percent",
+    "row_voting_percent",
 ]
 HISTORY_COLUMNS = [
     "event_id",
@@ -330,6 +341,9 @@ def test_csv_has_a_header_and_one_row_per_party_and_class_officer_director_or_ev
             "8000000",
             "64.0000",
             "64.0000",
+            "8000000",
+            "64.0000",
+            "64.0000",
         ],
         [
             "acme-rockets",
@@ -342,6 +356,9 @@ def test_csv_has_a_header_and_one_row_per_party_and_class_officer_director_or_ev
             "2500000",
             "20.0000",
             "20.0000",
+            "2500000",
+            "20.0000",
+            "20.0000",
         ],
         [
             "acme-rockets",
@@ -351,6 +368,9 @@ def test_csv_has_a_header_and_one_row_per_party_and_class_officer_director_or_ev
             "ben",
             "common",
             "2000000",
+            "2000000",
+            "16.0000",
+            "16.0000",
             "2000000",
             "16.0000",
             "16.0000",
@@ -384,6 +404,9 @@ def test_csv_has_a_header_and_one_row_per_party_and_class_officer_director_or_ev
             "company_shares",
             "ownership_percent",
             "voting_percent",
+            "holder_total_shares",
+            "row_ownership_percent",
+            "row_voting_percent",
         ],
         [
             "ben",
@@ -392,6 +415,9 @@ def test_csv_has_a_header_and_one_row_per_party_and_class_officer_director_or_ev
             "acme-rockets",
             "common",
             "1500000",
+            "1500000",
+            "12.0000",
+            "12.0000",
             "1500000",
             "12.0000",
             "12.0000",
@@ -469,6 +495,7 @@ def test_roster_board_holdings_and_history_tables_read_as_sentences_of_the_answe
         "as of 2022-06-01, known at position 12",
         "Company Class Shares Ownership % Voting %",
         "acme-rockets common 1,500,000 12.0000 12.0000",
+        "Acme Rockets, Inc.",
     ]
     history = answers["history table"].lines
     assert history[:3] + history[4:6] == [
@@ -512,15 +539,16 @@ def test_a_query_that_cannot_be_answered_exits_2_with_one_line(
 @pytest.mark.postgres
 def test_postgresql_records_and_answers_like_sqlite(pg_cli: Cli) -> None:
     recorded = pg_cli("record", str(ACME))
-    assert (recorded.code, recorded.out) == (
+    assert (recorded.code, recorded.lines[0], len(recorded.lines)) == (
         0,
-        "recorded 11 events for acme-rockets (positions 1-11)\n",
+        "recorded 11 events for acme-rockets (positions 1-11)",
+        1 + 11,  # and each event's id
     )
     pg_cli.write("sale.yaml", SALE)
     dry = pg_cli("record", "--dry-run", "sale.yaml")
     assert (dry.code, dry.out) == (0, "dry run: 1 event valid, nothing stored\n")
     real = pg_cli("record", "sale.yaml")
-    assert (real.code, real.out) == (0, "recorded 1 event for acme-rockets (position 12)\n")
+    assert (real.code, real.lines[0]) == (0, "recorded 1 event for acme-rockets (position 12)")
     answers = at_once(
         [
             partial(pg_cli, "cap-table", "acme-rockets", "--as-of", "2020-12-31", "-f", "json"),
