@@ -67,7 +67,7 @@ def unreachable(url: URL, error: sa.exc.OperationalError) -> LedgerError:
     exist is a mistyped URL (or a step missed), not a failure of the server."""
     name = url.database
     if f'database "{name}" does not exist' in str(error.orig):
-        shown = url.set(drivername="postgresql").render_as_string(hide_password=True)
+        shown = url.render_as_string(hide_password=True)
         return InputError(
             f"no database {name!r} at {shown}: create it first (e.g. createdb {name}), "
             "then run `corpledger init`"
