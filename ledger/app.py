@@ -74,8 +74,6 @@ MAX_ATTEMPTS = 8
 WRITE_PIECE = 5_000
 """Rows a long batch hands to the store at a time."""
 
-EVENTS_TABLE = "stored_events"
-
 KnownAt = int | datetime | date | None
 """A position of the global log, a timestamp (naive means UTC), or a date (its end, UTC)."""
 
@@ -204,7 +202,9 @@ class Ledger(Application[str]):
             LedgerSQLiteRecorder if self.config.kind == "sqlite" else LedgerPostgresRecorder
         )
         datastore = self.factory.datastore  # type: ignore[attr-defined]
-        self._ledger_recorder = recorder_class(datastore=datastore, events_table_name=EVENTS_TABLE)
+        self._ledger_recorder = recorder_class(
+            datastore=datastore, events_table_name=schema.EVENTS_TABLE
+        )
         return self._ledger_recorder
 
     def construct_mapper(self) -> Mapper[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ HEAD = "0004"
 """The newest migration; a database at HEAD needs nothing."""
 
 EVENTS_TABLE = "stored_events"
+"""The events table, of the same name on both engines (the migrations own it)."""
 
 RUN_INIT = "run `corpledger init` or `record` first"
 
@@ -51,13 +53,15 @@ def _require_sqlite_ledger(path: str) -> None:
         raise NoLedgerError(f"no ledger at {path} ({RUN_INIT})")
     # Read-only, and no WAL switch: looking must not change the file or add -wal/-shm.
     try:
-        with sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True) as conn:
+        uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True)) as conn:
             found = conn.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (EVENTS_TABLE,)
             ).fetchone()
-        conn.close()
     except sqlite3.DatabaseError as e:
-        raise NoLedgerError(f"no ledger at {path}: not a SQLite database ({e})") from None
+        if "not a database" in str(e):
+            raise NoLedgerError(f"no ledger at {path}: it is not a SQLite database") from None
+        raise StoreError(f"cannot read the database at {path}: {e}") from None
     if found is None:
         raise NoLedgerError(f"no ledger at {path} ({RUN_INIT})")
 
