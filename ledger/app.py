@@ -38,7 +38,12 @@ from .domain.state import CompanyState
 from .files import Item
 from .persistence import schema
 from .persistence.mapper import FactMapper, decode_state
-from .persistence.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder, StreamRow
+from .persistence.recorders import (
+    LedgerPostgresRecorder,
+    LedgerSQLiteRecorder,
+    StreamRow,
+    UnreadableEventError,
+)
 from .persistence.url import StoreConfig, resolve_url, store_config
 from .ports import ProjectionError, ReadModels, read_model_factory
 from .reports import (
@@ -48,7 +53,9 @@ from .reports import (
     AuditEvent,
     Board,
     CapTable,
+    Companies,
     CompanyHistory,
+    CompanyOut,
     HistoryEvent,
     Holdings,
     PartyHistory,
@@ -68,8 +75,6 @@ MAX_ATTEMPTS = 8
 
 WRITE_PIECE = 5_000
 """Rows a long batch hands to the store at a time."""
-
-EVENTS_TABLE = "stored_events"
 
 Answer = TypeVar("Answer")
 
@@ -185,10 +190,16 @@ class Ledger(Application[str]):
     # --- opening ---
 
     @classmethod
-    def open(cls, url: str | None = None) -> Ledger:
+    def open(cls, url: str | None = None, *, create: bool = True) -> Ledger:
         """Open the ledger at ``url`` (else ``CORPLEDGER_DB``, else ``sqlite:///corpledger.db``),
-        creating or migrating its schema first."""
+        migrating its schema to the newest revision first if it is older.
+
+        With ``create`` (the default) a database without a ledger gets a new one; without,
+        it is refused (``InputError``: no ledger there) and nothing is created: not even a
+        SQLite file. The command line creates only from the commands that record."""
         config = store_config(resolve_url(url))
+        if not create:
+            schema.require_ledger(config)
         engine = schema.engine_for(config)
         try:
             schema.upgrade(engine)
@@ -203,7 +214,9 @@ class Ledger(Application[str]):
             LedgerSQLiteRecorder if self.config.kind == "sqlite" else LedgerPostgresRecorder
         )
         datastore = self.factory.datastore  # type: ignore[attr-defined]
-        self._ledger_recorder = recorder_class(datastore=datastore, events_table_name=EVENTS_TABLE)
+        self._ledger_recorder = recorder_class(
+            datastore=datastore, events_table_name=schema.EVENTS_TABLE
+        )
         return self._ledger_recorder
 
     def construct_mapper(self) -> Mapper[str]:
@@ -223,6 +236,10 @@ class Ledger(Application[str]):
             self._read_models = factory(self) if factory is not None else None
             self._read_models_found = True
         return self._read_models
+
+    def unknown_company(self, company: str) -> InputError:
+        """The error for a company this ledger does not hold, naming where it looked."""
+        return InputError(f"unknown company {company!r} in {self.config.display}")
 
     # --- streams ---
 
@@ -244,7 +261,10 @@ class Ledger(Application[str]):
         entries = list(cached.timeline.log) if cached else []
         stored = dict(cached.stored) if cached else {}
         for row in rows:
-            event_id, actor, fact = decode_state(row.state)
+            try:
+                event_id, actor, fact = decode_state(row.state)
+            except ValueError:  # not an event as the ledger writes one: edited past it
+                raise UnreadableEventError(row.position, row.company) from None
             entries.append(Entry(fact, row.version, "", event_id))  # stored: named by id
             stored[row.version] = Stored(row.position, row.recorded_at, actor)
         stream = Stream(company, Timeline(company, entries), stored)
@@ -525,7 +545,7 @@ class Ledger(Application[str]):
         as_of = as_of or today()
         stream = self._stream(company)
         if not stream.stored:
-            raise InputError(f"unknown company {company!r}")
+            raise self.unknown_company(company)
         return self._fold(stream, as_of, position), as_of, position
 
     @staticmethod
@@ -643,12 +663,35 @@ class Ledger(Application[str]):
                 positions.append(held)
         return holdings_from(party, as_of, position, positions)
 
+    def companies(self, known_at: KnownAt = None) -> Companies:
+        """Every company of the ledger as known at ``known_at`` (default now), by slug: its
+        name and registration date (as of its latest effective date), how many events it
+        has and the position of its last one."""
+        position = self.known_position(known_at)
+        listed = []
+        for company in self.store.companies():
+            stream = self._stream(company)
+            seqs = [seq for seq, s in stream.stored.items() if s.position <= position]
+            if not seqs:
+                continue
+            state = self._fold(stream, date.max, position)
+            listed.append(
+                CompanyOut(
+                    company=company,
+                    name=state.name,
+                    registered=state.registered,
+                    events=len(seqs),
+                    last_position=stream.stored[max(seqs)].position,
+                )
+            )
+        return Companies(known_at=position, companies=listed)
+
     def history(self, company: str, known_at: KnownAt = None) -> CompanyHistory:
         """The audit trail of a company: every event with its provenance, by position."""
         position = self.known_position(known_at)
         stream = self._stream(company)
         if not stream.stored:
-            raise InputError(f"unknown company {company!r}")
+            raise self.unknown_company(company)
         return CompanyHistory(
             company=company,
             known_at=position,
@@ -681,7 +724,7 @@ class Ledger(Application[str]):
         end = end or today()
         stream = self._stream(company)
         if not stream.stored:
-            raise InputError(f"unknown company {company!r}")
+            raise self.unknown_company(company)
         stream = self._with_times(stream)
         log = [e for e in stream.timeline.log if stream.stored[e.seq].position <= position]
         entries = stream.timeline.entries if len(log) == stream.version else in_force(log)

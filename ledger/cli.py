@@ -11,11 +11,14 @@ table`` (the default) Rich tables for people.
 """
 
 import csv
+import errno
 import json
+import os
 import re
+import shlex
+import shutil
 import signal
 import sys
-import tempfile
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -59,6 +62,7 @@ from .reports import (
     AuditEvent,
     Board,
     CapTable,
+    Companies,
     History,
     Holdings,
     PartyHistory,
@@ -147,20 +151,36 @@ FormatOption = Annotated[
     ),
 ]
 
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        metavar="URL",
+        help=(
+            "The ledger's database: sqlite:///FILE.db, sqlite:////ABSOLUTE/PATH.db or "
+            "postgresql://USER@HOST:PORT/DB. Default: $CORPLEDGER_DB, else "
+            "sqlite:///corpledger.db in the working directory. Before or after the command."
+        ),
+        show_default=False,
+    ),
+]
+"""``--db``, accepted before the command (the callback's) and after it (each command's)."""
+
 app = typer.Typer(
     name="corpledger",
     help=(
         "An event-sourced ledger of corporate actions: cap tables, executive rosters and "
         "boards for any date (**--as-of**), as known at any moment (**--known-at**).\n\n"
-        "Record event files with **record**, then ask **cap-table**, **roster**, **board**, "
-        "**holdings** or **history**; **verify** checks that nobody changed the stored events. "
+        "Record event files with **record**, then ask **companies**, **cap-table**, **roster**, "
+        "**board**, **holdings** or **history**; **verify** checks that nobody changed the "
+        "stored events. "
         "Try **corpledger demo** for the Scale AI story.\n\n"
         "Exit codes: 0 success; 2 bad input or a rule violated (nothing stored); 3 record "
         "stored the events but the read models lag (do not record them again); 1 anything "
         "else."
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -175,19 +195,7 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _global_options(
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            metavar="URL",
-            help=(
-                "The ledger's database: sqlite:///FILE.db, sqlite:////ABSOLUTE/PATH.db or "
-                "postgresql://USER@HOST:PORT/DB. Default: $CORPLEDGER_DB, else "
-                "sqlite:///corpledger.db in the working directory."
-            ),
-            show_default=False,
-        ),
-    ] = None,
+    db: DbOption = None,
     debug: Annotated[
         bool,
         typer.Option("--debug", metavar="", help="Show the traceback of an unexpected error."),
@@ -253,17 +261,30 @@ def parse_known_at(text: str | None) -> KnownAt:
         ) from None
 
 
+def chosen_db(db: str | None) -> str | None:
+    """``--db`` given after the command, else before it (else None: the default)."""
+    return db if db is not None else settings.db
+
+
 @contextmanager
-def open_ledger(url: str | None = None) -> Iterator[Ledger]:
-    with Ledger.open(url if url is not None else settings.db) as ledger:
+def open_ledger(db: str | None, *, create: bool = False) -> Iterator[Ledger]:
+    """The ledger of ``--db``. Only the commands that record (and ``init``) pass
+    ``create``: any other on a database without a ledger says so and creates nothing."""
+    with Ledger.open(chosen_db(db), create=create) as ledger:
         yield ledger
 
 
 # --- output --------------------------------------------------------------------------------
 
 
+class StdoutConsole(Console):
+    def on_broken_pipe(self) -> None:
+        # Rich would exit 1 here; ``run`` handles a closed pipe the same for every output.
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
 def stdout_console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    return StdoutConsole(highlight=False, soft_wrap=False)
 
 
 def say(line: str = "") -> None:
@@ -513,6 +534,33 @@ def show_holdings(console: Console, ledger: Ledger, h: Holdings) -> None:
     console.print(table)
 
 
+def show_companies(console: Console, c: Companies) -> None:
+    heading(
+        console,
+        "Companies",
+        f"known at position {c.known_at}, {len(c.companies):,} "
+        + ("company" if len(c.companies) == 1 else "companies"),
+    )
+    if not c.companies:
+        console.print("No companies.")
+        return
+    table = new_table()
+    table.add_column("Company")
+    table.add_column("Name")
+    table.add_column("Registered")
+    table.add_column("Events", justify="right")
+    table.add_column("Last position", justify="right")
+    for company in c.companies:
+        table.add_row(
+            company.company,
+            escape(company.name or ""),
+            str(company.registered or ""),
+            f"{company.events:,}",
+            f"{company.last_position:,}",
+        )
+    console.print(table)
+
+
 _COMMON_FIELDS = {"type", "company", "effective_date", "source", "note", "external_id"}
 
 
@@ -642,9 +690,9 @@ def show_audit(console: Console, a: Audit) -> None:
 
 
 @app.command()
-def init() -> None:
+def init(db: DbOption = None) -> None:
     """Create the ledger's schema, or migrate it to the newest revision (safe to repeat)."""
-    config = store_config(resolve_url(settings.db))
+    config = store_config(resolve_url(chosen_db(db)))
     engine = schema.engine_for(config)
     try:
         before = schema.upgrade(engine)
@@ -657,7 +705,7 @@ def init() -> None:
         say(f"the ledger at {config.display} is up to date (schema revision {after})")
     else:
         say(f"migrated the ledger at {config.display} from revision {before} to {after}")
-    with open_ledger() as ledger:
+    with open_ledger(db, create=True) as ledger:
         last = ledger.known_position()
     say(f"last position in the log: {last}" if last else "the log is empty")
 
@@ -899,6 +947,7 @@ def record(
             "lists every event stored and skipped, with its event_id and position.",
         ),
     ] = RecordFormat.text,
+    db: DbOption = None,
 ) -> None:
     """Validate event files and store them as **one atomic batch**: all of it, or none.
 
@@ -912,7 +961,7 @@ def record(
     feedback = Feedback()
     fmt = input_format.value if input_format else None
     try:
-        with open_ledger() as ledger:
+        with open_ledger(db, create=True) as ledger:
             big = any(file_is_big(path) for path in files)
             total = events_in(files, fmt) if big and feedback.terminal else None
             task = feedback.task(
@@ -952,10 +1001,11 @@ def cap_table(
     as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
     fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
 ) -> None:
     """Holders, shares by class, ownership % and voting %, totals and the last valuation."""
     day, known = parse_as_of(as_of), parse_known_at(known_at)
-    with open_ledger() as ledger:
+    with open_ledger(db) as ledger:
         report = ledger.cap_table(company, as_of=day, known_at=known)
         warn_if_lagging(ledger)
         emit(report, fmt, lambda: show_cap_table(stdout_console(), ledger, report))
@@ -967,10 +1017,11 @@ def roster(
     as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
     fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
 ) -> None:
     """Officers in office: role, person, title, since, interim."""
     day, known = parse_as_of(as_of), parse_known_at(known_at)
-    with open_ledger() as ledger:
+    with open_ledger(db) as ledger:
         report = ledger.roster(company, as_of=day, known_at=known)
         warn_if_lagging(ledger)
         emit(report, fmt, lambda: show_roster(stdout_console(), ledger, report))
@@ -982,10 +1033,11 @@ def board(
     as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
     fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
 ) -> None:
     """Directors: person, seat, since, designated by, executive or not."""
     day, known = parse_as_of(as_of), parse_known_at(known_at)
-    with open_ledger() as ledger:
+    with open_ledger(db) as ledger:
         report = ledger.board(company, as_of=day, known_at=known)
         warn_if_lagging(ledger)
         emit(report, fmt, lambda: show_board(stdout_console(), ledger, report))
@@ -997,13 +1049,27 @@ def holdings(
     as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
     fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
 ) -> None:
     """Every position of a party across the companies of the ledger."""
     day, known = parse_as_of(as_of), parse_known_at(known_at)
-    with open_ledger() as ledger:
+    with open_ledger(db) as ledger:
         report = ledger.holdings(party, as_of=day, known_at=known)
         warn_if_lagging(ledger)
         emit(report, fmt, lambda: show_holdings(stdout_console(), ledger, report))
+
+
+@app.command()
+def companies(
+    known_at: KnownAtOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+) -> None:
+    """Every company in the ledger: slug, name, registration date, events, last position."""
+    known = parse_known_at(known_at)
+    with open_ledger(db) as ledger:
+        report = ledger.companies(known_at=known)
+    emit(report, fmt, lambda: show_companies(stdout_console(), report))
 
 
 @app.command()
@@ -1036,13 +1102,14 @@ def history(
     ] = None,
     known_at: KnownAtOption = None,
     fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
 ) -> None:
     """The audit trail: every event with its effective date, position, recorded_at,
     recorded_by and source, in the order recorded."""
     if (company is None) == (party is None):
         raise InputError("history needs a COMPANY or --party PARTY (one of them, not both)")
     day, known = parse_as_of(as_of), parse_known_at(known_at)
-    with open_ledger() as ledger:
+    with open_ledger(db) as ledger:
         report: History = (
             ledger.history(company, known_at=known)
             if company is not None
@@ -1077,13 +1144,14 @@ def audit(
     ] = None,
     known_at: KnownAtOption = None,
     fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
 ) -> None:
     """Every change in a period to holdings, officers and the board: each row whose value
     differs from the day before, with the events behind it, who recorded them, when and
     from which source."""
     first, last = parse_date("--from", start), parse_date("--to", end)
     known = parse_known_at(known_at)
-    with open_ledger() as ledger:
+    with open_ledger(db) as ledger:
         report = ledger.audit(company, first, last, known_at=known)
     emit(report, fmt, lambda: show_audit(stdout_console(), report))
 
@@ -1099,6 +1167,7 @@ def verify(
             show_default=False,
         ),
     ] = None,
+    db: DbOption = None,
 ) -> None:
     """Check that nobody has changed the stored events: recompute the hash chain over the whole
     log and check every company's versions. Then check that the read models equal the fold
@@ -1108,7 +1177,7 @@ def verify(
     naming the first broken link (position, company, event id) and what is wrong: a forged
     event, a deleted one, a reordered pair; or the first difference of a read model; or the
     event the read models cannot apply (they are behind the fold)."""
-    with open_ledger() as ledger:
+    with open_ledger(db) as ledger:
         checks = [*CHECKS, lambda opened: check_read_models(opened, company)]
         for line in run_checks(ledger, checks):
             say(line)
@@ -1178,12 +1247,13 @@ def projections_run(
             help="Events per transaction (each commits its rows and the position reached).",
         ),
     ] = 1_000,
+    db: DbOption = None,
 ) -> None:
     """Bring the read models up to date (the events after each projection's tracked
     position, a batch per transaction); with --follow, keep doing it. Ctrl-C or SIGTERM stops
     it cleanly after the batch in hand; a killed worker resumes from the last batch it
     committed."""
-    with open_ledger() as ledger, stopping_on_signals() as stop:
+    with open_ledger(db) as ledger, stopping_on_signals() as stop:
         models = read_models_of(ledger)
         position = models.run(
             follow=follow,
@@ -1197,10 +1267,10 @@ def projections_run(
 
 
 @projections_app.command("status")
-def projections_status(fmt: FormatOption = OutputFormat.table) -> None:
+def projections_status(fmt: FormatOption = OutputFormat.table, db: DbOption = None) -> None:
     """Each projection's tracked position and its lag behind the end of the log, and the event
     it cannot apply if that is why it lags (position, company, event id, type, reason)."""
-    with open_ledger() as ledger:
+    with open_ledger(db) as ledger:
         rows = read_models_of(ledger).status()
     if fmt is OutputFormat.json:
         say(json.dumps([{**r._asdict(), "stuck": stuck_json(r.stuck)} for r in rows], indent=2))
@@ -1243,10 +1313,11 @@ def projections_rebuild(
             show_default=False,
         ),
     ] = None,
+    db: DbOption = None,
 ) -> None:
     """Rebuild the read models from the events: every table (cleared, then projected again in
     batches), or one company's rows. The tables come out as a run from the start makes them."""
-    with open_ledger() as ledger:
+    with open_ledger(db) as ledger:
         try:
             position = read_models_of(ledger).rebuild(company)
         except ProjectionError as e:
@@ -1320,7 +1391,7 @@ def demo(
         typer.Option(
             "--db",
             metavar="URL",
-            help="Record the story into this ledger instead of a new temporary SQLite file.",
+            help="Record the story into this ledger instead of the demo's own SQLite file.",
             show_default=False,
         ),
     ] = None,
@@ -1329,18 +1400,19 @@ def demo(
     2025-06-12: Meta's non-voting 49% stake, Wang leaving for Meta while keeping his board
     seat, Droege as interim CEO.
 
-    Uses a new temporary SQLite file unless --db is given (here or before the command);
-    $CORPLEDGER_DB is not used, so the demo never writes into your own ledger by accident.
+    Without --db (here or before the command) it records into its own SQLite file in your
+    cache folder, replaced on each run and kept to explore afterwards; $CORPLEDGER_DB is not
+    used, so the demo never writes into your own ledger by accident.
     """
     story = demo_events()
     if not story.is_file():
         raise LedgerError(f"the demo's events file is missing from the package: {story}")
-    url = db or settings.db
-    temporary = url is None
+    url = chosen_db(db)
+    own = url is None
     if url is None:
-        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='corpledger-demo-')) / 'demo.db'}"
+        url = f"sqlite:///{fresh_demo_file()}"
     console = stdout_console()
-    with resources.as_file(story) as path, open_ledger(url) as ledger:
+    with resources.as_file(story) as path, open_ledger(url, create=True) as ledger:
         console.print(
             f"[bold]corpledger demo[/]: the Scale AI story ({escape(path.name)}) "
             f"in {escape(ledger.config.display)}",
@@ -1389,11 +1461,46 @@ def demo(
                 ledger.cap_table(DEMO_COMPANY, as_of=DEMO_AS_OF_AFTER, known_at=before),
             )
         console.print()
-        kept = "The demo ledger stays in a temporary file. " if temporary else ""
-        console.print(f"{kept}Explore it:")
+        kept = f"The demo ledger stays at {url.removeprefix('sqlite:///')}. " if own else ""
+        console.print(f"{escape(kept)}Explore it:", soft_wrap=True)
+        program = command_to_run_again()
         shown = ledger.config.display  # the password, if any, hidden
         for command in (f"history {DEMO_COMPANY}", f"cap-table {DEMO_COMPANY} --as-of 2024-06-01"):
-            say(f"  corpledger --db '{shown}' {command}")
+            say(f"  {program} --db '{shown}' {command}")
+        activate = Path(sys.argv[0]).parent / "activate"
+        if program != "corpledger" and activate.is_file():
+            say(f"(or put corpledger on your PATH first: source {shlex.quote(str(activate))})")
+
+
+def demo_file() -> Path:
+    """The demo's own ledger: one fixed file in the user's cache folder, so each run reuses
+    it rather than leaving a new folder behind, and it stays to explore after the demo."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "corpledger" / "demo.db"
+
+
+def fresh_demo_file() -> Path:
+    """``demo_file``, emptied: the story is told on a fresh ledger each run."""
+    path = demo_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        leftover.unlink(missing_ok=True)
+    return path
+
+
+def command_to_run_again() -> str:
+    """How to run corpledger again from the user's shell: ``corpledger`` when the PATH finds
+    this very program; else its path as it was started (``.venv/bin/corpledger`` after
+    ``make demo``), or this interpreter with ``-m ledger``."""
+    started = sys.argv[0]
+    if Path(started).name != "corpledger":
+        return f"{shlex.quote(sys.executable)} -m ledger"
+    if os.sep not in started:
+        return "corpledger"  # found on the PATH
+    found = shutil.which("corpledger")
+    if found is not None and Path(found).resolve() == Path(started).resolve():
+        return "corpledger"
+    return shlex.quote(started)
 
 
 # --- entry point -----------------------------------------------------------------------------
@@ -1407,6 +1514,14 @@ def fail(*messages: str) -> None:
     """Each message on its own line (``error: ...``): one, or each problem of an input."""
     for message in messages:
         print(f"error: {one_line(message)}", file=sys.stderr, flush=True)
+
+
+def reader_left() -> int:
+    """The reader of stdout left early (``| head``): exit quietly with 0. As Python's docs
+    recommend, stdout goes to devnull, so the flush at exit does not hit the closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -1438,6 +1553,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         fail("interrupted")
         return 130
+    except SystemExit as e:
+        # Typer answers a closed stdout with exit 1; a reader leaving early is no error.
+        if isinstance(e.__context__, BrokenPipeError):
+            return reader_left()
+        raise
     except Exception as e:
         if settings.debug:
             traceback.print_exc()

@@ -190,6 +190,27 @@ class Holdings(Report):
         ]
 
 
+class CompanyOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    company: str
+    name: str | None
+    registered: date | None
+    events: int
+    last_position: int
+
+
+class Companies(Report):
+    """Every company of the ledger as known at a position, ordered by slug."""
+
+    csv_columns = ("known_at", *CompanyOut.model_fields)
+
+    known_at: int
+    companies: list[CompanyOut]
+
+    def csv_rows(self) -> list[dict[str, Any]]:
+        return [{"known_at": self.known_at, **c.model_dump()} for c in self.companies]
+
+
 class HistoryEvent(BaseModel):
     model_config = ConfigDict(frozen=True)
     event_id: str

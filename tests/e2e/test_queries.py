@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from ledger import Ledger
+from ledger.persistence.url import store_config
 
 from .conftest import ACME, Cli, Run, assert_refused, at_once, pattern, prepare
 
@@ -170,14 +171,20 @@ def commands(first_batch: datetime) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def answers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+def queried(tmp_path_factory: pytest.TempPathFactory) -> Cli:
     home = tmp_path_factory.mktemp("queries")
     cli = prepare(Cli(f"sqlite:///{home}/ledger.db", home), str(ACME))
     time.sleep(0.01)  # the two batches get distinct recorded_at (milliseconds)
-    assert cli.url is not None
-    prepare(cli, str(Path(home) / cli.write("sale.yaml", SALE)))
-    asked = commands(batch_time(cli.url, 11))
-    return dict(zip(asked, at_once([partial(cli, *args) for args in asked.values()]), strict=True))
+    return prepare(cli, str(Path(home) / cli.write("sale.yaml", SALE)))
+
+
+@pytest.fixture(scope="module")
+def answers(queried: Cli) -> dict[str, Run]:
+    assert queried.url is not None
+    asked = commands(batch_time(queried.url, 11))
+    return dict(
+        zip(asked, at_once([partial(queried, *args) for args in asked.values()]), strict=True)
+    )
 
 
 def test_cap_table_json_is_the_documented_answer_whole(answers: dict[str, Run]) -> None:
@@ -513,8 +520,8 @@ def test_roster_board_holdings_and_history_tables_read_as_sentences_of_the_answe
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("unknown company cap-table", "unknown company 'nope-inc'"),
-        ("unknown company history", "unknown company 'nope-inc'"),
+        ("unknown company cap-table", "unknown company 'nope-inc' in {db}"),
+        ("unknown company history", "unknown company 'nope-inc' in {db}"),
         (
             "impossible as-of",
             "--as-of '2024-02-30' is not a valid date: day is out of range for month",
@@ -531,9 +538,9 @@ def test_roster_board_holdings_and_history_tables_read_as_sentences_of_the_answe
     ],
 )
 def test_a_query_that_cannot_be_answered_exits_2_with_one_line(
-    answers: dict[str, Run], name: str, expected: str
+    answers: dict[str, Run], queried: Cli, name: str, expected: str
 ) -> None:
-    assert_refused(answers[name], expected)
+    assert_refused(answers[name], expected.replace("{db}", f"sqlite:///{queried.cwd}/ledger.db"))
 
 
 @pytest.mark.postgres
@@ -563,4 +570,4 @@ def test_postgresql_records_and_answers_like_sqlite(pg_cli: Cli) -> None:
     history = answers[2].json()
     assert (history["known_at"], len(history["events"])) == (11, 11)
     assert {e["recorded_by"] for e in history["events"]} == {"e2e-tester"}
-    assert_refused(answers[3], "unknown company 'nope-inc'")
+    assert_refused(answers[3], f"unknown company 'nope-inc' in {store_config(pg_cli.url).display}")

@@ -126,7 +126,7 @@ def test_a_dry_run_checks_everything_and_stores_nothing(cli: Cli) -> None:
     run = cli("record", "--dry-run", str(ACME))
     assert (run.code, run.out, run.err) == (0, "dry run: 11 events valid, nothing stored\n", "")
     assert cli.stored() == 0
-    assert_refused(cli("history", "acme-rockets"), "unknown company 'acme-rockets'")
+    assert_refused(cli("history", "acme-rockets"), f"unknown company 'acme-rockets' in {cli.url}")
 
 
 def test_the_actor_is_the_option_else_the_environment_else_the_system_user(cli: Cli) -> None:
