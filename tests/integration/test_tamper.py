@@ -456,6 +456,13 @@ def assert_queries_point_at_verify(url: str) -> None:
     for args in (["history", "acme"], ["cap-table", "acme"], ["companies"]):
         done = corpledger(url, *args)
         assert (done.returncode, done.stdout, done.stderr) == (1, "", f"error: {UNREADABLE}\n")
+    rebuilt = corpledger(url, "projections", "rebuild")
+    [line] = rebuilt.stderr.splitlines()
+    assert (rebuilt.returncode, rebuilt.stdout) == (1, "")
+    assert line.startswith(
+        "error: the rebuild stopped at position 3: projections cap_table, roster, board cannot "
+        "read the event at position 3 (company acme"
+    ), line
 
 
 @pytest.mark.parametrize("edit", list(RETYPED_SQLITE.values()), ids=list(RETYPED_SQLITE))
