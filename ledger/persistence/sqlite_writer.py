@@ -122,9 +122,12 @@ class SQLiteWriter:
             self._answer()
 
     def _gone(self) -> NoReturn:
-        raise sqlite3.OperationalError(
-            f"the SQLite writer process ended unexpectedly (exit code {self._process.poll()})"
-        )
+        try:
+            code = self._process.wait(timeout=10)  # its output ended: it is ending, or ended
+        except subprocess.TimeoutExpired:
+            code = None
+        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        raise sqlite3.OperationalError(f"the SQLite writer process ended unexpectedly ({how})")
 
     def execute(self, sql: str, params: Any = ()) -> None:
         self._settle()
