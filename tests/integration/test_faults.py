@@ -504,6 +504,8 @@ def test_a_read_only_sqlite_file_refuses_the_batch(sqlite_url: str, tmp_path: Pa
     try:
         mount("-o", "remount,ro,bind", str(database))
         failed(cli.at(AS_IT_IS, "record", batch.file), 1, READ_ONLY)
+        # The read models live in the same file.
+        failed(cli.at(AS_IT_IS, "projections", "rebuild"), 1, "the database is read-only")
     finally:
         umount(database)
     recovers(cli, batch, stored=False)
