@@ -7,8 +7,9 @@ kills the process with SIGKILL (or kills the SQLite writer process, or waits whi
 cuts the connection), then runs ``ledger.cli.run``. Every cell ends the same way
 (``recovers``): a command that failed says so in one ``error:`` line with the documented exit
 code and no traceback; the batch is in the log whole or not at all; recording the same file
-again stores it exactly once (every event has an external_id); ``verify`` is green in a new
-process; and ``projections run`` leaves no lag and read models equal to the fold.
+again stores it exactly once (every event has an external_id); the chain is intact before and
+``verify`` green after; and ``projections run`` leaves no lag and read models equal to the
+fold (each event applied once).
 
 A full disk is a small tmpfs mounted for the test, and a read-only file a read-only bind mount
 of it: the tests run as root, who ignores file permissions but not a read-only mount, and the
@@ -28,6 +29,7 @@ import time
 from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
@@ -36,8 +38,9 @@ import sqlalchemy as sa
 
 from ledger import Ledger
 from ledger.cli import run
+from ledger.integrity import verify_chain
 from tests import builders as b
-from tests.conftest import PG_URL, UNDER_CI, _admin_conninfo
+from tests.conftest import PG_URL, UNDER_CI
 from tests.e2e.conftest import clean_env
 
 CHILD = """
@@ -178,7 +181,11 @@ class Batch:
     events: int
 
 
+START = date(2020, 1, 2)
+
+
 def write_batch(cwd: Path, name: str, companies: int, per_company: int) -> Batch:
+    """``companies`` new companies of ``per_company`` events each, in date order."""
     slugs = [f"{name}-{n:03d}" for n in range(companies)]
     with (cwd / f"{name}.jsonl").open("w", encoding="utf-8") as out:
         for slug in slugs:
@@ -186,7 +193,7 @@ def write_batch(cwd: Path, name: str, companies: int, per_company: int) -> Batch
                 b.registered(slug, "2020-01-01"),
                 b.share_class(slug, "common", "2020-01-01"),
                 *(
-                    b.issued(slug, f"h{n % 7}", "common", 10 + n, f"2020-{1 + n % 12:02d}-15")
+                    b.issued(slug, f"h{n % 7}", "common", 10 + n, START + timedelta(days=n))
                     for n in range(per_company - 2)
                 ),
             ]
@@ -218,6 +225,8 @@ def recovers(cli: Ledgers, batch: Batch, *, stored: bool) -> None:
     """The batch is in the log whole (``stored``) or not at all; recording it again stores it
     once; verify is green; the read models catch up once and equal the fold."""
     assert stored_of(cli.url, batch) == (batch.events if stored else 0)
+    with Ledger.open(cli.url) as ledger:
+        assert verify_chain(ledger).intact
     again = cli("record", batch.file)
     assert again.code == 0, again.err
     if stored:
@@ -370,7 +379,7 @@ LOST = "the connection to PostgreSQL was lost; nothing of this batch was stored"
 
 def writing_backends(url: str) -> list[int]:
     """The backends of the command under test that hold the events table's append lock."""
-    with psycopg.connect(_admin_conninfo(url), autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True) as conn:
         rows = conn.execute(
             "SELECT DISTINCT a.pid FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid "
             "WHERE a.application_name = %s AND l.relation = 'stored_events'::regclass "
@@ -412,7 +421,7 @@ def test_a_connection_cut_mid_batch_fails_it_and_stores_nothing(
             assert time.monotonic() < deadline, "the child never got to the point"
             time.sleep(0.02)
         [backend] = writing_backends(pg_url)
-        with psycopg.connect(_admin_conninfo(pg_url), autocommit=True) as admin:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
             assert admin.execute("SELECT pg_terminate_backend(%s)", (backend,)).fetchone() == (
                 True,
             )
@@ -515,7 +524,7 @@ def test_a_read_only_postgresql_database_refuses_the_batch(pg_url: str, tmp_path
     cli = Ledgers(pg_url, tmp_path)
     batch = small(tmp_path)
     name = pg_url.rpartition("/")[2]
-    with psycopg.connect(_admin_conninfo(PG_URL), autocommit=True) as admin:
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
         admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
         try:
             failed(cli("record", batch.file), 1, READ_ONLY)
