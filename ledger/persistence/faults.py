@@ -22,8 +22,9 @@ DISK_FULL = "the disk is full"
 READ_ONLY = "the database is read-only"
 CONNECTION_LOST = "the connection to PostgreSQL was lost"
 
-_LOST = (pg.AdminShutdown, pg.CrashShutdown, pg.IdleInTransactionSessionTimeout)
-"""PostgreSQL ended the session: ``pg_terminate_backend``, a server restart, the idle timeout."""
+_LOST = (pg.AdminShutdown, pg.CrashShutdown)
+"""PostgreSQL ended the session: ``pg_terminate_backend``, a server shutdown or crash. (Its
+idle-in-transaction timeout says why in its own words.)"""
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:
