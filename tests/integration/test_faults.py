@@ -477,8 +477,8 @@ FULL = "the disk is full; nothing of this batch was stored"
 @pytest.mark.parametrize(
     "size",
     [
-        pytest.param((1_000, None), id="in-process"),
-        pytest.param((1_000, 100), id="writer-process"),
+        pytest.param((8_000, None), id="in-process"),
+        pytest.param((8_000, 500), id="writer-process"),
         pytest.param((LONG, None), id=f"{LONG}-events", marks=pytest.mark.slow),
     ],
 )
@@ -486,7 +486,9 @@ def test_a_full_disk_fails_the_batch_and_stores_nothing(
     small_disk: Path, tmp_path: Path, size: tuple[int, int | None]
 ) -> None:
     """A batch the disk has no room for, written in the ledger's process (up to CHUNK events)
-    or through the writer process (more)."""
+    or through the writer process (more). 8,000 events are more than SQLite's page cache holds
+    (2 MB), so the disk is found full mid-transaction, with pieces of the batch still to come,
+    not only at the commit."""
     cli = Ledgers(f"sqlite:///{small_disk}/ledger.db", tmp_path)
     with Ledger.open(cli.url) as ledger:
         ledger.record(b.founded("base-co", "2019-01-01", {"ann": 1_000, "bo": 500}))
