@@ -695,4 +695,6 @@ def test_a_broken_rule_is_refused_naming_the_rule_the_event_its_date_and_the_num
 def test_a_bad_query_is_refused_with_one_line_and_exit_2(
     scenario: Scenario, args: tuple[str, ...], message: str
 ) -> None:
-    assert_refused(scenario.cli(*args), message.replace("{url}", scenario.cli.url))
+    # Messages show a PostgreSQL URL as the ledger reads it (its driver named, no password).
+    shown = scenario.cli.url.replace("postgresql://", "postgresql+psycopg://", 1)
+    assert_refused(scenario.cli(*args), message.replace("{url}", shown))
