@@ -284,7 +284,7 @@ def rows_of(admitted: Iterable[Entry], actor: str) -> list[NewRow]:
 
 def _in_order(entries: list[Entry], timeline: Timeline) -> bool:
     """Whether the entries can be admitted on the timeline's tail: none is back-dated, and
-    none acts on an earlier event (a correction's ``target``, DESIGN.md), whose entry the
+    none acts on an earlier event (a correction's ``target``, docs/events.md), whose entry the
     tail may not hold."""
     return min(map(key_of, entries)) >= timeline.keys[-1] and not any(
         isinstance(e.fact, Correction) for e in entries

@@ -1,4 +1,4 @@
-"""The command line ``corpledger``: a thin shell over ``Ledger`` (DESIGN.md, "Command line").
+"""The command line ``corpledger``: a thin shell over ``Ledger`` (docs/contracts.md).
 
 Exit codes: 0 success; 2 bad input, a rule violated or a usage mistake (one line on
 stderr starting ``error:``, nothing stored); 1 anything else, with a message rather than a

@@ -9,7 +9,7 @@ NULL = still believed). The rows a reader wants are
     AND known_from <= T AND (known_to IS NULL OR known_to > T)
 
 The column names of ``cap_table_history``, ``roster_history`` and ``board_history`` listed in
-DESIGN.md are a contract for BI tools; the others (``votes_per_share``, ``since``) are
+docs/contracts.md are a contract for BI tools; the others (``votes_per_share``, ``since``) are
 additions. ``valuation_history`` and ``projection_tracking`` are ours.
 """
 

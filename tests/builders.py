@@ -1,4 +1,4 @@
-"""Event dicts in the event-file shape of DESIGN.md, for tests.
+"""Event dicts in the event-file shape of docs/events.md, for tests.
 
 Each builder returns a plain ``dict`` as a user would write it in a YAML or JSON event file
 (dates as ISO strings, money as ``{amount, currency}``), leaving out the optional fields it is

@@ -19,8 +19,8 @@ class InputError(LedgerError):
 class RuleViolation(LedgerError):
     """An event would break an invariant at some date of the company's timeline. Nothing stored.
 
-    ``rule`` is the invariant's number in DESIGN.md; the message names the event, the date
-    and the numbers."""
+    ``rule`` is the invariant's number (``fold.RULES``, docs/rules.md); the message names the
+    event, the date and the numbers."""
 
     exit_code = 2
 

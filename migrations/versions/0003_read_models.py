@@ -1,9 +1,9 @@
 """The read models: bitemporal history tables, their indexes and the projections' tracking.
 
-``cap_table_history``, ``roster_history``, ``board_history`` (the columns DESIGN.md lists, plus
-``votes_per_share`` and ``since``), ``valuation_history``, ``party_companies`` (the holdings
-index: the companies a party has had rows in), and ``projection_tracking`` with one row per
-projection at position 0. The tables start empty even when events are already stored:
+``cap_table_history``, ``roster_history``, ``board_history`` (the columns docs/contracts.md
+lists, plus ``votes_per_share`` and ``since``), ``valuation_history``, ``party_companies`` (the
+holdings index: the companies a party has had rows in), and ``projection_tracking`` with one
+row per projection at position 0. The tables start empty even when events are already stored:
 the first catch-up (``corpledger projections run``, or any command that records or queries)
 fills them from the log, in batches. ``projections/tables.py`` defines the same tables for the
 code; a test checks that the two agree.

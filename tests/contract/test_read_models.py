@@ -150,7 +150,7 @@ def test_a_back_dated_event_closes_the_rows_it_changes_and_writes_their_successo
         ("acme", "ana", "common", 900, 1, "2020-03-01", "2020-06-01", 5, None),
         ("acme", "ben", "common", 400, 1, "2020-06-01", None, 4, None),
     ]
-    # "As of D, known at T" in plain SQL, as DESIGN.md writes it.
+    # "As of D, known at T" in plain SQL, as docs/contracts.md writes it.
     query = sa.text(
         "SELECT party, shares FROM cap_table_history WHERE company = 'acme' "
         "AND valid_from <= :d AND (valid_to IS NULL OR valid_to > :d) "

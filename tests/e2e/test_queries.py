@@ -1,5 +1,5 @@
-"""The query commands as a user runs them: the JSON and CSV contracts of DESIGN.md with whole
-values, the tables for people, --as-of and --known-at in every form, and the refusals.
+"""The query commands as a user runs them: the JSON and CSV contracts of docs/contracts.md with
+whole values, the tables for people, --as-of and --known-at in every form, and the refusals.
 
 The ledger holds acme-rockets (positions 1-11, one batch) and, recorded in a second batch,
 ben's sale of 500,000 common to carol on 2022-01-01 (position 12). Every command of this

@@ -1,11 +1,11 @@
-"""A naive model of the ledger for the state machine, written from DESIGN.md alone.
+"""A naive model of the ledger for the state machine, written from docs/ alone.
 
 Plain dictionaries, no import of ``ledger.domain``. It keeps every accepted event with its
 recording order and the position the ledger gave it. Whether a new batch is valid is decided
 by inserting it into each company's timeline, sorting by (effective_date, recording order),
 replaying the whole timeline from nothing and checking every rule after every event. The
 answers (cap table, roster, board) are replays of the events known at a position (a batch is
-known whole), cut at a date, in the JSON shape of DESIGN.md.
+known whole), cut at a date, in the JSON shape of docs/contracts.md.
 
 Corrections, just as simply: walking the log in recording order, a retraction takes its
 target out of a dictionary of the events in force, a correction puts its replacement in
@@ -259,7 +259,7 @@ class Model:
         log = [a for a in self.accepted if a.event["company"] == company]
         return sorted({day(event) for event, _ in in_force(log)})
 
-    # --- answers, in the JSON shape of DESIGN.md ---
+    # --- answers, in the JSON shape of docs/contracts.md ---
 
     def cap_table(self, company: str, as_of: date, known_at: int) -> dict[str, Any]:
         c = self.replay(company, as_of=as_of, known_at=known_at)
