@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,8 +125,12 @@ class Drawn:
 
     events: list[Any]
     past_bounds: list[str] = field(default_factory=list)
+    whole_file: str | None = None
+    """The name of a ``WHOLE_FILES`` text written instead of the events."""
 
     def __repr__(self) -> str:
+        if self.whole_file is not None:
+            return f"Drawn(whole_file={self.whole_file!r})"
         return f"Drawn(events={_brief(self.events)!r}, past_bounds={self.past_bounds!r})"
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
@@ -141,6 +146,13 @@ def _brief(value: Any) -> Any:
     if isinstance(value, list):
         return [_brief(item) for item in value]
     return value
+
+
+def file_bytes(drawn: Drawn, fmt: str) -> bytes:
+    """The bytes of the event file of ``drawn`` in ``fmt`` (yaml, json or jsonl)."""
+    if drawn.whole_file is not None:
+        return WHOLE_FILES[drawn.whole_file](fmt)
+    return write_file(drawn.events, fmt).encode("utf-8")
 
 
 def write_file(events: list[Any], fmt: str) -> str:
@@ -742,6 +754,54 @@ def anchored(event: Any, company: Company, n: int, draw: st.DrawFn) -> Any:
     return out
 
 
+_ISSUE = (
+    '{"type": "SharesIssued", "company": "c", "holder": "h", "share_class": "common", '
+    '"effective_date": "2020-06-30", '
+)
+
+
+def _in_list(fmt: str, item: str) -> bytes:
+    """One item as a whole file: a list of it (YAML and JSON) or a line (JSON Lines)."""
+    return (f"{item}\n" if fmt == "jsonl" else f"[{item}]\n").encode("utf-8")
+
+
+def _laughs(fmt: str) -> bytes:
+    """A note of anchors that expand to 9^8 items (YAML); a wide list elsewhere."""
+    if fmt != "yaml":
+        return _in_list(fmt, _ISSUE + '"shares": 1, "note": [' + ", ".join(["[]"] * 10_000) + "]}")
+    anchors = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    anchors += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 8)]
+    issue = "type: SharesIssued, company: c, holder: h, share_class: common, shares: 1"
+    return f"- {{{issue}, effective_date: 2020-06-30, note: {{{', '.join(anchors)}}}}}\n".encode()
+
+
+WHOLE_FILES: dict[str, Callable[[str], bytes]] = {
+    "empty": lambda fmt: b"",
+    "blank lines": lambda fmt: b"\n \n\t\n",
+    "a scalar": lambda fmt: b"42\n",
+    "a mapping": lambda fmt: b'{"type": "SharesIssued"}\n',
+    "nested lists 100,000 deep": lambda fmt: _in_list(fmt, "[" * 100_000 + "]" * 100_000),
+    "a field nested 100,000 deep": lambda fmt: _in_list(
+        fmt, _ISSUE + '"shares": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    ),
+    "an integer of 5,000 digits": lambda fmt: _in_list(fmt, _ISSUE + f'"shares": 1{"0" * 5000}}}'),
+    "a number with an exponent of a billion": lambda fmt: _in_list(
+        fmt, _ISSUE + '"shares": 1, "price_per_share": {"amount": 1e999999999, "currency": "USD"}}'
+    ),
+    "invalid UTF-8": lambda fmt: _in_list(fmt, '{"type": "X"}').replace(b"X", b"\xff\xfe"),
+    "a surrogate encoded in UTF-8": lambda fmt: _in_list(fmt, '{"type": "X"}').replace(
+        b"X", b"\xed\xa0\x80"
+    ),
+    "a byte-order mark": lambda fmt: b"\xef\xbb\xbf" + _in_list(fmt, '{"type": "X"}'),
+    "a NUL byte": lambda fmt: _in_list(fmt, '{"type": "X"}').replace(b"X", b"\x00"),
+    "UTF-16": lambda fmt: _in_list(fmt, '{"type": "X"}').decode().encode("utf-16"),
+    "a billion laughs": _laughs,
+    "a line of a million characters": lambda fmt: _in_list(fmt, f'{{"note": "{"a" * 10**6}"}}'),
+    "a python tag": lambda fmt: b"- !!python/object/apply:os.getcwd []\n",
+}
+"""Whole files that are not event files at all, in every format."""
+
+
 ITEM_GARBAGE = [None, 5, "SharesIssued", [], [{}], {}, {"type": "NoSuchEvent"}, True]
 """Items that are not events at all."""
 
@@ -765,6 +825,8 @@ class Sources:
 
 @st.composite
 def _event_file(draw: st.DrawFn, sources: Sources, company: Company) -> Drawn:
+    if draw(_rarely) and draw(_rarely):
+        return Drawn([], whole_file=draw(st.sampled_from(sorted(WHOLE_FILES))))
     drawn = Drawn([])
     for n in range(draw(st.integers(1, 4))):
         source = draw(st.sampled_from(["schema", "boundary", "rules", "garbage"]))

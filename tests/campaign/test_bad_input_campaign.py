@@ -42,8 +42,8 @@ from .inputs import (
     Sources,
     event_fields,
     event_file_schema,
+    file_bytes,
     setup_events,
-    write_file,
 )
 
 EXAMPLES = {"sqlite": 200, "postgres": 100}
@@ -52,6 +52,8 @@ the ledger: its examples are fewer)."""
 SLOW_EXAMPLES = 10_000
 EXAMPLES_PER_LEDGER = 150
 MAX_ERROR_LINES = 20
+MAX_ERROR_CHARACTERS = 256 * 1024
+"""A refusal names the place and the value; it does not echo a whole expanded YAML bomb."""
 LAG = 3
 """The exit code of a batch stored whose read models could not be brought up to date."""
 
@@ -76,7 +78,8 @@ class Run:
     err: str
 
     def __str__(self) -> str:
-        return f"corpledger {' '.join(a[:80] for a in self.args)} → exit {self.code}\n{self.err}"
+        err = self.err if len(self.err) < 2000 else f"{self.err[:2000]}… ({len(self.err):,} chars)"
+        return f"corpledger {' '.join(a[:80] for a in self.args)} → exit {self.code}\n{err}"
 
 
 @dataclass
@@ -160,9 +163,9 @@ class Campaign:
             code = run_cli(["--db", self.url, *args])
         return Run(args, code, out.getvalue(), err.getvalue())
 
-    def write(self, name: str, text: str) -> str:
+    def write(self, name: str, content: bytes) -> str:
         path = self.home / name
-        path.write_text(text, encoding="utf-8")
+        path.write_bytes(content)
         return str(path)
 
 
@@ -186,6 +189,7 @@ def campaign(
 def assert_refused_cleanly(run: Run) -> None:
     """Exit 2: one to MAX_ERROR_LINES lines on stderr, each an ``error:`` line; no
     traceback; nothing on stdout."""
+    assert len(run.err) <= MAX_ERROR_CHARACTERS, f"{len(run.err):,} characters on stderr: {run}"
     lines = run.err.splitlines()
     assert run.out == "", run
     assert 1 <= len(lines) <= MAX_ERROR_LINES, run
@@ -241,7 +245,7 @@ def companies_of(company: Company, events: list[Any]) -> list[str]:
 
 def check_input(campaign: Campaign, company: Company, drawn: Drawn, fmt: str, shown: str) -> bool:
     """The oracle for one event file; returns whether the file was accepted."""
-    path = campaign.write(f"input.{EXTENSIONS[fmt]}", write_file(drawn.events, fmt))
+    path = campaign.write(f"input.{EXTENSIONS[fmt]}", file_bytes(drawn, fmt))
     before = campaign.position()
     recorded = campaign.cli("record", path)
     assert recorded.code != LAG, f"accepted input left the read models behind: {recorded}"
@@ -264,7 +268,7 @@ def check_input(campaign: Campaign, company: Company, drawn: Drawn, fmt: str, sh
     assert_succeeds(campaign.cli("holdings", party_of(drawn.events), *as_of, *formats))
     assert_succeeds(campaign.cli("projections", "rebuild"))
     assert_succeeds(campaign.cli("verify"))
-    assert_succeeds(campaign.cli("record", campaign.write("plain.yaml", PLAIN)))
+    assert_succeeds(campaign.cli("record", campaign.write("plain.yaml", PLAIN.encode())))
     return True
 
 
