@@ -829,7 +829,7 @@ def _event_file(draw: st.DrawFn, sources: Sources, company: Company) -> Drawn:
         return Drawn([], whole_file=draw(st.sampled_from(sorted(WHOLE_FILES))))
     drawn = Drawn([])
     for n in range(draw(st.integers(1, 4))):
-        source = draw(st.sampled_from(["schema", "boundary", "rules", "garbage"]))
+        source = draw(st.sampled_from(["schema", "boundary", "rules", "rules", "other"]))
         if source == "schema":
             event = draw(sources.schema_events)
             drawn.events.append(anchored(event, company, n, draw) if draw(_mostly) else event)
