@@ -321,3 +321,14 @@ def test_every_field_of_every_event_type_has_boundary_values_of_its_kind() -> No
         if name not in FIELD_KINDS
     }
     assert unprobed == set()
+
+
+@pytest.mark.parametrize("kind", sorted(EVENT_TYPES))
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_schema_of_corpledger_schema_draws_events_of_every_type(
+    kind: str, data: st.DataObject
+) -> None:
+    event = data.draw(SOURCES.schema.event(kind))
+    assert event["type"] == kind
+    assert set(event) <= set(event_fields(kind))
