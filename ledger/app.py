@@ -19,11 +19,11 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from datetime import time as clock
 from itertools import chain, islice
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -40,7 +40,7 @@ from .persistence import schema
 from .persistence.mapper import FactMapper, decode_state
 from .persistence.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder, StreamRow
 from .persistence.url import StoreConfig, resolve_url, store_config
-from .ports import ReadModels, read_model_factory
+from .ports import ProjectionError, ReadModels, read_model_factory
 from .reports import (
     Audit,
     AuditChange,
@@ -68,6 +68,8 @@ WRITE_PIECE = 5_000
 """Rows a long batch hands to the store at a time."""
 
 EVENTS_TABLE = "stored_events"
+
+Answer = TypeVar("Answer")
 
 KnownAt = int | datetime | date | None
 """A position of the global log, a timestamp (naive means UTC), or a date (its end, UTC)."""
@@ -125,6 +127,10 @@ class RecordResult:
     recorded: list[RecordedEvent] = field(default_factory=list)
     skipped: list[SkippedEvent] = field(default_factory=list)
     dry_run: bool = False
+    lagging: ProjectionError | None = None
+    """Why the read models could not be brought up to date after the events were stored
+    (``lagging.stuck``: the event they cannot apply), or None. The events are stored all
+    the same: recording them again would store them twice."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +170,9 @@ class Ledger(Application[str]):
         self._streams: dict[str, Stream] = {}
         self._read_models: ReadModels | None = None
         self._read_models_found = False
+        self.lagging: ProjectionError | None = None
+        """Why the last query answered from the events rather than the read models (they
+        could not catch up to the position it asked for), or None."""
         try:
             super().__init__(env=config.eventsourcing_env)
         except PersistenceError as e:
@@ -261,17 +270,34 @@ class Ledger(Application[str]):
         returns, so the next query reads what was just recorded from them; without, they
         catch up later (``corpledger projections run``, or the next query).
 
-        Raises ``InputError`` or ``RuleViolation`` (nothing stored) or ``ConflictError``;
-        ``ProjectionError`` if the events were stored but a projection cannot apply one."""
+        Raises ``InputError`` or ``RuleViolation`` (nothing stored), ``ConflictError`` or
+        ``StoreError`` (nothing stored). Once the batch is committed it raises nothing: if
+        the read models cannot be brought up to date (a stored event a projection cannot
+        apply, ``ProjectionError.stuck``), the result says so in ``lagging``."""
         with gc_paused():
             result = self._record_batch(
                 events, actor=actor or default_actor(), dry_run=dry_run, progress=progress
             )
         if project and not dry_run and result.recorded:
-            read_models = self.read_models
-            if read_models is not None:
-                read_models.catch_up(until=max(e.position or 0 for e in result.recorded))
+            lagging = self.project(until=max(e.position or 0 for e in result.recorded))
+            if lagging is not None:
+                result = replace(result, lagging=lagging)
         return result
+
+    def project(self, until: int | None = None) -> ProjectionError | None:
+        """Bring the read models (if installed) up to ``until`` (default: the end of the
+        log). Returns None, or why they stopped short: a ``ProjectionError`` (its ``stuck``
+        names the event they cannot apply, when that is why; they stand just before it)."""
+        read_models = self.read_models
+        if read_models is None:
+            return None
+        try:
+            read_models.catch_up(until=until)
+        except ProjectionError as e:
+            return e
+        except Exception as e:  # after a commit, a failure to project is reported, not raised
+            return ProjectionError(f"the read models could not catch up: {type(e).__name__}: {e}")
+        return None
 
     def _record_batch(
         self,
@@ -507,8 +533,31 @@ class Ledger(Application[str]):
         known = in_force(e for e in stream.timeline.log if stored[e.seq].position <= position)
         return replay_known(known, stream.company, as_of=as_of)
 
-    def _from_tables(self, fold: bool) -> ReadModels | None:
-        return None if fold else self.read_models
+    def _answer(
+        self,
+        fold: bool,
+        from_tables: Callable[[ReadModels], Answer],
+        from_events: Callable[[], Answer],
+    ) -> Answer:
+        """The answer from the read models when installed (caught up first), else, with
+        ``fold``, or when they cannot catch up (``lagging`` says why), from the events."""
+        self.lagging = None
+        tables = None if fold else self.read_models
+        if tables is not None:
+            try:
+                return from_tables(tables)
+            except ProjectionError as e:
+                self.lagging = e
+        try:
+            return from_events()
+        except LedgerError:
+            raise
+        except Exception:
+            if self.lagging is None:
+                raise
+            # The events cannot be read either (one of a newer version, say): the
+            # projections' message names it.
+            raise self.lagging from None
 
     def _position_or_end(self, known_at: KnownAt) -> int | None:
         """``known_at`` as a position; None stays None (the read models take the end of the
@@ -526,11 +575,14 @@ class Ledger(Application[str]):
         """Holders, shares by class, ownership and voting percentages, last valuation.
 
         Read from the read models when installed (caught up first), else, or with ``fold``,
-        folded from the events; the two answers are the same (``corpledger verify``)."""
-        tables = self._from_tables(fold)
-        if tables is not None:
-            return tables.cap_table(company, as_of or today(), self._position_or_end(known_at))
-        return cap_table_of(*self.state(company, as_of, known_at))
+        folded from the events; the two answers are the same (``corpledger verify``). When
+        the read models cannot catch up to the position asked for (an event they cannot
+        apply), the answer is folded too, and ``lagging`` says why."""
+        return self._answer(
+            fold,
+            lambda t: t.cap_table(company, as_of or today(), self._position_or_end(known_at)),
+            lambda: cap_table_of(*self.state(company, as_of, known_at)),
+        )
 
     def roster(
         self,
@@ -541,10 +593,11 @@ class Ledger(Application[str]):
         fold: bool = False,
     ) -> Roster:
         """Officers in office: role, title, person, since, interim (see ``cap_table``)."""
-        tables = self._from_tables(fold)
-        if tables is not None:
-            return tables.roster(company, as_of or today(), self._position_or_end(known_at))
-        return roster_of(*self.state(company, as_of, known_at))
+        return self._answer(
+            fold,
+            lambda t: t.roster(company, as_of or today(), self._position_or_end(known_at)),
+            lambda: roster_of(*self.state(company, as_of, known_at)),
+        )
 
     def board(
         self,
@@ -556,10 +609,11 @@ class Ledger(Application[str]):
     ) -> Board:
         """Directors: person, seat, since, designated_by, executive or not (see
         ``cap_table``)."""
-        tables = self._from_tables(fold)
-        if tables is not None:
-            return tables.board(company, as_of or today(), self._position_or_end(known_at))
-        return board_of(*self.state(company, as_of, known_at))
+        return self._answer(
+            fold,
+            lambda t: t.board(company, as_of or today(), self._position_or_end(known_at)),
+            lambda: board_of(*self.state(company, as_of, known_at)),
+        )
 
     def holdings(
         self,
@@ -571,11 +625,14 @@ class Ledger(Application[str]):
     ) -> Holdings:
         """Every position of ``party`` across the companies of the ledger (see
         ``cap_table``)."""
-        tables = self._from_tables(fold)
-        if tables is not None:
-            return tables.holdings(party, as_of or today(), self._position_or_end(known_at))
+        return self._answer(
+            fold,
+            lambda t: t.holdings(party, as_of or today(), self._position_or_end(known_at)),
+            lambda: self._holdings_folded(party, as_of or today(), known_at),
+        )
+
+    def _holdings_folded(self, party: str, as_of: date, known_at: KnownAt) -> Holdings:
         position = self.known_position(known_at)
-        as_of = as_of or today()
         positions = []
         for company in self.store.companies():
             held = position_of(self._fold(self._stream(company), as_of, position), party)

@@ -19,6 +19,7 @@ import difflib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from itertools import repeat
 from typing import Any, NamedTuple
 from uuid import UUID, SafeUUID
@@ -26,9 +27,15 @@ from uuid import UUID, SafeUUID
 from pydantic import ValidationError
 
 from .domain.errors import InputError
-from .domain.events import FACT_ADAPTER, CompanyRegistered, Correction, Fact
+from .domain.events import EVENT_TYPES, FACT_ADAPTER, CompanyRegistered, Correction, Fact
 from .domain.fold import Entry, Timeline, key_of, place
-from .domain.values import SLUG_RULE
+from .domain.values import (
+    RATIO_PATTERN,
+    RATIO_RULE,
+    SLUG_PATTERN,
+    SLUG_RULE,
+    TEXT_PATTERN,
+)
 from .files import Item
 from .persistence.chain import NewRow
 from .persistence.mapper import state_encoder
@@ -36,6 +43,9 @@ from .persistence.mapper import state_encoder
 CHUNK = 20_000
 """Events validated, checked and written at a time. A batch of at most this many is checked
 whole before the store is touched; a longer one streams through an open append transaction."""
+
+MAX_PROBLEMS = 20
+"""Invalid items reported at once (each on its own line), before giving up on the rest."""
 
 
 class Skipped(NamedTuple):
@@ -111,10 +121,12 @@ def validate_all(
     items: Iterable[Item | Fact | dict[str, Any]], first: int
 ) -> list[tuple[Fact, str]]:
     """``validate`` of each item (numbered from ``first``), calling pydantic-core's validator
-    itself: this loop runs once per event of every batch."""
+    itself: this loop runs once per event of every batch. Raises one ``InputError`` listing
+    the first ``MAX_PROBLEMS`` invalid items, one line each."""
     validate_json = FACT_ADAPTER.validator.validate_json
     checked: list[tuple[Fact, str]] = []
     append = checked.append
+    problems: list[str] = []
     for number, item in enumerate(items, start=first):
         if type(item) is Item and item.text is not None:
             try:
@@ -122,7 +134,17 @@ def validate_all(
                 continue
             except ValidationError:
                 pass
-        append(_validate_decoded(item, number))
+        try:
+            append(_validate_decoded(item, number))
+        except InputError as e:
+            if len(problems) == MAX_PROBLEMS:
+                problems.append(
+                    f"more invalid items follow; only the first {MAX_PROBLEMS} are shown"
+                )
+                break
+            problems.extend(e.lines)
+    if problems:
+        raise InputError(*problems)
     return checked
 
 
@@ -132,14 +154,16 @@ def describe_validation_error(where: str, error: ValidationError) -> str:
     # A misspelled field shows up as "missing" and "extra" at once: name the misspelling.
     extra = [e for e in errors if e["type"] == "extra_forbidden"]
     first = extra[0] if extra else errors[0]
-    loc = [str(p) for p in first["loc"]]
-    # The discriminated union puts the event type first in the location; drop it.
-    if loc and loc[0][:1].isupper() and loc[0].isalpha():
-        loc = loc[1:]
+    # The discriminated union puts the event type in the location (of the event, or of a
+    # correction's replacement); drop it.
+    loc = [str(p) for p in first["loc"] if p not in EVENT_TYPES]
     kind, msg = first["type"], first["msg"]
+    ctx = first.get("ctx", {})
     if kind == "union_tag_invalid":
-        tag = first.get("ctx", {}).get("tag")
-        return f"{where}: unknown event type {tag!r}"
+        tag = ctx.get("tag")
+        close = difflib.get_close_matches(str(tag), EVENT_TYPES, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"{where}: unknown event type {tag!r}{hint}"
     if kind == "union_tag_not_found":
         return f"{where}: missing field 'type' (the event type)"
     if kind == "extra_forbidden":
@@ -151,13 +175,49 @@ def describe_validation_error(where: str, error: ValidationError) -> str:
         return f"{where}: missing field {'.'.join(loc)!r}"
     if kind == "model_attributes_type" or kind == "model_type":
         return f"{where}: expected an event (a mapping of fields), got {first['input']!r}"
+    if loc[-1:] == ["[key]"]:  # a mapping's key: the key itself is the input
+        loc, msg = loc[:-2], f"a key: {msg}"
     if kind == "string_pattern_mismatch":
-        msg = f"not a slug ({SLUG_RULE})"
+        msg = _PATTERN_RULES.get(str(ctx.get("pattern")), msg)
+    elif kind in _LIMITS:
+        key, words = _LIMITS[kind]
+        msg = f"Input should be {words} {_readable(ctx[key])}"
     msg = msg.removeprefix("Value error, ")
     field_name = ".".join(loc)
     if field_name:
-        return f"{where}: field {field_name!r}: {msg} (got {first['input']!r})"
+        return f"{where}: field {field_name!r}: {msg} (got {_shown(first['input'])})"
     return f"{where}: {msg}"
+
+
+_PATTERN_RULES = {
+    SLUG_PATTERN: f"not a slug ({SLUG_RULE})",
+    RATIO_PATTERN: f"not a split ratio {RATIO_RULE}",
+    TEXT_PATTERN: "a control character: only tab and newline may be in text",
+}
+_LIMITS = {
+    "greater_than": ("gt", "greater than"),
+    "greater_than_equal": ("ge", "greater than or equal to"),
+    "less_than": ("lt", "less than"),
+    "less_than_equal": ("le", "less than or equal to"),
+}
+"""pydantic's errors of a numeric bound: the bound's key in the error's context, and words."""
+
+
+def _readable(limit: Any) -> str:
+    """A bound as people read it: 1,000,000,000,000,000 (10^15)."""
+    if not isinstance(limit, int | Decimal):
+        return str(limit)
+    text = f"{limit:,}"
+    exponent = len(str(int(limit))) - 1
+    if limit >= 1_000_000 and limit == 10**exponent:
+        text += f" (10^{exponent})"
+    return text
+
+
+def _shown(value: Any) -> str:
+    """The offending input as a message shows it: a decimal as written, a long text cut."""
+    shown = str(value) if isinstance(value, Decimal) else repr(value)
+    return shown if len(shown) <= 80 else f"{shown[:60]}… ({len(shown):,} characters)"
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """The command line ``corpledger``: a thin shell over ``Ledger`` (docs/contracts.md).
 
 Exit codes: 0 success; 2 bad input, a rule violated or a usage mistake (one line on
-stderr starting ``error:``, nothing stored); 1 anything else, with a message rather than a
-traceback unless ``--debug`` is given.
+stderr starting ``error:``, nothing stored); 3 ``record`` stored the events but the read
+models lag (lines on stderr starting ``warning:``; never record them again); 1 anything
+else, with a message rather than a traceback unless ``--debug`` is given.
 
 Output: ``--format json`` prints the API's result model (``model_dump(mode="json")``), the
 stable contract; ``--format csv`` a header row and the model's ``csv_rows()``; ``--format
@@ -46,12 +47,12 @@ from typer.main import get_command
 
 from .app import KnownAt, Ledger, RecordResult, default_actor
 from .domain.errors import InputError, LedgerError
-from .domain.events import EVENT_FILE_ADAPTER
+from .domain.events import event_file_json_schema
 from .files import Item, format_of, read_items
 from .integrity import CHECKS, run_checks
 from .persistence import schema
 from .persistence.url import resolve_url, store_config
-from .ports import ReadModels, check_read_models
+from .ports import ProjectionError, ReadModels, StuckEvent, check_read_models
 from .reports import (
     Audit,
     Board,
@@ -62,6 +63,10 @@ from .reports import (
     Report,
     Roster,
 )
+
+LAGGING = 3
+"""The exit code of a ``record`` that stored its events but could not bring the read models
+up to date."""
 
 PROGRESS_THRESHOLD = 2_000
 """Inputs with more events than this show a progress bar (when stderr is a terminal)."""
@@ -143,7 +148,8 @@ app = typer.Typer(
         "Record event files with **record**, then ask **cap-table**, **roster**, **board**, "
         "**holdings** or **history**; **verify** checks that nobody changed the stored events. "
         "Try **corpledger demo** for the Scale AI story.\n\n"
-        "Exit codes: 0 success; 2 bad input or a rule violated (nothing stored); 1 anything "
+        "Exit codes: 0 success; 2 bad input or a rule violated (nothing stored); 3 record "
+        "stored the events but the read models lag (do not record them again); 1 anything "
         "else."
     ),
     no_args_is_help=True,
@@ -688,6 +694,31 @@ def summarize(result: RecordResult) -> list[str]:
     return lines
 
 
+def lag_warnings(result: RecordResult, lagging: ProjectionError) -> list[str]:
+    """What a record says when its events are stored but the read models lag."""
+    many = len(result.recorded) > 1
+    stored = "the events above ARE stored" if many else "the event above IS stored"
+    return [
+        f"warning: {stored}: do not record {'them' if many else 'it'} again",
+        f"warning: the read models lag behind the log: {one_line(str(lagging))}",
+        "warning: queries answer from the events until the read models catch up "
+        "(see corpledger projections status)",
+    ]
+
+
+def warn(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def warn_if_lagging(ledger: Ledger) -> None:
+    """A query answered from the events because the read models could not catch up."""
+    if ledger.lagging is not None:
+        warn(
+            f"warning: {one_line(str(ledger.lagging))}; answered from the events instead "
+            "(see corpledger projections status)"
+        )
+
+
 @app.command()
 def record(
     files: Annotated[
@@ -737,6 +768,9 @@ def record(
     Every event is checked against each company's whole effective-dated timeline, so a
     back-dated event that breaks any later date is refused. An event whose external_id the
     company already has with the same content is reported as already recorded.
+
+    Exit 3: the events are stored, but the read models cannot catch up (an event they cannot
+    apply, named on stderr); do not record them again.
     """
     feedback = Feedback()
     fmt = input_format.value if input_format else None
@@ -757,16 +791,19 @@ def record(
                 progress=lambda done: feedback.advance(task, done),
             )
             feedback.done(task)
+            lagging = None
             if not no_project and not dry_run and result.recorded:
                 catching_up = feedback.task("bringing the read models up to date", None, big=big)
-                read_models = ledger.read_models
-                if read_models is not None:
-                    read_models.catch_up()
+                lagging = ledger.project()
                 feedback.done(catching_up)
     finally:
         feedback.close()
     for line in summarize(result):
         say(line)
+    if lagging is not None:
+        for line in lag_warnings(result, lagging):
+            warn(line)
+        raise typer.Exit(LAGGING)
 
 
 @app.command("cap-table")
@@ -780,6 +817,7 @@ def cap_table(
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     with open_ledger() as ledger:
         report = ledger.cap_table(company, as_of=day, known_at=known)
+        warn_if_lagging(ledger)
         emit(report, fmt, lambda: show_cap_table(stdout_console(), ledger, report))
 
 
@@ -794,6 +832,7 @@ def roster(
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     with open_ledger() as ledger:
         report = ledger.roster(company, as_of=day, known_at=known)
+        warn_if_lagging(ledger)
         emit(report, fmt, lambda: show_roster(stdout_console(), ledger, report))
 
 
@@ -808,6 +847,7 @@ def board(
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     with open_ledger() as ledger:
         report = ledger.board(company, as_of=day, known_at=known)
+        warn_if_lagging(ledger)
         emit(report, fmt, lambda: show_board(stdout_console(), ledger, report))
 
 
@@ -822,6 +862,7 @@ def holdings(
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     with open_ledger() as ledger:
         report = ledger.holdings(party, as_of=day, known_at=known)
+        warn_if_lagging(ledger)
         emit(report, fmt, lambda: show_holdings(stdout_console(), report))
 
 
@@ -925,7 +966,8 @@ def verify(
 
     Prints a summary (events, the chain's head; the read models checked) and exits 0; exits 1
     naming the first broken link (position, company, event id) and what is wrong: a forged
-    event, a deleted one, a reordered pair; or the first difference of a read model."""
+    event, a deleted one, a reordered pair; or the first difference of a read model; or the
+    event the read models cannot apply (they are behind the fold)."""
     with open_ledger() as ledger:
         checks = [*CHECKS, lambda opened: check_read_models(opened, company)]
         for line in run_checks(ledger, checks):
@@ -1016,22 +1058,38 @@ def projections_run(
 
 @projections_app.command("status")
 def projections_status(fmt: FormatOption = OutputFormat.table) -> None:
-    """Each projection's tracked position and its lag behind the end of the log."""
+    """Each projection's tracked position and its lag behind the end of the log, and the event
+    it cannot apply if that is why it lags (position, company, event id, type, reason)."""
     with open_ledger() as ledger:
         rows = read_models_of(ledger).status()
     if fmt is OutputFormat.json:
-        say(json.dumps([r._asdict() for r in rows], indent=2))
+        say(json.dumps([{**r._asdict(), "stuck": stuck_json(r.stuck)} for r in rows], indent=2))
     elif fmt is OutputFormat.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["name", "position", "lag"])
-        writer.writerows(rows)
+        writer.writerow(["name", "position", "lag", *(f"stuck_{c}" for c in StuckEvent._fields)])
+        for r in rows:
+            cells = [csv_cell(v) for v in r.stuck] if r.stuck else [""] * len(StuckEvent._fields)
+            writer.writerow([r.name, r.position, r.lag, *cells])
     else:
         table = new_table()
         for column in ("Projection", "Position", "Lag"):
             table.add_column(column, justify="left" if column == "Projection" else "right")
         for r in rows:
             table.add_row(r.name, f"{r.position:,}", f"{r.lag:,}")
-        stdout_console().print(table)
+        console = stdout_console()
+        console.print(table)
+        for stuck in dict.fromkeys(r.stuck for r in rows if r.stuck):
+            line = f"Stuck: the projections cannot apply the event at {stuck.place()}"
+            console.print(escape(f"{line}: {stuck.reason}"), soft_wrap=True)
+
+
+def stuck_json(stuck: StuckEvent | None) -> dict[str, Any] | None:
+    if stuck is None:
+        return None
+    return {
+        **stuck._asdict(),
+        "effective_date": None if stuck.effective_date is None else str(stuck.effective_date),
+    }
 
 
 @projections_app.command("rebuild")
@@ -1049,7 +1107,21 @@ def projections_rebuild(
     """Rebuild the read models from the events: every table (cleared, then projected again in
     batches), or one company's rows. The tables come out as a run from the start makes them."""
     with open_ledger() as ledger:
-        position = read_models_of(ledger).rebuild(company)
+        try:
+            position = read_models_of(ledger).rebuild(company)
+        except ProjectionError as e:
+            if e.stuck is None:
+                raise
+            kept = (
+                f"{company}'s rows are as they were"
+                if company
+                else "the read models stand rebuilt, whole, up to the event before it"
+            )
+            raise ProjectionError(
+                f"the rebuild stopped at position {e.stuck.position}: {e}; {kept}; queries "
+                "answer from the events meanwhile (see corpledger projections status)",
+                stuck=e.stuck,
+            ) from None
     which = f"{company}'s rows" if company else "the read models"
     say(f"rebuilt {which} up to position {position}")
 
@@ -1057,15 +1129,7 @@ def projections_rebuild(
 @app.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of an event file (a list of events)."""
-    document = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "corpledger event file",
-        "description": (
-            "A list of corporate-action events; YAML, JSON or JSON Lines (one event a line)."
-        ),
-        **EVENT_FILE_ADAPTER.json_schema(),
-    }
-    say(json.dumps(document, indent=2))
+    say(json.dumps(event_file_json_schema(), indent=2))
 
 
 # --- the demo --------------------------------------------------------------------------------
@@ -1199,8 +1263,10 @@ def one_line(message: str) -> str:
     return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
 
 
-def fail(message: str) -> None:
-    print(f"error: {one_line(message)}", file=sys.stderr, flush=True)
+def fail(*messages: str) -> None:
+    """Each message on its own line (``error: ...``): one, or each problem of an input."""
+    for message in messages:
+        print(f"error: {one_line(message)}", file=sys.stderr, flush=True)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -1227,7 +1293,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     except LedgerError as e:
         if settings.debug:
             traceback.print_exc()
-        fail(str(e))
+        fail(*e.lines)
         return e.exit_code
     except KeyboardInterrupt:
         fail("interrupted")

@@ -24,17 +24,49 @@ if TYPE_CHECKING:
 ENTRY_POINT_GROUP = "corpledger.read_models"
 
 
+class StuckEvent(NamedTuple):
+    """A stored event the projections cannot apply (a value beyond what a read-model column
+    holds, say, stored by an older version): they stand just before it and stay there, since
+    an event is never skipped. ``type`` and ``effective_date`` are None when the event cannot
+    even be read; ``event_id`` too when its JSON has none."""
+
+    position: int
+    company: str
+    event_id: str | None
+    type: str | None
+    effective_date: date | None
+    reason: str
+
+    def place(self) -> str:
+        """``position 12 (company acme, event 5c0e…, SharesIssued of 2021-01-01)``."""
+        event = f"event {self.event_id}" if self.event_id else "no event id"
+        if self.type is not None:
+            event += f", {self.type}"
+            if self.effective_date is not None:
+                event += f" of {self.effective_date}"
+        return f"position {self.position} (company {self.company}, {event})"
+
+
 class ProjectionError(LedgerError):
-    """A projection cannot apply an event: the message names the projection and the event
-    (position, company, event id). The projection stops there; nothing of its batch is kept."""
+    """A projection cannot go on. When an event is the cause, ``stuck`` names it and the
+    message names the projections and the event (position, company, event id, type, the
+    reason); the projections then stand just before it, every batch they committed whole.
+    Otherwise (``stuck`` None) the tables are the cause: out of step, or changed behind the
+    projections' back."""
+
+    def __init__(self, message: str, *, stuck: StuckEvent | None = None) -> None:
+        super().__init__(message)
+        self.stuck = stuck
 
 
 class ProjectionStatus(NamedTuple):
-    """Where a projection stands: its tracked position and how far behind the log it is."""
+    """Where a projection stands: its tracked position, how far behind the log it is, and the
+    event it cannot apply if that is why (None when it can go on)."""
 
     name: str
     position: int
     lag: int
+    stuck: StuckEvent | None = None
 
 
 class ReadModels(Protocol):
@@ -46,7 +78,9 @@ class ReadModels(Protocol):
 
     def catch_up(self, until: int | None = None) -> int:
         """Project every event up to ``until`` (default: the end of the log), in batches, each
-        one transaction; returns the position the projections stand at."""
+        one transaction; returns the position the projections stand at. An event they cannot
+        apply raises ``ProjectionError`` naming it (``stuck``), once the events before it
+        are committed."""
         ...
 
     def run(
@@ -63,11 +97,14 @@ class ReadModels(Protocol):
         ...
 
     def status(self) -> list[ProjectionStatus]:
-        """Each projection's position and lag behind the end of the log."""
+        """Each projection's position and lag behind the end of the log, and the event after
+        its position if it cannot apply it (tried, and rolled back)."""
         ...
 
     def rebuild(self, company: str | None = None) -> int:
-        """Rebuild every table from the log (or one company's rows); returns the position."""
+        """Rebuild every table from the log (or one company's rows); returns the position.
+        An event the projections cannot apply stops it with ``ProjectionError`` naming the
+        event: a full rebuild keeps the batches before it, a company's rebuild nothing."""
         ...
 
     def cap_table(self, company: str, as_of: date, known_at: int | None = None) -> CapTable: ...
@@ -80,7 +117,8 @@ class ReadModels(Protocol):
 
     def verify(self, company: str | None = None) -> str:
         """Check the tables against the fold; a one-line summary, or raise ``LedgerError``
-        naming the first difference."""
+        naming the first difference, or ``ProjectionError`` naming the event the tables
+        cannot get past (they are behind the fold)."""
         ...
 
 
@@ -101,7 +139,8 @@ def read_model_factory() -> ReadModelFactory | None:
 
 def check_read_models(ledger: Ledger, company: str | None = None) -> str:
     """``corpledger verify``'s check of the read models (``ReadModels.verify``): a summary, or
-    a ``LedgerError`` (exit 1) naming the first difference from the fold."""
+    a ``LedgerError`` (exit 1) naming the first difference from the fold, or the event the
+    read models cannot get past (``ProjectionError``: they are behind the fold)."""
     models = ledger.read_models
     if models is None:
         return "read models: none installed, nothing to check"

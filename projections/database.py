@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date
 from typing import Any, Protocol, cast
 
+import psycopg
 import sqlalchemy as sa
 
 from .history import Row, Shape
@@ -64,6 +65,23 @@ class Database:
 
     def begin(self, raw: Any) -> None:
         raise NotImplementedError
+
+    def unavailable(self, error: Exception) -> bool:
+        """Whether the driver's ``error`` says the database cannot be used now (unreachable,
+        locked, timed out, out of resources), as opposed to refusing what it was sent."""
+        raise NotImplementedError
+
+    @contextmanager
+    def savepoint(self, raw: Any) -> Iterator[None]:
+        """What the block sends is undone if it raises; the transaction goes on."""
+        cur = raw.cursor()
+        cur.execute("SAVEPOINT projection_step")
+        try:
+            yield
+        except BaseException:
+            cur.execute("ROLLBACK TO SAVEPOINT projection_step")
+            raise
+        cur.execute("RELEASE SAVEPOINT projection_step")
 
     # --- conversions ---
 
@@ -251,6 +269,11 @@ class SQLiteDatabase(Database):
     position = "rowid"
     mark = "?"
 
+    def unavailable(self, error: Exception) -> bool:
+        # "database is locked", "disk I/O error", …; a value too big is a DataError, and one
+        # past 64 bits an OverflowError of the module.
+        return isinstance(error, sqlite3.OperationalError | sqlite3.InterfaceError)
+
     def begin(self, raw: Any) -> None:
         # The write lock from the start: one worker at a time, and no writer of events can
         # slip in between reading the tracking row and updating it.
@@ -310,6 +333,13 @@ class SQLiteDatabase(Database):
         return [(r[0], int(r[1]), int(r[2])) for r in cur.fetchall()]
 
 
+UNAVAILABLE_STATES = frozenset({"08", "40", "53", "55", "57", "58"})
+"""PostgreSQL's error classes that say the server cannot do the work now: connection,
+transaction rollback (serialization, deadlock), insufficient resources, object not in
+prerequisite state (a lock not available), operator intervention (a timeout, a shutdown),
+system error."""
+
+
 class PostgresDatabase(Database):
     kind = "postgres"
     position = "notification_id"
@@ -323,6 +353,16 @@ class PostgresDatabase(Database):
 
     def together(self, raw: Any) -> AbstractContextManager[Any]:
         return cast(AbstractContextManager[Any], raw.pipeline())
+
+    def unavailable(self, error: Exception) -> bool:
+        # psycopg's OperationalError also covers what the server refuses of the rows it is
+        # sent (54000: an index entry too big); these classes are of the server's state.
+        if isinstance(error, psycopg.InterfaceError):
+            return True
+        if not isinstance(error, psycopg.OperationalError):
+            return False
+        state = error.sqlstate
+        return state is None or state[:2] in UNAVAILABLE_STATES
 
     def begin(self, raw: Any) -> None:
         """psycopg begins on the first statement; ``tracking`` locks (FOR UPDATE). Read models

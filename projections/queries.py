@@ -162,7 +162,9 @@ def holdings(db: Database, raw: Any, party: str, as_of: date, known_at: int, now
             continue
         state = CompanyState(company)
         state.holdings[party] = {str(share_class): int(shares) for share_class, shares in held}
-        # The company's totals by class on D as known at T: the denominators.
+        # The company's totals by class on D as known at T: the denominators. A class total is
+        # at most 10^18 (the bounds rule), so SUM stays within SQLite's 64-bit integers
+        # (PostgreSQL's SUM of BIGINT is NUMERIC); votes are multiplied in Python.
         for share_class, votes, shares in _fetch(
             raw,
             "SELECT share_class, votes_per_share, SUM(shares) FROM cap_table_history "

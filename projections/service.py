@@ -11,6 +11,12 @@ On PostgreSQL a long catch-up (a rebuild, a worker far behind) **folds ahead**: 
 reads and folds batch n+1 while a committer thread writes batch n, each batch still one
 transaction with its position (``_ahead``); the server's work overlaps the folding.
 
+An event the projections **cannot apply** (a value no column holds, an event they cannot
+read) fails its batch, which is then projected again one event at a time, each in a savepoint
+(``Writer.apply_each``): the events before it are committed, and the ``ProjectionError`` names
+it (``stuck``). The projections stand just before it and never skip it; every catch-up stops
+there again, and ``status`` tries it to name it.
+
 **Following** (``run(follow=True)``): on PostgreSQL the worker LISTENs on the channel the
 event store NOTIFYs on every append (``stored_events``), and polls as well in case a
 notification is missed; on SQLite it polls.
@@ -30,7 +36,7 @@ import sqlalchemy as sa
 
 from ledger.app import gc_paused
 from ledger.domain.errors import InputError
-from ledger.ports import ProjectionError, ProjectionStatus
+from ledger.ports import ProjectionError, ProjectionStatus, StuckEvent
 from ledger.reports import Board, CapTable, Holdings, Roster
 
 from . import queries
@@ -81,13 +87,26 @@ class ReadModelService:
         with self._mutex, gc_paused():  # gc: the books the writer keeps are long-lived
             # Where this worker last committed is a good guess for choosing how to catch up;
             # each batch reads the real position under its lock.
-            position = self._seen[0] if self._seen is not None else self._tracked()
+            position = self._seen[0] if self._seen is not None else self.tracked()
+            ahead = self.pipelined
             while stop is None or not stop.is_set():
-                if self.pipelined and self._lag(position, until) >= AHEAD * self.batch:
-                    position = self._ahead(until, stop, on_batch)
+                if ahead and self._lag(position, until) >= AHEAD * self.batch:
+                    try:
+                        position = self._ahead(until, stop, on_batch)
+                    except Exception as e:
+                        if not self.writer.blames_the_event(e):
+                            raise
+                        # Its batches before the failure stand: the one at a time path
+                        # below finds the event.
+                        ahead, position = False, self.tracked()
                     if stop is not None and stop.is_set():
                         break
-                moved, position = self._one_batch(until)
+                try:
+                    moved, position = self._one_batch(until)
+                except Exception as e:
+                    if not self.writer.blames_the_event(e):
+                        raise
+                    moved, position = self._one_batch(until, one_by_one=True)
                 if not moved:
                     break
                 if on_batch is not None:
@@ -96,7 +115,8 @@ class ReadModelService:
                     break  # read-your-writes needs no second look at the log
         return position
 
-    def _tracked(self) -> int:
+    def tracked(self) -> int:
+        """The position the projections stand at (the lowest, were they out of step)."""
         with self.engine.connect() as conn:
             rows = conn.execute(sa.text("SELECT position FROM projection_tracking")).all()
         return min((int(r[0]) for r in rows), default=0)
@@ -150,7 +170,7 @@ class ReadModelService:
         if committer.conflict:
             self.writer.forget()
             self._seen = None
-        return self._tracked()
+        return self.tracked()
 
     def _unlocked_tracking(self, raw: Any) -> tuple[int, int]:
         cur = raw.cursor()
@@ -170,8 +190,11 @@ class ReadModelService:
         self._seen = (end, max(g for _, _, g in rows))
         return True
 
-    def _one_batch(self, until: int | None) -> tuple[bool, int]:
-        """Project the next batch in one transaction; returns (anything done, position)."""
+    def _one_batch(self, until: int | None, *, one_by_one: bool = False) -> tuple[bool, int]:
+        """Project the next batch in one transaction; returns (anything done, position).
+        ``one_by_one`` (after the batch failed on an event): the events before the one the
+        projections cannot apply are committed, then its ``ProjectionError`` raised."""
+        stuck: ProjectionError | None = None
         try:
             with self.db.transaction(self.engine) as raw:
                 position, generation = self._lock(raw)
@@ -181,13 +204,20 @@ class ReadModelService:
                 log = self.db.read_log(raw, position, end, self.batch)
                 if not log:
                     return False, position
-                self.writer.apply(raw, log)
-                reached = int(log[-1][0])
+                if one_by_one:
+                    done, stuck = self.writer.apply_each(raw, log)
+                    reached = position if done is None else done
+                else:
+                    self.writer.apply(raw, log)
+                    reached = int(log[-1][0])
                 self.db.set_tracking(raw, PROJECTIONS, reached, bump=False)
         except BaseException:
             self.writer.forget()
             self._seen = None
             raise
+        if stuck is not None:
+            self._seen = None
+            raise stuck
         self._seen = (reached, generation)
         return True, reached
 
@@ -263,7 +293,26 @@ class ReadModelService:
                 sa.text("SELECT name, position FROM projection_tracking ORDER BY name")
             ).all()
             last = self.db.last_position(conn.connection.dbapi_connection)
-        return [ProjectionStatus(r[0], int(r[1]), last - int(r[1])) for r in rows]
+        stuck = self._stuck() if any(int(r[1]) < last for r in rows) else None
+        return [ProjectionStatus(r[0], int(r[1]), last - int(r[1]), stuck) for r in rows]
+
+    def _stuck(self) -> StuckEvent | None:
+        """The event after the projections' position if they cannot apply it: tried, under
+        their lock (a worker's rows would collide with the trial's), and rolled back. A
+        catch-up that meets such an event commits the events before it, so it is the next."""
+        writer = Writer(self.db)
+        with self.engine.connect() as conn:
+            raw: Any = conn.connection.dbapi_connection
+            self.db.begin(raw)
+            try:
+                positions = {position for _, position, _ in self.db.tracking(raw)}
+                if len(positions) != 1:
+                    return None  # out of step: the positions say so
+                log = self.db.read_log(raw, positions.pop(), self.db.last_position(raw), 1)
+                _, error = writer.apply_each(raw, log)
+            finally:
+                raw.rollback()
+        return None if error is None else error.stuck
 
     def rebuild(self, company: str | None = None) -> int:
         with self._mutex:
@@ -282,9 +331,11 @@ class ReadModelService:
             self._seen = None
         return self.catch_up()
 
-    def _rebuild_company(self, company: str) -> int:
+    def _rebuild_company(self, company: str, *, one_by_one: bool = False) -> int:
         """One company's rows, again from its events up to the tracked position, in one
-        transaction (so a reader never sees the company half rebuilt), a page at a time."""
+        transaction (so a reader never sees the company half rebuilt), a page at a time.
+        An event the projections cannot apply leaves the rows as they were, and is named
+        (``one_by_one``: the slow way that finds it, taken after a page failed)."""
         writer = Writer(self.db)
         try:
             with gc_paused(), self.db.transaction(self.engine) as raw:
@@ -295,9 +346,18 @@ class ReadModelService:
                 positions = self.db.company_positions(raw, company, position)
                 stream = self.db.read_stream(raw, company, len(positions) + 1)
                 for start in range(0, len(stream), self.batch):
-                    page = stream[start : start + self.batch]
-                    writer.apply(raw, [(p, company, v, s) for p, v, s in page])
+                    page = [(p, company, v, s) for p, v, s in stream[start : start + self.batch]]
+                    if not one_by_one:
+                        writer.apply(raw, page)
+                        continue
+                    _, stuck = writer.apply_each(raw, page)
+                    if stuck is not None:
+                        raise stuck  # the company's rows stay as they were
                 self.db.set_tracking(raw, PROJECTIONS, position, bump=True)
+        except Exception as e:
+            if one_by_one or not writer.blames_the_event(e):
+                raise
+            return self._rebuild_company(company, one_by_one=True)
         finally:
             self.writer.forget()
             self._seen = None
@@ -416,4 +476,3 @@ class _Committer(threading.Thread):
     def _raise(self) -> None:
         if self.error is not None:
             raise self.error
-

@@ -29,6 +29,7 @@ from ledger.domain.events import Correction
 from ledger.domain.fold import Entry, apply_known, correct
 from ledger.domain.state import CompanyState
 from ledger.persistence.mapper import decode_state
+from ledger.ports import ProjectionError
 
 from .history import SHAPES, Key, Row, Shape, Value, segments_from
 
@@ -51,8 +52,16 @@ class Stored:
 
 def verify_read_models(service: ReadModelService, company: str | None = None) -> str:
     """Catch up, then check every company (or one); returns a summary line or raises
-    ``ReadModelMismatch`` naming the first difference."""
-    position = service.catch_up()
+    ``ReadModelMismatch`` naming the first difference. If they cannot catch up, the tables
+    are checked up to where they stand, then ``ProjectionError`` (exit 1) names the event
+    they cannot get past: they are behind the fold."""
+    try:
+        position = service.catch_up()
+        stuck = None
+    except ProjectionError as e:
+        if e.stuck is None:
+            raise
+        position, stuck = service.tracked(), e
     db = service.db
     with service.engine.connect() as conn:
         raw = conn.connection.dbapi_connection
@@ -86,6 +95,12 @@ def verify_read_models(service: ReadModelService, company: str | None = None) ->
                 rows += len(stored)
                 _check(shape, name, entries, positions, stored)
     which = f"company {company}" if company else _plural(len(companies), "company", "companies")
+    if stuck is not None:
+        raise ProjectionError(
+            f"read models are behind the fold: they match it ({which}, {rows:,} rows) up to "
+            f"position {position}, but {stuck} (see corpledger projections status)",
+            stuck=stuck.stuck,
+        )
     return (
         f"read models match the fold: {which}, {rows:,} rows, at every date and every "
         f"position up to {position}"

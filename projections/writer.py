@@ -42,7 +42,7 @@ from ledger.domain.events import Correction
 from ledger.domain.fold import Entry, apply_known, correct, in_force, replay_known
 from ledger.domain.state import CompanyState
 from ledger.persistence.mapper import decode_state
-from ledger.ports import ProjectionError
+from ledger.ports import ProjectionError, StuckEvent
 
 from .database import Database
 from .history import PROJECTIONS, SHAPES, Key, Row, Shape, segments_from, splice
@@ -130,6 +130,40 @@ class Writer:
             step(raw, position, company, _entry(position, company, version, state))
         self.flush(raw)
 
+    def apply_each(self, raw: Any, log: Sequence[Any]) -> tuple[int | None, ProjectionError | None]:
+        """Project ``log`` rows one at a time, each sent to the database at once inside a
+        savepoint, up to the first the projections cannot apply (its rows undone, the caches
+        dropped). Returns the last position projected (None: not even the first) and the
+        error naming the event it stopped at (None: all of them). ``apply`` finds out only
+        at its flush that a value does not fit, without knowing whose it is; this is the
+        slow way that does, taken after a batch failed."""
+        done: int | None = None
+        for position, company, version, state in log:
+            entry: Entry | None = None
+            try:
+                with self.db.savepoint(raw):
+                    entry = _entry(position, company, version, state)
+                    self._step_naming(raw, position, company, entry)
+                    self.flush(raw)
+            except Exception as e:
+                self.forget()
+                if not self.blames_the_event(e):
+                    raise
+                if isinstance(e, ProjectionError):
+                    return done, e
+                assert entry is not None  # an event that cannot be read raises ProjectionError
+                return done, _cannot_apply(position, company, entry, e)
+            done = int(position)
+        return done, None
+
+    def blames_the_event(self, error: Exception) -> bool:
+        """Whether a failure to project is the event's (the fold fails on it, a value of it
+        does not fit a column), not the database's (unreachable, locked, the tables out of
+        step or changed behind the projections' back)."""
+        if isinstance(error, ProjectionError):
+            return error.stuck is not None
+        return not self.db.unavailable(error)
+
     def apply_ahead(self, log: Sequence[Any]) -> tuple[Buffer, int | None]:
         """Project ``log`` rows in memory, as far as it can without reading the tables (a
         company seen first since its start, or a back-dated event, needs them); returns the
@@ -156,15 +190,10 @@ class Writer:
     def _step_naming(self, raw: Any, position: int, company: str, entry: Entry) -> None:
         try:
             self.step(raw, position, company, entry)
-        except ProjectionError:
-            raise
         except Exception as e:
-            fact = entry.fact
-            raise ProjectionError(
-                f"projections {', '.join(PROJECTIONS)} cannot apply the event at position "
-                f"{position} (company {company}, event {entry.event_id}, {fact.type} of "
-                f"{fact.effective_date}): {type(e).__name__}: {_one_line(e)}"
-            ) from e
+            if isinstance(e, ProjectionError) or self.db.unavailable(e):
+                raise
+            raise _cannot_apply(position, company, entry, e) from e
 
     def step(self, raw: Any, position: int, company: str, entry: Entry) -> None:
         book = self.book(raw, company, entry.seq)
@@ -427,11 +456,31 @@ def _entry(position: Any, company: str, version: Any, state: Any) -> Entry:
     try:
         event_id, _, fact = decode_state(bytes(state))
     except Exception as e:
+        stuck = StuckEvent(int(position), company, _event_id(state), None, None, _one_line(e))
         raise ProjectionError(
-            f"projections {', '.join(PROJECTIONS)} cannot read the event at position "
-            f"{position} (company {company}, {_event_named(state, version)}): {_one_line(e)}"
+            f"projections {', '.join(PROJECTIONS)} cannot read the event at "
+            f"{stuck.place()}: {stuck.reason}",
+            stuck=stuck,
         ) from e
     return Entry(fact, int(version), f"position {position}", event_id)
+
+
+def _cannot_apply(position: Any, company: str, entry: Entry, error: Exception) -> ProjectionError:
+    """The error naming the event ``entry`` at ``position``, which ``error`` stopped."""
+    fact = entry.fact
+    stuck = StuckEvent(
+        int(position),
+        company,
+        str(entry.event_id),
+        fact.type,
+        fact.effective_date,
+        f"{type(error).__name__}: {_one_line(error)}",
+    )
+    return ProjectionError(
+        f"projections {', '.join(PROJECTIONS)} cannot apply the event at {stuck.place()}: "
+        f"{stuck.reason}",
+        stuck=stuck,
+    )
 
 
 def _by_key(rows: list[Row]) -> dict[Key, list[Row]]:
@@ -445,13 +494,13 @@ def _value_of(shape: Shape, state: CompanyState) -> Callable[[Key], Any]:
     return lambda key: shape.value_of(state, key)
 
 
-def _event_named(state: Any, version: Any) -> str:
+def _event_id(state: Any) -> str | None:
     """The event id of an undecodable stored event, if its JSON has one."""
     try:
         event_id = json.loads(bytes(state)).get("event_id")
     except (ValueError, AttributeError):
         event_id = None
-    return f"event {event_id}" if isinstance(event_id, str) else f"version {version}"
+    return event_id if isinstance(event_id, str) else None
 
 
 def _one_line(error: Exception) -> str:

@@ -20,9 +20,26 @@ from pydantic import (
     ValidationInfo,
     model_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, SkipJsonSchema
+from pydantic_core import core_schema
 
-from .values import IsoDate, Money, Percent, PositiveShares, Ratio, Slug
+from .values import (
+    DerivedShares,
+    ExternalId,
+    Identifiers,
+    IsoDate,
+    Line,
+    Money,
+    Name,
+    Note,
+    Percent,
+    PositiveMoney,
+    PositiveShares,
+    Ratio,
+    Slug,
+    Source,
+    VotesPerShare,
+)
 
 STORED = "stored"
 """Validation context key: set when loading stored facts, which may carry ledger-set fields."""
@@ -36,9 +53,9 @@ class Fact(BaseModel):
     type: str
     company: Slug
     effective_date: IsoDate
-    source: str | None = None
-    note: str | None = None
-    external_id: Annotated[str, Field(min_length=1)] | None = None
+    source: Source | None = None
+    note: Note | None = None
+    external_id: ExternalId | None = None
 
 
 # --- Equity ---
@@ -46,18 +63,18 @@ class Fact(BaseModel):
 
 class CompanyRegistered(Fact):
     type: Literal["CompanyRegistered"] = "CompanyRegistered"
-    name: Annotated[str, Field(min_length=1)]
-    jurisdiction: str | None = None
-    identifiers: dict[str, str] | None = None
+    name: Name
+    jurisdiction: Line | None = None
+    identifiers: Identifiers | None = None
 
 
 class ShareClassCreated(Fact):
     type: Literal["ShareClassCreated"] = "ShareClassCreated"
     share_class: Slug
-    name: Annotated[str, Field(min_length=1)]
+    name: Name
     kind: Literal["common", "preferred"]
     authorized: PositiveShares | None = None
-    votes_per_share: Annotated[int, Field(strict=True, ge=0)] = 1
+    votes_per_share: VotesPerShare = 1
 
 
 class SharesIssued(Fact):
@@ -77,14 +94,14 @@ class InvestmentMade(Fact):
 
     type: Literal["InvestmentMade"] = "InvestmentMade"
     investor: Slug
-    amount: Money
+    amount: PositiveMoney
     share_class: Slug
-    round: str | None = None
+    round: Line | None = None
     shares: PositiveShares | None = None
     stake_percent: Percent | None = None
-    post_money_valuation: Money | None = None
-    pre_money_valuation: Money | None = None
-    derived_shares: PositiveShares | None = None
+    post_money_valuation: PositiveMoney | None = None
+    pre_money_valuation: PositiveMoney | None = None
+    derived_shares: SkipJsonSchema[DerivedShares | None] = None  # set by the ledger
 
     @model_validator(mode="before")
     @classmethod
@@ -106,19 +123,12 @@ class InvestmentMade(Fact):
                 "give exactly one of shares, stake_percent, post_money_valuation or "
                 f"pre_money_valuation (got {', '.join(given) if given else 'none'})"
             )
-        if self.stake_percent is not None and not 0 < self.stake_percent < 100:
-            raise ValueError(f"stake_percent {self.stake_percent} is outside (0, 100)")
-        if self.amount.amount <= 0:
-            raise ValueError("amount must be greater than zero")
         for valuation in (self.post_money_valuation, self.pre_money_valuation):
-            if valuation is not None:
-                if valuation.currency != self.amount.currency:
-                    raise ValueError(
-                        f"valuation currency {valuation.currency} differs from amount "
-                        f"currency {self.amount.currency}"
-                    )
-                if valuation.amount <= 0:
-                    raise ValueError("a valuation must be greater than zero")
+            if valuation is not None and valuation.currency != self.amount.currency:
+                raise ValueError(
+                    f"valuation currency {valuation.currency} differs from amount "
+                    f"currency {self.amount.currency}"
+                )
         if (
             self.post_money_valuation is not None
             and self.post_money_valuation.amount <= self.amount.amount
@@ -157,7 +167,7 @@ class SharesCancelled(Fact):
     holder: Slug
     share_class: Slug
     shares: PositiveShares
-    reason: str | None = None
+    reason: Line | None = None
 
 
 class StockSplit(Fact):
@@ -174,7 +184,7 @@ class AuthorizedSharesChanged(Fact):
 
 class ValuationRecorded(Fact):
     type: Literal["ValuationRecorded"] = "ValuationRecorded"
-    valuation: Money
+    valuation: PositiveMoney
     basis: Literal["post-money", "409a", "tender", "other"]
 
 
@@ -187,7 +197,7 @@ class ExecutiveAppointed(Fact):
     type: Literal["ExecutiveAppointed"] = "ExecutiveAppointed"
     person: Slug
     role: Role
-    title: str | None = None
+    title: Line | None = None
     interim: Annotated[bool, Field(strict=True)] = False
 
     @model_validator(mode="after")
@@ -202,16 +212,16 @@ class InterimCEOAppointed(Fact):
 
     type: Literal["InterimCEOAppointed"] = "InterimCEOAppointed"
     person: Slug
-    title: str = "Interim Chief Executive Officer"
-    previous_title: str | None = None
+    title: Line = "Interim Chief Executive Officer"
+    previous_title: Line | None = None
 
 
 class ExecutiveDeparted(Fact):
     type: Literal["ExecutiveDeparted"] = "ExecutiveDeparted"
     person: Slug
     role: Role
-    title: str | None = None
-    reason: str | None = None
+    title: Line | None = None
+    reason: Line | None = None
     destination: Slug | None = None
 
 
@@ -225,7 +235,7 @@ class DirectorAppointed(Fact):
 class DirectorDeparted(Fact):
     type: Literal["DirectorDeparted"] = "DirectorDeparted"
     person: Slug
-    reason: str | None = None
+    reason: Line | None = None
 
 
 class BoardSeatRetained(Fact):
@@ -273,7 +283,7 @@ class Correction(Fact):
 
     effective_date: SkipJsonSchema[IsoDate | None] = None  # type: ignore[assignment]
     target: UUID
-    reason: Annotated[str, Field(min_length=1)]
+    reason: Name
 
     @model_validator(mode="before")
     @classmethod
@@ -320,6 +330,29 @@ AnyFact = Annotated[
 
 FACT_ADAPTER: TypeAdapter[AnyFact] = TypeAdapter(AnyFact)
 EVENT_FILE_ADAPTER: TypeAdapter[list[AnyFact]] = TypeAdapter(list[AnyFact])
+
+
+class _PlainJsonSchema(GenerateJsonSchema):
+    """JSON Schema 2020-12 without pydantic's OpenAPI ``discriminator`` keyword (``const``
+    on each event's ``type`` already tells the events apart)."""
+
+    def tagged_union_schema(self, schema: core_schema.TaggedUnionSchema) -> JsonSchemaValue:
+        generated = super().tagged_union_schema(schema)
+        generated.pop("discriminator", None)
+        return generated
+
+
+def event_file_json_schema() -> dict[str, Any]:
+    """The JSON Schema (2020-12) of an event file, bounds included."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "corpledger event file",
+        "description": (
+            "A list of corporate-action events; YAML, JSON or JSON Lines (one event a line)."
+        ),
+        **EVENT_FILE_ADAPTER.json_schema(schema_generator=_PlainJsonSchema),
+    }
+
 
 EVENT_TYPES: dict[str, type[Fact]] = {
     cls.model_fields["type"].default: cls

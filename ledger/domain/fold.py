@@ -48,22 +48,30 @@ from .events import (
     ValuationRecorded,
 )
 from .state import SEATED, CompanyState, Director, Officer, ShareClass, Valuation
-from .values import money_amount, parse_ratio, percent, round_shares
+from .values import MAX_TOTAL, money_amount, parse_ratio, percent, round_shares
 
-RULES = {
+RULES: dict[int | str, str] = {
     1: "the company exists from its registration",
     2: "shares need their class, within its authorized shares",
     3: "no holding is ever negative",
     4: "officers: one CEO at a time, no office held twice, no departure from an office not held",
     5: "the board: directors within the board size, retained seats need a sitting director",
     6: "a correction targets an event of the company in force and keeps the timeline valid",
+    "bounds": "what the ledger derives or sums stays within 10^18",
 }
+"""The rules by number (DESIGN.md's invariants), and the bounds of derived and summed numbers
+(a derived count, a split's result, a class or company total, a derived valuation)."""
+
+
+def rule_name(rule: int | str) -> str:
+    """A rule as messages name it: ``rule 3 (no holding is ever negative)``."""
+    return f"rule {rule} ({RULES[rule]})"
 
 
 class Broken(Exception):
     """A rule does not hold for a fact at its date (internal; becomes a RuleViolation)."""
 
-    def __init__(self, rule: int, detail: str) -> None:
+    def __init__(self, rule: int | str, detail: str) -> None:
         super().__init__(detail)
         self.rule = rule
         self.detail = detail
@@ -212,14 +220,24 @@ def _cancelled(s: CompanyState, f: SharesCancelled) -> None:
     _issue(s, f.holder, f.share_class, -f.shares)
 
 
-def _split(s: CompanyState, f: StockSplit) -> None:
+def split_result(s: CompanyState, f: StockSplit) -> tuple[dict[str, int], int | None]:
+    """Each holder's shares of the class after the split (rounded down), and the class's
+    authorized shares after it."""
     n, m = parse_ratio(f.ratio)
-    cls = s.classes[f.share_class]
-    for party in [p for p, held in s.holdings.items() if f.share_class in held]:
-        before = s.holdings[party][f.share_class]
-        _issue(s, party, f.share_class, before * n // m - before)
-    if cls.authorized is not None:
-        cls.authorized = cls.authorized * n // m
+    after = {
+        party: held[f.share_class] * n // m
+        for party, held in s.holdings.items()
+        if f.share_class in held
+    }
+    authorized = s.classes[f.share_class].authorized
+    return after, None if authorized is None else authorized * n // m
+
+
+def _split(s: CompanyState, f: StockSplit) -> None:
+    after, authorized = split_result(s, f)
+    for party, shares in after.items():
+        _issue(s, party, f.share_class, shares - s.holdings[party][f.share_class])
+    s.classes[f.share_class].authorized = authorized
 
 
 def _authorized(s: CompanyState, f: AuthorizedSharesChanged) -> None:
@@ -300,12 +318,40 @@ def _check_class_created(s: CompanyState, f: ShareClassCreated) -> None:
         raise Broken(2, f"share class {f.share_class!r} already exists")
 
 
+BOUND = f"{MAX_TOTAL:,} (10^18)"
+
+
+def _past_bound(s: CompanyState, what: str, new: int) -> Broken:
+    """The company's total outstanding would pass the bound (checking it bounds every class's
+    total and every holding too, which it sums). The check itself is inline: it runs for
+    every issuance."""
+    return Broken(
+        "bounds",
+        f"{what} would make {s.outstanding + new:,} shares of {s.company} outstanding, over "
+        f"the bound of {BOUND}",
+    )
+
+
 def _check_issued(s: CompanyState, f: SharesIssued) -> None:
     _within_authorized(s, f.share_class, f.shares)
+    if s.outstanding + f.shares > MAX_TOTAL:
+        raise _past_bound(s, f"issuing {f.shares:,} {f.share_class}", f.shares)
 
 
 def _check_invested(s: CompanyState, f: InvestmentMade) -> None:
-    _within_authorized(s, f.share_class, f.new_shares)
+    new = f.new_shares
+    _within_authorized(s, f.share_class, new)
+    if s.outstanding + new > MAX_TOTAL:
+        raise _past_bound(s, f"issuing {new:,} {f.share_class}", new)
+    if f.post_money_valuation is None and f.pre_money_valuation is None:
+        implied = post_money(f, s.outstanding + new)
+        if implied > MAX_TOTAL:
+            raise Broken(
+                "bounds",
+                f"{f.amount} for {new:,} of {s.outstanding + new:,} shares implies a "
+                f"post-money valuation of {implied:,} {f.amount.currency}, over the bound of "
+                f"{BOUND}",
+            )
 
 
 def _check_transferred(s: CompanyState, f: SharesTransferred) -> None:
@@ -317,7 +363,18 @@ def _check_cancelled(s: CompanyState, f: SharesCancelled) -> None:
 
 
 def _check_split(s: CompanyState, f: StockSplit) -> None:
-    _need_class(s, f.share_class)
+    cls = _need_class(s, f.share_class)
+    after, authorized = split_result(s, f)
+    issued = sum(after.values())
+    what = f"a {f.ratio} split of {f.share_class}"
+    if s.outstanding + issued - cls.issued > MAX_TOTAL:
+        raise _past_bound(s, f"{what} ({cls.issued:,} → {issued:,})", issued - cls.issued)
+    if authorized is not None and authorized > MAX_TOTAL:
+        raise Broken(
+            "bounds",
+            f"{what} would make {authorized:,} {f.share_class} authorized, over the bound of "
+            f"{BOUND}",
+        )
 
 
 def _check_authorized(s: CompanyState, f: AuthorizedSharesChanged) -> None:
@@ -476,6 +533,8 @@ def derive(state: CompanyState, fact: Fact) -> Fact:
     new = round_shares(exact)
     if new <= 0:
         raise Broken(2, f"the derived share count rounds to {new}: the investment buys no shares")
+    if new > MAX_TOTAL:
+        raise Broken("bounds", f"the derived share count {new:,} is over the bound of {BOUND}")
     return fact.model_copy(update={"derived_shares": new})
 
 
@@ -520,7 +579,7 @@ def apply_known(state: CompanyState, entry: Entry) -> bool:
 def violation(entry: Entry, broken: Broken, *, because: Entry | None = None) -> RuleViolation:
     """Turn a broken rule into the one-line error users see."""
     fact = entry.fact
-    rule = f"rule {broken.rule} ({RULES[broken.rule]})"
+    rule = rule_name(broken.rule)
     if because is None:
         return RuleViolation(
             f"{place(entry)} ({fact.type}, {fact.effective_date}): {rule}: {broken.detail}",
@@ -688,7 +747,7 @@ class Timeline:
 
         def refused(detail: str) -> RuleViolation:
             return RuleViolation(
-                f"{place(correction)} ({fact.type}): rule 6 ({RULES[6]}): {detail}", rule=6
+                f"{place(correction)} ({fact.type}): {rule_name(6)}: {detail}", rule=6
             )
 
         if target in undone:
@@ -767,7 +826,7 @@ class Timeline:
             )
         return RuleViolation(
             f"{place(correction)} ({fact.type} of event {fact.target}, {fact.effective_date}): "
-            f"rule 6 ({RULES[6]}): {what} breaks rule {broken.rule} ({RULES[broken.rule]}): "
+            f"{rule_name(6)}: {what} breaks {rule_name(broken.rule)}: "
             f"{broken.detail}",
             rule=6,
         )

@@ -15,23 +15,65 @@ from typing import Annotated, Any
 
 import pycountry  # ISO 4217 data, maintained upstream; no list of our own
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    WithJsonSchema,
     field_serializer,
     model_validator,
 )
 from pydantic_core import CoreSchema, core_schema
+
+# --- Bounds: whatever the ledger accepts fits every column and every sum, on both engines. ---
+
+MAX_SHARES = 10**15
+"""The most shares (or seats) one event may give."""
+MAX_TOTAL = 10**18
+"""The most a count the ledger derives or sums may reach (a derived count, a split's result,
+a class or company total), and a valuation it derives: under PostgreSQL's BIGINT
+(9.2 × 10^18), and exact in a Decimal of 28 digits."""
+MAX_AMOUNT = 10**15
+"""The largest amount of money an event may give (as in the Open Cap Table Format)."""
+MONEY_PLACES = 10
+"""Decimal places of money and percentages (as in the Open Cap Table Format)."""
+MAX_VOTES_PER_SHARE = 10**6
+"""Votes per share of a class: a company's votes stay under 10^24, which the ledger sums in
+Python, never in SQL."""
+FIRST_DATE = date(1800, 1, 1)
+LAST_DATE = date(2999, 12, 31)
+
+TEXT_PATTERN = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$"
+"""Text without control characters, tab and newline apart."""
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 
 SLUG_RULE = "lowercase letters, digits and single hyphens, e.g. 'scale-ai'"
 
-Slug = Annotated[str, Field(strict=True, pattern=SLUG_PATTERN)]
+Slug = Annotated[str, Field(strict=True, max_length=100, pattern=SLUG_PATTERN)]
 """An identifier of a company, party, person or share class (checked by pydantic-core:
 a Python validator here would cost a third of the validation time of an event)."""
+
+
+def _text(max_length: int, *, min_length: int = 0) -> Any:
+    return Field(min_length=min_length, max_length=max_length, pattern=TEXT_PATTERN)
+
+
+Name = Annotated[str, _text(200, min_length=1)]
+"""A name: 1 to 200 characters."""
+Line = Annotated[str, _text(200)]
+"""A title, round, reason or jurisdiction: at most 200 characters."""
+Source = Annotated[str, _text(2_000)]
+Note = Annotated[str, _text(10_000)]
+ExternalId = Annotated[str, _text(100, min_length=1)]
+Identifiers = Annotated[
+    dict[Annotated[str, _text(100, min_length=1)], Annotated[str, _text(200)]],
+    Field(max_length=50),
+]
+"""A company's identifiers (cik, lei, …): at most 50, keys ≤ 100 and values ≤ 200
+characters."""
 
 
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -41,13 +83,23 @@ def _check_iso_date(value: Any) -> Any:
     # YAML gives date objects; JSON gives strings. Anything else (numbers, datetimes,
     # "2024-02-30") is refused rather than coerced.
     if isinstance(value, date) and not hasattr(value, "hour"):
-        return value
+        return _in_range(value)
     if isinstance(value, str) and _ISO_DATE.match(value):
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
-            _bad_date(value)
+            return _bad_date(value)
+        return _in_range(day)
     _bad_date(value)
+
+
+DATE_RANGE = f"from {FIRST_DATE} to {LAST_DATE}"
+
+
+def _in_range(day: date) -> date:
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise ValueError(f"{day} is outside the dates the ledger takes ({DATE_RANGE})")
+    return day
 
 
 def _bad_date(value: Any) -> date:
@@ -63,16 +115,23 @@ class _IsoDateSchema:
 
     def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> CoreSchema:
         return core_schema.json_or_python_schema(
-            # The pattern first: the date parser alone takes "0" as a Unix timestamp.
+            # The pattern first: the date parser alone takes "0" as a Unix timestamp. A date out
+            # of range fails here and again in ``_check_iso_date``, which words the message.
             json_schema=core_schema.chain_schema(
-                [core_schema.str_schema(pattern=_ISO_DATE.pattern), core_schema.date_schema()]
+                [
+                    core_schema.str_schema(pattern=_ISO_DATE.pattern),
+                    core_schema.date_schema(ge=FIRST_DATE, le=LAST_DATE),
+                ]
             ),
             python_schema=core_schema.no_info_plain_validator_function(_check_iso_date),
             serialization=core_schema.to_string_ser_schema(when_used="json"),
         )
 
     def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: Any) -> Any:
-        return handler(core_schema.date_schema())  # {"type": "string", "format": "date"}
+        return {
+            **handler(core_schema.date_schema()),  # {"type": "string", "format": "date"}
+            "description": f"an ISO date (YYYY-MM-DD) {DATE_RANGE}",
+        }
 
 
 IsoDate = Annotated[date, _IsoDateSchema()]
@@ -81,6 +140,8 @@ IsoDate = Annotated[date, _IsoDateSchema()]
 def _no_float(what: str) -> Any:
     def check(value: Any) -> Any:
         if isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError(f"{what} {value!r} is not a finite number")
             raise ValueError(
                 f"{what} {value!r} is a float; write it as a quoted decimal string "
                 f'(e.g. "{value}") so no precision is lost'
@@ -94,14 +155,25 @@ def _no_float(what: str) -> Any:
                 raise ValueError(f"{what} {value!r} is not a decimal number") from None
             if not parsed.is_finite():
                 raise ValueError(f"{what} {value!r} is not a finite decimal number")
-            return parsed.copy_abs() if parsed.is_zero() else parsed  # no "-0"
+            value = parsed
+        # Here, not by the bounds: "-0" equals 0, and a sign is never meant.
+        if isinstance(value, Decimal) and value.is_signed():
+            raise ValueError(f"{what} {value} is negative" if value else f"{what} -0: write 0")
+        if isinstance(value, int) and value < 0:
+            raise ValueError(f"{what} {value} is negative")
         return value
 
     return check
 
 
-PositiveShares = Annotated[int, Field(strict=True, gt=0)]
-"""A count of shares: an integer greater than zero (no strings, floats or booleans)."""
+PositiveShares = Annotated[int, Field(strict=True, gt=0, le=MAX_SHARES)]
+"""A count of shares given in an event: an integer from 1 to 10^15 (no strings, floats or
+booleans)."""
+
+DerivedShares = Annotated[int, Field(strict=True, gt=0, le=MAX_TOTAL)]
+"""A count of shares the ledger derives: an integer from 1 to 10^18."""
+
+VotesPerShare = Annotated[int, Field(strict=True, ge=0, le=MAX_VOTES_PER_SHARE)]
 
 
 @lru_cache(maxsize=1)
@@ -110,14 +182,27 @@ def currency_codes() -> frozenset[str]:
     return frozenset(c.alpha_3 for c in pycountry.currencies)
 
 
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_no_float("amount")),
+    Field(ge=0, le=MAX_AMOUNT, decimal_places=MONEY_PLACES),
+]
+"""An exact amount: 0 to 10^15, at most 10 decimal places."""
+
+
 class Money(BaseModel):
     """An amount of a currency: ``{amount: "14300000000", currency: USD}`` or the string
-    ``"14300000000 USD"``. The amount is an exact, non-negative ``Decimal``."""
+    ``"14300000000 USD"``. The amount is an exact ``Decimal`` from 0 to 10^15 with at most
+    10 decimal places."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    amount: Annotated[Decimal, BeforeValidator(_no_float("amount")), Field(ge=0)]
+    amount: Amount
     currency: str
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: CoreSchema, handler: Any) -> Any:
+        return money_json_schema(positive=False)
 
     @model_validator(mode="before")
     @classmethod
@@ -144,6 +229,11 @@ class Money(BaseModel):
     @model_validator(mode="after")
     def _known_currency(self) -> Money:
         if self.currency not in currency_codes():
+            if self.currency.upper() in currency_codes():
+                raise ValueError(
+                    f"{self.currency!r} is not an ISO 4217 currency code: codes are upper "
+                    f"case ({self.currency.upper()!r})"
+                )
             raise ValueError(f"{self.currency!r} is not an ISO 4217 currency code")
         return self
 
@@ -151,18 +241,72 @@ class Money(BaseModel):
         return f"{decimal_text(self.amount)} {self.currency}"
 
 
-Percent = Annotated[Decimal, BeforeValidator(_no_float("percentage"))]
-
-_RATIO = re.compile(r"^([1-9][0-9]*):([1-9][0-9]*)$")
-
-
-def _check_ratio(value: Any) -> Any:
-    if not isinstance(value, str) or not _RATIO.match(value):
-        raise ValueError(f"{value!r} is not a split ratio 'N:M' of positive integers, e.g. '2:1'")
-    return value
+def _positive(money: Money) -> Money:
+    if not money.amount:
+        raise ValueError(f"{money} must be greater than 0")
+    return money
 
 
-Ratio = Annotated[str, BeforeValidator(_check_ratio)]
+DECIMAL_PATTERN = r"(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+"""A decimal as an event file writes it (without a sign: nothing here is negative)."""
+
+
+def money_json_schema(*, positive: bool) -> dict[str, Any]:
+    """What an event file may write for money, as JSON Schema: the string or the object."""
+    low = {"exclusiveMinimum": 0} if positive else {"minimum": 0}
+    number = {"type": "number", **low, "maximum": MAX_AMOUNT}
+    return {
+        "description": (
+            f"money: '<amount> <ISO 4217 code>' or {{amount, currency}}; the amount "
+            f"{'greater than 0' if positive else 'from 0'} to 10^15, with at most "
+            f"{MONEY_PLACES} decimal places"
+        ),
+        "anyOf": [
+            {"type": "string", "pattern": rf"^\s*{DECIMAL_PATTERN}\s+[A-Z]{{3}}\s*$"},
+            {
+                "type": "object",
+                "properties": {
+                    "amount": {
+                        "anyOf": [number, {"type": "string", "pattern": rf"^{DECIMAL_PATTERN}$"}]
+                    },
+                    "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                },
+                "required": ["amount", "currency"],
+                "additionalProperties": False,
+            },
+        ],
+    }
+
+
+PositiveMoney = Annotated[
+    Money, AfterValidator(_positive), WithJsonSchema(money_json_schema(positive=True))
+]
+"""Money greater than zero: an investment's amount, a valuation (a divisor)."""
+
+
+Percent = Annotated[
+    Decimal,
+    BeforeValidator(_no_float("percentage")),
+    Field(gt=0, lt=100, decimal_places=MONEY_PLACES),
+    WithJsonSchema(
+        {
+            "description": f"a percentage between 0 and 100, at most {MONEY_PLACES} decimal places",
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 100},
+                {"type": "string", "pattern": rf"^{DECIMAL_PATTERN}$"},
+            ],
+        }
+    ),
+]
+"""A percentage strictly between 0 and 100, at most 10 decimal places."""
+
+_TERM = r"(?:[1-9][0-9]{0,5}|1000000)"
+RATIO_PATTERN = rf"^({_TERM}):({_TERM})$"
+_RATIO = re.compile(RATIO_PATTERN)
+RATIO_RULE = "'N:M' of integers from 1 to 1,000,000, e.g. '2:1'"
+
+Ratio = Annotated[str, Field(strict=True, pattern=RATIO_PATTERN)]
+"""A split ratio ``"N:M"``: every M shares become N; 1 ≤ N, M ≤ 10^6."""
 
 
 def parse_ratio(ratio: str) -> tuple[int, int]:

@@ -275,6 +275,15 @@ def test_an_event_a_projection_cannot_apply_stops_it_naming_the_event(ledger: Le
         )
         assert "SharesVested" in message
         assert [s.position for s in models(ledger).status()] == [last] * 3
+    # The fold cannot read it either: a query says so by the projections' message.
+    with pytest.raises(ProjectionError) as unread:
+        ledger.cap_table("acme")
+    assert str(unread.value) == message
+    # Another company's batch is stored, and the result says why the read models lag.
+    result = ledger.record(b.founded("beta", "2020-01-01", {"bo": 1}))
+    assert [e.position for e in result.recorded] == [bad + 1, bad + 2, bad + 3]
+    assert result.lagging is not None
+    assert str(result.lagging) == message
 
 
 @pytest.mark.postgres

@@ -32,6 +32,10 @@ INVEST = (
     "share_class: common"
 )
 GOOD = f"- {ISSUE}, shares: 10, effective_date: 2022-01-01}}\n"
+GOOD_JSON = (
+    '{"type": "SharesIssued", "company": "acme-rockets", "holder": "dan", '
+    '"share_class": "common", "shares": 10, "effective_date": "2022-01-01"}'
+)
 
 CASES = [
     pytest.param(
@@ -56,8 +60,14 @@ CASES = [
     pytest.param(
         "bad.yaml",
         "- {type: SharesMinted, company: acme-rockets, effective_date: 2022-01-01}\n",
-        "bad.yaml item 1: unknown event type 'SharesMinted'",
+        "bad.yaml item 1: unknown event type 'SharesMinted' (did you mean 'SharesIssued'?)",
         id="unknown event type",
+    ),
+    pytest.param(
+        "bad.yaml",
+        "- {type: Dividend, company: acme-rockets, effective_date: 2022-01-01}\n",
+        "bad.yaml item 1: unknown event type 'Dividend'",
+        id="an event type like none",
     ),
     pytest.param(
         "bad.yaml",
@@ -125,6 +135,14 @@ CASES = [
         "bad.yaml item 1: field 'amount': 'XYZ' is not an ISO 4217 currency code "
         "(got '1000000 XYZ')",
         id="unknown currency",
+    ),
+    pytest.param(
+        "bad.yaml",
+        "- {type: InvestmentMade, company: acme-rockets, investor: vc, amount: 1000000 usd, "
+        "share_class: common, shares: 100, effective_date: 2022-01-01}\n",
+        "bad.yaml item 1: field 'amount': 'usd' is not an ISO 4217 currency code: codes are "
+        "upper case ('USD') (got '1000000 usd')",
+        id="lower-case currency",
     ),
     pytest.param(
         "bad.yaml",
@@ -223,13 +241,13 @@ CASES = [
     pytest.param(
         "bad.yaml",
         f"- {INVEST}, stake_percent: '100', effective_date: 2022-03-01}}\n",
-        "bad.yaml item 1: stake_percent 100 is outside (0, 100)",
+        "bad.yaml item 1: field 'stake_percent': Input should be less than 100 (got '100')",
         id="a stake of 100 percent",
     ),
     pytest.param(
         "bad.yaml",
         f"- {INVEST}, stake_percent: '0', effective_date: 2022-03-01}}\n",
-        "bad.yaml item 1: stake_percent 0 is outside (0, 100)",
+        "bad.yaml item 1: field 'stake_percent': Input should be greater than 0 (got '0')",
         id="a stake of 0 percent",
     ),
     pytest.param(
@@ -259,13 +277,6 @@ CASES = [
         '{"type": "SharesIssued", "company": "acme-rockets"\n',
         "bad.jsonl line 2: malformed JSON at column 51: Expecting ',' delimiter",
         id="malformed JSON Lines",
-    ),
-    pytest.param(
-        "bad.jsonl",
-        '{"type": "SharesIssued", "company": "acme-rockets", "holder": "dan"}\n'
-        '{"type": "SharesIssued", "company": "acme-rockets"\n',
-        "bad.jsonl line 1: missing field 'effective_date'",
-        id="JSON Lines stream: the first bad line is named, malformed or invalid",
     ),
     pytest.param(
         "bad.yaml",
@@ -390,3 +401,29 @@ def test_a_bad_event_file_is_refused_the_same_way_on_postgresql(
     assert expected.startswith(name)
     assert_refused(pg_refusals[request.node.callspec.id], expected)
     assert pg_base.stored() == BASE_EVENTS
+
+
+def test_every_invalid_item_of_a_file_gets_a_line_up_to_twenty_and_nothing_is_stored(
+    base: Cli,
+) -> None:
+    lines = [
+        '{"type": "SharesIssued", "company": "acme-rockets", "holder": "dan"}',
+        '{"type": "SharesIssued", "company": "acme-rockets"',
+        *[GOOD_JSON.replace('"shares": 10', f'"shares": {-n}') for n in range(30)],
+    ]
+    run = base("record", base.write("bad.jsonl", "\n".join(lines) + "\n"))
+    assert (run.code, run.out, run.err.splitlines()) == (
+        2,
+        "",
+        [
+            "error: bad.jsonl line 1: missing field 'effective_date'",
+            "error: bad.jsonl line 2: malformed JSON at column 51: Expecting ',' delimiter",
+            *(
+                f"error: bad.jsonl line {n + 3}: field 'shares': Input should be greater than 0 "
+                f"(got {-n})"
+                for n in range(18)
+            ),
+            "error: more invalid items follow; only the first 20 are shown",
+        ],
+    )
+    assert base.stored() == BASE_EVENTS

@@ -9,14 +9,19 @@ import re
 import subprocess
 import sys
 from functools import partial
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
+from jsonschema_specifications import REGISTRY as SPECIFICATIONS
 
 import ledger
+from ledger.files import read_items
 from ledger.persistence.schema import HEAD
 
-from .conftest import Cli, Run, assert_refused, at_once, clean_env
+from .conftest import ACME, Cli, Run, assert_refused, at_once, clean_env
 
 COMMANDS = {
     "init": "Create the ledger's schema, or migrate it to the newest revision",
@@ -113,8 +118,11 @@ def test_schema_prints_the_json_schema_of_an_event_file(cli: Cli) -> None:
     run = cli("schema")
     schema = json.loads(run.out)
     assert (run.code, schema["type"], schema["title"]) == (0, "array", "corpledger event file")
-    mapping = schema["items"]["discriminator"]["mapping"]
-    assert sorted(mapping) == sorted(
+    types = [
+        schema["$defs"][ref["$ref"].rsplit("/", 1)[1]]["properties"]["type"]["const"]
+        for ref in schema["items"]["oneOf"]
+    ]
+    assert sorted(types) == sorted(
         [
             "CompanyRegistered",
             "ShareClassCreated",
@@ -283,3 +291,87 @@ def test_several_commands_opening_a_new_sqlite_file_at_once_all_succeed(tmp_path
     fresh = Cli(f"sqlite:///{tmp_path}/new.db", tmp_path)
     runs = at_once([partial(fresh, "holdings", "nobody", "-f", "json") for _ in range(3)])
     assert [(run.code, run.err, run.json()["positions"]) for run in runs] == [(0, "", [])] * 3
+
+
+JSON_SCHEMA_KEYWORDS = {
+    keyword
+    for uri in SPECIFICATIONS
+    if uri.startswith("https://json-schema.org/draft/2020-12/meta/")
+    for keyword in SPECIFICATIONS.contents(uri).get("properties", {})
+}
+"""The keywords of JSON Schema 2020-12, from its meta-schemas (its vocabularies)."""
+
+
+@pytest.fixture(scope="module")
+def printed_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """What ``corpledger schema`` prints."""
+    return Cli(None, tmp_path_factory.mktemp("schema"))("schema").json()
+
+
+def keywords(schema: Any) -> set[str]:
+    """Every keyword a schema uses (the names under ``properties``, ``patternProperties`` and
+    ``$defs`` are not)."""
+    if isinstance(schema, list):
+        return set().union(*map(keywords, schema))
+    if not isinstance(schema, dict):
+        return set()
+    used = set(schema)
+    for key, value in schema.items():
+        if key in ("properties", "patternProperties", "$defs"):
+            used |= set().union(*map(keywords, value.values()))
+        else:
+            used |= keywords(value)
+    return used
+
+
+def test_the_printed_schema_is_json_schema_2020_12_with_the_bounds(printed_schema: Any) -> None:
+    schema = printed_schema
+    Draft202012Validator.check_schema(schema)
+    assert keywords(schema) - JSON_SCHEMA_KEYWORDS == set()
+    issued = schema["$defs"]["SharesIssued"]["properties"]
+    assert (issued["shares"], issued["note"]["anyOf"][0]["maxLength"]) == (
+        {"exclusiveMinimum": 0, "maximum": 10**15, "title": "Shares", "type": "integer"},
+        10_000,
+    )
+
+
+@pytest.mark.parametrize(
+    "events", [ACME, resources.files("ledger") / "demo" / "scale-ai.yaml"], ids=["acme", "demo"]
+)
+def test_the_events_of_real_event_files_validate_against_the_printed_schema(
+    printed_schema: Any, events: Any
+) -> None:
+    validator = Draft202012Validator(printed_schema)
+    items = [item.value() for item in read_items(str(events))]
+    assert [list(validator.iter_errors(items)), len(items) > 10] == [[], True]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"shares": 10**15 + 1},
+        {"shares": "100"},
+        {"shares": True},
+        {"price_per_share": "1 usd"},
+        {"price_per_share": {"amount": -1, "currency": "USD"}},
+        {"note": "a\u0000b"},
+        {"holder": "x" * 101},
+    ],
+    ids=["too many", "a string", "a boolean", "lower-case currency", "negative", "NUL", "long"],
+)
+def test_the_printed_schema_refuses_what_the_ledger_refuses(
+    printed_schema: Any, event: dict[str, Any]
+) -> None:
+    issued = {
+        "type": "SharesIssued",
+        "company": "acme-rockets",
+        "holder": "ana",
+        "share_class": "common",
+        "shares": 10**15,
+        "effective_date": "2020-01-01",
+    }
+    validator = Draft202012Validator(printed_schema)
+    assert (validator.is_valid([issued]), validator.is_valid([{**issued, **event}])) == (
+        True,
+        False,
+    )

@@ -66,9 +66,9 @@ def test_record_without_projecting_then_a_worker_catches_up(cli: Cli) -> None:
     assert recorded.code == 0, recorded.err
     status = cli("projections", "status", "--format", "json")
     assert json.loads(status.out) == [
-        {"name": "board", "position": 0, "lag": 11},
-        {"name": "cap_table", "position": 0, "lag": 11},
-        {"name": "roster", "position": 0, "lag": 11},
+        {"name": "board", "position": 0, "lag": 11, "stuck": None},
+        {"name": "cap_table", "position": 0, "lag": 11, "stuck": None},
+        {"name": "roster", "position": 0, "lag": 11, "stuck": None},
     ]
     ran = cli("projections", "run", "--batch-size", "4")
     assert (ran.code, ran.err) == (0, "")

@@ -205,12 +205,20 @@ def test_an_investment_with_two_share_derivations_is_refused() -> None:
     )
 
 
-@pytest.mark.parametrize("stake", ["0", "100", "120", "-5"])
-def test_a_stake_outside_0_to_100_exclusive_is_refused(stake: str) -> None:
+@pytest.mark.parametrize(
+    ("stake", "kind", "msg"),
+    [
+        ("0", "greater_than", "Input should be greater than 0"),
+        ("100", "less_than", "Input should be less than 100"),
+        ("120", "less_than", "Input should be less than 100"),
+        ("-5", "value_error", "Value error, percentage -5 is negative"),
+    ],
+)
+def test_a_stake_outside_0_to_100_exclusive_is_refused(stake: str, kind: str, msg: str) -> None:
     assert invalid({**INVESTMENT, "stake_percent": stake}) == (
-        ("InvestmentMade",),
-        "value_error",
-        f"Value error, stake_percent {stake} is outside (0, 100)",
+        ("InvestmentMade", "stake_percent"),
+        kind,
+        msg,
     )
 
 
@@ -226,9 +234,9 @@ def test_a_float_stake_is_refused() -> None:
 
 def test_an_investment_of_nothing_is_refused() -> None:
     assert invalid({**INVESTMENT, "amount": "0 USD", "shares": 5}) == (
-        ("InvestmentMade",),
+        ("InvestmentMade", "amount"),
         "value_error",
-        "Value error, amount must be greater than zero",
+        "Value error, 0 USD must be greater than 0",
     )
 
 
