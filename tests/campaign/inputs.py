@@ -800,6 +800,7 @@ WHOLE_FILES: dict[str, Callable[[str], bytes]] = {
     "a billion laughs": _laughs,
     "a line of a million characters": lambda fmt: _in_list(fmt, f'{{"note": "{"a" * 10**6}"}}'),
     "a python tag": lambda fmt: b"- !!python/object/apply:os.getcwd []\n",
+    "an explicit tag on a bad value": lambda fmt: b"- !!int abc\n- !!timestamp 2020-99-99\n",
 }
 """Whole files that are not event files at all, in every format."""
 
