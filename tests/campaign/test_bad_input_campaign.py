@@ -272,6 +272,16 @@ def check_input(campaign: Campaign, company: Company, drawn: Drawn, fmt: str, sh
     return True
 
 
+def checked(campaign: Campaign, company: Company, drawn: Drawn, fmt: str, shown: str) -> bool:
+    """``check_input``; a failure leaves the ledger to be replaced before the next example
+    (a shrink of this one), which must not meet what this one left behind."""
+    try:
+        return check_input(campaign, company, drawn, fmt, shown)
+    except Exception:
+        campaign.poisoned = True
+        raise
+
+
 def run_campaign(campaign: Campaign, examples: int) -> None:
     """``examples`` event files, each on a company of its own, through the oracle."""
 
@@ -286,15 +296,11 @@ def run_campaign(campaign: Campaign, examples: int) -> None:
         drawn = data.draw(SOURCES.event_file(company), label="event file")
         fmt = data.draw(st.sampled_from(list(EXTENSIONS)), label="file format")
         shown = data.draw(st.sampled_from(["table", "json", "csv"]), label="output format")
-        try:
-            if check_input(campaign, company, drawn, fmt, shown) and data.draw(st.booleans()):
-                # A second file, whose corrections may target the first file's events.
-                company = campaign.known(company)
-                drawn = data.draw(SOURCES.event_file(company), label="second event file")
-                check_input(campaign, company, drawn, fmt, shown)
-        except BaseException:
-            campaign.poisoned = True  # the next example (a shrink of this one) starts afresh
-            raise
+        if checked(campaign, company, drawn, fmt, shown) and data.draw(st.booleans()):
+            # A second file, whose corrections may target the first file's events.
+            company = campaign.known(company)
+            drawn = data.draw(SOURCES.event_file(company), label="second event file")
+            checked(campaign, company, drawn, fmt, shown)
 
     one_file()
 
