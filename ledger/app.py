@@ -38,16 +38,24 @@ from .domain.state import CompanyState
 from .files import Item
 from .persistence import schema
 from .persistence.mapper import FactMapper, decode_state
-from .persistence.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder, StreamRow
+from .persistence.recorders import (
+    LedgerPostgresRecorder,
+    LedgerSQLiteRecorder,
+    StreamRow,
+    UnreadableEventError,
+)
 from .persistence.url import StoreConfig, resolve_url, store_config
 from .ports import ProjectionError, ReadModels, read_model_factory
 from .reports import (
     Audit,
     AuditChange,
+    AuditCorrection,
     AuditEvent,
     Board,
     CapTable,
+    Companies,
     CompanyHistory,
+    CompanyOut,
     HistoryEvent,
     Holdings,
     PartyHistory,
@@ -55,6 +63,7 @@ from .reports import (
     audit_key,
     board_of,
     cap_table_of,
+    changed_fields,
     changes_between,
     holdings_from,
     position_of,
@@ -66,8 +75,6 @@ MAX_ATTEMPTS = 8
 
 WRITE_PIECE = 5_000
 """Rows a long batch hands to the store at a time."""
-
-EVENTS_TABLE = "stored_events"
 
 Answer = TypeVar("Answer")
 
@@ -111,6 +118,7 @@ class RecordedEvent(NamedTuple):
     type: str
     effective_date: date
     where: str
+    external_id: str | None = None
 
 
 class SkippedEvent(NamedTuple):
@@ -182,10 +190,16 @@ class Ledger(Application[str]):
     # --- opening ---
 
     @classmethod
-    def open(cls, url: str | None = None) -> Ledger:
+    def open(cls, url: str | None = None, *, create: bool = True) -> Ledger:
         """Open the ledger at ``url`` (else ``CORPLEDGER_DB``, else ``sqlite:///corpledger.db``),
-        creating or migrating its schema first."""
+        migrating its schema to the newest revision first if it is older.
+
+        With ``create`` (the default) a database without a ledger gets a new one; without,
+        it is refused (``InputError``: no ledger there) and nothing is created: not even a
+        SQLite file. The command line creates only from the commands that record."""
         config = store_config(resolve_url(url))
+        if not create:
+            schema.require_ledger(config)
         engine = schema.engine_for(config)
         try:
             schema.upgrade(engine)
@@ -200,7 +214,9 @@ class Ledger(Application[str]):
             LedgerSQLiteRecorder if self.config.kind == "sqlite" else LedgerPostgresRecorder
         )
         datastore = self.factory.datastore  # type: ignore[attr-defined]
-        self._ledger_recorder = recorder_class(datastore=datastore, events_table_name=EVENTS_TABLE)
+        self._ledger_recorder = recorder_class(
+            datastore=datastore, events_table_name=schema.EVENTS_TABLE
+        )
         return self._ledger_recorder
 
     def construct_mapper(self) -> Mapper[str]:
@@ -220,6 +236,10 @@ class Ledger(Application[str]):
             self._read_models = factory(self) if factory is not None else None
             self._read_models_found = True
         return self._read_models
+
+    def unknown_company(self, company: str) -> InputError:
+        """The error for a company this ledger does not hold, naming where it looked."""
+        return InputError(f"unknown company {company!r} in {self.config.display}")
 
     # --- streams ---
 
@@ -241,7 +261,10 @@ class Ledger(Application[str]):
         entries = list(cached.timeline.log) if cached else []
         stored = dict(cached.stored) if cached else {}
         for row in rows:
-            event_id, actor, fact = decode_state(row.state)
+            try:
+                event_id, actor, fact = decode_state(row.state)
+            except ValueError:  # not an event as the ledger writes one: edited past it
+                raise UnreadableEventError(row.position, row.company) from None
             entries.append(Entry(fact, row.version, "", event_id))  # stored: named by id
             stored[row.version] = Stored(row.position, row.recorded_at, actor)
         stream = Stream(company, Timeline(company, entries), stored)
@@ -522,7 +545,7 @@ class Ledger(Application[str]):
         as_of = as_of or today()
         stream = self._stream(company)
         if not stream.stored:
-            raise InputError(f"unknown company {company!r}")
+            raise self.unknown_company(company)
         return self._fold(stream, as_of, position), as_of, position
 
     @staticmethod
@@ -640,12 +663,35 @@ class Ledger(Application[str]):
                 positions.append(held)
         return holdings_from(party, as_of, position, positions)
 
+    def companies(self, known_at: KnownAt = None) -> Companies:
+        """Every company of the ledger as known at ``known_at`` (default now), by slug: its
+        name and registration date (as of its latest effective date), how many events it
+        has and the position of its last one."""
+        position = self.known_position(known_at)
+        listed = []
+        for company in self.store.companies():
+            stream = self._stream(company)
+            seqs = [seq for seq, s in stream.stored.items() if s.position <= position]
+            if not seqs:
+                continue
+            state = self._fold(stream, date.max, position)
+            listed.append(
+                CompanyOut(
+                    company=company,
+                    name=state.name,
+                    registered=state.registered,
+                    events=len(seqs),
+                    last_position=stream.stored[max(seqs)].position,
+                )
+            )
+        return Companies(known_at=position, companies=listed)
+
     def history(self, company: str, known_at: KnownAt = None) -> CompanyHistory:
         """The audit trail of a company: every event with its provenance, by position."""
         position = self.known_position(known_at)
         stream = self._stream(company)
         if not stream.stored:
-            raise InputError(f"unknown company {company!r}")
+            raise self.unknown_company(company)
         return CompanyHistory(
             company=company,
             known_at=position,
@@ -678,7 +724,7 @@ class Ledger(Application[str]):
         end = end or today()
         stream = self._stream(company)
         if not stream.stored:
-            raise InputError(f"unknown company {company!r}")
+            raise self.unknown_company(company)
         stream = self._with_times(stream)
         log = [e for e in stream.timeline.log if stream.stored[e.seq].position <= position]
         entries = stream.timeline.entries if len(log) == stream.version else in_force(log)
@@ -686,11 +732,21 @@ class Ledger(Application[str]):
         if start > end:
             raise InputError(f"--from {start} is after --to {end}")
         carrier = {e.event_id: stream.stored[e.seq] for e in log}
-        sources = {e.event_id: e.fact.source for e in log}
+        logged = {e.event_id: e.fact for e in log}
 
         def behind(entry: Entry) -> AuditEvent:
             stored = carrier[entry.event_id]
             assert stored.recorded_at is not None
+            # A replacement in force goes by its correction's id: say what that corrected.
+            carried_by = logged[entry.event_id]
+            correction = None
+            if isinstance(carried_by, Correction):
+                correction = AuditCorrection(
+                    type=carried_by.type,
+                    target=str(carried_by.target_id),
+                    target_type=logged[carried_by.target_id].type,
+                    reason=carried_by.reason,
+                )
             return AuditEvent(
                 event_id=str(entry.event_id),
                 position=stored.position,
@@ -698,7 +754,8 @@ class Ledger(Application[str]):
                 recorded_at=stored.recorded_at,
                 recorded_by=stored.recorded_by,
                 # A replacement's own source, else its correction's.
-                source=entry.fact.source or sources[entry.event_id],
+                source=entry.fact.source or carried_by.source,
+                correction=correction,
             )
 
         return Audit(
@@ -713,6 +770,7 @@ class Ledger(Application[str]):
                     key=audit_key(*change.key),
                     before=change.before,
                     after=change.after,
+                    changed=changed_fields(change.before, change.after),
                     events=[behind(e) for e in change.events],
                 )
                 for change in changes_between(company, entries, start, end)
@@ -811,20 +869,21 @@ def _parties(fact: Fact, by_id: dict[UUID | None, Entry]) -> set[str]:
     replacement."""
     if not isinstance(fact, Correction):
         return fact_parties(fact)
-    target = by_id.get(fact.target)
+    target = by_id.get(fact.target_id)
     parties = _parties(target.fact, by_id) if target is not None else set()
     replacement = getattr(fact, "replacement", None)
     return parties | (fact_parties(replacement) if replacement is not None else set())
 
 
-Reported = tuple[UUID, str, str, date, str]
+Reported = tuple[UUID, str, str, date, str | None, str]
 """What the result reports of an event before its position is known: event_id, company,
-type, effective_date, where (a plain tuple, and no fact: a batch keeps a million)."""
+type, effective_date, external_id, where (a plain tuple, and no fact: a batch keeps a
+million)."""
 
 
 def _reported(admitted: Iterable[Entry]) -> list[Reported]:
     return [
-        (e.event_id, f.company, f.type, f.effective_date, e.where)  # type: ignore[misc]
+        (e.event_id, f.company, f.type, f.effective_date, f.external_id, e.where)  # type: ignore[misc]
         for e in admitted
         for f in (e.fact,)
     ]
@@ -833,7 +892,7 @@ def _reported(admitted: Iterable[Entry]) -> list[Reported]:
 def _recorded(reported: list[Reported], positions: Sequence[int | None]) -> list[RecordedEvent]:
     new = tuple.__new__  # RecordedEvent(...) built in C
     return [
-        new(RecordedEvent, (r[0], p, r[1], r[2], r[3], r[4]))
+        new(RecordedEvent, (r[0], p, r[1], r[2], r[3], r[5], r[4]))
         for r, p in zip(reported, positions, strict=True)
     ]
 

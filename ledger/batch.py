@@ -352,6 +352,13 @@ def _in_order(entries: list[Entry], timeline: Timeline) -> bool:
 
 
 def _same_content(stored: Fact, new: Fact) -> bool:
+    if isinstance(new, Correction) and isinstance(stored, Correction):
+        # Stored, its target is the whole event id; given, it may be named by a prefix of
+        # it or by its external_id (which the stored one keeps): compare it as given.
+        if isinstance(new.target, str) and not str(stored.target).startswith(new.target):
+            return False
+        if not isinstance(new.target, UUID):
+            stored = stored.model_copy(update={"target": new.target})
     return _as_given(stored) == _as_given(new)
 
 

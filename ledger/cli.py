@@ -11,14 +11,17 @@ table`` (the default) Rich tables for people.
 """
 
 import csv
+import errno
 import json
+import os
 import re
+import shlex
+import shutil
 import signal
 import sys
-import tempfile
 import threading
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -55,8 +58,11 @@ from .persistence.url import resolve_url, store_config
 from .ports import ProjectionError, ReadModels, StuckEvent, check_read_models
 from .reports import (
     Audit,
+    AuditChange,
+    AuditEvent,
     Board,
     CapTable,
+    Companies,
     History,
     Holdings,
     PartyHistory,
@@ -97,6 +103,11 @@ class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
+
+
+class RecordFormat(StrEnum):
+    text = "text"
+    json = "json"
 
 
 class InputFormat(StrEnum):
@@ -140,20 +151,36 @@ FormatOption = Annotated[
     ),
 ]
 
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        metavar="URL",
+        help=(
+            "The ledger's database: sqlite:///FILE.db, sqlite:////ABSOLUTE/PATH.db or "
+            "postgresql://USER@HOST:PORT/DB. Default: $CORPLEDGER_DB, else "
+            "sqlite:///corpledger.db in the working directory. Before or after the command."
+        ),
+        show_default=False,
+    ),
+]
+"""``--db``, accepted before the command (the callback's) and after it (each command's)."""
+
 app = typer.Typer(
     name="corpledger",
     help=(
         "An event-sourced ledger of corporate actions: cap tables, executive rosters and "
         "boards for any date (**--as-of**), as known at any moment (**--known-at**).\n\n"
-        "Record event files with **record**, then ask **cap-table**, **roster**, **board**, "
-        "**holdings** or **history**; **verify** checks that nobody changed the stored events. "
+        "Record event files with **record**, then ask **companies**, **cap-table**, **roster**, "
+        "**board**, **holdings** or **history**; **verify** checks that nobody changed the "
+        "stored events. "
         "Try **corpledger demo** for the Scale AI story.\n\n"
         "Exit codes: 0 success; 2 bad input or a rule violated (nothing stored); 3 record "
         "stored the events but the read models lag (do not record them again); 1 anything "
         "else."
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -168,19 +195,7 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _global_options(
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            metavar="URL",
-            help=(
-                "The ledger's database: sqlite:///FILE.db, sqlite:////ABSOLUTE/PATH.db or "
-                "postgresql://USER@HOST:PORT/DB. Default: $CORPLEDGER_DB, else "
-                "sqlite:///corpledger.db in the working directory."
-            ),
-            show_default=False,
-        ),
-    ] = None,
+    db: DbOption = None,
     debug: Annotated[
         bool,
         typer.Option("--debug", metavar="", help="Show the traceback of an unexpected error."),
@@ -246,17 +261,30 @@ def parse_known_at(text: str | None) -> KnownAt:
         ) from None
 
 
+def chosen_db(db: str | None) -> str | None:
+    """``--db`` given after the command, else before it (else None: the default)."""
+    return db if db is not None else settings.db
+
+
 @contextmanager
-def open_ledger(url: str | None = None) -> Iterator[Ledger]:
-    with Ledger.open(url if url is not None else settings.db) as ledger:
+def open_ledger(db: str | None, *, create: bool = False) -> Iterator[Ledger]:
+    """The ledger of ``--db``. Only the commands that record (and ``init``) pass
+    ``create``: any other on a database without a ledger says so and creates nothing."""
+    with Ledger.open(chosen_db(db), create=create) as ledger:
         yield ledger
 
 
 # --- output --------------------------------------------------------------------------------
 
 
+class StdoutConsole(Console):
+    def on_broken_pipe(self) -> None:
+        # Rich would exit 1 here; ``run`` handles a closed pipe the same for every output.
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
 def stdout_console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    return StdoutConsole(highlight=False, soft_wrap=False)
 
 
 def say(line: str = "") -> None:
@@ -327,6 +355,35 @@ def new_table() -> Table:
     return Table(box=box.SIMPLE_HEAD, pad_edge=False)
 
 
+def add_id_column(table: Table, header: str, **options: Any) -> None:
+    """A column of identifiers (slugs, event ids): folded over lines in a narrow terminal,
+    never cut short, so that they can be copied whole."""
+    table.add_column(header, overflow="fold", **options)
+
+
+def add_number_column(table: Table, header: str, **options: Any) -> None:
+    """A column of numbers: right-aligned, never wrapped (the identifiers fold instead)."""
+    table.add_column(header, justify="right", no_wrap=True, **options)
+
+
+def names_of(ledger: Ledger, parties: Iterable[str], known_at: int) -> dict[str, str]:
+    """The names the ledger knows of ``parties``: those of the parties that are companies
+    registered in it (a person's name is not recorded)."""
+    wanted = set(parties) & set(ledger.store.companies())
+    names = {}
+    for party in sorted(wanted):
+        state, _, _ = ledger.state(party, date.max, known_at)
+        if state.name:
+            names[party] = state.name
+    return names
+
+
+def named(slug: str, names: dict[str, str]) -> str:
+    """A slug, and under it the name the ledger knows (if any)."""
+    name = names.get(slug)
+    return escape(slug) if name is None else f"{escape(slug)}\n[dim]{escape(name)}[/]"
+
+
 def heading(console: Console, title: str, when: str) -> None:
     """A report's two title lines: what it is, then as of when and as known when."""
     console.print(escape(title), style="bold", soft_wrap=True)
@@ -339,20 +396,36 @@ def when_text(as_of: date, known_at: int) -> str:
 
 @dataclass(frozen=True)
 class Header:
-    """What a title says about the company: its name and registration date."""
+    """What a title says about the company: its name and registration date; when nothing
+    of it is in force at the position asked, why."""
 
     name: str | None
     registered: date | None
+    unknown: str | None = None
 
     @staticmethod
     def of(ledger: Ledger, company: str, known_at: int) -> "Header":
         state, _, _ = ledger.state(company, date.max, known_at)
-        return Header(state.name, state.registered)
+        if state.registered is not None:
+            return Header(state.name, state.registered)
+        # The company is in the ledger (else the query failed), yet not registered as known
+        # at ``known_at``: it was recorded later, or every event of it is retracted.
+        first = ledger.history(company).events[0].position
+        if first > known_at:
+            why = (
+                f"nothing known of {company} at position {known_at}; it was first recorded "
+                f"at position {first}"
+            )
+        else:
+            why = f"every event of {company} as known at position {known_at} is retracted"
+        return Header(state.name, None, why)
 
     def label(self, company: str) -> str:
         return f"{self.name} ({company})" if self.name else company
 
     def empty_note(self, company: str, as_of: date, what: str) -> str:
+        if self.unknown is not None:
+            return f"{self.unknown}: no {what}."
         if self.registered is None or as_of < self.registered:
             when = f" (registered {self.registered})" if self.registered else ""
             return f"{company} was not registered yet on {as_of}{when}: no {what}."
@@ -365,16 +438,17 @@ def show_cap_table(console: Console, ledger: Ledger, t: CapTable) -> None:
     if not t.holders:
         console.print(head.empty_note(t.company, t.as_of, "shares outstanding"))
     else:
+        names = names_of(ledger, (h.party for h in t.holders), t.known_at)
         table = new_table()
         table.show_footer = True
-        table.add_column("Holder", footer="Total")
-        table.add_column("Class")
-        table.add_column("Shares", justify="right", footer=shares_text(t.total_shares))
-        table.add_column("Ownership %", justify="right", footer="100.0000")
-        table.add_column("Voting %", justify="right")
+        add_id_column(table, "Holder", footer="Total")
+        add_id_column(table, "Class")
+        add_number_column(table, "Shares", footer=shares_text(t.total_shares))
+        add_number_column(table, "Ownership %", footer="100.0000")
+        add_number_column(table, "Voting %")
         for h in t.holders:
             table.add_row(
-                h.party,
+                named(h.party, names),
                 classes_text(h.classes),
                 shares_text(h.shares),
                 percent_text(h.ownership_percent),
@@ -394,13 +468,17 @@ def show_roster(console: Console, ledger: Ledger, r: Roster) -> None:
     if not r.officers:
         console.print(head.empty_note(r.company, r.as_of, "officers in office"))
         return
+    names = names_of(ledger, (o.person for o in r.officers), r.known_at)
     table = new_table()
-    for column in ("Role", "Person", "Title", "Since", "Interim"):
-        table.add_column(column)
+    table.add_column("Role", no_wrap=True)
+    add_id_column(table, "Person")
+    table.add_column("Title")
+    table.add_column("Since", no_wrap=True)
+    table.add_column("Interim")
     for o in r.officers:
         table.add_row(
             role_text(o.role),
-            o.person,
+            named(o.person, names),
             escape(o.title or ""),
             str(o.since),
             "interim" if o.interim else "",
@@ -414,38 +492,71 @@ def show_board(console: Console, ledger: Ledger, b: Board) -> None:
     if not b.directors:
         console.print(head.empty_note(b.company, b.as_of, "directors"))
         return
+    people = [p for d in b.directors for p in (d.person, d.designated_by) if p is not None]
+    names = names_of(ledger, people, b.known_at)
     table = new_table()
-    for column in ("Person", "Seat", "Since", "Designated by", "Executive"):
-        table.add_column(column)
+    add_id_column(table, "Person")
+    add_id_column(table, "Seat")
+    table.add_column("Since", no_wrap=True)
+    add_id_column(table, "Designated by")
+    table.add_column("Executive")
     for d in b.directors:
         table.add_row(
-            d.person,
-            d.seat,
+            named(d.person, names),
+            escape(d.seat),
             str(d.since),
-            d.designated_by or "",
+            named(d.designated_by, names) if d.designated_by else "",
             "executive" if d.executive else "non-executive",
         )
     console.print(table)
 
 
-def show_holdings(console: Console, h: Holdings) -> None:
+def show_holdings(console: Console, ledger: Ledger, h: Holdings) -> None:
     heading(console, f"{h.party}: holdings", when_text(h.as_of, h.known_at))
     if not h.positions:
         console.print(f"{h.party} holds no shares in any company of the ledger on {h.as_of}.")
         return
+    names = names_of(ledger, (p.company for p in h.positions), h.known_at)
     table = new_table()
-    table.add_column("Company")
-    table.add_column("Class")
-    table.add_column("Shares", justify="right")
-    table.add_column("Ownership %", justify="right")
-    table.add_column("Voting %", justify="right")
+    add_id_column(table, "Company")
+    add_id_column(table, "Class")
+    add_number_column(table, "Shares")
+    add_number_column(table, "Ownership %")
+    add_number_column(table, "Voting %")
     for p in h.positions:
         table.add_row(
-            p.company,
+            named(p.company, names),
             classes_text(p.classes),
             shares_text(p.shares),
             percent_text(p.ownership_percent),
             percent_text(p.voting_percent),
+        )
+    console.print(table)
+
+
+def show_companies(console: Console, c: Companies) -> None:
+    heading(
+        console,
+        "Companies",
+        f"known at position {c.known_at}, {len(c.companies):,} "
+        + ("company" if len(c.companies) == 1 else "companies"),
+    )
+    if not c.companies:
+        console.print("No companies.")
+        return
+    table = new_table()
+    table.add_column("Company")
+    table.add_column("Name")
+    table.add_column("Registered")
+    table.add_column("Events", justify="right")
+    table.add_column("Last position", justify="right")
+    for company in c.companies:
+        table.add_row(
+            company.company,
+            escape(company.name or ""),
+            str(company.registered or ""),
+            f"{company.events:,}",
+            f"{company.last_position:,}",
         )
     console.print(table)
 
@@ -479,9 +590,9 @@ def show_history(console: Console, h: History) -> None:
         console.print("No events.")
         return
     table = new_table()
-    table.add_column("Pos", justify="right")
+    add_number_column(table, "Pos")
     table.add_column("Effective", no_wrap=True)
-    table.add_column("Event")
+    add_id_column(table, "Event")
     for e in h.events:
         lines = [f"[bold]{e.type}[/]" + (f" of {e.company}" if isinstance(h, PartyHistory) else "")]
         details = event_details(e.data)
@@ -511,20 +622,47 @@ def show_history(console: Console, h: History) -> None:
     console.print(table)
 
 
+def value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return shares_text(value)
+    return "—" if value is None else str(value)
+
+
 def values_text(values: dict[str, Any] | None) -> str:
     """A row's values as ``name=value`` pairs; a dash for no row."""
     if values is None:
         return "—"
-    parts = []
-    for key, value in values.items():
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, int):
-            text = shares_text(value)
-        else:
-            text = "—" if value is None else str(value)
-        parts.append(f"{key}={text}")
-    return ", ".join(parts)
+    return ", ".join(f"{key}={value_text(value)}" for key, value in values.items())
+
+
+def change_text(c: AuditChange) -> str:
+    """A row that appears or goes with all its values; a row that changes, only the fields
+    that changed (``shares 8,000,000 → 7,000,000``)."""
+    if c.before is None or c.after is None:
+        return f"{values_text(c.before)} → {values_text(c.after)}"
+    return "; ".join(
+        f"{name} {value_text(c.before.get(name))} → {value_text(c.after.get(name))}"
+        for name in c.changed
+    )
+
+
+def behind_text(e: AuditEvent) -> str:
+    """An event behind a change: what it is, where it is in the log, who recorded it."""
+    fix = e.correction
+    what = f"{e.type} (position {e.position})"
+    if fix is not None:
+        what = (
+            f"{fix.type} (position {e.position}) of {fix.target_type} event {fix.target}: "
+            f"replacement {e.type}"
+        )
+    line = f"{what}, recorded {e.recorded_at:%Y-%m-%d %H:%M:%S}Z by {e.recorded_by}"
+    if e.source:
+        line += f"; source: {e.source}"
+    if fix is not None:
+        line += f"; reason: {fix.reason}"
+    return line
 
 
 def show_audit(console: Console, a: Audit) -> None:
@@ -538,22 +676,12 @@ def show_audit(console: Console, a: Audit) -> None:
         return
     table = new_table()
     table.add_column("Effective", no_wrap=True)
-    table.add_column("Change")
-    table.add_column("Behind it")
+    add_id_column(table, "Change")
+    add_id_column(table, "Behind it")
     for c in a.changes:
         key = " ".join(v for v in c.key.values() if v is not None)
-        change = f"[bold]{c.table.replace('_', ' ')}[/] {escape(key)}\n" + escape(
-            f"{values_text(c.before)} → {values_text(c.after)}"
-        )
-        behind = []
-        for e in c.events:
-            line = (
-                f"{e.type} (position {e.position}), recorded {e.recorded_at:%Y-%m-%d %H:%M:%S}Z "
-                f"by {e.recorded_by}"
-            )
-            if e.source:
-                line += f"; source: {e.source}"
-            behind.append(escape(line))
+        change = f"[bold]{c.table.replace('_', ' ')}[/] {escape(key)}\n" + escape(change_text(c))
+        behind = [escape(behind_text(e)) for e in c.events]
         table.add_row(str(c.effective_date), change, "\n".join(behind))
     console.print(table)
 
@@ -562,9 +690,9 @@ def show_audit(console: Console, a: Audit) -> None:
 
 
 @app.command()
-def init() -> None:
+def init(db: DbOption = None) -> None:
     """Create the ledger's schema, or migrate it to the newest revision (safe to repeat)."""
-    config = store_config(resolve_url(settings.db))
+    config = store_config(resolve_url(chosen_db(db)))
     engine = schema.engine_for(config)
     try:
         before = schema.upgrade(engine)
@@ -577,7 +705,7 @@ def init() -> None:
         say(f"the ledger at {config.display} is up to date (schema revision {after})")
     else:
         say(f"migrated the ledger at {config.display} from revision {before} to {after}")
-    with open_ledger() as ledger:
+    with open_ledger(db, create=True) as ledger:
         last = ledger.known_position()
     say(f"last position in the log: {last}" if last else "the log is empty")
 
@@ -719,6 +847,53 @@ def warn_if_lagging(ledger: Ledger) -> None:
         )
 
 
+LISTED_IDS = 20
+"""A batch of at most this many events has the id of each printed by ``record``."""
+
+
+def recorded_ids(result: RecordResult) -> list[str]:
+    """The event ids a batch stored, one line each (what a correction's ``target`` names);
+    for a bigger batch, where to find them."""
+    recorded = result.recorded
+    if result.dry_run or not recorded:
+        return []
+    if len(recorded) > LISTED_IDS:
+        companies = list(dict.fromkeys(e.company for e in recorded))
+        company = companies[0] if len(companies) == 1 else "COMPANY"
+        return [f"event ids: corpledger history {company} (or --format json) lists them"]
+    lines = []
+    for e in recorded:
+        line = f"  position {e.position}: {e.type} {e.company} {e.effective_date}"
+        line += f" event {e.event_id}"
+        if e.external_id is not None:
+            line += f" (external_id {e.external_id})"
+        lines.append(line)
+    return lines
+
+
+def record_json(result: RecordResult) -> str:
+    """What ``record --format json`` prints: every event stored, and every one skipped."""
+    recorded = []
+    for e in result.recorded:
+        item: dict[str, Any] = {
+            "event_id": str(e.event_id),
+            "position": e.position,
+            "company": e.company,
+            "type": e.type,
+            "effective_date": e.effective_date.isoformat(),
+        }
+        if e.external_id is not None:
+            item["external_id"] = e.external_id
+        recorded.append(item)
+    skipped = [
+        {"where": s.where, "company": s.company, "external_id": s.external_id,
+         "event_id": str(s.event_id)}
+        for s in result.skipped
+    ]  # fmt: skip
+    answer = {"dry_run": result.dry_run, "recorded": recorded, "skipped": skipped}
+    return json.dumps(answer, indent=2)
+
+
 @app.command()
 def record(
     files: Annotated[
@@ -762,6 +937,17 @@ def record(
             "date (a worker, or the next query, does it).",
         ),
     ] = False,
+    output_format: Annotated[
+        RecordFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            case_sensitive=False,
+            help="text for people (a batch of up to 20 events lists each event's id); json "
+            "lists every event stored and skipped, with its event_id and position.",
+        ),
+    ] = RecordFormat.text,
+    db: DbOption = None,
 ) -> None:
     """Validate event files and store them as **one atomic batch**: all of it, or none.
 
@@ -775,7 +961,7 @@ def record(
     feedback = Feedback()
     fmt = input_format.value if input_format else None
     try:
-        with open_ledger() as ledger:
+        with open_ledger(db, create=True) as ledger:
             big = any(file_is_big(path) for path in files)
             total = events_in(files, fmt) if big and feedback.terminal else None
             task = feedback.task(
@@ -798,7 +984,10 @@ def record(
                 feedback.done(catching_up)
     finally:
         feedback.close()
-    for line in summarize(result):
+    if output_format is RecordFormat.json:
+        say(record_json(result))
+        return
+    for line in [*summarize(result), *recorded_ids(result)]:
         say(line)
     if lagging is not None:
         for line in lag_warnings(result, lagging):
@@ -812,10 +1001,11 @@ def cap_table(
     as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
     fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
 ) -> None:
     """Holders, shares by class, ownership % and voting %, totals and the last valuation."""
     day, known = parse_as_of(as_of), parse_known_at(known_at)
-    with open_ledger() as ledger:
+    with open_ledger(db) as ledger:
         report = ledger.cap_table(company, as_of=day, known_at=known)
         warn_if_lagging(ledger)
         emit(report, fmt, lambda: show_cap_table(stdout_console(), ledger, report))
@@ -827,10 +1017,11 @@ def roster(
     as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
     fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
 ) -> None:
     """Officers in office: role, person, title, since, interim."""
     day, known = parse_as_of(as_of), parse_known_at(known_at)
-    with open_ledger() as ledger:
+    with open_ledger(db) as ledger:
         report = ledger.roster(company, as_of=day, known_at=known)
         warn_if_lagging(ledger)
         emit(report, fmt, lambda: show_roster(stdout_console(), ledger, report))
@@ -842,10 +1033,11 @@ def board(
     as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
     fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
 ) -> None:
     """Directors: person, seat, since, designated by, executive or not."""
     day, known = parse_as_of(as_of), parse_known_at(known_at)
-    with open_ledger() as ledger:
+    with open_ledger(db) as ledger:
         report = ledger.board(company, as_of=day, known_at=known)
         warn_if_lagging(ledger)
         emit(report, fmt, lambda: show_board(stdout_console(), ledger, report))
@@ -857,13 +1049,27 @@ def holdings(
     as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
     fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
 ) -> None:
     """Every position of a party across the companies of the ledger."""
     day, known = parse_as_of(as_of), parse_known_at(known_at)
-    with open_ledger() as ledger:
+    with open_ledger(db) as ledger:
         report = ledger.holdings(party, as_of=day, known_at=known)
         warn_if_lagging(ledger)
-        emit(report, fmt, lambda: show_holdings(stdout_console(), report))
+        emit(report, fmt, lambda: show_holdings(stdout_console(), ledger, report))
+
+
+@app.command()
+def companies(
+    known_at: KnownAtOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+) -> None:
+    """Every company in the ledger: slug, name, registration date, events, last position."""
+    known = parse_known_at(known_at)
+    with open_ledger(db) as ledger:
+        report = ledger.companies(known_at=known)
+    emit(report, fmt, lambda: show_companies(stdout_console(), report))
 
 
 @app.command()
@@ -896,13 +1102,14 @@ def history(
     ] = None,
     known_at: KnownAtOption = None,
     fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
 ) -> None:
     """The audit trail: every event with its effective date, position, recorded_at,
     recorded_by and source, in the order recorded."""
     if (company is None) == (party is None):
         raise InputError("history needs a COMPANY or --party PARTY (one of them, not both)")
     day, known = parse_as_of(as_of), parse_known_at(known_at)
-    with open_ledger() as ledger:
+    with open_ledger(db) as ledger:
         report: History = (
             ledger.history(company, known_at=known)
             if company is not None
@@ -937,13 +1144,14 @@ def audit(
     ] = None,
     known_at: KnownAtOption = None,
     fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
 ) -> None:
     """Every change in a period to holdings, officers and the board: each row whose value
     differs from the day before, with the events behind it, who recorded them, when and
     from which source."""
     first, last = parse_date("--from", start), parse_date("--to", end)
     known = parse_known_at(known_at)
-    with open_ledger() as ledger:
+    with open_ledger(db) as ledger:
         report = ledger.audit(company, first, last, known_at=known)
     emit(report, fmt, lambda: show_audit(stdout_console(), report))
 
@@ -959,6 +1167,7 @@ def verify(
             show_default=False,
         ),
     ] = None,
+    db: DbOption = None,
 ) -> None:
     """Check that nobody has changed the stored events: recompute the hash chain over the whole
     log and check every company's versions. Then check that the read models equal the fold
@@ -968,7 +1177,7 @@ def verify(
     naming the first broken link (position, company, event id) and what is wrong: a forged
     event, a deleted one, a reordered pair; or the first difference of a read model; or the
     event the read models cannot apply (they are behind the fold)."""
-    with open_ledger() as ledger:
+    with open_ledger(db) as ledger:
         checks = [*CHECKS, lambda opened: check_read_models(opened, company)]
         for line in run_checks(ledger, checks):
             say(line)
@@ -1038,12 +1247,13 @@ def projections_run(
             help="Events per transaction (each commits its rows and the position reached).",
         ),
     ] = 1_000,
+    db: DbOption = None,
 ) -> None:
     """Bring the read models up to date (the events after each projection's tracked
     position, a batch per transaction); with --follow, keep doing it. Ctrl-C or SIGTERM stops
     it cleanly after the batch in hand; a killed worker resumes from the last batch it
     committed."""
-    with open_ledger() as ledger, stopping_on_signals() as stop:
+    with open_ledger(db) as ledger, stopping_on_signals() as stop:
         models = read_models_of(ledger)
         position = models.run(
             follow=follow,
@@ -1057,10 +1267,10 @@ def projections_run(
 
 
 @projections_app.command("status")
-def projections_status(fmt: FormatOption = OutputFormat.table) -> None:
+def projections_status(fmt: FormatOption = OutputFormat.table, db: DbOption = None) -> None:
     """Each projection's tracked position and its lag behind the end of the log, and the event
     it cannot apply if that is why it lags (position, company, event id, type, reason)."""
-    with open_ledger() as ledger:
+    with open_ledger(db) as ledger:
         rows = read_models_of(ledger).status()
     if fmt is OutputFormat.json:
         say(json.dumps([{**r._asdict(), "stuck": stuck_json(r.stuck)} for r in rows], indent=2))
@@ -1103,10 +1313,11 @@ def projections_rebuild(
             show_default=False,
         ),
     ] = None,
+    db: DbOption = None,
 ) -> None:
     """Rebuild the read models from the events: every table (cleared, then projected again in
     batches), or one company's rows. The tables come out as a run from the start makes them."""
-    with open_ledger() as ledger:
+    with open_ledger(db) as ledger:
         try:
             position = read_models_of(ledger).rebuild(company)
         except ProjectionError as e:
@@ -1180,7 +1391,7 @@ def demo(
         typer.Option(
             "--db",
             metavar="URL",
-            help="Record the story into this ledger instead of a new temporary SQLite file.",
+            help="Record the story into this ledger instead of the demo's own SQLite file.",
             show_default=False,
         ),
     ] = None,
@@ -1189,18 +1400,19 @@ def demo(
     2025-06-12: Meta's non-voting 49% stake, Wang leaving for Meta while keeping his board
     seat, Droege as interim CEO.
 
-    Uses a new temporary SQLite file unless --db is given (here or before the command);
-    $CORPLEDGER_DB is not used, so the demo never writes into your own ledger by accident.
+    Without --db (here or before the command) it records into its own SQLite file in your
+    cache folder, replaced on each run and kept to explore afterwards; $CORPLEDGER_DB is not
+    used, so the demo never writes into your own ledger by accident.
     """
     story = demo_events()
     if not story.is_file():
         raise LedgerError(f"the demo's events file is missing from the package: {story}")
-    url = db or settings.db
-    temporary = url is None
+    url = chosen_db(db)
+    own = url is None
     if url is None:
-        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='corpledger-demo-')) / 'demo.db'}"
+        url = f"sqlite:///{fresh_demo_file()}"
     console = stdout_console()
-    with resources.as_file(story) as path, open_ledger(url) as ledger:
+    with resources.as_file(story) as path, open_ledger(url, create=True) as ledger:
         console.print(
             f"[bold]corpledger demo[/]: the Scale AI story ({escape(path.name)}) "
             f"in {escape(ledger.config.display)}",
@@ -1249,11 +1461,46 @@ def demo(
                 ledger.cap_table(DEMO_COMPANY, as_of=DEMO_AS_OF_AFTER, known_at=before),
             )
         console.print()
-        kept = "The demo ledger stays in a temporary file. " if temporary else ""
-        console.print(f"{kept}Explore it:")
+        kept = f"The demo ledger stays at {url.removeprefix('sqlite:///')}. " if own else ""
+        console.print(f"{escape(kept)}Explore it:", soft_wrap=True)
+        program = command_to_run_again()
         shown = ledger.config.display  # the password, if any, hidden
         for command in (f"history {DEMO_COMPANY}", f"cap-table {DEMO_COMPANY} --as-of 2024-06-01"):
-            say(f"  corpledger --db '{shown}' {command}")
+            say(f"  {program} --db '{shown}' {command}")
+        activate = Path(sys.argv[0]).parent / "activate"
+        if program != "corpledger" and activate.is_file():
+            say(f"(or put corpledger on your PATH first: source {shlex.quote(str(activate))})")
+
+
+def demo_file() -> Path:
+    """The demo's own ledger: one fixed file in the user's cache folder, so each run reuses
+    it rather than leaving a new folder behind, and it stays to explore after the demo."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "corpledger" / "demo.db"
+
+
+def fresh_demo_file() -> Path:
+    """``demo_file``, emptied: the story is told on a fresh ledger each run."""
+    path = demo_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        leftover.unlink(missing_ok=True)
+    return path
+
+
+def command_to_run_again() -> str:
+    """How to run corpledger again from the user's shell: ``corpledger`` when the PATH finds
+    this very program; else its path as it was started (``.venv/bin/corpledger`` after
+    ``make demo``), or this interpreter with ``-m ledger``."""
+    started = sys.argv[0]
+    if Path(started).name != "corpledger":
+        return f"{shlex.quote(sys.executable)} -m ledger"
+    if os.sep not in started:
+        return "corpledger"  # found on the PATH
+    found = shutil.which("corpledger")
+    if found is not None and Path(found).resolve() == Path(started).resolve():
+        return "corpledger"
+    return shlex.quote(started)
 
 
 # --- entry point -----------------------------------------------------------------------------
@@ -1267,6 +1514,14 @@ def fail(*messages: str) -> None:
     """Each message on its own line (``error: ...``): one, or each problem of an input."""
     for message in messages:
         print(f"error: {one_line(message)}", file=sys.stderr, flush=True)
+
+
+def reader_left() -> int:
+    """The reader of stdout left early (``| head``): exit quietly with 0. As Python's docs
+    recommend, stdout goes to devnull, so the flush at exit does not hit the closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -1298,6 +1553,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         fail("interrupted")
         return 130
+    except SystemExit as e:
+        # Typer answers a closed stdout with exit 1; a reader leaving early is no error.
+        if isinstance(e.__context__, BrokenPipeError):
+            return reader_left()
+        raise
     except Exception as e:
         if settings.debug:
             traceback.print_exc()

@@ -5,7 +5,8 @@
 reports the first broken link: its position, company and event id, and what is wrong:
 
 - **forged**: the stored event does not hash to its chain value: its content (or that chain
-  value) was altered;
+  value) was altered; or a column holds another type than the ledger writes (text where it
+  wrote bytes, NULL, a number), whatever its content;
 - **deleted**: positions are missing just before the broken link, so the event(s) there were
   deleted (a deletion of the very last event leaves no broken link: compare the head with one
   kept elsewhere);
@@ -128,7 +129,7 @@ def verify_chain(target: Ledger | ChainSource, page: int = PAGE) -> ChainReport:
     for row in _stream(source, stop, page):
         count += 1
         if suspect is None:
-            if chain_link(previous, *_fields(row)) != row.chain:
+            if not row.well_formed or chain_link(previous, *_fields(row)) != row.chain:
                 suspect = _Suspect(row, previous, previous_position)
         elif partner is None and _swapped(suspect, row, previous, previous_position):
             partner = row
@@ -160,6 +161,8 @@ def _swapped(suspect: _Suspect, row: ChainRow, previous: bytes, previous_positio
     other's place, with their chain values left where they were (contents swapped) or moved
     along (positions swapped)."""
     first = suspect.row
+    if not (first.well_formed and row.well_formed):
+        return False
     # Contents swapped, chain values in place.
     if (
         chain_link(suspect.previous_chain, *_fields(row)) == first.chain
@@ -209,6 +212,13 @@ def _diagnose(
             Problem.deleted,
             Link.of(row),
             f"a deleted event: {where} missing just before this link{lacking}",
+        )
+    if not row.well_formed:
+        return Break(
+            Problem.forged,
+            Link.of(row),
+            "forged content: the stored event's columns are not of the types corpledger "
+            "writes (text, a number or NULL where it wrote bytes or text)",
         )
     return Break(
         Problem.forged,

@@ -42,18 +42,32 @@ class ValuationOut(BaseModel):
 
 
 class Holder(BaseModel):
+    """A holder's position: shares and percentages in total and by class (the percentages by
+    class of one holder add up to its total, within the rounding)."""
+
     model_config = ConfigDict(frozen=True)
     party: str
     shares: int
     ownership_percent: str | None
     voting_percent: str | None
     classes: dict[str, int]
+    ownership_percent_by_class: dict[str, str | None]
+    voting_percent_by_class: dict[str, str | None]
+
+
+# The CSV of a position has a row per class: ``shares`` and ``row_*_percent`` are the row's
+# own (a column adds up to the total), ``holder_total_shares`` and ``ownership_percent``
+# / ``voting_percent`` the holder's in the company, repeated on each of its rows.
+# ``party_shares`` (cap table) and ``company_shares`` (holdings) are older names of
+# ``holder_total_shares``, kept: CSV columns are a contract.
+_ROW_PERCENTS = ("row_ownership_percent", "row_voting_percent")
 
 
 class CapTable(Report):
     csv_columns = (
         "company", "as_of", "known_at", "total_shares", "party", "share_class", "shares",
-        "party_shares", "ownership_percent", "voting_percent",
+        "party_shares", "ownership_percent", "voting_percent", "holder_total_shares",
+        *_ROW_PERCENTS,
     )  # fmt: skip
 
     company: str
@@ -79,6 +93,9 @@ class CapTable(Report):
                 "party_shares": h.shares,
                 "ownership_percent": h.ownership_percent,
                 "voting_percent": h.voting_percent,
+                "holder_total_shares": h.shares,
+                "row_ownership_percent": h.ownership_percent_by_class[share_class],
+                "row_voting_percent": h.voting_percent_by_class[share_class],
             }
             for h in self.holders
             for share_class, shares in sorted(h.classes.items())
@@ -130,18 +147,22 @@ class Board(Report):
 
 
 class Position(BaseModel):
+    """A party's position in a company (see ``Holder``)."""
+
     model_config = ConfigDict(frozen=True)
     company: str
     shares: int
     ownership_percent: str | None
     voting_percent: str | None
     classes: dict[str, int]
+    ownership_percent_by_class: dict[str, str | None]
+    voting_percent_by_class: dict[str, str | None]
 
 
 class Holdings(Report):
     csv_columns = (
         "party", "as_of", "known_at", "company", "share_class", "shares", "company_shares",
-        "ownership_percent", "voting_percent",
+        "ownership_percent", "voting_percent", "holder_total_shares", *_ROW_PERCENTS,
     )  # fmt: skip
 
     party: str
@@ -160,10 +181,34 @@ class Holdings(Report):
                 "company_shares": p.shares,
                 "ownership_percent": p.ownership_percent,
                 "voting_percent": p.voting_percent,
+                "holder_total_shares": p.shares,
+                "row_ownership_percent": p.ownership_percent_by_class[share_class],
+                "row_voting_percent": p.voting_percent_by_class[share_class],
             }
             for p in self.positions
             for share_class, shares in sorted(p.classes.items())
         ]
+
+
+class CompanyOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    company: str
+    name: str | None
+    registered: date | None
+    events: int
+    last_position: int
+
+
+class Companies(Report):
+    """Every company of the ledger as known at a position, ordered by slug."""
+
+    csv_columns = ("known_at", *CompanyOut.model_fields)
+
+    known_at: int
+    companies: list[CompanyOut]
+
+    def csv_rows(self) -> list[dict[str, Any]]:
+        return [{"known_at": self.known_at, **c.model_dump()} for c in self.companies]
 
 
 class HistoryEvent(BaseModel):
@@ -261,20 +306,38 @@ def _holder_fields(state: CompanyState) -> list[dict[str, Any]]:
         holders.append((-shares, party, party_votes, classes))
     holders.sort()  # shares descending, then party (unique: the rest is never compared)
     # The percentages a column at a time: two calls, not two per holder.
-    ownership = percent_texts([-h[0] for h in holders], state.outstanding)
-    voting = percent_texts([h[2] for h in holders], state.total_votes())
-    return [
-        {
-            "party": party,
-            "shares": -negative,
-            "ownership_percent": owned,
-            "voting_percent": voted,
-            "classes": classes,
-        }
-        for (negative, party, _, classes), owned, voted in zip(
-            holders, ownership, voting, strict=True
+    outstanding, total_votes = state.outstanding, state.total_votes()
+    ownership = percent_texts([-h[0] for h in holders], outstanding)
+    voting = percent_texts([h[2] for h in holders], total_votes)
+    fields = []
+    for (negative, party, _, classes), owned, voted in zip(holders, ownership, voting, strict=True):
+        if len(classes) == 1:  # the class's percentages are the holder's
+            [share_class] = classes
+            owned_by_class, voted_by_class = {share_class: owned}, {share_class: voted}
+        else:
+            owned_by_class, voted_by_class = _by_class(classes, per_share, outstanding, total_votes)
+        fields.append(
+            {
+                "party": party,
+                "shares": -negative,
+                "ownership_percent": owned,
+                "voting_percent": voted,
+                "classes": classes,
+                "ownership_percent_by_class": owned_by_class,
+                "voting_percent_by_class": voted_by_class,
+            }
         )
-    ]
+    return fields
+
+
+def _by_class(
+    classes: dict[str, int], per_share: dict[str, int], outstanding: int, total_votes: int
+) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    """A position's ownership and voting percentages by class."""
+    names = list(classes)
+    owned = percent_texts([classes[c] for c in names], outstanding)
+    voted = percent_texts([classes[c] * per_share[c] for c in names], total_votes)
+    return dict(zip(names, owned, strict=True)), dict(zip(names, voted, strict=True))
 
 
 def cap_table_of(state: CompanyState, as_of: date, known_at: int) -> CapTable:
@@ -347,12 +410,18 @@ def position_of(state: CompanyState, party: str) -> Position | None:
     if not classes:
         return None
     shares = sum(classes.values())
+    per_share = {name: c.votes_per_share for name, c in state.classes.items()}
+    total_votes = state.total_votes()
+    classes = dict(sorted(classes.items()))
+    owned_by_class, voted_by_class = _by_class(classes, per_share, state.outstanding, total_votes)
     return Position(
         company=state.company,
         shares=shares,
         ownership_percent=_pct(shares, state.outstanding),
-        voting_percent=_pct(state.votes(party), state.total_votes()),
-        classes=dict(sorted(classes.items())),
+        voting_percent=_pct(state.votes(party), total_votes),
+        classes=classes,
+        ownership_percent_by_class=owned_by_class,
+        voting_percent_by_class=voted_by_class,
     )
 
 
@@ -401,9 +470,20 @@ def audit_rows(state: CompanyState) -> dict[AuditKey, dict[str, Any]]:
     return rows
 
 
+class AuditCorrection(BaseModel):
+    """What a correction behind a change corrected: its target (event id and type) and why."""
+
+    model_config = ConfigDict(frozen=True)
+    type: str
+    target: str
+    target_type: str
+    reason: str
+
+
 class AuditEvent(BaseModel):
     """An event behind a change, with its provenance. For a replacement in force, the
-    correction that carries it (its event_id, position, recorded_at and recorded_by)."""
+    correction that carries it (its event_id, position, recorded_at and recorded_by; ``type``
+    is the replacement's) and, in ``correction``, what it corrected and why."""
 
     model_config = ConfigDict(frozen=True)
     event_id: str
@@ -412,6 +492,7 @@ class AuditEvent(BaseModel):
     recorded_at: datetime
     recorded_by: str
     source: str | None
+    correction: AuditCorrection | None = None
 
     @field_serializer("recorded_at")
     def _utc(self, moment: datetime) -> str:
@@ -420,7 +501,8 @@ class AuditEvent(BaseModel):
 
 class AuditChange(BaseModel):
     """One row whose value at the end of ``effective_date`` differs from the day before
-    (``before`` None: the row appears; ``after`` None: it goes)."""
+    (``before`` None: the row appears; ``after`` None: it goes); ``changed`` names the
+    fields whose values differ (every field of a row that appears or goes)."""
 
     model_config = ConfigDict(frozen=True)
     effective_date: date
@@ -428,14 +510,23 @@ class AuditChange(BaseModel):
     key: dict[str, str | None]
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    changed: list[str]
     events: list[AuditEvent]
+
+
+def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
+    """The fields of a row whose values differ, in the row's order."""
+    if before is None or after is None:
+        return list(before or after or {})
+    return [name for name, value in after.items() if before.get(name) != value]
 
 
 class Audit(Report):
     csv_columns = (
         "company", "from", "to", "known_at", "effective_date", "table", "party",
         "share_class", "person", "role", "title", "before", "after", "event_id", "position",
-        "type", "recorded_at", "recorded_by", "source",
+        "type", "recorded_at", "recorded_by", "source", "changed", "correction_type",
+        "correction_target", "correction_target_type", "correction_reason",
     )  # fmt: skip
 
     model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
@@ -447,7 +538,8 @@ class Audit(Report):
     changes: list[AuditChange]
 
     def csv_rows(self) -> list[dict[str, Any]]:
-        """One row per (change, event behind it); before and after as JSON text."""
+        """One row per (change, event behind it); before and after as JSON text, the fields
+        changed separated by spaces; a correction behind it in the ``correction_*`` columns."""
         head = {
             "company": self.company,
             "from": self.from_,
@@ -465,7 +557,11 @@ class Audit(Report):
                 "before": _json_text(dumped["before"]),
                 "after": _json_text(dumped["after"]),
             }
-            rows.extend({**row, **event} for event in dumped["events"])
+            changed = " ".join(change.changed)
+            for event in dumped["events"]:
+                correction = event.pop("correction") or dict.fromkeys(AuditCorrection.model_fields)
+                corrected = {f"correction_{name}": value for name, value in correction.items()}
+                rows.append({**row, **event, "changed": changed, **corrected})
         return rows
 
 

@@ -35,7 +35,6 @@ import psycopg
 import sqlalchemy as sa
 
 from ledger.app import gc_paused
-from ledger.domain.errors import InputError
 from ledger.ports import ProjectionError, ProjectionStatus, StuckEvent
 from ledger.reports import Board, CapTable, Holdings, Roster
 
@@ -341,7 +340,7 @@ class ReadModelService:
             with gc_paused(), self.db.transaction(self.engine) as raw:
                 position, _ = self._lock(raw)
                 if not self.db.has_company(raw, company):
-                    raise InputError(f"unknown company {company!r}")
+                    raise self.ledger.unknown_company(company)
                 self.db.delete_company(raw, DERIVED, company)
                 positions = self.db.company_positions(raw, company, position)
                 stream = self.db.read_stream(raw, company, len(positions) + 1)
@@ -399,7 +398,7 @@ class ReadModelService:
                         probed.execute(probe, () if company is None else (company,))
                     found = probed.fetchone()
                     if company is not None and not found[2]:
-                        raise InputError(f"unknown company {company!r}")
+                        raise self.ledger.unknown_company(company)
                     tracked, last = int(found[0] or 0), int(found[1] or 0)
                     wanted = last if known_at is None else known_at
                     if tracked >= wanted:

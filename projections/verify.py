@@ -67,9 +67,7 @@ def verify_read_models(service: ReadModelService, company: str | None = None) ->
         raw = conn.connection.dbapi_connection
         if company is not None:
             if not db.has_company(raw, company):
-                from ledger.domain.errors import InputError
-
-                raise InputError(f"unknown company {company!r}")
+                raise service.ledger.unknown_company(company)
             companies = [company]
         else:
             companies = db.companies(raw)

@@ -456,7 +456,13 @@ def _entry(position: Any, company: str, version: Any, state: Any) -> Entry:
     try:
         event_id, _, fact = decode_state(bytes(state))
     except Exception as e:
-        stuck = StuckEvent(int(position), company, _event_id(state), None, None, _one_line(e))
+        retyped = not isinstance(state, bytes | bytearray | memoryview)
+        reason = (
+            "its row is not what corpledger wrote (run `corpledger verify`)"
+            if retyped
+            else _one_line(e)
+        )
+        stuck = StuckEvent(int(position), company, _event_id(state), None, None, reason)
         raise ProjectionError(
             f"projections {', '.join(PROJECTIONS)} cannot read the event at "
             f"{stuck.place()}: {stuck.reason}",
@@ -497,8 +503,8 @@ def _value_of(shape: Shape, state: CompanyState) -> Callable[[Key], Any]:
 def _event_id(state: Any) -> str | None:
     """The event id of an undecodable stored event, if its JSON has one."""
     try:
-        event_id = json.loads(bytes(state)).get("event_id")
-    except (ValueError, AttributeError):
+        event_id = json.loads(state if isinstance(state, str) else bytes(state)).get("event_id")
+    except (ValueError, TypeError, AttributeError):  # tampered: text, NULL, a number...
         event_id = None
     return event_id if isinstance(event_id, str) else None
 

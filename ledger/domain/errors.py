@@ -35,8 +35,9 @@ class InputError(LedgerError):
 class RuleViolation(LedgerError):
     """An event would break an invariant at some date of the company's timeline. Nothing stored.
 
-    ``rule`` is the invariant's number (``fold.RULES``, docs/rules.md), or ``"bounds"`` (what the ledger derives or sums
-    stays within its bounds); the message names the event, the date and the numbers."""
+    ``rule`` is the invariant's number (``fold.RULES``, docs/rules.md), or ``"bounds"`` (what
+    the ledger derives or sums stays within its bounds); the message names the event, the date
+    and the numbers."""
 
     exit_code = 2
 

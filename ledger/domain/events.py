@@ -14,6 +14,7 @@ from uuid import UUID
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     TypeAdapter,
@@ -275,14 +276,39 @@ AnyAction = Annotated[
 # --- Corrections ---
 
 
-class Correction(Fact):
-    """A retraction or a correction of an earlier event (``target``) of the same company.
+MIN_PREFIX = 8
+"""The fewest characters of an event id that name it as a correction's ``target``."""
 
-    It takes no ``effective_date`` in an event file: it acts on the target's date, which the
-    ledger stores with it at recording (like ``derived_shares``)."""
+
+def _event_id_or_prefix(value: Any) -> Any:
+    """A whole event id as a UUID; a shorter text as the prefix of one (resolved at
+    recording), lowercased."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return UUID(value)
+    except ValueError:
+        pass
+    prefix = value.lower()
+    if prefix.strip("0123456789abcdef-") or len(prefix) >= 36:
+        raise ValueError("not an event id, nor the first characters of one")
+    if len(prefix) < MIN_PREFIX:
+        raise ValueError(f"an event id prefix needs at least {MIN_PREFIX} characters")
+    return prefix
+
+
+class Correction(Fact):
+    """A retraction or a correction of an earlier event of the same company.
+
+    An event file names the target by its event id (``target``: the whole id, or its first
+    characters, at least ``MIN_PREFIX``) or by its external_id (``target_external_id``);
+    the ledger resolves either at recording and stores the whole event id in ``target``
+    (replays never resolve again). It takes no ``effective_date`` in an event file: it acts
+    on the target's date, which the ledger stores with it (like ``derived_shares``)."""
 
     effective_date: SkipJsonSchema[IsoDate | None] = None  # type: ignore[assignment]
-    target: UUID
+    target: Annotated[UUID | str | None, BeforeValidator(_event_id_or_prefix)] = None
+    target_external_id: ExternalId | None = None
     reason: Name
 
     @model_validator(mode="before")
@@ -294,6 +320,22 @@ class Correction(Fact):
                 "a correction takes no effective_date: it acts on the date of its target"
             )
         return data
+
+    @model_validator(mode="after")
+    def _one_target(self, info: ValidationInfo) -> Correction:
+        if self.target is None and self.target_external_id is None:
+            raise ValueError("give the target: target (an event id) or target_external_id")
+        # Stored, it has both: the event id resolved and the external_id it was named by.
+        stored = bool(info.context and info.context.get(STORED))
+        if not stored and None not in (self.target, self.target_external_id):
+            raise ValueError("give one of target or target_external_id, not both")
+        return self
+
+    @property
+    def target_id(self) -> UUID:
+        """The target's whole event id: set at recording, always there once stored."""
+        assert isinstance(self.target, UUID), "a correction's target is resolved at recording"
+        return self.target
 
 
 class EventRetracted(Correction):

@@ -24,7 +24,7 @@ from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from .errors import RuleViolation
+from .errors import InputError, RuleViolation
 from .events import (
     AuthorizedSharesChanged,
     BoardSeatRetained,
@@ -59,8 +59,8 @@ RULES: dict[int | str, str] = {
     6: "a correction targets an event of the company in force and keeps the timeline valid",
     "bounds": "what the ledger derives or sums stays within 10^18",
 }
-"""The rules by number (DESIGN.md's invariants), and the bounds of derived and summed numbers
-(a derived count, a split's result, a class or company total, a derived valuation)."""
+"""The rules by number (the invariants of docs/rules.md), and the bounds of derived and summed
+numbers (a derived count, a split's result, a class or company total, a derived valuation)."""
 
 
 def rule_name(rule: int | str) -> str:
@@ -125,7 +125,8 @@ def correct(entries: list[Entry], correction: Entry) -> date | None:
     fact = correction.fact
     assert isinstance(fact, Correction)
     # Corrections are rare: a scan beats keeping an index of every entry.
-    at = next((i for i, e in enumerate(entries) if e.event_id == fact.target), None)
+    target_id = fact.target_id
+    at = next((i for i, e in enumerate(entries) if e.event_id == target_id), None)
     if at is None:
         return None
     target = entries.pop(at)
@@ -155,7 +156,7 @@ def in_force(log: Iterable[Entry]) -> list[Entry]:
 
 def undone_by(log: Iterable[Entry]) -> dict[UUID, Entry]:
     """Each event taken out of force (retracted or corrected) → the correction that did."""
-    return {entry.fact.target: entry for entry in log if isinstance(entry.fact, Correction)}
+    return {entry.fact.target_id: entry for entry in log if isinstance(entry.fact, Correction)}
 
 
 # --- evolve: apply without checking ---
@@ -570,8 +571,11 @@ def apply_known(state: CompanyState, entry: Entry) -> bool:
     fact = entry.fact
     try:
         check(state, fact)
-    except Broken:
-        return False
+    except Broken as broken:
+        # The bounds are for what is recorded; what is known folds as ``replay`` folds it
+        # (every check of a fact runs before its bounds: a numbered rule held).
+        if broken.rule != "bounds":
+            return False
     _EVOLVE[fact.type](state, fact)
     return True
 
@@ -666,13 +670,21 @@ class Timeline:
                 target = self._target(correction, new, undone, working, elsewhere)
                 acts = correction.fact
                 assert isinstance(acts, Correction)
+                # Stored with its target's date and whole event id (a file may name it by
+                # a prefix or an external_id): a replay never resolves it again.
                 correction = correction._replace(
-                    fact=acts.model_copy(update={"effective_date": target.fact.effective_date})
+                    fact=acts.model_copy(
+                        update={
+                            "effective_date": target.fact.effective_date,
+                            "target": target.event_id,
+                        }
+                    )
                 )
+                assert isinstance(correction.fact, Correction)
                 completed[correction.seq] = correction
                 on = correct(working, correction)
                 assert on is not None  # _target found it in force
-                undone[acts.target] = correction
+                undone[correction.fact.target_id] = correction
                 fresh.update(id(e) for e in working if e.event_id == correction.event_id)
                 if first is None or (on, 0) < first:
                     first = (on, 0)
@@ -743,24 +755,24 @@ class Timeline:
         there is none."""
         fact = correction.fact
         assert isinstance(fact, Correction)
-        target = fact.target
 
         def refused(detail: str) -> RuleViolation:
             return RuleViolation(
                 f"{place(correction)} ({fact.type}): {rule_name(6)}: {detail}", rule=6
             )
 
+        logged = self._named(correction, new)
+        if logged is None:
+            assert isinstance(fact.target, UUID)  # a prefix or an external_id names one
+            other = elsewhere(fact.target) if elsewhere is not None else None
+            there = f": it is an event of {other}" if other else ""
+            raise refused(f"event {fact.target} is not an event of {self.company}{there}")
+        target = logged.event_id
+        assert target is not None
         if target in undone:
             by = undone[target]
             how = "retracted" if isinstance(by.fact, EventRetracted) else "corrected"
             raise refused(f"event {target} is already {how} by {place(by)}")
-        logged = next(
-            (e for e in [*self.log, *new] if e.event_id == target and e is not correction), None
-        )
-        if logged is None:
-            other = elsewhere(target) if elsewhere is not None else None
-            there = f": it is an event of {other}" if other else ""
-            raise refused(f"event {target} is not an event of {self.company}{there}")
         if logged.seq > correction.seq:
             raise refused(
                 f"event {target} ({place(logged)}) is recorded after the correction: a "
@@ -776,6 +788,42 @@ class Timeline:
             if entry.event_id == target:
                 return entry
         raise refused(f"event {target} is not in force")  # pragma: no cover (undone above)
+
+    def _named(self, correction: Entry, new: Sequence[Entry]) -> Entry | None:
+        """The event of the log (stored, or earlier in the batch) that ``correction`` names:
+        by its whole event id (None if the company has none such: rule 6 says so), by the
+        first characters of it, or by its external_id. A prefix or an external_id that
+        names no event, or a prefix that names several, is an input error."""
+        fact = correction.fact
+        assert isinstance(fact, Correction)
+        logged = (e for e in [*self.log, *new] if e is not correction)
+        if isinstance(fact.target, UUID):
+            return next((e for e in logged if e.event_id == fact.target), None)
+        where, company = correction.where, self.company
+        if fact.target is None:
+            external_id = fact.target_external_id
+            named = next((e for e in logged if e.fact.external_id == external_id), None)
+            if named is None:
+                raise InputError(
+                    f"{where}: field 'target_external_id': no event of {company} has "
+                    f"external_id {external_id!r}"
+                )
+            return named
+        prefix = fact.target
+        found = [e for e in logged if str(e.event_id).startswith(prefix)]
+        if not found:
+            raise InputError(
+                f"{where}: field 'target': no event of {company} has an event id starting "
+                f"{prefix!r}"
+            )
+        if len(found) > 1:
+            ids = ", ".join(str(e.event_id) for e in found[:3])
+            raise InputError(
+                f"{where}: field 'target': {prefix!r} starts the event ids of {len(found)} "
+                f"events of {company} ({ids}{', …' if len(found) > 3 else ''}): give more "
+                "of its characters"
+            )
+        return found[0]
 
     def _blame(self, new: Sequence[Entry], completed: dict[int, Entry]) -> Entry:
         """The change of a batch with corrections that first makes a stored event break:
@@ -825,7 +873,8 @@ class Timeline:
                 f"({place(failing)})"
             )
         return RuleViolation(
-            f"{place(correction)} ({fact.type} of event {fact.target}, {fact.effective_date}): "
+            f"{place(correction)} ({fact.type} of event {fact.target_id}, "
+            f"{fact.effective_date}): "
             f"{rule_name(6)}: {what} breaks {rule_name(broken.rule)}: "
             f"{broken.detail}",
             rule=6,

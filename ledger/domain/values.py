@@ -310,10 +310,10 @@ Ratio = Annotated[str, Field(strict=True, pattern=RATIO_PATTERN)]
 
 
 def parse_ratio(ratio: str) -> tuple[int, int]:
-    """``"N:M"`` → ``(N, M)``: every M shares become N."""
-    match = _RATIO.match(ratio)
-    assert match is not None  # validated on the way in
-    return int(match.group(1)), int(match.group(2))
+    """``"N:M"`` → ``(N, M)``: every M shares become N. (A ratio stored under looser bounds
+    than ``RATIO_PATTERN``'s is read as it was stored.)"""
+    terms, _, share = ratio.partition(":")
+    return int(terms), int(share)
 
 
 # --- The rounding policy: every rounding of the ledger goes through these functions. ---

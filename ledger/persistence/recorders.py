@@ -39,6 +39,7 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
+from ..domain.errors import StoreError
 from .chain import CHAIN_BYTES, GENESIS, NewRow, Row, chained_rows
 from .sqlite_writer import IN_FLIGHT, SQLiteWriter
 
@@ -77,9 +78,32 @@ class StreamRow:
     recorded_at: datetime
 
 
+class UnreadableEventError(StoreError):
+    """A stored event the ledger cannot read: not what it wrote (an owner of the database
+    changed it past the append-only triggers). ``verify`` says where and how."""
+
+    def __init__(self, position: int, company: object) -> None:
+        super().__init__(
+            f"cannot read the stored event at position {position} (company {company}): it is "
+            "not what corpledger wrote; run `corpledger verify` to check the ledger"
+        )
+
+
+def stored_state(state: object, position: int, company: object) -> bytes:
+    """A stored event's ``state`` as bytes, as the ledger writes it; anything else (text,
+    NULL, a number: only an edit past the triggers makes one) is refused, not converted."""
+    if isinstance(state, bytes | memoryview):
+        return bytes(state)
+    raise UnreadableEventError(position, company)
+
+
 @dataclass(frozen=True, slots=True)
 class ChainRow:
-    """One stored event as the hash chain covers it, with its position and chain value."""
+    """One stored event as the hash chain covers it, with its position and chain value.
+
+    ``well_formed`` is False when a column holds another type than the ledger writes (text
+    or a number for bytes, NULL, …): such a row is forged whatever its content. The fields
+    then hold its values as near as they come to their types, to name it in the report."""
 
     position: int
     originator_id: str
@@ -87,6 +111,48 @@ class ChainRow:
     topic: str
     state: bytes
     chain: bytes
+    well_formed: bool = True
+
+    @staticmethod
+    def read(
+        position: int, originator_id: Any, version: Any, topic: Any, state: Any, chain: Any
+    ) -> ChainRow:
+        """A row as the database returned it, whatever an edit past the triggers left in it:
+        never a crash, so ``verify`` can report it."""
+        well_formed = (
+            isinstance(originator_id, str)
+            and type(version) is int
+            and isinstance(topic, str)
+            and isinstance(state, bytes | memoryview)
+            and isinstance(chain, bytes | memoryview)
+        )
+        if well_formed:
+            return ChainRow(position, originator_id, version, topic, bytes(state), bytes(chain))
+        return ChainRow(
+            position,
+            _as_text(originator_id),
+            version if type(version) is int else 0,
+            _as_text(topic),
+            _as_bytes(state),
+            _as_bytes(chain),
+            well_formed=False,
+        )
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bytes | memoryview):
+        return bytes(value).decode(errors="replace")
+    return "" if value is None else str(value)
+
+
+def _as_bytes(value: Any) -> bytes:
+    if isinstance(value, bytes | memoryview):
+        return bytes(value)
+    return b"" if value is None else str(value).encode()
+
+
+def _sqlite_stream_row(r: Any) -> StreamRow:
+    return StreamRow(r[0], r[1], r[2], r[3], stored_state(r[4], r[0], r[1]), _sqlite_time(r[5]))
 
 
 def _sqlite_time(text: str) -> datetime:
@@ -460,9 +526,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             "SELECT rowid, originator_id, originator_version, topic, state, recorded_at "
             f"FROM {self.events_table_name}",
             "?",
-            lambda rows: [
-                StreamRow(r[0], r[1], r[2], r[3], bytes(r[4]), _sqlite_time(r[5])) for r in rows
-            ],
+            lambda rows: [_sqlite_stream_row(r) for r in rows],
         )
 
     def select_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
@@ -479,12 +543,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 "ORDER BY rowid LIMIT ?",
                 (after, stop, limit),
             )
-            return [
-                # A missing chain value (only an owner past the constraints could make one)
-                # reads as empty: a broken link, not a crash.
-                ChainRow(r[0], r[1], r[2], r[3], bytes(r[4] or b""), bytes(r[5] or b""))
-                for r in c.fetchall()
-            ]
+            return [ChainRow.read(*r) for r in c.fetchall()]
 
     def read_log(self, page: int) -> Iterator[list[tuple[str, int, bytes]]]:
         """The whole log in position order, ``page`` rows at a time (company, version,
@@ -505,10 +564,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 "ORDER BY originator_version",
                 (company, after_version),
             )
-            return [
-                StreamRow(r[0], r[1], r[2], r[3], bytes(r[4]), _sqlite_time(r[5]))
-                for r in c.fetchall()
-            ]
+            return [_sqlite_stream_row(r) for r in c.fetchall()]
 
     def select_positions(self, positions: Sequence[int]) -> list[StreamRow]:
         """Rows at the given positions (to learn their recorded_at after an append)."""
@@ -521,10 +577,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 "ORDER BY rowid",
                 list(positions),
             )
-            return [
-                StreamRow(r[0], r[1], r[2], r[3], bytes(r[4]), _sqlite_time(r[5]))
-                for r in c.fetchall()
-            ]
+            return [_sqlite_stream_row(r) for r in c.fetchall()]
 
     def recorded_times(self, first: int, last: int) -> dict[int, datetime]:
         """recorded_at of the positions from ``first`` to ``last``."""
@@ -678,13 +731,13 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             (after, stop, limit),
         )
         return [
-            ChainRow(
+            ChainRow.read(
                 r["notification_id"],
                 r["originator_id"],
                 r["originator_version"],
                 r["topic"],
-                bytes(r["state"] or b""),
-                bytes(r["chain"] or b""),
+                r["state"],
+                r["chain"],
             )
             for r in rows
         ]
@@ -722,7 +775,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 r["originator_id"],
                 r["originator_version"],
                 r["topic"],
-                bytes(r["state"]),
+                stored_state(r["state"], r["notification_id"], r["originator_id"]),
                 r["recorded_at"],
             )
             for r in rows

@@ -2,19 +2,81 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine
 
 import migrations
 
-from ..domain.errors import StoreError
+from ..domain.errors import InputError, LedgerError, StoreError
 from .url import StoreConfig
 
 HEAD = "0004"
 """The newest migration; a database at HEAD needs nothing."""
+
+EVENTS_TABLE = "stored_events"
+"""The events table, of the same name on both engines (the migrations own it)."""
+
+RUN_INIT = "run `corpledger init` or `record` first"
+
+
+class NoLedgerError(InputError):
+    """The database holds no ledger, and the command may not create one."""
+
+
+def require_ledger(config: StoreConfig) -> None:
+    """Refuse a database that holds no ledger, creating and changing nothing: a mistyped
+    ``--db`` must not leave a new, empty ledger behind (only the commands that record may
+    create one). A private in-memory database is always new, and always allowed."""
+    if config.kind == "sqlite":
+        if config.sqlalchemy_url.query.get("mode") != "memory":
+            _require_sqlite_ledger(config.sqlalchemy_url.database or "")
+        return
+    engine = engine_for(config)
+    try:
+        with engine.connect() as conn:
+            found = sa.inspect(conn).has_table(EVENTS_TABLE)
+    except sa.exc.OperationalError as e:
+        raise unreachable(config.sqlalchemy_url, e) from None
+    finally:
+        engine.dispose()
+    if not found:
+        raise NoLedgerError(f"no ledger in {config.display} ({RUN_INIT})")
+
+
+def _require_sqlite_ledger(path: str) -> None:
+    if not Path(path).is_file():
+        raise NoLedgerError(f"no ledger at {path} ({RUN_INIT})")
+    # Read-only, and no WAL switch: looking must not change the file or add -wal/-shm.
+    try:
+        uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True)) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (EVENTS_TABLE,)
+            ).fetchone()
+    except sqlite3.DatabaseError as e:
+        if "not a database" in str(e):
+            raise NoLedgerError(f"no ledger at {path}: it is not a SQLite database") from None
+        raise StoreError(f"cannot read the database at {path}: {e}") from None
+    if found is None:
+        raise NoLedgerError(f"no ledger at {path} ({RUN_INIT})")
+
+
+def unreachable(url: URL, error: sa.exc.OperationalError) -> LedgerError:
+    """The error for a database that cannot be reached: a PostgreSQL database that does not
+    exist is a mistyped URL (or a step missed), not a failure of the server."""
+    name = url.database
+    if f'database "{name}" does not exist' in str(error.orig):
+        shown = url.render_as_string(hide_password=True)
+        return InputError(
+            f"no database {name!r} at {shown}: create it first (e.g. createdb {name}), "
+            "then run `corpledger init`"
+        )
+    return StoreError(f"cannot reach the database: {error.orig}")
 
 
 def engine_for(config: StoreConfig) -> Engine:
@@ -67,7 +129,7 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
     except sa.exc.OperationalError as e:
         if "already exists" in str(e.orig) and _migrated_meanwhile(engine):
             return None
-        raise StoreError(f"cannot reach the database: {e.orig}") from None
+        raise unreachable(engine.url, e) from None
 
 
 def _use_wal(engine: Engine, wait: float = 30.0) -> None:

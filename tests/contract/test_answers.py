@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ledger import InputError, Ledger, RuleViolation
+from ledger.reports import Companies, CompanyOut
 from tests import builders as b
 
 D = date.fromisoformat
@@ -57,6 +58,8 @@ def test_cap_table_lists_holders_by_class_with_ownership_and_voting_percentages(
                 "ownership_percent": "70.0000",
                 "voting_percent": "66.6667",
                 "classes": {"class-b": 1_000_000, "common": 6_000_000},
+                "ownership_percent_by_class": {"class-b": "10.0000", "common": "60.0000"},
+                "voting_percent_by_class": {"class-b": "0.0000", "common": "66.6667"},
             },
             {
                 "party": "ben",
@@ -64,6 +67,8 @@ def test_cap_table_lists_holders_by_class_with_ownership_and_voting_percentages(
                 "ownership_percent": "20.0000",
                 "voting_percent": "22.2222",
                 "classes": {"common": 2_000_000},
+                "ownership_percent_by_class": {"common": "20.0000"},
+                "voting_percent_by_class": {"common": "22.2222"},
             },
             {
                 "party": "fund-a",
@@ -71,6 +76,8 @@ def test_cap_table_lists_holders_by_class_with_ownership_and_voting_percentages(
                 "ownership_percent": "10.0000",
                 "voting_percent": "11.1111",
                 "classes": {"series-a": 1_000_000},
+                "ownership_percent_by_class": {"series-a": "10.0000"},
+                "voting_percent_by_class": {"series-a": "11.1111"},
             },
         ],
         "valuation": {
@@ -338,9 +345,13 @@ def test_holdings_list_every_position_of_a_party_across_companies(ledger: Ledger
         "known_at": ledger.known_position(),
         "positions": [
             {"company": "beta-co", "shares": 3_000, "ownership_percent": "75.0000",
-             "voting_percent": "75.0000", "classes": {"common": 3_000}},
+             "voting_percent": "75.0000", "classes": {"common": 3_000},
+             "ownership_percent_by_class": {"common": "75.0000"},
+             "voting_percent_by_class": {"common": "75.0000"}},
             {"company": "alpha-co", "shares": 100, "ownership_percent": "10.0000",
-             "voting_percent": "10.0000", "classes": {"common": 100}},
+             "voting_percent": "10.0000", "classes": {"common": 100},
+             "ownership_percent_by_class": {"common": "10.0000"},
+             "voting_percent_by_class": {"common": "10.0000"}},
         ],
     }  # fmt: skip
     assert [p.company for p in ledger.holdings("fund-a", as_of=D("2020-06-01")).positions] == [
@@ -437,6 +448,39 @@ def test_recorded_by_defaults_to_the_environment_actor(
     assert [e.recorded_by for e in ledger.history("acme").events] == ["night-batch"]
 
 
+# --- companies ---
+
+
+def test_companies_lists_every_company_by_slug_as_known_at_a_position(ledger: Ledger) -> None:
+    ledger.record(b.founded("zeta", "2022-02-02", {"ana": 1}))  # positions 1-3
+    ledger.record([*GLOBEX, b.issued("zeta", "ben", "common", 5, "2022-03-01")])  # 4-11, 12
+    now, then, before = ledger.companies(), ledger.companies(known_at=3), ledger.companies(0)
+    assert now == Companies(
+        known_at=12,
+        companies=[
+            CompanyOut(
+                company="globex",
+                name="Globex Corporation",
+                registered=D("2021-01-01"),
+                events=8,
+                last_position=11,
+            ),
+            CompanyOut(
+                company="zeta", name="Zeta", registered=D("2022-02-02"), events=4, last_position=12
+            ),
+        ],
+    )
+    assert then == Companies(
+        known_at=3,
+        companies=[
+            CompanyOut(
+                company="zeta", name="Zeta", registered=D("2022-02-02"), events=3, last_position=3
+            )
+        ],
+    )
+    assert before == Companies(known_at=0, companies=[])
+
+
 # --- empty and unknown ---
 
 
@@ -453,7 +497,7 @@ def test_a_date_before_registration_gives_an_empty_answer(ledger: Ledger) -> Non
 @pytest.mark.parametrize("query", ["cap_table", "roster", "board", "history"])
 def test_an_unknown_company_is_an_input_error(ledger: Ledger, query: str) -> None:
     ledger.record(b.founded("acme", "2020-01-01", {"ana": 1}))
-    with pytest.raises(InputError, match="unknown company 'nope'"):
+    with pytest.raises(InputError, match="unknown company 'nope' in "):
         getattr(ledger, query)("nope")
 
 

@@ -173,3 +173,9 @@ def pg_base(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         yield record_base(Cli(url, tmp_path_factory.mktemp("pg-base")))
     finally:
         drop_pg_database(url)
+
+
+@pytest.fixture
+def engine_cli(durable_url: str, tmp_path: Path) -> Cli:
+    """The command line on a fresh ledger of each durable engine (SQLite, PostgreSQL)."""
+    return Cli(durable_url, tmp_path)

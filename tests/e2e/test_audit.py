@@ -108,3 +108,65 @@ def test_audit_csv_has_one_row_per_change_and_event_and_the_table_reads_as_sente
 )  # fmt: skip
 def test_a_bad_period_is_refused(base: Cli, args: list[str], expected: str) -> None:
     assert_refused(base("audit", "acme-rockets", *args), expected)
+
+
+def test_a_correction_behind_a_change_is_shown_as_a_correction_with_the_fields_it_changed(
+    engine_cli: Cli,
+) -> None:
+    cli = record_base(engine_cli)
+    sale = cli("history", "acme-rockets", "-f", "json").json()["events"][BASE_EVENTS - 2]
+    assert sale["type"] == "SharesTransferred"
+    fix = cli.write(
+        "fix.yaml",
+        f"""\
+- type: EventCorrected
+  company: acme-rockets
+  target: {sale["event_id"][:8]}
+  reason: the SPA says 1,000,000
+  replacement: {{type: SharesTransferred, company: acme-rockets, from: ben, to: carol,
+                 share_class: common, shares: 1000000, effective_date: 2022-01-01}}
+""",
+    )
+    assert cli("record", fix, "--actor", "auditor").code == 0
+    period = ["audit", "acme-rockets", "--from", "2022-01-01", "--to", "2022-01-01"]
+    report = cli(*period, "-f", "json").json()
+    ben = report["changes"][0]
+    correction = ben["events"][0]["event_id"]
+    assert {k: ben[k] for k in ("key", "before", "after", "changed")} == {
+        "key": {"party": "ben", "share_class": "common"},
+        "before": {"shares": 2_000_000},
+        "after": {"shares": 1_000_000},
+        "changed": ["shares"],
+    }
+    assert {k: v for k, v in ben["events"][0].items() if k != "recorded_at"} == {
+        "event_id": correction,
+        "position": BASE_EVENTS + 1,
+        "type": "SharesTransferred",
+        "recorded_by": "auditor",
+        "source": None,
+        "correction": {
+            "type": "EventCorrected",
+            "target": sale["event_id"],
+            "target_type": "SharesTransferred",
+            "reason": "the SPA says 1,000,000",
+        },
+    }
+    rows = list(csv.DictReader(io.StringIO(cli(*period, "-f", "csv").out)))
+    assert [
+        (r["party"], r["changed"], r["correction_type"], r["correction_target"]) for r in rows
+    ] == [
+        ("ben", "shares", "EventCorrected", sale["event_id"]),
+        ("carol", "shares", "EventCorrected", sale["event_id"]),
+    ]
+    table = cli(*period, COLUMNS="300").lines
+    assert table[4:] == [
+        "2022-01-01 cap table ben common EventCorrected (position 14) of SharesTransferred "
+        f"event {sale['event_id']}: replacement SharesTransferred, recorded "
+        + table[4].split(", recorded ")[1],
+        "shares 2,000,000 → 1,000,000",
+        "2022-01-01 cap table carol common EventCorrected (position 14) of SharesTransferred "
+        f"event {sale['event_id']}: replacement SharesTransferred, recorded "
+        + table[6].split(", recorded ")[1],
+        "— → shares=1,000,000",
+    ]
+    assert table[4].endswith("by auditor; reason: the SPA says 1,000,000")

@@ -145,7 +145,9 @@ def test_schema_prints_the_json_schema_of_an_event_file(cli: Cli) -> None:
         ]
     )
     retracted = schema["$defs"]["EventRetracted"]
-    assert set(retracted["required"]) == {"company", "target", "reason"}
+    # The target by its event id (or the first characters of it) or by its external_id.
+    assert set(retracted["required"]) == {"company", "reason"}
+    assert {"target", "target_external_id"} <= set(retracted["properties"])
     assert "effective_date" not in retracted["properties"]  # it acts on its target's date
     issued = schema["$defs"]["SharesIssued"]
     assert issued["additionalProperties"] is False
@@ -196,9 +198,7 @@ def test_a_usage_mistake_exits_2_with_one_line(cli: Cli, args: list[str], expect
 
 def test_an_unreachable_database_exits_1_with_a_message_and_no_traceback(tmp_path: Path) -> None:
     nowhere = Cli(f"sqlite:///{tmp_path}/no/such/dir/ledger.db", tmp_path)
-    plain, debug = at_once(
-        [partial(nowhere, "roster", "acme"), partial(nowhere, "--debug", "roster", "acme")]
-    )
+    plain, debug = at_once([partial(nowhere, "init"), partial(nowhere, "--debug", "init")])
     assert (plain.code, plain.out, plain.err) == (
         1,
         "",
@@ -233,16 +233,16 @@ needs_demo = pytest.mark.skipif(not DEMO.is_file(), reason="ledger/demo/scale-ai
 
 
 @needs_demo
-def test_the_demo_tells_the_scale_ai_story_in_a_temporary_ledger(tmp_path: Path) -> None:
-    env = {"CORPLEDGER_DB": f"sqlite:///{tmp_path}/mine.db", "TMPDIR": str(tmp_path)}
+def test_the_demo_tells_the_scale_ai_story_in_its_own_ledger(tmp_path: Path) -> None:
+    env = {"CORPLEDGER_DB": f"sqlite:///{tmp_path}/mine.db", "XDG_CACHE_HOME": str(tmp_path)}
     run = Cli(None, tmp_path, env)("demo")
     assert (run.code, run.err) == (0, "")
     assert not (tmp_path / "mine.db").exists()  # the demo never writes into CORPLEDGER_DB
     lines = run.lines
-    assert lines[0].startswith(
-        f"corpledger demo: the Scale AI story (scale-ai.yaml) in sqlite:///{tmp_path}/corpledger-demo-"
+    assert lines[0] == (
+        "corpledger demo: the Scale AI story (scale-ai.yaml) in "
+        f"sqlite:///{tmp_path}/corpledger/demo.db"
     )
-    assert len(list(tmp_path.glob("corpledger-demo-*/demo.db"))) == 1
     # Two batches, the second from Meta's investment on: a moment to show known-at with.
     first = re.fullmatch(r"recorded (\d+) events for scale-ai \(positions 1-\1\)", lines[1])
     assert first is not None, lines[1]
@@ -289,8 +289,9 @@ def test_the_demo_records_into_the_ledger_given_with_db_once(tmp_path: Path) -> 
 
 def test_several_commands_opening_a_new_sqlite_file_at_once_all_succeed(tmp_path: Path) -> None:
     fresh = Cli(f"sqlite:///{tmp_path}/new.db", tmp_path)
-    runs = at_once([partial(fresh, "holdings", "nobody", "-f", "json") for _ in range(3)])
-    assert [(run.code, run.err, run.json()["positions"]) for run in runs] == [(0, "", [])] * 3
+    runs = at_once([partial(fresh, "init") for _ in range(3)])
+    assert [(run.code, run.err) for run in runs] == [(0, "")] * 3
+    assert fresh("holdings", "nobody", "-f", "json").json()["positions"] == []
 
 
 JSON_SCHEMA_KEYWORDS = {

@@ -73,7 +73,13 @@ def reason_of(run: Run) -> str:
 def test_record_stores_says_the_read_models_lag_and_exits_3(poisoned: tuple[Cli, str]) -> None:
     cli, event_id = poisoned
     recorded = cli("record", cli.write("beta.yaml", BETA))
-    assert (recorded.code, recorded.out) == (3, "recorded 3 events for beta (positions 5-7)\n")
+    assert recorded.code == 3
+    assert recorded.lines[0] == "recorded 3 events for beta (positions 5-7)"
+    assert [line.split(" event ")[0] for line in recorded.lines[1:]] == [
+        "position 5: CompanyRegistered beta 2020-01-01",
+        "position 6: ShareClassCreated beta 2020-01-01",
+        "position 7: SharesIssued beta 2020-01-01",
+    ]
     reason = reason_of(recorded)
     assert lines(recorded) == [
         "warning: the events above ARE stored: do not record them again",
@@ -84,7 +90,7 @@ def test_record_stores_says_the_read_models_lag_and_exits_3(poisoned: tuple[Cli,
     ]
     assert cli.stored() == 7
     later = cli("record", cli.write("later.yaml", LATER))
-    assert (later.code, later.out) == (3, "recorded 1 event for beta (position 8)\n")
+    assert (later.code, later.lines[0]) == (3, "recorded 1 event for beta (position 8)")
     assert lines(later)[0] == "warning: the event above IS stored: do not record it again"
     assert cli.stored() == 8
     unprojected = cli("record", cli.write("more.yaml", LATER.replace("cy", "dee")), "--no-project")

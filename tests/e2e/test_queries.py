@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from ledger import Ledger
+from ledger.persistence.url import store_config
 
 from .conftest import ACME, Cli, Run, assert_refused, at_once, pattern, prepare
 
@@ -39,6 +40,8 @@ CAP_TABLE_2020 = {
             "ownership_percent": "64.0000",
             "voting_percent": "64.0000",
             "classes": {"common": 8_000_000},
+            "ownership_percent_by_class": {"common": "64.0000"},
+            "voting_percent_by_class": {"common": "64.0000"},
         },
         {
             "party": "seed-fund",
@@ -46,6 +49,8 @@ CAP_TABLE_2020 = {
             "ownership_percent": "20.0000",
             "voting_percent": "20.0000",
             "classes": {"series-seed": 2_500_000},
+            "ownership_percent_by_class": {"series-seed": "20.0000"},
+            "voting_percent_by_class": {"series-seed": "20.0000"},
         },
         {
             "party": "ben",
@@ -53,6 +58,8 @@ CAP_TABLE_2020 = {
             "ownership_percent": "16.0000",
             "voting_percent": "16.0000",
             "classes": {"common": 2_000_000},
+            "ownership_percent_by_class": {"common": "16.0000"},
+            "voting_percent_by_class": {"common": "16.0000"},
         },
     ],
     "valuation": {
@@ -164,14 +171,20 @@ def commands(first_batch: datetime) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def answers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+def queried(tmp_path_factory: pytest.TempPathFactory) -> Cli:
     home = tmp_path_factory.mktemp("queries")
     cli = prepare(Cli(f"sqlite:///{home}/ledger.db", home), str(ACME))
     time.sleep(0.01)  # the two batches get distinct recorded_at (milliseconds)
-    assert cli.url is not None
-    prepare(cli, str(Path(home) / cli.write("sale.yaml", SALE)))
-    asked = commands(batch_time(cli.url, 11))
-    return dict(zip(asked, at_once([partial(cli, *args) for args in asked.values()]), strict=True))
+    return prepare(cli, str(Path(home) / cli.write("sale.yaml", SALE)))
+
+
+@pytest.fixture(scope="module")
+def answers(queried: Cli) -> dict[str, Run]:
+    assert queried.url is not None
+    asked = commands(batch_time(queried.url, 11))
+    return dict(
+        zip(asked, at_once([partial(queried, *args) for args in asked.values()]), strict=True)
+    )
 
 
 def test_cap_table_json_is_the_documented_answer_whole(answers: dict[str, Run]) -> None:
@@ -219,6 +232,8 @@ def test_roster_board_and_holdings_json_are_the_documented_answers_whole(
                 "ownership_percent": "12.0000",
                 "voting_percent": "12.0000",
                 "classes": {"common": 1_500_000},
+                "ownership_percent_by_class": {"common": "12.0000"},
+                "voting_percent_by_class": {"common": "12.0000"},
             }
         ],
     }
@@ -298,6 +313,9 @@ CAP_TABLE_HEADER = [
     "party_shares",
     "ownership_percent",
     "voting_percent",
+    "holder_total_shares",
+    "row_ownership_percent",
+    "row_voting_percent",
 ]
 HISTORY_COLUMNS = [
     "event_id",
@@ -330,6 +348,9 @@ def test_csv_has_a_header_and_one_row_per_party_and_class_officer_director_or_ev
             "8000000",
             "64.0000",
             "64.0000",
+            "8000000",
+            "64.0000",
+            "64.0000",
         ],
         [
             "acme-rockets",
@@ -342,6 +363,9 @@ def test_csv_has_a_header_and_one_row_per_party_and_class_officer_director_or_ev
             "2500000",
             "20.0000",
             "20.0000",
+            "2500000",
+            "20.0000",
+            "20.0000",
         ],
         [
             "acme-rockets",
@@ -351,6 +375,9 @@ def test_csv_has_a_header_and_one_row_per_party_and_class_officer_director_or_ev
             "ben",
             "common",
             "2000000",
+            "2000000",
+            "16.0000",
+            "16.0000",
             "2000000",
             "16.0000",
             "16.0000",
@@ -384,6 +411,9 @@ def test_csv_has_a_header_and_one_row_per_party_and_class_officer_director_or_ev
             "company_shares",
             "ownership_percent",
             "voting_percent",
+            "holder_total_shares",
+            "row_ownership_percent",
+            "row_voting_percent",
         ],
         [
             "ben",
@@ -392,6 +422,9 @@ def test_csv_has_a_header_and_one_row_per_party_and_class_officer_director_or_ev
             "acme-rockets",
             "common",
             "1500000",
+            "1500000",
+            "12.0000",
+            "12.0000",
             "1500000",
             "12.0000",
             "12.0000",
@@ -469,6 +502,7 @@ def test_roster_board_holdings_and_history_tables_read_as_sentences_of_the_answe
         "as of 2022-06-01, known at position 12",
         "Company Class Shares Ownership % Voting %",
         "acme-rockets common 1,500,000 12.0000 12.0000",
+        "Acme Rockets, Inc.",
     ]
     history = answers["history table"].lines
     assert history[:3] + history[4:6] == [
@@ -486,8 +520,8 @@ def test_roster_board_holdings_and_history_tables_read_as_sentences_of_the_answe
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("unknown company cap-table", "unknown company 'nope-inc'"),
-        ("unknown company history", "unknown company 'nope-inc'"),
+        ("unknown company cap-table", "unknown company 'nope-inc' in {db}"),
+        ("unknown company history", "unknown company 'nope-inc' in {db}"),
         (
             "impossible as-of",
             "--as-of '2024-02-30' is not a valid date: day is out of range for month",
@@ -504,23 +538,24 @@ def test_roster_board_holdings_and_history_tables_read_as_sentences_of_the_answe
     ],
 )
 def test_a_query_that_cannot_be_answered_exits_2_with_one_line(
-    answers: dict[str, Run], name: str, expected: str
+    answers: dict[str, Run], queried: Cli, name: str, expected: str
 ) -> None:
-    assert_refused(answers[name], expected)
+    assert_refused(answers[name], expected.replace("{db}", f"sqlite:///{queried.cwd}/ledger.db"))
 
 
 @pytest.mark.postgres
 def test_postgresql_records_and_answers_like_sqlite(pg_cli: Cli) -> None:
     recorded = pg_cli("record", str(ACME))
-    assert (recorded.code, recorded.out) == (
+    assert (recorded.code, recorded.lines[0], len(recorded.lines)) == (
         0,
-        "recorded 11 events for acme-rockets (positions 1-11)\n",
+        "recorded 11 events for acme-rockets (positions 1-11)",
+        1 + 11,  # and each event's id
     )
     pg_cli.write("sale.yaml", SALE)
     dry = pg_cli("record", "--dry-run", "sale.yaml")
     assert (dry.code, dry.out) == (0, "dry run: 1 event valid, nothing stored\n")
     real = pg_cli("record", "sale.yaml")
-    assert (real.code, real.out) == (0, "recorded 1 event for acme-rockets (position 12)\n")
+    assert (real.code, real.lines[0]) == (0, "recorded 1 event for acme-rockets (position 12)")
     answers = at_once(
         [
             partial(pg_cli, "cap-table", "acme-rockets", "--as-of", "2020-12-31", "-f", "json"),
@@ -535,4 +570,4 @@ def test_postgresql_records_and_answers_like_sqlite(pg_cli: Cli) -> None:
     history = answers[2].json()
     assert (history["known_at"], len(history["events"])) == (11, 11)
     assert {e["recorded_by"] for e in history["events"]} == {"e2e-tester"}
-    assert_refused(answers[3], "unknown company 'nope-inc'")
+    assert_refused(answers[3], f"unknown company 'nope-inc' in {store_config(pg_cli.url).display}")

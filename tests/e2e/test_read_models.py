@@ -115,7 +115,7 @@ def test_verify_exits_1_naming_a_read_model_row_changed_behind_its_back(acme: Cl
     assert acme("verify").code == 0
     assert acme("projections", "rebuild").out == "rebuilt the read models up to position 11\n"
     unknown = acme("projections", "rebuild", "--company", "nobody")
-    assert (unknown.code, unknown.err) == (2, "error: unknown company 'nobody'\n")
+    assert (unknown.code, unknown.err) == (2, f"error: unknown company 'nobody' in {acme.url}\n")
 
 
 @pytest.mark.parametrize(

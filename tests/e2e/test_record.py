@@ -21,7 +21,7 @@ import yaml
 from ledger import Ledger
 from ledger.persistence.schema import HEAD
 
-from .conftest import ACME, ACME_EVENTS, Cli, assert_refused, at_once, clean_env
+from .conftest import ACME, ACME_EVENTS, Cli, assert_refused, at_once, clean_env, pattern
 
 ISSUE = {
     "type": "SharesIssued",
@@ -54,7 +54,8 @@ def test_yaml_json_and_json_lines_files_record_the_same_events_in_one_batch(cli:
     run = cli("record", str(ACME), "a.json", "a.jsonl")
     assert (run.code, run.out, run.err) == (
         0,
-        "recorded 33 events for acme-rockets, acme-json, acme-jsonl (positions 1-33)\n",
+        "recorded 33 events for acme-rockets, acme-json, acme-jsonl (positions 1-33)\n"
+        "event ids: corpledger history COMPANY (or --format json) lists them\n",
         "",
     )
     tables = at_once(
@@ -77,7 +78,14 @@ def test_yaml_json_and_json_lines_files_record_the_same_events_in_one_batch(cli:
 )
 def test_standard_input_is_read_in_the_format_given(acme: Cli, fmt: str, text: str) -> None:
     run = acme("record", "-", "--input-format", fmt, stdin=text)
-    assert (run.code, run.out) == (0, "recorded 1 event for acme-rockets (position 12)\n")
+    assert run.code == 0
+    assert re.fullmatch(
+        pattern(
+            "recorded 1 event for acme-rockets (position 12)\n"
+            "  position 12: SharesIssued acme-rockets 2022-01-01 event {uuid}\n"
+        ),
+        run.out,
+    ), run.out
     assert acme.stored() == ACME_EVENTS + 1
 
 
@@ -87,7 +95,15 @@ def test_several_files_are_one_atomic_batch_in_file_order(acme: Cli) -> None:
     sale["from"] = sale.pop("holder")
     second = acme.write("second.json", json.dumps([sale]))
     run = acme("record", first, second)
-    assert (run.code, run.out) == (0, "recorded 2 events for acme-rockets (positions 12-13)\n")
+    assert run.code == 0
+    assert re.fullmatch(
+        pattern(
+            "recorded 2 events for acme-rockets (positions 12-13)\n"
+            "  position 12: SharesIssued acme-rockets 2022-01-01 event {uuid}\n"
+            "  position 13: SharesTransferred acme-rockets 2022-01-01 event {uuid}\n"
+        ),
+        run.out,
+    ), run.out
     # The transfer in the second file needs the issuance of the first: one batch, in order.
     events = acme("history", "acme-rockets", "--format", "json").json()["events"]
     assert [(e["position"], e["type"]) for e in events[-2:]] == [
@@ -110,7 +126,7 @@ def test_a_dry_run_checks_everything_and_stores_nothing(cli: Cli) -> None:
     run = cli("record", "--dry-run", str(ACME))
     assert (run.code, run.out, run.err) == (0, "dry run: 11 events valid, nothing stored\n", "")
     assert cli.stored() == 0
-    assert_refused(cli("history", "acme-rockets"), "unknown company 'acme-rockets'")
+    assert_refused(cli("history", "acme-rockets"), f"unknown company 'acme-rockets' in {cli.url}")
 
 
 def test_the_actor_is_the_option_else_the_environment_else_the_system_user(cli: Cli) -> None:
@@ -151,8 +167,13 @@ def test_without_db_option_or_environment_the_ledger_is_corpledger_db_here(
 
 def test_an_external_id_already_recorded_is_a_reported_no_op(acme: Cli) -> None:
     keyed = acme.write("keyed.yaml", as_yaml([{**ISSUE, "external_id": "issue-42"}]))
-    assert acme("record", keyed).out == "recorded 1 event for acme-rockets (position 12)\n"
+    first = acme("record", keyed).out
     event_id = acme("history", "acme-rockets", "--format", "json").json()["events"][-1]["event_id"]
+    assert first == (
+        "recorded 1 event for acme-rockets (position 12)\n"
+        f"  position 12: SharesIssued acme-rockets 2022-01-01 event {event_id} "
+        "(external_id issue-42)\n"
+    )
     again = acme("record", keyed)
     assert (again.code, again.err) == (0, "")
     assert again.out.splitlines() == [
@@ -194,7 +215,8 @@ def test_a_big_file_shows_no_progress_when_stderr_is_not_a_terminal(cli: Cli) ->
     run = cli("record", "big.jsonl")
     assert (run.code, run.out, run.err) == (
         0,
-        "recorded 2,500 events for big-co (positions 1-2500)\n",
+        "recorded 2,500 events for big-co (positions 1-2500)\n"
+        "event ids: corpledger history big-co (or --format json) lists them\n",
         "",
     )
 
@@ -225,7 +247,8 @@ def test_a_big_file_shows_a_progress_bar_on_a_terminal(cli: Cli) -> None:
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode("utf-8", "replace"))
     assert (process.returncode, out) == (
         0,
-        b"recorded 2,500 events for big-co (positions 1-2500)\n",
+        b"recorded 2,500 events for big-co (positions 1-2500)\n"
+        b"event ids: corpledger history big-co (or --format json) lists them\n",
     )
     assert "checking and storing" in text
     assert re.search(r"\d[\d,]*/2500", text), text

@@ -404,3 +404,122 @@ def test_concurrent_writers_keep_the_chain_intact(url: str) -> None:
         report = verify_chain(ledger)
     expected = 3 + writers * (3 + batches + batches // 2)
     assert (report.events, report.first_break) == (expected, None)
+
+
+# --- tampering that changes a column's type -----------------------------------------------------
+
+UNREADABLE = (
+    "cannot read the stored event at position 3 (company acme): it is not what corpledger "
+    "wrote; run `corpledger verify` to check the ledger"
+)
+
+# An edit past the triggers, at position 3 (acme's version 3), that leaves the row holding
+# another type than the ledger writes. SQLite's replace() of a BLOB returns TEXT.
+RETYPED_SQLITE = {
+    "state replaced as text": (
+        "UPDATE stored_events SET state = replace(state, '\"shares\":8000', '\"shares\":9000') "
+        "WHERE rowid = 3"
+    ),
+    "state cast to text": "UPDATE stored_events SET state = CAST(state AS TEXT) WHERE rowid = 3",
+    "state an integer": "UPDATE stored_events SET state = 42 WHERE rowid = 3",
+    "state null": "UPDATE stored_events SET state = NULL WHERE rowid = 3",
+}
+RETYPED_POSTGRES = {
+    "state null": "UPDATE stored_events SET state = NULL WHERE notification_id = 3",
+    "state other bytes": (
+        "UPDATE stored_events SET state = 'not an event'::bytea WHERE notification_id = 3"
+    ),
+}
+
+
+def corpledger(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CORPLEDGER_")}
+    return subprocess.run(
+        [sys.executable, "-m", "ledger", "--db", url, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def assert_forged_at_3(url: str, event_id: str | None) -> None:
+    found = verify(url)
+    assert found is not None
+    assert (found.problem, found.link) == (Problem.forged, Link(3, "acme", event_id))
+    assert_cli_reports(url, f"{Link(3, 'acme', event_id)}: forged content")
+
+
+def assert_queries_point_at_verify(url: str) -> None:
+    for args in (["history", "acme"], ["cap-table", "acme"], ["companies"]):
+        done = corpledger(url, *args)
+        assert (done.returncode, done.stdout, done.stderr) == (1, "", f"error: {UNREADABLE}\n")
+    rebuilt = corpledger(url, "projections", "rebuild")
+    [line] = rebuilt.stderr.splitlines()
+    assert (rebuilt.returncode, rebuilt.stdout) == (1, "")
+    assert line.startswith(
+        "error: the rebuild stopped at position 3: projections cap_table, roster, board cannot "
+        "read the event at position 3 (company acme"
+    ), line
+
+
+@pytest.mark.parametrize("edit", list(RETYPED_SQLITE.values()), ids=list(RETYPED_SQLITE))
+def test_a_sqlite_row_of_another_type_is_forged_and_queries_point_at_verify(
+    sqlite_url: str, edit: str
+) -> None:
+    with Ledger.open(sqlite_url) as ledger:
+        recorded = [e for batch in BATCHES for e in ledger.record(batch).recorded]
+    owner = Owner(sqlite_url)
+    try:
+        owner.drop_triggers()
+        owner.run(edit)
+        [(kind,)] = owner.run("SELECT typeof(state) FROM stored_events WHERE rowid = 3")
+    finally:
+        owner.close()
+    assert kind != "blob"
+    # The event id is still read from a text state; from NULL or a number there is none.
+    readable = kind == "text"
+    assert_forged_at_3(sqlite_url, str(recorded[2].event_id) if readable else None)
+    assert_queries_point_at_verify(sqlite_url)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("edit", list(RETYPED_POSTGRES.values()), ids=list(RETYPED_POSTGRES))
+def test_a_postgresql_row_with_its_state_replaced_is_forged_and_queries_point_at_verify(
+    pg_url: str, edit: str
+) -> None:
+    with Ledger.open(pg_url) as ledger:
+        for batch in BATCHES:
+            ledger.record(batch)
+    owner = Owner(pg_url)
+    try:
+        owner.drop_triggers()
+        owner.run(edit)
+    finally:
+        owner.close()
+    assert_forged_at_3(pg_url, None)
+    assert_queries_point_at_verify(pg_url)
+
+
+def test_a_null_topic_is_forged(links: dict[int, Link], owner: Owner, url: str) -> None:
+    owner.drop_triggers()
+    owner.run("UPDATE stored_events SET topic = NULL WHERE POSITION = 3")
+    assert_forged_at_3(url, links[3].event_id)
+
+
+@pytest.mark.parametrize("version", [None, "three"], ids=["null", "text"])
+def test_a_sqlite_version_that_is_not_an_integer_is_forged(
+    sqlite_url: str, version: str | None
+) -> None:
+    """PostgreSQL's column types and NOT NULL refuse both."""
+    with Ledger.open(sqlite_url) as ledger:
+        recorded = [e for batch in BATCHES for e in ledger.record(batch).recorded]
+    owner = Owner(sqlite_url)
+    try:
+        owner.drop_triggers()
+        owner.run("UPDATE stored_events SET originator_version = ? WHERE rowid = 3", version)
+    finally:
+        owner.close()
+    assert_forged_at_3(sqlite_url, str(recorded[2].event_id))

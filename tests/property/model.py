@@ -278,6 +278,12 @@ class Model:
                     sum(n * c.votes[cls] for cls, n in classes.items()), all_votes
                 ),
                 "classes": dict(sorted(classes.items())),
+                "ownership_percent_by_class": {
+                    cls: percent(n, total) for cls, n in sorted(classes.items())
+                },
+                "voting_percent_by_class": {
+                    cls: percent(n * c.votes[cls], all_votes) for cls, n in sorted(classes.items())
+                },
             }
             for party, classes in parties.items()
         ]

@@ -16,10 +16,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from ledger import Ledger
+from ledger.domain.errors import RuleViolation
 from ledger.ports import check_read_models
 from tests import builders as b
 
@@ -121,8 +122,19 @@ def test_the_read_models_apply_everything_the_domain_accepts(
 ) -> None:
     with Ledger.open(durable_url) as ledger:
         company = batches[0][0]["company"]
+        recorded = 0
         for batch in batches:
-            assert ledger.record(batch).lagging is None
+            try:
+                result = ledger.record(batch)
+            except RuleViolation as refused:
+                # Built within every numbered rule; a derived figure may pass a bound (an
+                # implied valuation, say): the domain refuses it, and what it took stands.
+                if refused.rule != "bounds":
+                    raise
+                break
+            assert result.lagging is None
+            recorded += 1
+        assume(recorded > 0)
         assert check_read_models(ledger, company).startswith(
             f"read models match the fold: company {company}, "
         )

@@ -11,8 +11,15 @@ from uuid import UUID
 import pytest
 from pydantic import ValidationError
 
-from ledger.domain.errors import RuleViolation
-from ledger.domain.events import FACT_ADAPTER, STORED, EventCorrected, Fact, InvestmentMade
+from ledger.domain.errors import InputError, RuleViolation
+from ledger.domain.events import (
+    FACT_ADAPTER,
+    STORED,
+    Correction,
+    EventCorrected,
+    Fact,
+    InvestmentMade,
+)
 from ledger.domain.fold import Entry, Timeline, in_force, replay, undone_by
 
 from .timelines import COMPANY, FILE, fact
@@ -151,6 +158,30 @@ def test_a_correction_may_target_an_event_earlier_in_its_own_batch() -> None:
     timeline = founded()
     extended, _ = record(timeline, issued("ana", 100), retract(3))
     assert extended.end.holdings == {}
+
+
+def test_a_target_named_by_its_external_id_is_stored_as_its_whole_event_id() -> None:
+    grant = issued("ben", 50).model_copy(update={"external_id": "b-1"})
+    by_external_id = {"type": "EventRetracted", "company": COMPANY, "target_external_id": "b-1"}
+    timeline = founded(issued("ana", 100))
+    extended, stored = record(
+        timeline, grant, FACT_ADAPTER.validate_python({"reason": "typo", **by_external_id})
+    )
+    retraction = stored[-1].fact
+    assert isinstance(retraction, Correction)
+    assert (retraction.target, retraction.target_external_id) == (uid(4), "b-1")
+    assert extended.end.holdings == {"ana": {"common": 100}}
+
+
+def test_a_prefix_that_starts_several_event_ids_is_refused_naming_the_item_and_field() -> None:
+    timeline = founded(issued("ana", 100))
+    by_prefix = {"type": "EventRetracted", "company": COMPANY, "reason": "typo"}
+    with pytest.raises(InputError) as caught:
+        record(timeline, FACT_ADAPTER.validate_python({**by_prefix, "target": "00000000-0000"}))
+    assert str(caught.value) == (
+        f"{FILE} item 4: field 'target': '00000000-0000' starts the event ids of 3 events of "
+        f"{COMPANY} ({uid(1)}, {uid(2)}, {uid(3)}): give more of its characters"
+    )
 
 
 def test_a_replacement_investment_gets_its_shares_derived_and_stored() -> None:

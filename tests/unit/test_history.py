@@ -144,7 +144,11 @@ def test_holders_built_without_validation_equal_validated_ones() -> None:
     assert trusted == validated
     assert [h.model_dump(mode="json") for h in trusted] == [
         {"party": "ana", "shares": 1000, "ownership_percent": "55.5556",
-         "voting_percent": "66.6667", "classes": {"common": 1000}},
+         "voting_percent": "66.6667", "classes": {"common": 1000},
+         "ownership_percent_by_class": {"common": "55.5556"},
+         "voting_percent_by_class": {"common": "66.6667"}},
         {"party": "ben", "shares": 800, "ownership_percent": "44.4444",
-         "voting_percent": "33.3333", "classes": {"common": 500, "pref": 300}},
+         "voting_percent": "33.3333", "classes": {"common": 500, "pref": 300},
+         "ownership_percent_by_class": {"common": "27.7778", "pref": "16.6667"},
+         "voting_percent_by_class": {"common": "33.3333", "pref": "0.0000"}},
     ]  # fmt: skip

@@ -8,6 +8,7 @@ import json
 from uuid import UUID, uuid4
 
 import pytest
+from pydantic import ValidationError
 
 from ledger.domain.events import FACT_ADAPTER, STORED, Fact
 from ledger.persistence.mapper import decode_state, encode_state
@@ -60,3 +61,42 @@ def test_decoding_reads_back_what_was_encoded_as_the_python_validation_does(
     assert decoded[2] == by_python
     assert decoded[2].model_dump() == fact.model_dump()
     assert UUID(body["event_id"]) == event_id
+
+
+def stored_state(fact: dict[str, object]) -> bytes:
+    return json.dumps({"event_id": str(uuid4()), "recorded_by": "v0", "fact": fact}).encode()
+
+
+def test_a_fact_stored_under_looser_bounds_reads_back_as_it_was_stored() -> None:
+    # Bounds are rules for input: history an older version accepted is never judged again.
+    issued = b.issued(C, "ana", "common", 10**20, "1700-01-01", note="n" * 20_000,
+                      price_per_share={"amount": "0.123456789012345", "currency": "USD"})
+    _, actor, fact = decode_state(stored_state(issued))
+    assert actor == "v0"
+    assert fact.model_dump(mode="json", exclude_none=True) == {
+        **issued, "price_per_share": {"amount": "0.123456789012345", "currency": "USD"}
+    }
+    split = {"type": "StockSplit", "company": C, "share_class": "common",
+             "ratio": "10000000:3", "effective_date": D}
+    assert decode_state(stored_state(split))[2] == FACT_ADAPTER.validate_python(
+        {**split, "ratio": "1:1"}
+    ).model_copy(update={"ratio": "10000000:3"})
+    corrected = {"type": "EventCorrected", "company": C, "target": str(uuid4()),
+                 "reason": "r" * 500, "effective_date": D,
+                 "replacement": b.transferred(C, "ana", "ben", "common", 10**16, D)}
+    fact = decode_state(stored_state(corrected))[2]
+    assert fact.model_dump(mode="json", by_alias=True, exclude_none=True) == corrected  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"shares": "10"}, {"shares": True}, {"effective_date": "2021-02-30"}, {"holder": 7},
+     {"price_per_share": {"amount": "1", "currency": "USD", "x": 1}}, {"extra": 1},
+     {"type": "NoSuchEvent"}],
+    ids=["string-count", "boolean-count", "impossible-date", "number-slug", "money-extra",
+         "unknown-field", "unknown-type"],
+)  # fmt: skip
+def test_a_stored_fact_of_the_wrong_types_is_still_refused(change: dict[str, object]) -> None:
+    fact = {**b.issued(C, "ana", "common", 10**20, D), **change}
+    with pytest.raises(ValidationError):
+        decode_state(stored_state(fact))

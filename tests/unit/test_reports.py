@@ -29,7 +29,9 @@ REPORTS: list[Report] = [
     CapTable(
         company="acme", as_of=DAY, known_at=3, total_shares=10, valuation=None,
         holders=[Holder(party="ana", shares=10, ownership_percent="100.0000",
-                        voting_percent="100.0000", classes={"common": 6, "pref": 4})],
+                        voting_percent="100.0000", classes={"common": 6, "pref": 4},
+                        ownership_percent_by_class={"common": "60.0000", "pref": "40.0000"},
+                        voting_percent_by_class={"common": "100.0000", "pref": "0.0000"})],
     ),
     Roster(company="acme", as_of=DAY, known_at=3, officers=[
         OfficerOut(person="ana", role="ceo", title=None, interim=False, since=DAY)]),
@@ -37,7 +39,9 @@ REPORTS: list[Report] = [
         DirectorOut(person="ana", seat="chair", since=DAY, designated_by=None, executive=True)]),
     Holdings(party="ana", as_of=DAY, known_at=3, positions=[
         Position(company="acme", shares=10, ownership_percent="100.0000",
-                 voting_percent=None, classes={"common": 10})]),
+                 voting_percent=None, classes={"common": 10},
+                 ownership_percent_by_class={"common": "100.0000"},
+                 voting_percent_by_class={"common": None})]),
     CompanyHistory(company="acme", known_at=3, events=[EVENT]),
     PartyHistory(party="ana", known_at=3, events=[EVENT]),
 ]  # fmt: skip
