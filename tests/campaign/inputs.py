@@ -40,6 +40,7 @@ FIRST_DAY, LAST_DAY = "1800-01-01", "2999-12-31"
 MAX_SLUG = 100
 TEXT_LIMITS = {
     "external_id": 100,
+    "target_external_id": 100,
     "name": 200,
     "title": 200,
     "round": 200,
@@ -530,6 +531,17 @@ days = st.sampled_from(
 """Dates after the company's first events and back-dated ones (before or on them)."""
 
 
+def targets(company: Company) -> st.SearchStrategy[dict[str, str]]:
+    """How a correction names its target: a whole event id, its first 8 characters, or an
+    external_id (``well_formed`` gives some events ``x0``…``x3``)."""
+    ids = st.sampled_from(company.first_events)
+    return st.one_of(
+        ids.map(lambda target: {"target": target}),
+        ids.map(lambda target: {"target": target[:8]}),
+        st.sampled_from(["x0", "x1", "x2", "x3"]).map(lambda x: {"target_external_id": x}),
+    )
+
+
 @st.composite
 def well_formed(draw: st.DrawFn, kind: str, company: Company, n: int) -> dict[str, Any]:
     """An event of ``kind`` that could be accepted for ``company`` (``n`` makes the names of
@@ -590,16 +602,16 @@ def well_formed(draw: st.DrawFn, kind: str, company: Company, n: int) -> dict[st
         case "BoardSizeSet":
             body = {"seats": 5}
         case "EventRetracted":
-            target = draw(st.sampled_from(company.first_events))
-            return {"type": kind, "company": c, "target": target, "reason": "wrong"}
+            target = draw(targets(company))
+            return {"type": kind, "company": c, **target, "reason": "wrong"}
         case "EventCorrected":
-            target = draw(st.sampled_from(company.first_events))
+            target = draw(targets(company))
             replaced = draw(st.sampled_from(REPLACEABLE))
             replacement = draw(well_formed(replaced, company, n))
             return {
                 "type": kind,
                 "company": c,
-                "target": target,
+                **target,
                 "reason": "wrong",
                 "replacement": replacement,
             }
