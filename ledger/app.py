@@ -37,7 +37,8 @@ from .domain.fold import Entry, Timeline, in_force, key_of, replay, replay_known
 from .domain.state import CompanyState
 from .files import Item
 from .persistence import schema
-from .persistence.mapper import FactMapper, decode_state
+from .persistence.faults import read_failed, write_failed
+from .persistence.mapper import FactMapper, decode_state, unknown_type
 from .persistence.recorders import (
     LedgerPostgresRecorder,
     LedgerSQLiteRecorder,
@@ -250,7 +251,7 @@ class Ledger(Application[str]):
         try:
             rows = self.store.select_stream(company, after)
         except PersistenceError as e:
-            raise StoreError(f"cannot read the event store: {e}") from None
+            raise read_failed(e) from None
         return self._extend(company, cached, rows)
 
     def _extend(self, company: str, cached: Stream | None, rows: list[StreamRow]) -> Stream:
@@ -263,8 +264,10 @@ class Ledger(Application[str]):
         for row in rows:
             try:
                 event_id, actor, fact = decode_state(row.state)
-            except ValueError:  # not an event as the ledger writes one: edited past it
-                raise UnreadableEventError(row.position, row.company) from None
+            except ValueError:  # not an event as this version writes one
+                raise UnreadableEventError(
+                    row.position, row.company, unknown_type(row.state)
+                ) from None
             entries.append(Entry(fact, row.version, "", event_id))  # stored: named by id
             stored[row.version] = Stored(row.position, row.recorded_at, actor)
         stream = Stream(company, Timeline(company, entries), stored)
@@ -358,10 +361,12 @@ class Ledger(Application[str]):
             admitted = planner.admit(facts)
             if dry_run or not admitted:
                 return _result(admitted, planner.skipped, dry_run)
+            written = False  # once the positions are read back, only the commit is left
             try:
                 with self.store.append() as append:
                     append.write(rows_of(admitted, actor))
                     positions = append.positions()
+                    written = True
             except IntegrityError:
                 # Another writer appended to one of these companies first: re-check on
                 # fresh state. Jittered backoff keeps racing writers from colliding again.
@@ -370,7 +375,7 @@ class Ledger(Application[str]):
                 time.sleep(random.uniform(0, 0.02 * attempt))
                 continue
             except PersistenceError as e:
-                raise StoreError(f"cannot write to the event store: {e}") from None
+                raise write_failed(e, committing=written) from None
             self._remember(planner, admitted, positions, actor)
             return _result(admitted, planner.skipped, False, positions)
         raise ConflictError(
@@ -416,6 +421,7 @@ class Ledger(Application[str]):
                 True,
             )
         planner = Planner(self._timelines, company_of=self._company_of)
+        written = False
         try:
             with self.store.append(bulk=True) as append:
 
@@ -442,13 +448,14 @@ class Ledger(Application[str]):
                     report(checked, len(facts))
                     planner.forget_history()
                 positions = append.positions()
+                written = True
         except IntegrityError:
             raise ConflictError(
                 "another writer appended to a company of this batch without taking the "
                 "append lock; nothing was stored"
             ) from None
         except PersistenceError as e:
-            raise StoreError(f"cannot write to the event store: {e}") from None
+            raise write_failed(e, committing=written) from None
         finally:
             # Streams cached before, or read under the lock, may be stale or whole: let
             # the next read bring them up to date.
@@ -472,7 +479,7 @@ class Ledger(Application[str]):
         try:
             found = (read or self.store.select_streams)(after)
         except PersistenceError as e:
-            raise StoreError(f"cannot read the event store: {e}") from None
+            raise read_failed(e) from None
         return {
             company: (stream.timeline, stream.version)
             for company in companies

@@ -54,6 +54,7 @@ from .domain.events import event_file_json_schema
 from .files import Item, format_of, read_items
 from .integrity import CHECKS, run_checks
 from .persistence import schema
+from .persistence.faults import fault
 from .persistence.url import resolve_url, store_config
 from .ports import ProjectionError, ReadModels, StuckEvent, check_read_models
 from .reports import (
@@ -1561,6 +1562,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     except Exception as e:
         if settings.debug:
             traceback.print_exc()
+        found = fault(e)  # a full disk, a read-only database, a lost connection: say that
+        if found is not None:
+            fail(found)
+        elif settings.debug:
             fail(f"{type(e).__name__}: {e}")
         else:
             fail(f"{type(e).__name__}: {e} (run with --debug for the traceback)")

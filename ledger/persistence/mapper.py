@@ -73,6 +73,15 @@ def decode_state(state: bytes) -> tuple[UUID, str, Fact]:
     return body["event_id"], body["recorded_by"], body["fact"]
 
 
+def unknown_type(state: bytes) -> str | None:
+    """The type of a stored fact this version does not know (a newer one stored it), if so."""
+    try:
+        kind = json.loads(state)["fact"]["type"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    return kind if isinstance(kind, str) and kind not in EVENT_TYPES else None
+
+
 def _as_stored(body: dict[str, Any]) -> tuple[UUID, str, Fact]:
     """``decode_state`` of a state whose fact lies outside today's bounds: each value is
     checked for its type (a count is an int, a date an ISO date...) but not for its size."""

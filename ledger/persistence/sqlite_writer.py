@@ -17,7 +17,9 @@ import: it starts in about 20 ms).
 
 Frames, both ways: a 4-byte big-endian length, then a ``marshal``'d tuple. Requests are
 ``(op, sql, params)``; each gets one answer, in order: ``("ok", rows)`` or
-``(error_class_name, message)``. When its input ends without a ``COMMIT`` (the ledger
+``(error_class_name, message)``; after an error, every request but ``ROLLBACK`` gets that
+error again (SQLite may have rolled the transaction back: nothing more may run outside it).
+When its input ends without a ``COMMIT`` (the ledger
 rolled back, failed or was killed), the process exits and SQLite discards the
 transaction: nothing of the batch is stored.
 """
@@ -122,9 +124,12 @@ class SQLiteWriter:
             self._answer()
 
     def _gone(self) -> NoReturn:
-        raise sqlite3.OperationalError(
-            f"the SQLite writer process ended unexpectedly (exit code {self._process.poll()})"
-        )
+        try:
+            code = self._process.wait(timeout=10)  # its output ended: it is ending, or ended
+        except subprocess.TimeoutExpired:
+            code = None
+        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        raise sqlite3.OperationalError(f"the SQLite writer process ended unexpectedly ({how})")
 
     def execute(self, sql: str, params: Any = ()) -> None:
         self._settle()
@@ -190,10 +195,18 @@ def serve(database: str, timeout: float, chain_module: str) -> None:
     cursor = connection.cursor()
     chained_rows = _load(chain_module).chained_rows
     previous = b""
+    failed: tuple[Any, ...] | None = None
     try:
         while (request := _receive(requests)) is not None:
             op, sql, params = request
             rows: list[Any] = []
+            if failed is not None and sql != "ROLLBACK":
+                # SQLite may roll the whole transaction back on an error (a full disk does):
+                # the pieces sent after it would each run, and commit, on their own. Every
+                # request until the ledger's ROLLBACK gets the first error instead.
+                _send(answers, failed)
+                continue
+            failed = None
             try:
                 if op == "chain":
                     previous = params
@@ -205,7 +218,7 @@ def serve(database: str, timeout: float, chain_module: str) -> None:
                     rows = [tuple(row) for row in cursor.execute(sql, params).fetchall()]
                 answer: tuple[Any, ...] = ("ok", rows)
             except sqlite3.Error as e:
-                answer = (type(e).__name__, str(e))
+                answer = failed = (type(e).__name__, str(e))
             _send(answers, answer)
     except BrokenPipeError:
         pass  # the ledger is gone

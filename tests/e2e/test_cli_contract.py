@@ -32,6 +32,37 @@ CORPLEDGER = Path(sys.executable).with_name("corpledger")
 TIMESTAMP = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z"
 
 
+class AtLeast:
+    """An expected JSON answer that the actual one must hold: every key of it, with its value
+    (recursively; lists item by item). Contracts only grow: keys may be added, never renamed
+    or removed."""
+
+    def __init__(self, expected: Any) -> None:
+        self.expected = expected
+
+    def __eq__(self, actual: object) -> bool:
+        return holds(actual, self.expected)
+
+    def __repr__(self) -> str:
+        return f"AtLeast({self.expected!r})"
+
+
+def holds(actual: Any, expected: Any) -> bool:
+    if isinstance(expected, AtLeast):
+        expected = expected.expected
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            key in actual and holds(actual[key], value) for key, value in expected.items()
+        )
+    if isinstance(expected, list):
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(expected)
+            and all(map(holds, actual, expected))
+        )
+    return bool(actual == expected)
+
+
 @dataclass(frozen=True)
 class Installed:
     """``corpledger --db URL ARGS…`` as a user runs it, from ``cwd``."""
@@ -135,8 +166,15 @@ def test_init_again_is_safe_and_says_the_schema_is_up_to_date(scenario: Scenario
 def test_record_stores_the_scenario_as_one_batch_and_names_its_positions(
     scenario: Scenario,
 ) -> None:
-    assert scenario.record == Run(0, "recorded 11 events for acme-rockets (positions 1-11)\n", "")
-    assert scenario.correct == Run(0, "recorded 1 event for acme-rockets (position 12)\n", "")
+    record, correct = scenario.record, scenario.correct
+    assert (record.code, record.err, correct.code, correct.err) == (0, "", 0, "")
+    assert record.lines[0] == "recorded 11 events for acme-rockets (positions 1-11)"
+    assert correct.lines[0] == "recorded 1 event for acme-rockets (position 12)"
+    # Then each event's position, type, company, date and id: what a correction names.
+    assert [line.split(" event ")[0] for line in correct.lines[1:]] == [
+        "position 12: EventCorrected acme-rockets 2020-01-01"
+    ]
+    assert correct.lines[1].endswith(f" event {scenario.correction}")
 
 
 # --- the answers, as known before the correction ---
@@ -184,7 +222,7 @@ def test_a_post_money_of_ten_million_for_two_buys_a_fifth_of_the_company(
     answer = scenario.cli.json(
         "cap-table", "acme-rockets", "--as-of", "2020-12-31", "--known-at", "11"
     )
-    assert answer == SEED_CAP_TABLE
+    assert answer == AtLeast(SEED_CAP_TABLE)
 
 
 def test_the_cap_table_before_the_seed_round_has_two_holders_and_no_valuation(
@@ -193,43 +231,47 @@ def test_the_cap_table_before_the_seed_round_has_two_holders_and_no_valuation(
     answer = scenario.cli.json(
         "cap-table", "acme-rockets", "--as-of", "2020-05-31", "--known-at", "11"
     )
-    assert answer == {
-        "company": "acme-rockets",
-        "as_of": "2020-05-31",
-        "known_at": 11,
-        "total_shares": 10000000,
-        "holders": [
-            {
-                "party": "ana",
-                "shares": 8000000,
-                "ownership_percent": "80.0000",
-                "voting_percent": "80.0000",
-                "classes": {"common": 8000000},
-            },
-            {
-                "party": "ben",
-                "shares": 2000000,
-                "ownership_percent": "20.0000",
-                "voting_percent": "20.0000",
-                "classes": {"common": 2000000},
-            },
-        ],
-        "valuation": None,
-    }
+    assert answer == AtLeast(
+        {
+            "company": "acme-rockets",
+            "as_of": "2020-05-31",
+            "known_at": 11,
+            "total_shares": 10000000,
+            "holders": [
+                {
+                    "party": "ana",
+                    "shares": 8000000,
+                    "ownership_percent": "80.0000",
+                    "voting_percent": "80.0000",
+                    "classes": {"common": 8000000},
+                },
+                {
+                    "party": "ben",
+                    "shares": 2000000,
+                    "ownership_percent": "20.0000",
+                    "voting_percent": "20.0000",
+                    "classes": {"common": 2000000},
+                },
+            ],
+            "valuation": None,
+        }
+    )
 
 
 def test_before_its_registration_a_company_has_an_empty_answer_not_an_error(
     scenario: Scenario,
 ) -> None:
     answer = scenario.cli.json("cap-table", "acme-rockets", "--as-of", "2019-12-31")
-    assert answer == {
-        "company": "acme-rockets",
-        "as_of": "2019-12-31",
-        "known_at": 12,
-        "total_shares": 0,
-        "holders": [],
-        "valuation": None,
-    }
+    assert answer == AtLeast(
+        {
+            "company": "acme-rockets",
+            "as_of": "2019-12-31",
+            "known_at": 12,
+            "total_shares": 0,
+            "holders": [],
+            "valuation": None,
+        }
+    )
 
 
 def test_the_ceo_leaves_on_the_day_the_interim_ceo_arrives(scenario: Scenario) -> None:
@@ -237,32 +279,36 @@ def test_the_ceo_leaves_on_the_day_the_interim_ceo_arrives(scenario: Scenario) -
     before = cli.json("roster", "acme-rockets", "--as-of", "2021-04-30")
     after = cli.json("roster", "acme-rockets", "--as-of", "2021-05-01")
     head = {"company": "acme-rockets", "known_at": 12}
-    assert before == {
-        **head,
-        "as_of": "2021-04-30",
-        "officers": [
-            {
-                "person": "ana",
-                "role": "ceo",
-                "title": "Chief Executive Officer",
-                "interim": False,
-                "since": "2020-01-01",
-            }
-        ],
-    }
-    assert after == {
-        **head,
-        "as_of": "2021-05-01",
-        "officers": [
-            {
-                "person": "ben",
-                "role": "ceo",
-                "title": "Interim Chief Executive Officer",
-                "interim": True,
-                "since": "2021-05-01",
-            }
-        ],
-    }
+    assert before == AtLeast(
+        {
+            **head,
+            "as_of": "2021-04-30",
+            "officers": [
+                {
+                    "person": "ana",
+                    "role": "ceo",
+                    "title": "Chief Executive Officer",
+                    "interim": False,
+                    "since": "2020-01-01",
+                }
+            ],
+        }
+    )
+    assert after == AtLeast(
+        {
+            **head,
+            "as_of": "2021-05-01",
+            "officers": [
+                {
+                    "person": "ben",
+                    "role": "ceo",
+                    "title": "Interim Chief Executive Officer",
+                    "interim": True,
+                    "since": "2021-05-01",
+                }
+            ],
+        }
+    )
 
 
 def test_the_former_ceo_keeps_her_board_seat_as_a_non_executive_director(
@@ -282,36 +328,44 @@ def test_the_former_ceo_keeps_her_board_seat_as_a_non_executive_director(
         ]
 
     head = {"company": "acme-rockets", "known_at": 12}
-    assert cli.json("board", "acme-rockets", "--as-of", "2021-04-30") == {
-        **head,
-        "as_of": "2021-04-30",
-        "directors": ana(executive=True),
-    }
-    assert cli.json("board", "acme-rockets", "--as-of", "2021-05-01") == {
-        **head,
-        "as_of": "2021-05-01",
-        "directors": ana(executive=False),
-    }
+    assert cli.json("board", "acme-rockets", "--as-of", "2021-04-30") == AtLeast(
+        {
+            **head,
+            "as_of": "2021-04-30",
+            "directors": ana(executive=True),
+        }
+    )
+    assert cli.json("board", "acme-rockets", "--as-of", "2021-05-01") == AtLeast(
+        {
+            **head,
+            "as_of": "2021-05-01",
+            "directors": ana(executive=False),
+        }
+    )
 
 
 def test_holdings_list_every_position_of_a_party(scenario: Scenario) -> None:
     answer = scenario.cli.json("holdings", "ben", "--as-of", "2021-05-01", "--known-at", "11")
-    assert answer == {
-        "party": "ben",
-        "as_of": "2021-05-01",
-        "known_at": 11,
-        "positions": [
-            {
-                "company": "acme-rockets",
-                "shares": 2000000,
-                "ownership_percent": "16.0000",
-                "voting_percent": "16.0000",
-                "classes": {"common": 2000000},
-            }
-        ],
-    }
+    assert answer == AtLeast(
+        {
+            "party": "ben",
+            "as_of": "2021-05-01",
+            "known_at": 11,
+            "positions": [
+                {
+                    "company": "acme-rockets",
+                    "shares": 2000000,
+                    "ownership_percent": "16.0000",
+                    "voting_percent": "16.0000",
+                    "classes": {"common": 2000000},
+                }
+            ],
+        }
+    )
     nobody = scenario.cli.json("holdings", "nobody", "--as-of", "2021-05-01")
-    assert nobody == {"party": "nobody", "as_of": "2021-05-01", "known_at": 12, "positions": []}
+    assert nobody == AtLeast(
+        {"party": "nobody", "as_of": "2021-05-01", "known_at": 12, "positions": []}
+    )
 
 
 def test_history_lists_every_event_by_position_with_its_provenance(scenario: Scenario) -> None:
@@ -353,18 +407,20 @@ def test_an_investment_by_valuation_is_stored_with_the_shares_derived_at_recordi
 ) -> None:
     events = scenario.cli.json("history", "acme-rockets")["events"]
     [investment] = [e["data"] for e in events if e["type"] == "InvestmentMade"]
-    assert investment == {
-        "type": "InvestmentMade",
-        "company": "acme-rockets",
-        "effective_date": "2020-06-01",
-        "source": "seed closing memo",
-        "investor": "seed-fund",
-        "amount": {"amount": "2000000", "currency": "USD"},
-        "share_class": "series-seed",
-        "round": "Seed",
-        "post_money_valuation": {"amount": "10000000", "currency": "USD"},
-        "derived_shares": 2500000,
-    }
+    assert investment == AtLeast(
+        {
+            "type": "InvestmentMade",
+            "company": "acme-rockets",
+            "effective_date": "2020-06-01",
+            "source": "seed closing memo",
+            "investor": "seed-fund",
+            "amount": {"amount": "2000000", "currency": "USD"},
+            "share_class": "series-seed",
+            "round": "Seed",
+            "post_money_valuation": {"amount": "10000000", "currency": "USD"},
+            "derived_shares": 2500000,
+        }
+    )
 
 
 def test_the_party_history_lists_the_events_touching_a_party_across_companies(
@@ -396,7 +452,7 @@ def test_the_audit_names_each_change_of_a_period_and_the_events_behind_it(
         for c in answer["changes"]
     ]  # fmt: skip
     ceo = {"role": "ceo"}
-    assert changes == [
+    assert changes == AtLeast([
         ("2021-05-01", "roster", {"person": "ana", **ceo, "title": "Chief Executive Officer"},
          {"interim": False, "since": "2020-01-01"}, None, [(9, "ExecutiveDeparted", "alice")]),
         ("2021-05-01", "roster",
@@ -406,7 +462,7 @@ def test_the_audit_names_each_change_of_a_period_and_the_events_behind_it(
          {"seat": "director", "designated_by": None, "executive": True, "since": "2020-01-01"},
          {"seat": "director", "designated_by": None, "executive": False, "since": "2020-01-01"},
          [(9, "ExecutiveDeparted", "alice"), (10, "BoardSeatRetained", "alice")]),
-    ]  # fmt: skip
+    ])  # fmt: skip
 
 
 # --- time: as of a date, as known at a moment ---
@@ -455,9 +511,9 @@ def test_a_correction_changes_the_answer_known_now_and_leaves_the_earlier_one_as
         ("seed-fund", 2500000, "21.7391"),
         ("ben", 1000000, "8.6957"),
     ]
-    assert cli.json("cap-table", "acme-rockets", "--as-of", "2020-12-31", "--known-at", "11") == (
-        SEED_CAP_TABLE
-    )
+    assert cli.json(
+        "cap-table", "acme-rockets", "--as-of", "2020-12-31", "--known-at", "11"
+    ) == AtLeast(SEED_CAP_TABLE)
 
 
 def test_history_names_the_correction_that_took_an_event_out_of_force_only_once_known(
@@ -470,7 +526,9 @@ def test_history_names_the_correction_that_took_an_event_out_of_force_only_once_
         [event] = [e for e in events if e["event_id"] == scenario.ben_issuance]
         return {k: event[k] for k in ("position", "retracted_by", "corrected_by")}
 
-    assert issuance() == {"position": 4, "retracted_by": None, "corrected_by": scenario.correction}
+    assert issuance() == AtLeast(
+        {"position": 4, "retracted_by": None, "corrected_by": scenario.correction}
+    )
     assert issuance("--known-at", "11") == {
         "position": 4,
         "retracted_by": None,
@@ -520,7 +578,9 @@ def test_csv_has_its_header_row_and_one_row_per_line_of_the_answer(
     scenario: Scenario, args: tuple[str, ...], header: str, rows: int
 ) -> None:
     table = scenario.cli.csv(*args)
-    assert (",".join(table[0]), len(table) - 1) == (header, rows)
+    # Columns may be added at the end, never renamed, removed or moved.
+    columns = header.split(",")
+    assert (table[0][: len(columns)], len(table) - 1) == (columns, rows)
 
 
 def test_csv_writes_values_as_the_json_does_booleans_lowercase_and_null_empty(
@@ -531,14 +591,16 @@ def test_csv_writes_values_as_the_json_does_booleans_lowercase_and_null_empty(
     [issuance] = [
         row for row in scenario.cli.csv("history", "--party", "ben") if row[5] == "SharesIssued"
     ]
-    assert json.loads(issuance[-1]) == {
-        "company": "acme-rockets",
-        "effective_date": "2020-01-01",
-        "holder": "ben",
-        "share_class": "common",
-        "shares": 2000000,
-        "type": "SharesIssued",
-    }
+    assert json.loads(issuance[-1]) == AtLeast(
+        {
+            "company": "acme-rockets",
+            "effective_date": "2020-01-01",
+            "holder": "ben",
+            "share_class": "common",
+            "shares": 2000000,
+            "type": "SharesIssued",
+        }
+    )
 
 
 # --- the other commands ---
@@ -546,9 +608,9 @@ def test_csv_writes_values_as_the_json_does_booleans_lowercase_and_null_empty(
 
 def test_projections_status_gives_each_read_model_its_position_and_lag(scenario: Scenario) -> None:
     answer = scenario.cli.json("projections", "status")
-    assert answer == [
-        {"name": name, "position": 12, "lag": 0} for name in ("board", "cap_table", "roster")
-    ]
+    assert answer == AtLeast(
+        [{"name": name, "position": 12, "lag": 0} for name in ("board", "cap_table", "roster")]
+    )
 
 
 def test_verify_finds_the_chain_intact_and_the_read_models_equal_to_the_fold(
@@ -566,7 +628,8 @@ def test_schema_prints_the_json_schema_of_an_event_file_with_every_event_type(
     schema = scenario.cli("schema").json()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["type"] == "array"
-    assert sorted(schema["items"]["discriminator"]["mapping"]) == sorted(
+    variants = [schema["$defs"][ref["$ref"].rpartition("/")[2]] for ref in schema["items"]["oneOf"]]
+    assert sorted(v["properties"]["type"]["const"] for v in variants) == sorted(
         [
             "AuthorizedSharesChanged", "BoardSeatRetained", "BoardSizeSet", "CompanyRegistered",
             "DirectorAppointed", "DirectorDeparted", "EventCorrected", "EventRetracted",
@@ -623,7 +686,7 @@ def test_a_broken_rule_is_refused_naming_the_rule_the_event_its_date_and_the_num
          "--known-at 2999-01-01 is in the future"),
         (("cap-table", "acme-rockets", "--as-of", "2020-13-01"),
          "--as-of '2020-13-01' is not a valid date: month must be in 1..12"),
-        (("roster", "no-such-company"), "unknown company 'no-such-company'"),
+        (("roster", "no-such-company"), "unknown company 'no-such-company' in {url}"),
         (("no-such-command",), "No such command 'no-such-command'. (see corpledger --help)"),
     ],
     ids=["known-at-past-the-end", "known-at-in-the-future", "bad-as-of", "unknown-company",
@@ -632,4 +695,4 @@ def test_a_broken_rule_is_refused_naming_the_rule_the_event_its_date_and_the_num
 def test_a_bad_query_is_refused_with_one_line_and_exit_2(
     scenario: Scenario, args: tuple[str, ...], message: str
 ) -> None:
-    assert_refused(scenario.cli(*args), message)
+    assert_refused(scenario.cli(*args), message.replace("{url}", scenario.cli.url))

@@ -198,9 +198,9 @@ def test_record_and_init_take_db_after_the_command_and_its_help_says_so(tmp_path
     url = f"sqlite:///{tmp_path}/after.db"
     assert cli("init", "--db", url).out.startswith("created the ledger schema")
     recorded = cli("record", str(ACME), "--db", url)
-    assert (recorded.code, recorded.out) == (
+    assert (recorded.code, recorded.lines[0]) == (
         0,
-        "recorded 11 events for acme-rockets (positions 1-11)\n",
+        "recorded 11 events for acme-rockets (positions 1-11)",
     )
     assert not (tmp_path / "corpledger.db").exists()  # the default ledger was never touched
     assert "--db" in cli("cap-table", "--help").out

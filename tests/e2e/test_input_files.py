@@ -43,7 +43,7 @@ def test_a_json_file_with_a_bom_and_a_yaml_file_with_crlf_line_ends_record(ledge
     later = write_bytes(ledger, "later.yaml", LATER.replace("\n", "\r\n").encode("utf-8"))
     run = ledger("record", as_json, later)
     assert (run.code, run.err) == (0, "")
-    assert run.out == f"recorded {ACME_EVENTS + 2} events for acme-rockets (positions 1-13)\n"
+    assert run.lines[0] == f"recorded {ACME_EVENTS + 2} events for acme-rockets (positions 1-13)"
     holdings = ledger("holdings", "carol", "--format", "json").json()["positions"]
     assert [(p["company"], p["classes"]) for p in holdings] == [
         ("acme-rockets", {"common": 1500000})
@@ -54,7 +54,7 @@ def test_standard_input_with_a_bom_and_crlf_line_ends_records(ledger: Cli) -> No
     prepare(ledger, str(ACME))
     run = ledger("record", "-", "--input-format", "jsonl", stdin=f"{BOM}{SALE}\r\n\r\n")
     assert (run.code, run.err) == (0, "")
-    assert run.out == "recorded 1 event for acme-rockets (position 12)\n"
+    assert run.lines[0] == "recorded 1 event for acme-rockets (position 12)"
 
 
 CASES = [
