@@ -70,6 +70,8 @@ class Item:
             return _JSON.decode(text)
         except json.JSONDecodeError as e:
             raise InputError(f"{self.where}: malformed JSON at column {e.colno}: {e.msg}") from None
+        except ValueError:
+            raise InputError(f"{self.where}: {_TOO_LONG}") from None
 
     @property
     def data(self) -> Any:
@@ -83,6 +85,8 @@ _JSON = json.JSONDecoder(parse_float=Decimal)
 """Numbers with a fraction become exact Decimals; one decoder for every line."""
 
 _TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep"
+_TOO_LONG = f"a number of more than {sys.get_int_max_str_digits()} digits"
+"""Python refuses to read a longer integer (a ValueError, the only one decoding raises)."""
 
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
 _NOT_STRUCTURE = bytes(set(range(256)) - set(b'"[]{}'))
@@ -124,6 +128,8 @@ def _json_document(name: str, text: str) -> Any:
         raise InputError(
             f"{name}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}"
         ) from None
+    except ValueError:
+        raise InputError(f"{name}: {_TOO_LONG}") from None
     if repeated:
         obj, key = repeated[0]
         items = document if isinstance(document, list) else []
@@ -204,8 +210,9 @@ _Loader.yaml_implicit_resolvers = {
 
 
 def _yaml_document(name: str, text: str) -> Any:
-    loader = _Loader(text, name)
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text, name)  # which refuses a NUL or other unprintable character
         return loader.get_single_data()
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark
@@ -213,8 +220,12 @@ def _yaml_document(name: str, text: str) -> Any:
         raise InputError(f"{name}: malformed YAML{where}: {e.problem}") from None
     except yaml.YAMLError as e:
         raise InputError(f"{name}: malformed YAML: {e}") from None
+    except ValueError as e:  # a constructor's: an integer too long, or "!!int abc"
+        problem = _TOO_LONG if "int_max_str_digits" in str(e) else f"malformed YAML: {e}"
+        raise InputError(f"{name}: {problem}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def format_of(path: str, given: str | None) -> InputFormat:

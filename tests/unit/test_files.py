@@ -338,3 +338,26 @@ def test_a_yaml_merge_key_is_refused_even_without_an_alias(tmp_path: Path) -> No
     assert refusal(path) == (
         f"{path} line 2: YAML merge key << is not accepted in event files: write the fields out"
     )
+
+
+TOO_LONG = "a number of more than 4300 digits"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("a.json", f'[{{"shares": 1{"0" * 5000}}}]', f": {TOO_LONG}"),
+        ("a.jsonl", f'{{"shares": 1{"0" * 5000}}}\n', f" line 1: {TOO_LONG}"),
+        ("a.yaml", f"- {{shares: 1{'0' * 5000}}}\n", f": {TOO_LONG}"),
+        ("a.yaml", "- !!int abc\n", ": malformed YAML: invalid literal for int() with base 10: "
+         "'abc'"),
+        ("a.yaml", "- {type: \x00}\n", ": malformed YAML: unacceptable character #x0000: special "
+         'characters are not allowed in "<unicode string>", position 9'),
+    ],
+    ids=["json", "json lines", "yaml", "yaml tag", "yaml NUL"],
+)  # fmt: skip
+def test_a_value_python_cannot_read_is_refused_as_bad_input(
+    tmp_path: Path, name: str, content: str, expected: str
+) -> None:
+    path = write(tmp_path, name, content.encode())
+    assert " ".join(refusal(path).split()) == f"{path}{expected}"  # as one line, as printed
