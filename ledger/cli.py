@@ -46,6 +46,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from typer.core import TyperArgument, TyperOption
 from typer.main import get_command
 
 from .app import KnownAt, Ledger, RecordResult, default_actor
@@ -166,6 +167,28 @@ DbOption = Annotated[
     ),
 ]
 """``--db``, accepted before the command (the callback's) and after it (each command's)."""
+
+_PYTHON_TYPE = re.compile(r"<(bool|str|int|float|path|list\[\w+\])>")
+
+
+def _help_without_python_types() -> None:
+    """Typer's help shows each parameter's Python type (``<bool>``, ``<str>``,
+    ``<list[str]>``) beside its name, which tells a person nothing: keep metavars and choices
+    (``DATE``, ``<table|json|csv>``) only. Typer asks ``display_type_rich`` for that column
+    (0.29); ``tests/e2e/test_first_steps.py`` fails if another version shows them again."""
+    for kind in (TyperArgument, TyperOption):
+        shown = kind.display_type_rich
+
+        def display_type_rich(
+            self: Any, ctx: Any, shown: Callable[[Any, Any], str | None] = shown
+        ) -> str | None:
+            label = shown(self, ctx)
+            return None if label is None or _PYTHON_TYPE.fullmatch(label) else label
+
+        kind.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_help_without_python_types()
 
 app = typer.Typer(
     name="corpledger",

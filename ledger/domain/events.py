@@ -283,6 +283,11 @@ MIN_PREFIX = 8
 def _event_id_or_prefix(value: Any) -> Any:
     """A whole event id as a UUID; a shorter text as the prefix of one (resolved at
     recording), lowercased."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError(
+            f"an event id or its prefix is text: write it in quotes ('{value}'), as YAML reads "
+            f"{value} as a number"
+        )
     if not isinstance(value, str):
         return value
     try:

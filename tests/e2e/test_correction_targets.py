@@ -114,9 +114,9 @@ def test_a_target_that_names_no_event_is_refused_naming_the_item_and_field(
     any_id = history(engine_cli)[0]["event_id"]
     unknown_prefix = "ffffffff" if not any_id.startswith("ffffffff") else "00000000"
     cases = {
-        f"target: {any_id[:4]}": "bad.yaml item 1: field 'target': an event id prefix needs "
+        f"target: '{any_id[:4]}'": "bad.yaml item 1: field 'target': an event id prefix needs "
         f"at least 8 characters (got '{any_id[:4]}')",
-        f"target: {unknown_prefix}": "bad.yaml item 1: field 'target': no event of "
+        f"target: '{unknown_prefix}'": "bad.yaml item 1: field 'target': no event of "
         f"acme-rockets has an event id starting '{unknown_prefix}'",
         "target_external_id: nope-1": "bad.yaml item 1: field 'target_external_id': no event "
         "of acme-rockets has external_id 'nope-1'",
@@ -124,6 +124,9 @@ def test_a_target_that_names_no_event_is_refused_naming_the_item_and_field(
         "target or target_external_id, not both",
         "reason: no target given": "bad.yaml item 1: give the target: target (an event id) "
         "or target_external_id",
+        # A prefix of digits only, unquoted, is a number to YAML: say so, not "not a UUID".
+        "target: 12345678": "bad.yaml item 1: field 'target': an event id or its prefix is "
+        "text: write it in quotes ('12345678'), as YAML reads 12345678 as a number (got 12345678)",
     }
     for naming, expected in cases.items():
         reason = "" if naming.startswith("reason") else ", reason: typo"

@@ -5,6 +5,7 @@ left behind), --db after the command, the companies of a ledger, output cut shor
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -356,3 +357,16 @@ def test_the_demo_run_as_a_module_prints_the_interpreter_to_run_again(tmp_path: 
     url = f"sqlite:///{tmp_path}/corpledger/demo.db"
     program = f"{shlex.quote(sys.executable)} -m ledger"
     assert run.lines[-1] == f"{program} --db '{url}' cap-table scale-ai --as-of 2024-06-01"
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["record"], ["cap-table"], ["history"], ["projections", "run"], ["demo"]],
+    ids=["main", "record", "cap-table", "history", "projections-run", "demo"],
+)  # fmt: skip
+def test_help_shows_metavars_and_choices_never_python_types(
+    tmp_path: Path, command: list[str]
+) -> None:
+    run = Cli(None, tmp_path)(*command, "--help")
+    assert (run.code, run.err) == (0, "")
+    shown = set(re.findall(r"<[^>\s]+>", run.out))
+    assert shown <= {"<table|json|csv>", "<yaml|json|jsonl>", "<text|json>"}, shown
