@@ -23,8 +23,11 @@ lint: $(STAMP) ## ruff
 typecheck: $(STAMP) ## mypy (strict)
 	$(BIN)/mypy
 
+# Test processes at once (pytest-xdist): each has its own databases.
+WORKERS ?= 2
+
 test: lint typecheck ## lint, typecheck and the whole suite (SQLite and PostgreSQL), bounded examples
-	$(BIN)/pytest -m "not slow" -q
+	$(BIN)/pytest -m "not slow" -q -n $(WORKERS) --durations=15
 
 test-slow: $(STAMP) ## long hypothesis campaigns and large scenarios
 	HYPOTHESIS_PROFILE=slow $(BIN)/pytest -m slow -q
