@@ -141,10 +141,10 @@ def verify(url: str) -> Break | None:
         return verify_chain(ledger).first_break
 
 
-def corpledger_verify(url: str) -> subprocess.CompletedProcess[str]:
+def corpledger(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CORPLEDGER_")}
     return subprocess.run(
-        [sys.executable, "-m", "ledger", "--db", url, "verify"],
+        [sys.executable, "-m", "ledger", "--db", url, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -152,6 +152,10 @@ def corpledger_verify(url: str) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+def corpledger_verify(url: str) -> subprocess.CompletedProcess[str]:
+    return corpledger(url, "verify")
 
 
 def assert_cli_reports(url: str, expected: str) -> None:
@@ -430,19 +434,6 @@ RETYPED_POSTGRES = {
         "UPDATE stored_events SET state = 'not an event'::bytea WHERE notification_id = 3"
     ),
 }
-
-
-def corpledger(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CORPLEDGER_")}
-    return subprocess.run(
-        [sys.executable, "-m", "ledger", "--db", url, *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def assert_forged_at_3(url: str, event_id: str | None) -> None:
