@@ -31,10 +31,13 @@ from eventsourcing.persistence import IntegrityError, Mapper, PersistenceError
 from sqlalchemy.engine import Engine
 
 from .batch import CHUNK, Planner, Skipped, rows_of, validate_all
+from .domain.corrections import in_force
+from .domain.entry import Entry, key_of
 from .domain.errors import ConflictError, InputError, LedgerError, RuleViolation, StoreError
 from .domain.events import Correction, EventRetracted, Fact, fact_parties
-from .domain.fold import Entry, Timeline, in_force, key_of, replay, replay_known
+from .domain.rules import replay, replay_known
 from .domain.state import CompanyState
+from .domain.timeline import Timeline
 from .files import Item
 from .persistence import schema
 from .persistence.faults import read_failed, write_failed

@@ -26,9 +26,10 @@ from uuid import UUID, SafeUUID
 
 from pydantic import ValidationError
 
+from .domain.entry import Entry, key_of, place
 from .domain.errors import InputError
 from .domain.events import EVENT_TYPES, FACT_ADAPTER, CompanyRegistered, Correction, Fact
-from .domain.fold import Entry, Timeline, key_of, place
+from .domain.timeline import Timeline
 from .domain.values import (
     RATIO_PATTERN,
     RATIO_RULE,

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .domain.fold import Entry, in_force, replay
+from .domain.corrections import in_force
+from .domain.entry import Entry
+from .domain.rules import replay
 from .domain.state import CompanyState
 from .persistence.mapper import decode_state
 

@@ -14,8 +14,9 @@ from typing import Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
+from .domain.entry import Entry
 from .domain.events import Fact, fact_parties
-from .domain.fold import Entry, apply_known
+from .domain.rules import apply_known
 from .domain.state import CompanyState
 from .domain.values import decimal_text, percent_text, percent_texts
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
+from ledger.domain.entry import Entry
 from ledger.domain.events import (
     Fact,
     InvestmentMade,
@@ -25,7 +26,7 @@ from ledger.domain.events import (
     SharesTransferred,
     fact_parties,
 )
-from ledger.domain.fold import Entry, apply_known
+from ledger.domain.rules import apply_known
 from ledger.domain.state import CompanyState
 from ledger.domain.values import decimal_text
 

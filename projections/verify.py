@@ -24,9 +24,11 @@ from datetime import date
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
+from ledger.domain.corrections import correct
+from ledger.domain.entry import Entry
 from ledger.domain.errors import LedgerError
 from ledger.domain.events import Correction
-from ledger.domain.fold import Entry, apply_known, correct
+from ledger.domain.rules import apply_known
 from ledger.domain.state import CompanyState
 from ledger.persistence.mapper import decode_state
 from ledger.ports import ProjectionError

@@ -38,8 +38,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from ledger.domain.corrections import correct, in_force
+from ledger.domain.entry import Entry
 from ledger.domain.events import Correction
-from ledger.domain.fold import Entry, apply_known, correct, in_force, replay_known
+from ledger.domain.rules import apply_known, replay_known
 from ledger.domain.state import CompanyState
 from ledger.persistence.mapper import decode_state
 from ledger.ports import ProjectionError, StuckEvent

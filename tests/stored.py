@@ -8,8 +8,8 @@ from uuid import UUID, uuid4
 
 from ledger import Ledger
 from ledger.batch import rows_of
+from ledger.domain.entry import Entry
 from ledger.domain.events import Fact
-from ledger.domain.fold import Entry
 
 
 def store_unchecked(

@@ -1,7 +1,7 @@
 """A company's stream: the library-level event that carries a fact, and the aggregate.
 
 The aggregate holds the company's facts in recording order; what the company looks like on
-a date, as known at a moment, is the fold of those facts (``fold.Timeline``), never a field
+a date, as known at a moment, is the fold of those facts (``timeline.Timeline``), never a field
 of the aggregate, because the answer depends on both times.
 """
 

@@ -3,6 +3,8 @@ and the exit code the command line uses."""
 
 from __future__ import annotations
 
+from .values import MAX_TOTAL
+
 
 class LedgerError(Exception):
     """Anything the ledger refuses or cannot do; ``str()`` is a sentence for a person."""
@@ -35,7 +37,7 @@ class InputError(LedgerError):
 class RuleViolation(LedgerError):
     """An event would break an invariant at some date of the company's timeline. Nothing stored.
 
-    ``rule`` is the invariant's number (``fold.RULES``, docs/rules.md), or ``"bounds"`` (what
+    ``rule`` is the invariant's number (``RULES``, docs/rules.md), or ``"bounds"`` (what
     the ledger derives or sums stays within its bounds); the message names the event, the date
     and the numbers."""
 
@@ -52,3 +54,40 @@ class ConflictError(LedgerError):
 
 class StoreError(LedgerError):
     """The database could not be reached, read or written."""
+
+
+RULES: dict[int | str, str] = {
+    1: "the company exists from its registration",
+    2: "shares need their class, within its authorized shares",
+    3: "no holding is ever negative",
+    4: "officers: one CEO at a time, no office held twice, no departure from an office not held",
+    5: "the board: directors within the board size, retained seats need a sitting director",
+    6: "a correction targets an event of the company in force and keeps the timeline valid",
+    7: "a plan's available shares are never negative",
+    8: (
+        "instruments: exercises within what is exercisable or outstanding and never after "
+        "expiry, cancellations within what is outstanding, ids used once, a convertible "
+        "settles once"
+    ),
+    "bounds": "what the ledger derives or sums stays within 10^18",
+}
+"""The rules by number (the invariants of docs/rules.md), and the bounds of derived and summed
+numbers (a derived count, a split's result, a class or company total, a derived valuation)."""
+
+
+def rule_name(rule: int | str) -> str:
+    """A rule as messages name it: ``rule 3 (no holding is ever negative)``."""
+    return f"rule {rule} ({RULES[rule]})"
+
+
+class Broken(Exception):
+    """A rule does not hold for a fact at its date (internal; becomes a RuleViolation)."""
+
+    def __init__(self, rule: int | str, detail: str) -> None:
+        super().__init__(detail)
+        self.rule = rule
+        self.detail = detail
+
+
+BOUND = f"{MAX_TOTAL:,} (10^18)"
+"""The bound of derived and summed numbers as messages write it."""

@@ -8,6 +8,7 @@ name in ``EVENT_TYPES``.
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cache
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -31,12 +32,15 @@ from .values import (
     IsoDate,
     Line,
     Money,
+    Months,
     Name,
     Note,
     Percent,
     PositiveMoney,
     PositiveShares,
+    RatePercent,
     Ratio,
+    Reserve,
     Slug,
     Source,
     VotesPerShare,
@@ -44,6 +48,14 @@ from .values import (
 
 STORED = "stored"
 """Validation context key: set when loading stored facts, which may carry ledger-set fields."""
+
+
+def _set_by_the_ledger(data: Any, info: ValidationInfo) -> Any:
+    """Refuse ``derived_shares`` in an event file: the ledger derives it at recording."""
+    stored = bool(info.context and info.context.get(STORED))
+    if isinstance(data, dict) and "derived_shares" in data and not stored:
+        raise ValueError("derived_shares is set by the ledger, not by an event file")
+    return data
 
 
 class Fact(BaseModel):
@@ -107,10 +119,7 @@ class InvestmentMade(Fact):
     @model_validator(mode="before")
     @classmethod
     def _derived_is_set_by_the_ledger(cls, data: Any, info: ValidationInfo) -> Any:
-        stored = bool(info.context and info.context.get(STORED))
-        if isinstance(data, dict) and "derived_shares" in data and not stored:
-            raise ValueError("derived_shares is set by the ledger, not by an event file")
-        return data
+        return _set_by_the_ledger(data, info)
 
     @model_validator(mode="after")
     def _one_derivation(self) -> InvestmentMade:
@@ -251,6 +260,214 @@ class BoardSizeSet(Fact):
     seats: PositiveShares
 
 
+# --- Equity instruments (the second catalogue) ---
+
+
+class StakeholderRecorded(Fact):
+    """The company's record of who a party is; a later one renames."""
+
+    type: Literal["StakeholderRecorded"] = "StakeholderRecorded"
+    party: Slug
+    name: Name
+    kind: Literal["individual", "institution"]
+
+
+class StockPlanCreated(Fact):
+    type: Literal["StockPlanCreated"] = "StockPlanCreated"
+    plan: Slug
+    name: Name
+    share_class: Slug
+    reserved: PositiveShares
+    on_cancel: Literal["return", "retire"] = "return"
+
+
+class StockPlanReserveChanged(Fact):
+    type: Literal["StockPlanReserveChanged"] = "StockPlanReserveChanged"
+    plan: Slug
+    reserved: Reserve
+
+
+class Vesting(BaseModel):
+    """A vesting schedule: nothing before ``cliff_months`` whole months from ``start``, then
+    every ``every_months`` months, all of it after ``months``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    start: IsoDate
+    months: Annotated[Months, Field(gt=0)]
+    cliff_months: Months = 0
+    every_months: Annotated[Months, Field(gt=0)] = 1
+
+    @model_validator(mode="after")
+    def _cliff_within(self) -> Vesting:
+        if self.cliff_months > self.months:
+            raise ValueError(f"cliff_months {self.cliff_months} is more than months {self.months}")
+        return self
+
+
+def _expires_after(fact: Fact, expiration: date | None) -> None:
+    if expiration is not None and expiration < fact.effective_date:
+        raise ValueError(
+            f"expiration_date {expiration} is before the effective_date {fact.effective_date}"
+        )
+
+
+class OptionGranted(Fact):
+    """An award from a plan: an option (with an exercise price) or an RSU (without)."""
+
+    type: Literal["OptionGranted"] = "OptionGranted"
+    grant: Slug
+    holder: Slug
+    plan: Slug
+    quantity: PositiveShares
+    kind: Literal["option", "rsu"] = "option"
+    exercise_price: Money | None = None
+    expiration_date: IsoDate | None = None
+    vesting: Vesting | None = None
+
+    @model_validator(mode="after")
+    def _priced_as_its_kind(self) -> OptionGranted:
+        if self.kind == "option" and self.exercise_price is None:
+            raise ValueError("an option needs an exercise_price")
+        if self.kind == "rsu" and self.exercise_price is not None:
+            raise ValueError("an RSU has no exercise_price")
+        _expires_after(self, self.expiration_date)
+        return self
+
+
+class OptionExercised(Fact):
+    """Issues ``quantity`` shares of the plan's class to the award's holder (an RSU: its
+    settlement)."""
+
+    type: Literal["OptionExercised"] = "OptionExercised"
+    grant: Slug
+    quantity: PositiveShares
+
+
+class OptionCancelled(Fact):
+    type: Literal["OptionCancelled"] = "OptionCancelled"
+    grant: Slug
+    quantity: PositiveShares | None = None
+    reason: Literal["forfeited", "expired", "cancelled", "repurchased", "other"]
+
+
+class WarrantIssued(Fact):
+    type: Literal["WarrantIssued"] = "WarrantIssued"
+    warrant: Slug
+    holder: Slug
+    share_class: Slug
+    quantity: PositiveShares
+    exercise_price: Money
+    expiration_date: IsoDate | None = None
+
+    @model_validator(mode="after")
+    def _expiry(self) -> WarrantIssued:
+        _expires_after(self, self.expiration_date)
+        return self
+
+
+class WarrantExercised(Fact):
+    type: Literal["WarrantExercised"] = "WarrantExercised"
+    warrant: Slug
+    quantity: PositiveShares
+
+
+class WarrantCancelled(Fact):
+    type: Literal["WarrantCancelled"] = "WarrantCancelled"
+    warrant: Slug
+    quantity: PositiveShares | None = None
+    reason: Line
+
+
+class ConvertibleIssued(Fact):
+    """A SAFE or a note: money in now for shares at a later priced round."""
+
+    type: Literal["ConvertibleIssued"] = "ConvertibleIssued"
+    convertible: Slug
+    holder: Slug
+    kind: Literal["safe", "note"]
+    amount: PositiveMoney
+    valuation_cap: PositiveMoney | None = None
+    discount_percent: Percent | None = None
+    cap_basis: Literal["post-money", "pre-money"] = None  # type: ignore[assignment]
+    interest_rate_percent: RatePercent | None = None
+    maturity_date: IsoDate | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _basis_of_its_kind(cls, data: Any) -> Any:
+        # A SAFE's cap is post-money, a note's pre-money, unless it says otherwise; stored
+        # as resolved, so the default never changes what a recorded one means.
+        if isinstance(data, dict) and data.get("cap_basis") is None:
+            basis = "pre-money" if data.get("kind") == "note" else "post-money"
+            data = {**data, "cap_basis": basis}
+        return data
+
+    @model_validator(mode="after")
+    def _terms(self) -> ConvertibleIssued:
+        if self.interest_rate_percent is not None and self.kind != "note":
+            raise ValueError("interest_rate_percent is for a note, not a SAFE")
+        if self.valuation_cap is not None and self.valuation_cap.currency != self.amount.currency:
+            raise ValueError(
+                f"valuation_cap currency {self.valuation_cap.currency} differs from amount "
+                f"currency {self.amount.currency}"
+            )
+        return self
+
+
+class ConvertibleConverted(Fact):
+    """The convertible becomes shares of ``share_class``: ``shares`` given, or derived at
+    recording from the round's ``price_per_share`` and stored as ``derived_shares``."""
+
+    type: Literal["ConvertibleConverted"] = "ConvertibleConverted"
+    convertible: Slug
+    share_class: Slug
+    shares: PositiveShares | None = None
+    price_per_share: PositiveMoney | None = None
+    derived_shares: SkipJsonSchema[DerivedShares | None] = None  # set by the ledger
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derived_is_set_by_the_ledger(cls, data: Any, info: ValidationInfo) -> Any:
+        return _set_by_the_ledger(data, info)
+
+    @model_validator(mode="after")
+    def _count_or_price(self) -> ConvertibleConverted:
+        if self.shares is None and self.price_per_share is None:
+            raise ValueError("give shares, price_per_share or both")
+        return self
+
+    @property
+    def new_shares(self) -> int:
+        """Shares issued by the conversion (given or derived at recording)."""
+        count = self.shares if self.shares is not None else self.derived_shares
+        assert count is not None, "derived_shares is set at recording"
+        return count
+
+
+class ConvertibleCancelled(Fact):
+    type: Literal["ConvertibleCancelled"] = "ConvertibleCancelled"
+    convertible: Slug
+    reason: Literal["repaid", "cancelled", "other"]
+
+
+class SharesConverted(Fact):
+    """A holder's shares of one class become shares of another: floor(shares × N / M)."""
+
+    type: Literal["SharesConverted"] = "SharesConverted"
+    holder: Slug
+    from_class: Slug
+    to_class: Slug
+    shares: PositiveShares
+    ratio: Ratio = "1:1"
+
+    @model_validator(mode="after")
+    def _two_classes(self) -> SharesConverted:
+        if self.from_class == self.to_class:
+            raise ValueError(f"from_class and to_class are the same class {self.to_class!r}")
+        return self
+
+
 AnyAction = Annotated[
     CompanyRegistered
     | ShareClassCreated
@@ -267,7 +484,20 @@ AnyAction = Annotated[
     | DirectorAppointed
     | DirectorDeparted
     | BoardSeatRetained
-    | BoardSizeSet,
+    | BoardSizeSet
+    | StakeholderRecorded
+    | StockPlanCreated
+    | StockPlanReserveChanged
+    | OptionGranted
+    | OptionExercised
+    | OptionCancelled
+    | WarrantIssued
+    | WarrantExercised
+    | WarrantCancelled
+    | ConvertibleIssued
+    | ConvertibleConverted
+    | ConvertibleCancelled
+    | SharesConverted,
     Field(discriminator="type"),
 ]
 """Every event that acts on a company (everything but a correction)."""
@@ -420,6 +650,19 @@ EVENT_TYPES: dict[str, type[Fact]] = {
         DirectorDeparted,
         BoardSeatRetained,
         BoardSizeSet,
+        StakeholderRecorded,
+        StockPlanCreated,
+        StockPlanReserveChanged,
+        OptionGranted,
+        OptionExercised,
+        OptionCancelled,
+        WarrantIssued,
+        WarrantExercised,
+        WarrantCancelled,
+        ConvertibleIssued,
+        ConvertibleConverted,
+        ConvertibleCancelled,
+        SharesConverted,
         EventRetracted,
         EventCorrected,
     )
@@ -427,7 +670,9 @@ EVENT_TYPES: dict[str, type[Fact]] = {
 """Every event type by its stored name."""
 
 
-PARTY_FIELDS = ("holder", "investor", "from_", "to", "person", "designated_by", "destination")
+PARTY_FIELDS = (
+    "holder", "investor", "from_", "to", "person", "designated_by", "destination", "party",
+)  # fmt: skip
 
 
 @cache

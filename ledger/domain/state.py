@@ -6,9 +6,11 @@ independent one, which keeps replay cheap (plain dict operations per event).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -46,6 +48,99 @@ class Valuation:
     effective_date: date
 
 
+@dataclass(frozen=True, slots=True)
+class Stakeholder:
+    name: str
+    kind: str
+
+
+@dataclass(slots=True)
+class Plan:
+    """A stock plan (an option pool). ``exercised`` is the sum of its awards' exercised;
+    ``retired`` what cancellations took out of it for good (``on_cancel`` retire); the
+    remainders of its expired awards are counted at a date (``Instruments``)."""
+
+    plan: str
+    name: str
+    share_class: str
+    reserved: int
+    on_cancel: str
+    exercised: int = 0
+    retired: int = 0
+
+
+@dataclass(slots=True)
+class Award:
+    """An option or RSU granted from a plan. ``vesting`` is (start, months, cliff_months,
+    every_months) or None (vested when granted)."""
+
+    grant: str
+    holder: str
+    plan: str
+    kind: str
+    share_class: str
+    quantity: int
+    exercise_price: Decimal | None
+    currency: str | None
+    expiration_date: date | None
+    vesting: tuple[date, int, int, int] | None
+    granted: date
+    exercised: int = 0
+    cancelled: int = 0
+
+    def unexercised(self) -> int:
+        """quantity − exercised − cancelled, expiry aside."""
+        return self.quantity - self.exercised - self.cancelled
+
+    def expired(self, on: date) -> bool:
+        """After the end of its expiration date, what is left of it expires."""
+        return self.expiration_date is not None and on > self.expiration_date
+
+    def outstanding(self, on: date) -> int:
+        return 0 if self.expired(on) else self.quantity - self.exercised - self.cancelled
+
+
+@dataclass(slots=True)
+class Warrant:
+    warrant: str
+    holder: str
+    share_class: str
+    quantity: int
+    exercise_price: Decimal
+    currency: str
+    expiration_date: date | None
+    issued: date
+    exercised: int = 0
+    cancelled: int = 0
+
+    def unexercised(self) -> int:
+        return self.quantity - self.exercised - self.cancelled
+
+    def expired(self, on: date) -> bool:
+        return self.expiration_date is not None and on > self.expiration_date
+
+    def outstanding(self, on: date) -> int:
+        return 0 if self.expired(on) else self.quantity - self.exercised - self.cancelled
+
+
+@dataclass(frozen=True, slots=True)
+class Convertible:
+    """A SAFE or a note; ``settled`` is how it ended (converted or cancelled) and when."""
+
+    convertible: str
+    holder: str
+    kind: str
+    amount: Decimal
+    currency: str
+    valuation_cap: Decimal | None
+    discount_percent: Decimal | None
+    cap_basis: str
+    interest_rate_percent: Decimal | None
+    maturity_date: date | None
+    issued: date
+    settled: tuple[str, date] | None = None
+
+
 SEATED = ("director", "chair")
 """Seats that count against the board size; observers do not."""
 
@@ -63,6 +158,11 @@ class CompanyState:
     directors: dict[str, Director] = field(default_factory=dict)
     board_size: int | None = None
     valuation: Valuation | None = None
+    stakeholders: dict[str, Stakeholder] = field(default_factory=dict)
+    plans: dict[str, Plan] = field(default_factory=dict)
+    awards: dict[str, Award] = field(default_factory=dict)
+    warrants: dict[str, Warrant] = field(default_factory=dict)
+    convertibles: dict[str, Convertible] = field(default_factory=dict)
 
     def copy(self) -> CompanyState:
         return CompanyState(
@@ -81,6 +181,11 @@ class CompanyState:
             directors=dict(self.directors),
             board_size=self.board_size,
             valuation=self.valuation,
+            stakeholders=dict(self.stakeholders),
+            plans={k: replace(p) for k, p in self.plans.items()},
+            awards={k: replace(a) for k, a in self.awards.items()},
+            warrants={k: replace(w) for k, w in self.warrants.items()},
+            convertibles=dict(self.convertibles),
         )
 
     def held(self, party: str, share_class: str) -> int:
@@ -107,3 +212,8 @@ class CompanyState:
     def is_executive(self, person: str) -> bool:
         """A director is executive on a date when they hold an officer role then."""
         return any(o.person == person for o in self.officers)
+
+
+Handler = tuple[Callable[[CompanyState, Any], None], Callable[[CompanyState, Any], None]]
+"""An event type's (rule, evolve): a pure check of (state before, fact) that raises
+``Broken``, and the change it makes to the state."""

@@ -173,6 +173,13 @@ booleans)."""
 DerivedShares = Annotated[int, Field(strict=True, gt=0, le=MAX_TOTAL)]
 """A count of shares the ledger derives: an integer from 1 to 10^18."""
 
+Reserve = Annotated[int, Field(strict=True, ge=0, le=MAX_SHARES)]
+"""A plan's reserve as a ``StockPlanReserveChanged`` gives it: 0 to 10^15."""
+
+MAX_MONTHS = 1_200
+Months = Annotated[int, Field(strict=True, ge=0, le=MAX_MONTHS)]
+"""A number of months of a vesting schedule: 0 to 1,200 (a century)."""
+
 VotesPerShare = Annotated[int, Field(strict=True, ge=0, le=MAX_VOTES_PER_SHARE)]
 
 
@@ -300,6 +307,22 @@ Percent = Annotated[
 ]
 """A percentage strictly between 0 and 100, at most 10 decimal places."""
 
+RatePercent = Annotated[
+    Decimal,
+    BeforeValidator(_no_float("percentage")),
+    Field(ge=0, le=100, decimal_places=MONEY_PLACES),
+    WithJsonSchema(
+        {
+            "description": f"a percentage from 0 to 100, at most {MONEY_PLACES} decimal places",
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 100},
+                {"type": "string", "pattern": rf"^{DECIMAL_PATTERN}$"},
+            ],
+        }
+    ),
+]
+"""A rate from 0 to 100 percent (a note's interest), at most 10 decimal places."""
+
 _TERM = r"(?:[1-9][0-9]{0,5}|1000000)"
 RATIO_PATTERN = rf"^({_TERM}):({_TERM})$"
 _RATIO = re.compile(RATIO_PATTERN)
@@ -361,6 +384,18 @@ def _percent_units(parts: list[int], whole: int) -> list[int] | None:
             q += 1
         units.append(q)
     return units
+
+
+def round_down_shares(value: Fraction) -> int:
+    """Shares a conversion derives round down, once, to an integer."""
+    return value.numerator // value.denominator
+
+
+def split_price(price: Decimal, n: int, m: int) -> Decimal:
+    """A price per share after an ``N:M`` split (every M shares become N): price × M / N,
+    half-even to 10 decimal places."""
+    exact = Decimal(round(Fraction(price) * m / n * 10**MONEY_PLACES)).scaleb(-MONEY_PLACES)
+    return exact.normalize() if exact else Decimal(0)
 
 
 def money_amount(value: Fraction) -> Decimal:

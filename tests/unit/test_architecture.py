@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOMAIN_MAY_IMPORT = {
     "__future__",
     "bisect",
+    "calendar",
     "collections",
     "dataclasses",
     "datetime",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from ledger.batch import validate
-from ledger.domain.fold import Entry
+from ledger.domain.entry import Entry
 from ledger.reports import DayChange, changes_between
 from tests import builders as b
 

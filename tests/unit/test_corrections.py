@@ -11,6 +11,8 @@ from uuid import UUID
 import pytest
 from pydantic import ValidationError
 
+from ledger.domain.corrections import in_force, undone_by
+from ledger.domain.entry import Entry
 from ledger.domain.errors import InputError, RuleViolation
 from ledger.domain.events import (
     FACT_ADAPTER,
@@ -20,7 +22,8 @@ from ledger.domain.events import (
     Fact,
     InvestmentMade,
 )
-from ledger.domain.fold import Entry, Timeline, in_force, replay, undone_by
+from ledger.domain.rules import replay
+from ledger.domain.timeline import Timeline
 
 from .timelines import COMPANY, FILE, fact
 

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
+from ledger.domain.errors import Broken
 from ledger.domain.events import InvestmentMade
-from ledger.domain.fold import Broken, Timeline, derive, replay
+from ledger.domain.rules import derive, replay
 from ledger.domain.state import CompanyState, Valuation
+from ledger.domain.timeline import Timeline
 from ledger.reports import holders_of
 
 from .timelines import admit, entries, fact, refused, registered, stored_fact

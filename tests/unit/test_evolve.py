@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from ledger.domain.fold import evolve
+from ledger.domain.rules import evolve
 from ledger.domain.state import CompanyState, Director, Officer, ShareClass, Valuation
 from ledger.reports import holders_of
 

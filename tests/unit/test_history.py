@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from ledger.batch import validate
-from ledger.domain.fold import Entry
+from ledger.domain.entry import Entry
 from ledger.domain.state import CompanyState, ShareClass
 from ledger.domain.values import percent, percent_text
 from ledger.reports import Holder, _holder_fields, holders_of

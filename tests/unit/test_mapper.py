@@ -52,7 +52,7 @@ def test_decoding_reads_back_what_was_encoded_as_the_python_validation_does(
     event: dict[str, object],
 ) -> None:
     fact, event_id = stored_fact(event), uuid4()
-    state = encode_state(event_id, "alice \"the\" auditor", fact)
+    state = encode_state(event_id, 'alice "the" auditor', fact)
     decoded = decode_state(state)
     body = json.loads(state)
     by_python = FACT_ADAPTER.validate_python(body["fact"], context={STORED: True})
@@ -69,21 +69,39 @@ def stored_state(fact: dict[str, object]) -> bytes:
 
 def test_a_fact_stored_under_looser_bounds_reads_back_as_it_was_stored() -> None:
     # Bounds are rules for input: history an older version accepted is never judged again.
-    issued = b.issued(C, "ana", "common", 10**20, "1700-01-01", note="n" * 20_000,
-                      price_per_share={"amount": "0.123456789012345", "currency": "USD"})
+    issued = b.issued(
+        C,
+        "ana",
+        "common",
+        10**20,
+        "1700-01-01",
+        note="n" * 20_000,
+        price_per_share={"amount": "0.123456789012345", "currency": "USD"},
+    )
     _, actor, fact = decode_state(stored_state(issued))
     assert actor == "v0"
     assert fact.model_dump(mode="json", exclude_none=True) == {
-        **issued, "price_per_share": {"amount": "0.123456789012345", "currency": "USD"}
+        **issued,
+        "price_per_share": {"amount": "0.123456789012345", "currency": "USD"},
     }
-    split = {"type": "StockSplit", "company": C, "share_class": "common",
-             "ratio": "10000000:3", "effective_date": D}
+    split = {
+        "type": "StockSplit",
+        "company": C,
+        "share_class": "common",
+        "ratio": "10000000:3",
+        "effective_date": D,
+    }
     assert decode_state(stored_state(split))[2] == FACT_ADAPTER.validate_python(
         {**split, "ratio": "1:1"}
     ).model_copy(update={"ratio": "10000000:3"})
-    corrected = {"type": "EventCorrected", "company": C, "target": str(uuid4()),
-                 "reason": "r" * 500, "effective_date": D,
-                 "replacement": b.transferred(C, "ana", "ben", "common", 10**16, D)}
+    corrected = {
+        "type": "EventCorrected",
+        "company": C,
+        "target": str(uuid4()),
+        "reason": "r" * 500,
+        "effective_date": D,
+        "replacement": b.transferred(C, "ana", "ben", "common", 10**16, D),
+    }
     fact = decode_state(stored_state(corrected))[2]
     assert fact.model_dump(mode="json", by_alias=True, exclude_none=True) == corrected  # fmt: skip
 

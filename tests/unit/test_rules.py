@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import date
 
 from ledger.domain.errors import RuleViolation
-from ledger.domain.fold import Timeline, replay
+from ledger.domain.rules import replay
 from ledger.domain.state import Officer
+from ledger.domain.timeline import Timeline
 
 from .timelines import admit, build, entries, fact, refused, registered
 

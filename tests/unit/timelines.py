@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from ledger.domain.entry import Entry
 from ledger.domain.errors import RuleViolation
 from ledger.domain.events import FACT_ADAPTER, STORED, Fact
-from ledger.domain.fold import Entry, Timeline, replay
+from ledger.domain.rules import replay
 from ledger.domain.state import CompanyState
+from ledger.domain.timeline import Timeline
 
 COMPANY = "acme"
 FILE = "acme.yaml"
