@@ -35,6 +35,7 @@ from .domain.corrections import in_force
 from .domain.entry import Entry, key_of
 from .domain.errors import ConflictError, InputError, LedgerError, RuleViolation, StoreError
 from .domain.events import Correction, EventRetracted, Fact, fact_parties
+from .domain.instruments import holders_of_instrument, instrument_holders
 from .domain.rules import replay, replay_known
 from .domain.state import CompanyState
 from .domain.timeline import Timeline
@@ -60,6 +61,7 @@ from .reports import (
     Companies,
     CompanyHistory,
     CompanyOut,
+    Grants,
     HistoryEvent,
     Holdings,
     PartyHistory,
@@ -69,6 +71,7 @@ from .reports import (
     cap_table_of,
     changed_fields,
     changes_between,
+    grants_of,
     holdings_from,
     position_of,
     roster_of,
@@ -617,6 +620,20 @@ class Ledger(Application[str]):
             lambda: cap_table_of(*self.state(company, as_of, known_at)),
         )
 
+    def grants(
+        self,
+        company: str,
+        as_of: date | None = None,
+        known_at: KnownAt = None,
+        *,
+        holder: str | None = None,
+    ) -> Grants:
+        """Awards (options and RSUs) granted by ``as_of``, of ``holder`` if given: quantity,
+        vested, exercised, cancelled, outstanding and exercisable on ``as_of`` (see
+        ``cap_table``)."""
+        state, day, position = self.state(company, as_of, known_at)
+        return grants_of(state, day, position, holder)
+
     def roster(
         self,
         company: str,
@@ -668,7 +685,7 @@ class Ledger(Application[str]):
         position = self.known_position(known_at)
         positions = []
         for company in self.store.companies():
-            held = position_of(self._fold(self._stream(company), as_of, position), party)
+            held = position_of(self._fold(self._stream(company), as_of, position), party, as_of)
             if held is not None:
                 positions.append(held)
         return holdings_from(party, as_of, position, positions)
@@ -794,6 +811,7 @@ class Ledger(Application[str]):
         log = stream.timeline.log
         stored = stream.stored
         by_id = {e.event_id: e for e in log}
+        holders = instrument_holders(e.fact for e in log) if party is not None else {}
         trail = []
         for entry in log:
             known = stored[entry.seq]
@@ -801,7 +819,7 @@ class Ledger(Application[str]):
             if known.position > position:
                 continue
             fact = entry.fact
-            if party is not None and party not in _parties(fact, by_id):
+            if party is not None and party not in _parties(fact, by_id, holders):
                 continue
             undone = stream.timeline.undone.get(entry.event_id) if entry.event_id else None
             if undone is not None and stored[undone.seq].position > position:
@@ -874,15 +892,19 @@ def _forget_places(timeline: Timeline, appended: int) -> None:
     timeline.entries[start:] = [unplaced(e) for e in timeline.entries[start:]]
 
 
-def _parties(fact: Fact, by_id: dict[UUID | None, Entry]) -> set[str]:
-    """The parties an event touches; a correction touches those of its target and its
-    replacement."""
+def _parties(
+    fact: Fact, by_id: dict[UUID | None, Entry], holders: dict[tuple[str, str], set[str]]
+) -> set[str]:
+    """The parties an event touches (an instrument's event, its holder: ``holders``); a
+    correction touches those of its target and its replacement."""
     if not isinstance(fact, Correction):
-        return fact_parties(fact)
+        return fact_parties(fact) | holders_of_instrument(fact, holders)
     target = by_id.get(fact.target_id)
-    parties = _parties(target.fact, by_id) if target is not None else set()
+    parties = _parties(target.fact, by_id, holders) if target is not None else set()
     replacement = getattr(fact, "replacement", None)
-    return parties | (fact_parties(replacement) if replacement is not None else set())
+    if replacement is None:
+        return parties
+    return parties | fact_parties(replacement) | holders_of_instrument(replacement, holders)
 
 
 Reported = tuple[UUID, str, str, date, str | None, str]

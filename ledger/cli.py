@@ -65,6 +65,7 @@ from .reports import (
     Board,
     CapTable,
     Companies,
+    Grants,
     History,
     Holdings,
     PartyHistory,
@@ -463,6 +464,11 @@ def show_cap_table(console: Console, ledger: Ledger, t: CapTable) -> None:
         console.print(head.empty_note(t.company, t.as_of, "shares outstanding"))
     else:
         names = names_of(ledger, (h.party for h in t.holders), t.known_at)
+        names.update({h.party: h.name for h in t.holders if h.name})
+        # Outstanding and fully diluted side by side, once the company has instruments.
+        diluted = t.fully_diluted_total != t.total_shares or any(
+            h.options or h.warrants for h in t.holders
+        )
         table = new_table()
         table.show_footer = True
         add_id_column(table, "Holder", footer="Total")
@@ -470,20 +476,131 @@ def show_cap_table(console: Console, ledger: Ledger, t: CapTable) -> None:
         add_number_column(table, "Shares", footer=shares_text(t.total_shares))
         add_number_column(table, "Ownership %", footer="100.0000")
         add_number_column(table, "Voting %")
+        if diluted:
+            add_number_column(table, "Options")
+            add_number_column(table, "Warrants")
+            add_number_column(table, "Fully diluted", footer=shares_text(t.fully_diluted_total))
+            add_number_column(table, "Diluted %", footer="100.0000")
         for h in t.holders:
-            table.add_row(
+            row = [
                 named(h.party, names),
-                classes_text(h.classes),
+                classes_text(h.classes) if h.classes else "",
                 shares_text(h.shares),
                 percent_text(h.ownership_percent),
                 percent_text(h.voting_percent),
-            )
+            ]
+            if diluted:
+                row += [
+                    shares_text(h.options) if h.options else "",
+                    shares_text(h.warrants) if h.warrants else "",
+                    shares_text(h.fully_diluted_shares),
+                    percent_text(h.fully_diluted_percent),
+                ]
+            table.add_row(*row)
         console.print(table)
+    if t.pools:
+        show_pools(console, t)
+    if t.warrants:
+        show_warrants(console, t)
+    if t.convertibles:
+        show_convertibles(console, t)
     v = t.valuation
     if v is not None:
         console.print(
             f"Valuation: {money_text(v.amount, v.currency)} ({v.basis}, {v.effective_date})"
         )
+
+
+def show_pools(console: Console, t: CapTable) -> None:
+    table = new_table()
+    table.title, table.title_justify = "Stock plans", "left"
+    add_id_column(table, "Plan")
+    add_id_column(table, "Class")
+    for header in ("Reserved", "Exercised", "Outstanding", "Retired", "Available"):
+        add_number_column(table, header)
+    for p in t.pools:
+        table.add_row(
+            f"{escape(p.plan)}\n[dim]{escape(p.name)}[/]",
+            escape(p.share_class),
+            *(
+                shares_text(n)
+                for n in (p.reserved, p.exercised, p.outstanding, p.retired, p.available)
+            ),
+        )
+    console.print(table)
+
+
+def show_warrants(console: Console, t: CapTable) -> None:
+    table = new_table()
+    table.title, table.title_justify = "Warrants", "left"
+    add_id_column(table, "Warrant")
+    add_id_column(table, "Holder")
+    add_id_column(table, "Class")
+    add_number_column(table, "Outstanding")
+    add_number_column(table, "Exercise price")
+    table.add_column("Expires", no_wrap=True)
+    for w in t.warrants:
+        table.add_row(
+            escape(w.warrant),
+            named(w.holder, {w.holder: w.name} if w.name else {}),
+            escape(w.share_class),
+            shares_text(w.outstanding),
+            money_text(w.exercise_price.amount, w.exercise_price.currency),
+            str(w.expiration_date or ""),
+        )
+    console.print(table)
+
+
+def show_convertibles(console: Console, t: CapTable) -> None:
+    table = new_table()
+    table.title, table.title_justify = "Convertibles (not counted in fully diluted)", "left"
+    add_id_column(table, "Convertible")
+    add_id_column(table, "Holder")
+    table.add_column("Kind")
+    add_number_column(table, "Amount")
+    add_number_column(table, "Cap")
+    add_number_column(table, "Discount %")
+    for c in t.convertibles:
+        cap = c.valuation_cap
+        table.add_row(
+            escape(c.convertible),
+            named(c.holder, {c.holder: c.name} if c.name else {}),
+            f"{c.kind} ({c.cap_basis} cap)" if cap else c.kind,
+            money_text(c.amount.amount, c.amount.currency),
+            money_text(cap.amount, cap.currency) if cap else "",
+            percent_text(c.discount_percent),
+        )
+    console.print(table)
+
+
+def show_grants(console: Console, ledger: Ledger, g: Grants) -> None:
+    head = Header.of(ledger, g.company, g.known_at)
+    heading(console, f"{head.label(g.company)}: grants", when_text(g.as_of, g.known_at))
+    if not g.grants:
+        console.print(head.empty_note(g.company, g.as_of, "grants"))
+        return
+    # Narrow terminals: the holder, plan, kind, price and expiry go under the grant id;
+    # cancelled is quantity − exercised − outstanding (in the JSON and CSV).
+    table = new_table()
+    add_id_column(table, "Grant")
+    for header in ("Quantity", "Vested", "Exercised", "Outstanding", "Exercisable"):
+        add_number_column(table, header)
+    for a in g.grants:
+        price = a.exercise_price
+        kind = (
+            a.kind if price is None else f"{a.kind} at {money_text(price.amount, price.currency)}"
+        )
+        terms = [f"{a.holder} ({a.name})" if a.name else a.holder, a.plan, kind]
+        if a.expiration_date is not None:
+            terms.append(f"expires {a.expiration_date}")
+        table.add_row(
+            f"[bold]{escape(a.grant)}[/]" + "".join(f"\n{escape(t)}" for t in terms),
+            *(
+                shares_text(n)
+                for n in (a.quantity, a.vested, a.exercised, a.outstanding, a.exercisable)
+            ),
+        )
+    console.print(table)
 
 
 def show_roster(console: Console, ledger: Ledger, r: Roster) -> None:
@@ -493,6 +610,7 @@ def show_roster(console: Console, ledger: Ledger, r: Roster) -> None:
         console.print(head.empty_note(r.company, r.as_of, "officers in office"))
         return
     names = names_of(ledger, (o.person for o in r.officers), r.known_at)
+    names.update({o.person: o.name for o in r.officers if o.name})
     table = new_table()
     table.add_column("Role", no_wrap=True)
     add_id_column(table, "Person")
@@ -518,6 +636,7 @@ def show_board(console: Console, ledger: Ledger, b: Board) -> None:
         return
     people = [p for d in b.directors for p in (d.person, d.designated_by) if p is not None]
     names = names_of(ledger, people, b.known_at)
+    names.update({d.person: d.name for d in b.directors if d.name})
     table = new_table()
     add_id_column(table, "Person")
     add_id_column(table, "Seat")
@@ -1033,6 +1152,24 @@ def cap_table(
         report = ledger.cap_table(company, as_of=day, known_at=known)
         warn_if_lagging(ledger)
         emit(report, fmt, lambda: show_cap_table(stdout_console(), ledger, report))
+
+
+@app.command()
+def grants(
+    company: CompanyArgument,
+    holder: Annotated[
+        str | None, typer.Option("--holder", metavar="PARTY", help="Only this party's awards.")
+    ] = None,
+    as_of: AsOfOption = None,
+    known_at: KnownAtOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+) -> None:
+    """Awards: quantity, vested, exercised, cancelled, outstanding, exercisable."""
+    day, known = parse_as_of(as_of), parse_known_at(known_at)
+    with open_ledger(db) as ledger:
+        report = ledger.grants(company, as_of=day, known_at=known, holder=holder)
+        emit(report, fmt, lambda: show_grants(stdout_console(), ledger, report))
 
 
 @app.command()

@@ -10,12 +10,21 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from .domain.entry import Entry
 from .domain.events import Fact, fact_parties
+from .domain.instruments import (
+    available,
+    exercisable,
+    fully_diluted,
+    plan_outstanding,
+    retired,
+    vested,
+)
 from .domain.rules import apply_known
 from .domain.state import CompanyState
 from .domain.values import decimal_text, percent_text, percent_texts
@@ -33,6 +42,10 @@ class Report(BaseModel):
         """One flat row per line of the answer, keyed by ``csv_columns``."""
         raise NotImplementedError
 
+    def in_order(self, row: dict[str, Any]) -> dict[str, Any]:
+        """``row`` with every CSV column, in order (empty where it has none)."""
+        return {column: row.get(column) for column in self.csv_columns}
+
 
 class ValuationOut(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -44,7 +57,8 @@ class ValuationOut(BaseModel):
 
 class Holder(BaseModel):
     """A holder's position: shares and percentages in total and by class (the percentages by
-    class of one holder add up to its total, within the rounding)."""
+    class of one holder add up to its total, within the rounding), and fully diluted: its
+    shares, outstanding awards (``options``) and outstanding warrants."""
 
     model_config = ConfigDict(frozen=True)
     party: str
@@ -54,6 +68,62 @@ class Holder(BaseModel):
     classes: dict[str, int]
     ownership_percent_by_class: dict[str, str | None]
     voting_percent_by_class: dict[str, str | None]
+    name: str | None
+    options: int
+    warrants: int
+    fully_diluted_shares: int
+    fully_diluted_percent: str | None
+
+
+class PoolOut(BaseModel):
+    """A stock plan on a date: ``available`` = reserved − exercised − outstanding − retired."""
+
+    model_config = ConfigDict(frozen=True)
+    plan: str
+    name: str
+    share_class: str
+    reserved: int
+    exercised: int
+    outstanding: int
+    retired: int
+    available: int
+
+
+class MoneyOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    amount: str
+    currency: str
+
+
+class WarrantOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    warrant: str
+    holder: str
+    name: str | None
+    share_class: str
+    quantity: int
+    exercised: int
+    cancelled: int
+    outstanding: int
+    exercise_price: MoneyOut
+    expiration_date: date | None
+
+
+class ConvertibleOut(BaseModel):
+    """A convertible not converted or cancelled on the date."""
+
+    model_config = ConfigDict(frozen=True)
+    convertible: str
+    holder: str
+    name: str | None
+    kind: str
+    amount: MoneyOut
+    valuation_cap: MoneyOut | None
+    discount_percent: str | None
+    cap_basis: str
+    interest_rate_percent: str | None
+    maturity_date: date | None
+    issued: date
 
 
 # The CSV of a position has a row per class: ``shares`` and ``row_*_percent`` are the row's
@@ -64,11 +134,15 @@ class Holder(BaseModel):
 _ROW_PERCENTS = ("row_ownership_percent", "row_voting_percent")
 
 
+_DILUTED = ("name", "options", "warrants", "fully_diluted_shares", "fully_diluted_percent")
+"""A holder's columns of the second catalogue, repeated on each of its CSV rows."""
+
+
 class CapTable(Report):
     csv_columns = (
         "company", "as_of", "known_at", "total_shares", "party", "share_class", "shares",
         "party_shares", "ownership_percent", "voting_percent", "holder_total_shares",
-        *_ROW_PERCENTS,
+        *_ROW_PERCENTS, *_DILUTED, "fully_diluted_total",
     )  # fmt: skip
 
     company: str
@@ -77,35 +151,51 @@ class CapTable(Report):
     total_shares: int
     holders: list[Holder]
     valuation: ValuationOut | None
+    fully_diluted_total: int
+    pools: list[PoolOut]
+    warrants: list[WarrantOut]
+    convertibles: list[ConvertibleOut]
 
     def csv_rows(self) -> list[dict[str, Any]]:
+        """One row per (holder, class); a holder of awards or warrants only gets one row with
+        an empty ``share_class`` and ``shares`` 0."""
         head = {
             "company": self.company,
             "as_of": self.as_of,
             "known_at": self.known_at,
             "total_shares": self.total_shares,
+            "fully_diluted_total": self.fully_diluted_total,
         }
-        return [
-            {
+        rows = []
+        for h in self.holders:
+            holder = {
                 **head,
                 "party": h.party,
-                "share_class": share_class,
-                "shares": shares,
                 "party_shares": h.shares,
                 "ownership_percent": h.ownership_percent,
                 "voting_percent": h.voting_percent,
                 "holder_total_shares": h.shares,
-                "row_ownership_percent": h.ownership_percent_by_class[share_class],
-                "row_voting_percent": h.voting_percent_by_class[share_class],
+                **{name: getattr(h, name) for name in _DILUTED},
             }
-            for h in self.holders
-            for share_class, shares in sorted(h.classes.items())
-        ]
+            if not h.classes:
+                rows.append({**holder, "share_class": None, "shares": 0})
+            for share_class, shares in sorted(h.classes.items()):
+                rows.append(
+                    {
+                        **holder,
+                        "share_class": share_class,
+                        "shares": shares,
+                        "row_ownership_percent": h.ownership_percent_by_class[share_class],
+                        "row_voting_percent": h.voting_percent_by_class[share_class],
+                    }
+                )
+        return [self.in_order(row) for row in rows]
 
 
 class OfficerOut(BaseModel):
     model_config = ConfigDict(frozen=True)
     person: str
+    name: str | None
     role: str
     title: str | None
     interim: bool
@@ -128,6 +218,7 @@ class Roster(Report):
 class DirectorOut(BaseModel):
     model_config = ConfigDict(frozen=True)
     person: str
+    name: str | None
     seat: str
     since: date
     designated_by: str | None
@@ -147,8 +238,80 @@ class Board(Report):
         return [{**head, **d.model_dump()} for d in self.directors]
 
 
+class GrantOut(BaseModel):
+    """An award on a date: ``vested`` by its schedule, ``outstanding`` = quantity − exercised −
+    cancelled (0 once expired), ``exercisable`` = max(0, min(vested − exercised,
+    outstanding))."""
+
+    model_config = ConfigDict(frozen=True)
+    grant: str
+    holder: str
+    name: str | None
+    plan: str
+    kind: str
+    share_class: str
+    quantity: int
+    exercise_price: MoneyOut | None
+    vesting: VestingOut | None
+    expiration_date: date | None
+    granted: date
+    vested: int
+    exercised: int
+    cancelled: int
+    outstanding: int
+    exercisable: int
+
+
+class VestingOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    start: date
+    months: int
+    cliff_months: int
+    every_months: int
+
+
+class Grants(Report):
+    csv_columns = (
+        "company", "as_of", "known_at", "grant", "holder", "name", "plan", "kind",
+        "share_class", "quantity", "exercise_price_amount", "exercise_price_currency",
+        "vesting_start", "vesting_months", "vesting_cliff_months", "vesting_every_months",
+        "expiration_date", "granted", "vested", "exercised", "cancelled", "outstanding",
+        "exercisable",
+    )  # fmt: skip
+
+    company: str
+    as_of: date
+    known_at: int
+    grants: list[GrantOut]
+
+    def csv_rows(self) -> list[dict[str, Any]]:
+        head = {"company": self.company, "as_of": self.as_of, "known_at": self.known_at}
+        rows = []
+        for g in self.grants:
+            row = {**head, **g.model_dump(exclude={"exercise_price", "vesting"})}
+            price, vesting = g.exercise_price, g.vesting
+            row["exercise_price_amount"] = price.amount if price else None
+            row["exercise_price_currency"] = price.currency if price else None
+            for term in VestingOut.model_fields:
+                row[f"vesting_{term}"] = getattr(vesting, term) if vesting else None
+            rows.append(self.in_order(row))
+        return rows
+
+
+class PositionConvertible(BaseModel):
+    """A convertible a party holds in a company (not yet converted or cancelled)."""
+
+    model_config = ConfigDict(frozen=True)
+    convertible: str
+    kind: str
+    amount: MoneyOut
+    valuation_cap: MoneyOut | None
+    discount_percent: str | None
+
+
 class Position(BaseModel):
-    """A party's position in a company (see ``Holder``)."""
+    """A party's position in a company (see ``Holder``): shares, its outstanding awards and
+    warrants, fully diluted, and the ids of its awards, warrants and open convertibles."""
 
     model_config = ConfigDict(frozen=True)
     company: str
@@ -158,12 +321,21 @@ class Position(BaseModel):
     classes: dict[str, int]
     ownership_percent_by_class: dict[str, str | None]
     voting_percent_by_class: dict[str, str | None]
+    name: str | None
+    options: int
+    warrants: int
+    fully_diluted_shares: int
+    fully_diluted_percent: str | None
+    grant_ids: list[str]
+    warrant_ids: list[str]
+    convertibles: list[PositionConvertible]
 
 
 class Holdings(Report):
     csv_columns = (
         "party", "as_of", "known_at", "company", "share_class", "shares", "company_shares",
         "ownership_percent", "voting_percent", "holder_total_shares", *_ROW_PERCENTS,
+        *_DILUTED,
     )  # fmt: skip
 
     party: str
@@ -172,23 +344,33 @@ class Holdings(Report):
     positions: list[Position]
 
     def csv_rows(self) -> list[dict[str, Any]]:
+        """One row per (company, class); a position of awards, warrants or convertibles only
+        gets one row with an empty ``share_class`` and ``shares`` 0."""
         head = {"party": self.party, "as_of": self.as_of, "known_at": self.known_at}
-        return [
-            {
+        rows = []
+        for p in self.positions:
+            position = {
                 **head,
                 "company": p.company,
-                "share_class": share_class,
-                "shares": shares,
                 "company_shares": p.shares,
                 "ownership_percent": p.ownership_percent,
                 "voting_percent": p.voting_percent,
                 "holder_total_shares": p.shares,
-                "row_ownership_percent": p.ownership_percent_by_class[share_class],
-                "row_voting_percent": p.voting_percent_by_class[share_class],
+                **{name: getattr(p, name) for name in _DILUTED},
             }
-            for p in self.positions
-            for share_class, shares in sorted(p.classes.items())
-        ]
+            if not p.classes:
+                rows.append({**position, "share_class": None, "shares": 0})
+            for share_class, shares in sorted(p.classes.items()):
+                rows.append(
+                    {
+                        **position,
+                        "share_class": share_class,
+                        "shares": shares,
+                        "row_ownership_percent": p.ownership_percent_by_class[share_class],
+                        "row_voting_percent": p.voting_percent_by_class[share_class],
+                    }
+                )
+        return [self.in_order(row) for row in rows]
 
 
 class CompanyOut(BaseModel):
@@ -271,7 +453,7 @@ class PartyHistory(History):
 _pct = percent_text
 
 
-def holders_of(state: CompanyState) -> list[Holder]:
+def holders_of(state: CompanyState, on: date) -> list[Holder]:
     """The holders as models, built from values already typed and checked, without
     validating them again: what ``model_construct`` does, minus its per-field bookkeeping
     (five times slower, where a cap table of a thousand holders builds a thousand models).
@@ -280,7 +462,7 @@ def holders_of(state: CompanyState) -> list[Holder]:
     names = set(Holder.model_fields)
     holders = []
     assign = object.__setattr__
-    for fields in _holder_fields(state):
+    for fields in _holder_fields(state, Dilution.of(state, on)):
         holder = Holder.__new__(Holder)
         assign(holder, "__dict__", fields)
         assign(holder, "__pydantic_fields_set__", names)
@@ -290,11 +472,36 @@ def holders_of(state: CompanyState) -> list[Holder]:
     return holders
 
 
-def _holder_fields(state: CompanyState) -> list[dict[str, Any]]:
-    """The holders, in order (shares descending, then party), as the fields of ``Holder``:
-    every field, each of its type."""
+class Dilution(NamedTuple):
+    """A company's instruments on a date: each party's outstanding awards and warrants, and
+    fully diluted in total."""
+
+    options: dict[str, int]
+    warrants: dict[str, int]
+    total: int
+
+    @staticmethod
+    def of(state: CompanyState, on: date) -> Dilution:
+        if not (state.awards or state.warrants or state.plans):
+            return Dilution({}, {}, state.outstanding)
+        options: dict[str, int] = {}
+        for a in state.awards.values():
+            if n := a.outstanding(on):
+                options[a.holder] = options.get(a.holder, 0) + n
+        warrants: dict[str, int] = {}
+        for w in state.warrants.values():
+            if n := w.outstanding(on):
+                warrants[w.holder] = warrants.get(w.holder, 0) + n
+        return Dilution(options, warrants, fully_diluted(state, on))
+
+
+def _holder_fields(state: CompanyState, dilution: Dilution) -> list[dict[str, Any]]:
+    """The holders, in order (fully diluted shares descending, then party), as the fields of
+    ``Holder``: every field, each of its type. A party with only awards or warrants is a
+    holder of 0 shares."""
     per_share = {name: c.votes_per_share for name, c in state.classes.items()}
-    holders: list[tuple[int, str, int, dict[str, int]]] = []
+    options, warrants, _ = dilution
+    holders: list[tuple[int, str, int, int, dict[str, int]]] = []
     for party, classes in state.holdings.items():
         if len(classes) == 1:  # the common case, without the sums
             [(share_class, shares)] = classes.items()
@@ -304,28 +511,48 @@ def _holder_fields(state: CompanyState) -> list[dict[str, Any]]:
             shares = sum(classes.values())
             party_votes = sum(n * per_share[c] for c, n in classes.items())
             classes = dict(sorted(classes.items()))
-        holders.append((-shares, party, party_votes, classes))
-    holders.sort()  # shares descending, then party (unique: the rest is never compared)
-    # The percentages a column at a time: two calls, not two per holder.
+        diluted = (
+            shares + options.get(party, 0) + warrants.get(party, 0)
+            if options or warrants
+            else shares
+        )
+        holders.append((-diluted, party, shares, party_votes, classes))
+    for party in (options.keys() | warrants.keys()) - state.holdings.keys():
+        holders.append((-(options.get(party, 0) + warrants.get(party, 0)), party, 0, 0, {}))
+    holders.sort()  # fully diluted descending, then party (unique: the rest is never compared)
+    # The percentages a column at a time: three calls, not three per holder.
     outstanding, total_votes = state.outstanding, state.total_votes()
-    ownership = percent_texts([-h[0] for h in holders], outstanding)
-    voting = percent_texts([h[2] for h in holders], total_votes)
+    ownership = percent_texts([h[2] for h in holders], outstanding)
+    voting = percent_texts([h[3] for h in holders], total_votes)
+    if options or warrants or dilution.total != outstanding:
+        diluted_percent = percent_texts([-h[0] for h in holders], dilution.total)
+    else:
+        diluted_percent = ownership
+    names = state.stakeholders
     fields = []
-    for (negative, party, _, classes), owned, voted in zip(holders, ownership, voting, strict=True):
+    for (negative, party, shares, _, classes), owned, voted, of_diluted in zip(
+        holders, ownership, voting, diluted_percent, strict=True
+    ):
         if len(classes) == 1:  # the class's percentages are the holder's
             [share_class] = classes
             owned_by_class, voted_by_class = {share_class: owned}, {share_class: voted}
         else:
             owned_by_class, voted_by_class = _by_class(classes, per_share, outstanding, total_votes)
+        named = names.get(party)
         fields.append(
             {
                 "party": party,
-                "shares": -negative,
+                "shares": shares,
                 "ownership_percent": owned,
                 "voting_percent": voted,
                 "classes": classes,
                 "ownership_percent_by_class": owned_by_class,
                 "voting_percent_by_class": voted_by_class,
+                "name": None if named is None else named.name,
+                "options": options.get(party, 0),
+                "warrants": warrants.get(party, 0),
+                "fully_diluted_shares": -negative,
+                "fully_diluted_percent": of_diluted,
             }
         )
     return fields
@@ -341,6 +568,74 @@ def _by_class(
     return dict(zip(names, owned, strict=True)), dict(zip(names, voted, strict=True))
 
 
+def _name(state: CompanyState, party: str) -> str | None:
+    named = state.stakeholders.get(party)
+    return None if named is None else named.name
+
+
+def _money(amount: Decimal, currency: str) -> MoneyOut:
+    return MoneyOut(amount=decimal_text(amount), currency=currency)
+
+
+def _decimal(value: Decimal | None) -> str | None:
+    return None if value is None else decimal_text(value)
+
+
+def pools_of(state: CompanyState, on: date) -> list[PoolOut]:
+    return [
+        PoolOut(
+            plan=p.plan,
+            name=p.name,
+            share_class=p.share_class,
+            reserved=p.reserved,
+            exercised=p.exercised,
+            outstanding=plan_outstanding(state, p, on),
+            retired=retired(state, p, on),
+            available=available(state, p, on),
+        )
+        for _, p in sorted(state.plans.items())
+    ]
+
+
+def warrants_of(state: CompanyState, on: date) -> list[WarrantOut]:
+    return [
+        WarrantOut(
+            warrant=w.warrant,
+            holder=w.holder,
+            name=_name(state, w.holder),
+            share_class=w.share_class,
+            quantity=w.quantity,
+            exercised=w.exercised,
+            cancelled=w.cancelled,
+            outstanding=w.outstanding(on),
+            exercise_price=_money(w.exercise_price, w.currency),
+            expiration_date=w.expiration_date,
+        )
+        for _, w in sorted(state.warrants.items())
+    ]
+
+
+def convertibles_of(state: CompanyState) -> list[ConvertibleOut]:
+    """The convertibles not converted or cancelled (the state is as of the date)."""
+    return [
+        ConvertibleOut(
+            convertible=c.convertible,
+            holder=c.holder,
+            name=_name(state, c.holder),
+            kind=c.kind,
+            amount=_money(c.amount, c.currency),
+            valuation_cap=None if c.valuation_cap is None else _money(c.valuation_cap, c.currency),
+            discount_percent=_decimal(c.discount_percent),
+            cap_basis=c.cap_basis,
+            interest_rate_percent=_decimal(c.interest_rate_percent),
+            maturity_date=c.maturity_date,
+            issued=c.issued,
+        )
+        for _, c in sorted(state.convertibles.items())
+        if c.settled is None
+    ]
+
+
 def cap_table_of(state: CompanyState, as_of: date, known_at: int) -> CapTable:
     v = state.valuation
     return CapTable(
@@ -348,7 +643,7 @@ def cap_table_of(state: CompanyState, as_of: date, known_at: int) -> CapTable:
         as_of=as_of,
         known_at=known_at,
         total_shares=state.outstanding,
-        holders=holders_of(state),
+        holders=holders_of(state, as_of),
         valuation=None
         if v is None
         else ValuationOut(
@@ -357,7 +652,45 @@ def cap_table_of(state: CompanyState, as_of: date, known_at: int) -> CapTable:
             basis=v.basis,
             effective_date=v.effective_date,
         ),
+        fully_diluted_total=fully_diluted(state, as_of),
+        pools=pools_of(state, as_of),
+        warrants=warrants_of(state, as_of),
+        convertibles=convertibles_of(state),
     )
+
+
+def grants_of(state: CompanyState, as_of: date, known_at: int, holder: str | None = None) -> Grants:
+    """Every award granted by ``as_of`` (of ``holder`` if given), by grant id."""
+    grants = []
+    for _, a in sorted(state.awards.items()):
+        if holder is not None and a.holder != holder:
+            continue
+        v = a.vesting
+        grants.append(
+            GrantOut(
+                grant=a.grant,
+                holder=a.holder,
+                name=_name(state, a.holder),
+                plan=a.plan,
+                kind=a.kind,
+                share_class=a.share_class,
+                quantity=a.quantity,
+                exercise_price=None
+                if a.exercise_price is None or a.currency is None
+                else _money(a.exercise_price, a.currency),
+                vesting=None
+                if v is None
+                else VestingOut(start=v[0], months=v[1], cliff_months=v[2], every_months=v[3]),
+                expiration_date=a.expiration_date,
+                granted=a.granted,
+                vested=vested(a, as_of),
+                exercised=a.exercised,
+                cancelled=a.cancelled,
+                outstanding=a.outstanding(as_of),
+                exercisable=exercisable(a, as_of),
+            )
+        )
+    return Grants(company=state.company, as_of=as_of, known_at=known_at, grants=grants)
 
 
 def roster_of(state: CompanyState, as_of: date, known_at: int) -> Roster:
@@ -371,7 +704,12 @@ def roster_of(state: CompanyState, as_of: date, known_at: int) -> Roster:
         known_at=known_at,
         officers=[
             OfficerOut(
-                person=o.person, role=o.role, title=o.title, interim=o.interim, since=o.since
+                person=o.person,
+                name=_name(state, o.person),
+                role=o.role,
+                title=o.title,
+                interim=o.interim,
+                since=o.since,
             )
             for o in officers
         ],
@@ -386,6 +724,7 @@ def board_of(state: CompanyState, as_of: date, known_at: int) -> Board:
         [
             DirectorOut(
                 person=d.person,
+                name=_name(state, d.person),
                 seat=d.seat,
                 since=d.since,
                 designated_by=d.designated_by,
@@ -406,15 +745,32 @@ def board_from(company: str, as_of: date, known_at: int, directors: list[Directo
     )
 
 
-def position_of(state: CompanyState, party: str) -> Position | None:
-    classes = state.holdings.get(party)
-    if not classes:
+def position_of(state: CompanyState, party: str, on: date) -> Position | None:
+    """``party``'s position in the company on ``on`` (the state is as of it), or None when it
+    holds nothing there: no shares, awards, warrants or open convertibles."""
+    held = state.holdings.get(party, {})
+    grants = sorted(a.grant for a in state.awards.values() if a.holder == party)
+    warrant_ids = sorted(w.warrant for w in state.warrants.values() if w.holder == party)
+    convertibles = [
+        PositionConvertible(
+            convertible=c.convertible,
+            kind=c.kind,
+            amount=c.amount,
+            valuation_cap=c.valuation_cap,
+            discount_percent=c.discount_percent,
+        )
+        for c in convertibles_of(state)
+        if c.holder == party
+    ]
+    if not (held or grants or warrant_ids or convertibles):
         return None
-    shares = sum(classes.values())
+    shares = sum(held.values())
     per_share = {name: c.votes_per_share for name, c in state.classes.items()}
     total_votes = state.total_votes()
-    classes = dict(sorted(classes.items()))
+    classes = dict(sorted(held.items()))
     owned_by_class, voted_by_class = _by_class(classes, per_share, state.outstanding, total_votes)
+    options, warrants, total = Dilution.of(state, on)
+    diluted = shares + options.get(party, 0) + warrants.get(party, 0)
     return Position(
         company=state.company,
         shares=shares,
@@ -423,6 +779,14 @@ def position_of(state: CompanyState, party: str) -> Position | None:
         classes=classes,
         ownership_percent_by_class=owned_by_class,
         voting_percent_by_class=voted_by_class,
+        name=_name(state, party),
+        options=options.get(party, 0),
+        warrants=warrants.get(party, 0),
+        fully_diluted_shares=diluted,
+        fully_diluted_percent=_pct(diluted, total),
+        grant_ids=grants,
+        warrant_ids=warrant_ids,
+        convertibles=convertibles,
     )
 
 

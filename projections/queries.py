@@ -131,6 +131,7 @@ def board(db: Database, raw: Any, company: str, as_of: date, known_at: int, now:
         directors.append(
             DirectorOut(
                 person=director.person,
+                name=None,
                 seat=director.seat,
                 since=director.since,
                 designated_by=director.designated_by,
@@ -175,7 +176,7 @@ def holdings(db: Database, raw: Any, party: str, as_of: date, known_at: int, now
             total = int(shares)
             state.classes[share_class] = ShareClass(share_class, "", "", None, int(votes), total)
             state.outstanding += total
-        position = position_of(state, party)
+        position = position_of(state, party, as_of)
         if position is not None:
             positions.append(position)
     return holdings_from(party, as_of, known_at, positions)

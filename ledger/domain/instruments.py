@@ -10,6 +10,7 @@ an event, and its remainder goes back to its plan (or is retired) the day after.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date
 from fractions import Fraction
@@ -570,6 +571,34 @@ def _check_split(s: CompanyState, f: StockSplit) -> None:
 def _split(s: CompanyState, f: StockSplit) -> None:
     equity.HANDLERS["StockSplit"][1](s, f)
     split_instruments(s, f)
+
+
+INSTRUMENT_IDS = ("grant", "warrant", "convertible")
+"""The fields by which an event names an instrument."""
+
+
+def instrument_holders(facts: Iterable[Fact]) -> dict[tuple[str, str], set[str]]:
+    """(id field, id) → the holders a company's facts (any order, corrections' replacements
+    included) give that instrument: who an exercise, a cancellation or a conversion touches."""
+    holders: dict[tuple[str, str], set[str]] = {}
+    for fact in facts:
+        fact = getattr(fact, "replacement", None) or fact
+        if isinstance(fact, OptionGranted):
+            holders.setdefault(("grant", fact.grant), set()).add(fact.holder)
+        elif isinstance(fact, WarrantIssued):
+            holders.setdefault(("warrant", fact.warrant), set()).add(fact.holder)
+        elif isinstance(fact, ConvertibleIssued):
+            holders.setdefault(("convertible", fact.convertible), set()).add(fact.holder)
+    return holders
+
+
+def holders_of_instrument(fact: Fact, holders: dict[tuple[str, str], set[str]]) -> set[str]:
+    """The holders of the instrument ``fact`` names, if it names one."""
+    for field in INSTRUMENT_IDS:
+        value = getattr(fact, field, None) if field in type(fact).model_fields else None
+        if isinstance(value, str):
+            return holders.get((field, value), set())
+    return set()
 
 
 def derive(s: CompanyState, fact: Fact) -> Fact:

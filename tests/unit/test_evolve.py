@@ -342,7 +342,8 @@ def test_ownership_and_voting_percentages_differ_for_a_non_voting_holder() -> No
         issued("meta", 80, "non-voting"),
     )
     assert [
-        (h.party, h.shares, h.ownership_percent, h.voting_percent) for h in holders_of(state)
+        (h.party, h.shares, h.ownership_percent, h.voting_percent)
+        for h in holders_of(state, date.max)
     ] == [
         ("meta", 80, "50.0000", "0.0000"),
         ("ana", 60, "37.5000", "75.0000"),
@@ -352,7 +353,7 @@ def test_ownership_and_voting_percentages_differ_for_a_non_voting_holder() -> No
 
 def test_voting_percentages_are_none_when_no_share_carries_a_vote() -> None:
     state = state_of(REGISTERED, NON_VOTING, issued("meta", 80, "non-voting"))
-    assert [(h.ownership_percent, h.voting_percent) for h in holders_of(state)] == [
+    assert [(h.ownership_percent, h.voting_percent) for h in holders_of(state, date.max)] == [
         ("100.0000", None)
     ]
 

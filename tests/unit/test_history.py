@@ -11,7 +11,7 @@ from ledger.batch import validate
 from ledger.domain.entry import Entry
 from ledger.domain.state import CompanyState, ShareClass
 from ledger.domain.values import percent, percent_text
-from ledger.reports import Holder, _holder_fields, holders_of
+from ledger.reports import Dilution, Holder, _holder_fields, holders_of
 from projections.history import BOARD, CAP_TABLE, ROSTER, Row, canonical, splice
 from tests import builders as b
 
@@ -139,16 +139,20 @@ def test_holders_built_without_validation_equal_validated_ones() -> None:
     }
     state.holdings = {"ben": {"pref": 300, "common": 500}, "ana": {"common": 1_000}}
     state.outstanding = 1_800
-    trusted = holders_of(state)
-    validated = [Holder(**fields) for fields in _holder_fields(state)]
+    trusted = holders_of(state, date.max)
+    dilution = Dilution.of(state, date.max)
+    validated = [Holder(**fields) for fields in _holder_fields(state, dilution)]
     assert trusted == validated
     assert [h.model_dump(mode="json") for h in trusted] == [
         {"party": "ana", "shares": 1000, "ownership_percent": "55.5556",
          "voting_percent": "66.6667", "classes": {"common": 1000},
          "ownership_percent_by_class": {"common": "55.5556"},
-         "voting_percent_by_class": {"common": "66.6667"}},
+         "voting_percent_by_class": {"common": "66.6667"}, "name": None, "options": 0,
+         "warrants": 0, "fully_diluted_shares": 1000, "fully_diluted_percent": "55.5556"},
         {"party": "ben", "shares": 800, "ownership_percent": "44.4444",
          "voting_percent": "33.3333", "classes": {"common": 500, "pref": 300},
          "ownership_percent_by_class": {"common": "27.7778", "pref": "16.6667"},
-         "voting_percent_by_class": {"common": "33.3333", "pref": "0.0000"}},
+         "voting_percent_by_class": {"common": "33.3333", "pref": "0.0000"}, "name": None,
+         "options": 0, "warrants": 0, "fully_diluted_shares": 800,
+         "fully_diluted_percent": "44.4444"},
     ]  # fmt: skip
