@@ -6,11 +6,14 @@ records ``SCENARIO`` (every event type of the catalogue, each optional field som
 through ``Ledger.record`` into a new SQLite file and a new PostgreSQL database, then writes,
 beside this file, ``sqlite-NAME.jsonl`` and ``postgresql-NAME.jsonl`` (every column of every
 row of ``stored_events`` as stored, one JSON object a line: the state as its text, the chain
-in hex) and ``answers-NAME.json`` (the answers at each date of ``AS_OF`` as known at the end
-of each batch, folded from the events: ``both`` engines', then those naming event ids or
-times, by engine). A set, once written, is frozen:
-a later version of corpledger must read the rows back to the same answers. ``v1`` was made
-by the corpledger that stored no schema version; ``v1-versioned`` by the first that did.
+in hex) and ``answers-NAME.json`` (the answers to ``questions.questions``, known at the end of
+each batch, folded from the events: ``both`` engines', then those naming event ids or times,
+by engine). A set, once written, is frozen: every later corpledger must read its rows back
+to the same answers.
+
+``v1`` was made by the corpledger whose stored events carried no schema version: this
+directory copied into a ``git archive`` of that commit, and run from there (so that its
+``ledger`` is imported). ``v1-versioned`` by the first whose events carry one.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ import psycopg
 import sqlalchemy as sa
 
 from ledger import Ledger
+from tests.golden.questions import ask, questions
 
 HERE = Path(__file__).parent
 C, G = "acme", "globex"
@@ -266,40 +269,6 @@ CORRECTIONS = [
 SCENARIO = [FOUNDING, ROUNDS, SUCCESSION, CORRECTIONS]
 """The batches recorded, in order."""
 
-AS_OF = [date(2020, 3, 15), date(2020, 12, 31), date(2021, 7, 1)]
-"""The effective dates asked about; each at the end of every batch (``known_at`` a position)."""
-
-
-def answers(ledger: Ledger, positions: list[int]) -> dict[str, Any]:
-    """Every answer the golden rows must give forever, keyed by what was asked."""
-
-    def dump(report: Any) -> Any:
-        return report.model_dump(mode="json")
-
-    found: dict[str, Any] = {}
-    for known_at in positions:
-        found[f"companies known_at={known_at}"] = dump(ledger.companies(known_at))
-        found[f"history {C} known_at={known_at}"] = dump(ledger.history(C, known_at))
-        found[f"party_history ana known_at={known_at}"] = dump(
-            ledger.party_history("ana", known_at)
-        )
-        found[f"audit {C} known_at={known_at}"] = dump(
-            ledger.audit(C, date(2020, 1, 1), date(2021, 12, 31), known_at)
-        )
-        for as_of in AS_OF:
-            at = f"as_of={as_of} known_at={known_at}"
-            for company in (C, G):
-                found[f"cap_table {company} {at}"] = dump(
-                    ledger.cap_table(company, as_of, known_at, fold=True)
-                )
-            found[f"roster {C} {at}"] = dump(ledger.roster(C, as_of, known_at, fold=True))
-            found[f"board {C} {at}"] = dump(ledger.board(C, as_of, known_at, fold=True))
-            for party in ("ana", "ben", "seed-fund"):
-                found[f"holdings {party} {at}"] = dump(
-                    ledger.holdings(party, as_of, known_at, fold=True)
-                )
-    return found
-
 
 def record(url: str) -> tuple[list[int], dict[str, Any]]:
     """Record the scenario at ``url``; the position after each batch, and the answers."""
@@ -308,7 +277,7 @@ def record(url: str) -> tuple[list[int], dict[str, Any]]:
         for batch in SCENARIO:
             ledger.record(batch, actor="golden-maker")
             positions.append(ledger.known_position())
-        return positions, answers(ledger, positions)
+        return positions, {q: ask(ledger, q) for q in questions(positions)}
 
 
 def dump_rows(url: str) -> list[dict[str, Any]]:
