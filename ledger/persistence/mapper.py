@@ -135,8 +135,6 @@ class _State(TypedDict):
 
 
 _VALIDATE_STATE = TypeAdapter(_State).validator.validate_json
-_CURRENT = {kind: SCHEMA_VERSIONS[name] for name, kind in EVENT_TYPES.items()}
-"""``SCHEMA_VERSIONS`` by class, for ``decode_state``'s check."""
 _STORED_CONTEXT = {STORED: True}
 
 
@@ -149,12 +147,11 @@ def decode_state(state: bytes) -> tuple[UUID, str, Fact]:
     except ValidationError as invalid:
         return _decode_parsed(state, invalid)
     fact = body["fact"]
-    kind = type(fact)
-    # The common case, every version current, costs this check and no more (about 3% of
-    # the decoding; by class, not ``fact.type``, and not ``isinstance``: each twice as slow).
-    if body.get("version", 1) != _CURRENT[kind] or (
-        kind is EventCorrected
-        and body.get("replacement_version", 1) != _CURRENT[type(fact.replacement)]
+    # The common case, every version current, costs this check and no more: about 60 ns of
+    # the 2 µs a decoding takes (``type(...) is``: ``isinstance`` of a model costs 100 more).
+    if body.get("version", 1) != SCHEMA_VERSIONS[fact.type] or (
+        type(fact) is EventCorrected
+        and body.get("replacement_version", 1) != SCHEMA_VERSIONS[fact.replacement.type]
     ):
         return _decode_parsed(state, None)
     return body["event_id"], body["recorded_by"], fact

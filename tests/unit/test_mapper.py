@@ -12,8 +12,7 @@ from uuid import UUID, uuid4
 import pytest
 from pydantic import ValidationError
 
-from ledger.domain.events import FACT_ADAPTER, SCHEMA_VERSIONS, STORED, BoardSizeSet, Fact
-from ledger.persistence import mapper
+from ledger.domain.events import FACT_ADAPTER, SCHEMA_VERSIONS, STORED, Fact
 from ledger.persistence.mapper import UPCASTERS, NewerEventError, decode_state, encode_state
 from tests import builders as b
 
@@ -149,7 +148,6 @@ def board_size_v2(monkeypatch: pytest.MonkeyPatch) -> None:
         return {**{k: v for k, v in fact.items() if k != "size"}, "seats": fact["size"]}
 
     monkeypatch.setitem(SCHEMA_VERSIONS, "BoardSizeSet", 2)
-    monkeypatch.setitem(mapper._CURRENT, BoardSizeSet, 2)  # the decoder's copy by class
     monkeypatch.setitem(UPCASTERS, ("BoardSizeSet", 1), seats_was_size)
 
 
