@@ -42,7 +42,7 @@ from .domain.timeline import Timeline
 from .files import Item
 from .persistence import schema
 from .persistence.faults import read_failed, write_failed
-from .persistence.mapper import FactMapper, decode_state, unknown_type
+from .persistence.mapper import FactMapper, NewerEventError, decode_state
 from .persistence.recorders import (
     LedgerPostgresRecorder,
     LedgerSQLiteRecorder,
@@ -270,10 +270,10 @@ class Ledger(Application[str]):
         for row in rows:
             try:
                 event_id, actor, fact = decode_state(row.state)
-            except ValueError:  # not an event as this version writes one
-                raise UnreadableEventError(
-                    row.position, row.company, unknown_type(row.state)
-                ) from None
+            except NewerEventError as e:
+                raise UnreadableEventError(row.position, row.company, str(e)) from None
+            except ValueError:  # not an event as corpledger writes one
+                raise UnreadableEventError(row.position, row.company) from None
             entries.append(Entry(fact, row.version, "", event_id))  # stored: named by id
             stored[row.version] = Stored(row.position, row.recorded_at, actor)
         stream = Stream(company, Timeline(company, entries), stored)

@@ -669,6 +669,11 @@ EVENT_TYPES: dict[str, type[Fact]] = {
 }
 """Every event type by its stored name."""
 
+SCHEMA_VERSIONS: dict[str, int] = dict.fromkeys(EVENT_TYPES, 1)
+"""The version of each type's schema this code writes, stored with every event; a new type
+starts at 1. A change to a type's fields or to what they mean raises its version here
+(``| {"X": 2}``), with an upcaster from the version before (``persistence.mapper.UPCASTERS``)."""
+
 
 PARTY_FIELDS = (
     "holder", "investor", "from_", "to", "person", "designated_by", "destination", "party",

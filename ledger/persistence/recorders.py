@@ -80,14 +80,12 @@ class StreamRow:
 
 class UnreadableEventError(StoreError):
     """A stored event the ledger cannot read: not what it wrote (an owner of the database
-    changed it past the append-only triggers). ``verify`` says where and how."""
+    changed it past the append-only triggers; ``verify`` says where and how), or what a
+    newer version wrote (``newer`` says why: the mapper's ``NewerEventError``)."""
 
-    def __init__(self, position: int, company: object, unknown_type: str | None = None) -> None:
-        why = (
-            f"its type {unknown_type!r} is unknown to this version of corpledger (a newer "
-            "version stored it?): upgrade corpledger to read it"
-            if unknown_type
-            else "it is not what corpledger wrote; run `corpledger verify` to check the ledger"
+    def __init__(self, position: int, company: object, newer: str | None = None) -> None:
+        why = newer or (
+            "it is not what corpledger wrote; run `corpledger verify` to check the ledger"
         )
         super().__init__(
             f"cannot read the stored event at position {position} (company {company}): {why}"
