@@ -158,9 +158,7 @@ def test_a_back_dated_event_closes_the_rows_it_changes_and_writes_their_successo
         "AND known_from <= :t AND (known_to IS NULL OR known_to > :t) ORDER BY party"
     )
     with ledger.engine.connect() as conn:
-        at = {
-            t: conn.execute(query, {"d": D("2020-04-01"), "t": t}).all() for t in (4, 5)
-        }
+        at = {t: conn.execute(query, {"d": D("2020-04-01"), "t": t}).all() for t in (4, 5)}
     assert [tuple(r) for r in at[4]] == [("ana", 1000)]
     assert [tuple(r) for r in at[5]] == [("ana", 900)]
 

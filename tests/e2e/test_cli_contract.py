@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from tests.answers import AtLeast
 from tests.conftest import DURABLE_BACKENDS, drop_pg_database, new_pg_database
 from tests.e2e.conftest import UUID, Run, assert_refused, clean_env
 
@@ -30,37 +31,6 @@ CORPLEDGER = Path(sys.executable).with_name("corpledger")
 """The console script installed beside this interpreter (``make install``)."""
 
 TIMESTAMP = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z"
-
-
-class AtLeast:
-    """An expected JSON answer that the actual one must hold: every key of it, with its value
-    (recursively; lists item by item). Contracts only grow: keys may be added, never renamed
-    or removed."""
-
-    def __init__(self, expected: Any) -> None:
-        self.expected = expected
-
-    def __eq__(self, actual: object) -> bool:
-        return holds(actual, self.expected)
-
-    def __repr__(self) -> str:
-        return f"AtLeast({self.expected!r})"
-
-
-def holds(actual: Any, expected: Any) -> bool:
-    if isinstance(expected, AtLeast):
-        expected = expected.expected
-    if isinstance(expected, dict):
-        return isinstance(actual, dict) and all(
-            key in actual and holds(actual[key], value) for key, value in expected.items()
-        )
-    if isinstance(expected, list):
-        return (
-            isinstance(actual, list)
-            and len(actual) == len(expected)
-            and all(map(holds, actual, expected))
-        )
-    return bool(actual == expected)
 
 
 @dataclass(frozen=True)
