@@ -162,17 +162,34 @@ def past_bound(s: CompanyState, what: str, new: int) -> Broken:
     )
 
 
+def diluted_past_bound(s: CompanyState, what: str, ceiling: int) -> Broken:
+    return Broken(
+        "bounds",
+        f"{what} would let {s.company} reach {ceiling:,} shares fully diluted, over the bound "
+        f"of {BOUND}",
+    )
+
+
+def within_bound(s: CompanyState, what: str, new: int) -> None:
+    """Issuing ``new`` shares keeps the company's total, and what fully diluted can reach,
+    within the bound."""
+    if s.outstanding + new > MAX_TOTAL:
+        raise past_bound(s, what, new)
+    if s.plans or s.warrants:
+        ceiling = s.diluted_ceiling() + new
+        if ceiling > MAX_TOTAL:
+            raise diluted_past_bound(s, what, ceiling)
+
+
 def _check_issued(s: CompanyState, f: SharesIssued) -> None:
     within_authorized(s, f.share_class, f.shares)
-    if s.outstanding + f.shares > MAX_TOTAL:
-        raise past_bound(s, f"issuing {f.shares:,} {f.share_class}", f.shares)
+    within_bound(s, f"issuing {f.shares:,} {f.share_class}", f.shares)
 
 
 def _check_invested(s: CompanyState, f: InvestmentMade) -> None:
     new = f.new_shares
     within_authorized(s, f.share_class, new)
-    if s.outstanding + new > MAX_TOTAL:
-        raise past_bound(s, f"issuing {new:,} {f.share_class}", new)
+    within_bound(s, f"issuing {new:,} {f.share_class}", new)
     if f.post_money_valuation is None and f.pre_money_valuation is None:
         implied = post_money(f, s.outstanding + new)
         if implied > MAX_TOTAL:

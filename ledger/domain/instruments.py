@@ -16,7 +16,14 @@ from datetime import date
 from fractions import Fraction
 
 from . import equity
-from .equity import issue, need_class, past_bound, within_authorized
+from .equity import (
+    diluted_past_bound,
+    issue,
+    need_class,
+    past_bound,
+    within_authorized,
+    within_bound,
+)
 from .errors import BOUND, Broken
 from .events import (
     ConvertibleCancelled,
@@ -122,25 +129,10 @@ def fully_diluted(s: CompanyState, on: date) -> int:
     )
 
 
-def diluted_ceiling(s: CompanyState) -> int:
-    """What fully diluted can reach on any date: outstanding shares, every plan's reserve not
-    yet exercised, every warrant not yet exercised or cancelled. The bounds rule keeps it
-    within 10^18."""
-    return (
-        s.outstanding
-        + sum(p.reserved - p.exercised for p in s.plans.values())
-        + sum(w.unexercised() for w in s.warrants.values())
-    )
-
-
 def _within_ceiling(s: CompanyState, what: str, more: int) -> None:
-    ceiling = diluted_ceiling(s) + more
+    ceiling = s.diluted_ceiling() + more
     if ceiling > MAX_TOTAL:
-        raise Broken(
-            "bounds",
-            f"{what} would let {s.company} reach {ceiling:,} shares fully diluted, over the "
-            f"bound of {BOUND}",
-        )
+        raise diluted_past_bound(s, what, ceiling)
 
 
 # --- stakeholders ---
@@ -461,8 +453,7 @@ def _check_converted(s: CompanyState, f: ConvertibleConverted) -> None:
         )
     new = f.new_shares
     within_authorized(s, f.share_class, new)
-    if s.outstanding + new > MAX_TOTAL:
-        raise past_bound(s, f"issuing {new:,} {f.share_class}", new)
+    within_bound(s, f"issuing {new:,} {f.share_class}", new)
 
 
 def _converted(s: CompanyState, f: ConvertibleConverted) -> None:
@@ -503,8 +494,7 @@ def _check_shares_converted(s: CompanyState, f: SharesConverted) -> None:
             2, f"{f.shares:,} {f.from_class} at {f.ratio} convert to no {f.to_class} shares"
         )
     within_authorized(s, f.to_class, new)
-    if s.outstanding - f.shares + new > MAX_TOTAL:
-        raise past_bound(s, f"converting to {new:,} {f.to_class}", new - f.shares)
+    within_bound(s, f"converting to {new:,} {f.to_class}", new - f.shares)
 
 
 def _shares_converted(s: CompanyState, f: SharesConverted) -> None:

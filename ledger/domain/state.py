@@ -188,6 +188,16 @@ class CompanyState:
             convertibles=dict(self.convertibles),
         )
 
+    def diluted_ceiling(self) -> int:
+        """What fully diluted can reach on any date: outstanding shares, every plan's reserve
+        not yet exercised, every warrant not yet exercised or cancelled (an exercise moves
+        shares from one to the other). The bounds rule keeps it within 10^18."""
+        return (
+            self.outstanding
+            + sum(p.reserved - p.exercised for p in self.plans.values())
+            + sum(w.unexercised() for w in self.warrants.values())
+        )
+
     def held(self, party: str, share_class: str) -> int:
         return self.holdings.get(party, {}).get(share_class, 0)
 

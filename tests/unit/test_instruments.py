@@ -380,3 +380,18 @@ def test_stakeholder_names_follow_the_latest_record() -> None:
     )
     assert timeline.end.stakeholders["ann"].name == "Ann B."
     assert isinstance(timeline.end, CompanyState)
+
+
+def test_fully_diluted_stays_within_the_bound() -> None:
+    # A reserve of 10^15 split 10,000:1 would be 10^19 shares fully diluted: over 10^18.
+    timeline = registered(
+        fact(
+            "StockPlanCreated", "2020-02-01", plan="pool", name="Plan", share_class="common",
+            reserved=10**15,
+        ),
+    )  # fmt: skip
+    error = refused(
+        timeline, fact("StockSplit", "2021-01-01", share_class="common", ratio="10000:1")
+    )
+    assert error.rule == "bounds"
+    assert "10,000,000,000,000,000,000 shares fully diluted" in str(error)
