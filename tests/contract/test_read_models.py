@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from ledger import Ledger
 from ledger.domain.errors import InputError, LedgerError
 from ledger.persistence.chain import chain_link
-from ledger.persistence.recorders import UnreadableEventError
+from ledger.persistence.log import UnreadableEventError
 from ledger.ports import ProjectionError, ReadModels
 from tests import builders as b
 
@@ -158,9 +158,7 @@ def test_a_back_dated_event_closes_the_rows_it_changes_and_writes_their_successo
         "AND known_from <= :t AND (known_to IS NULL OR known_to > :t) ORDER BY party"
     )
     with ledger.engine.connect() as conn:
-        at = {
-            t: conn.execute(query, {"d": D("2020-04-01"), "t": t}).all() for t in (4, 5)
-        }
+        at = {t: conn.execute(query, {"d": D("2020-04-01"), "t": t}).all() for t in (4, 5)}
     assert [tuple(r) for r in at[4]] == [("ana", 1000)]
     assert [tuple(r) for r in at[5]] == [("ana", 900)]
 
@@ -255,7 +253,7 @@ def test_an_event_a_projection_cannot_apply_stops_it_naming_the_event(ledger: Le
         b'"fact":{"type":"SharesVested","company":"acme","effective_date":"2020-02-01"}}'
     )
     store = ledger.store
-    [previous] = store.select_chain(last - 1, last, 1)
+    [previous] = store.log.chain_page(last - 1, last, 1)
     position = "rowid" if ledger.config.kind == "sqlite" else "notification_id"
     with ledger.engine.begin() as conn:
         conn.execute(
