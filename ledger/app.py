@@ -42,13 +42,9 @@ from .domain.timeline import Timeline
 from .files import Item
 from .persistence import schema
 from .persistence.faults import read_failed, write_failed
-from .persistence.mapper import FactMapper, NewerEventError, decode_state
-from .persistence.recorders import (
-    LedgerPostgresRecorder,
-    LedgerSQLiteRecorder,
-    StreamRow,
-    UnreadableEventError,
-)
+from .persistence.log import StreamRow, decode
+from .persistence.mapper import FactMapper
+from .persistence.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
 from .persistence.url import StoreConfig, resolve_url, store_config
 from .ports import ProjectionError, ReadModels, read_model_factory
 from .reports import (
@@ -255,7 +251,7 @@ class Ledger(Application[str]):
         cached = self._streams.get(company)
         after = cached.version if cached else 0
         try:
-            rows = self.store.select_stream(company, after)
+            rows = self.store.log.stream(company, after)
         except PersistenceError as e:
             raise read_failed(e) from None
         return self._extend(company, cached, rows)
@@ -268,12 +264,7 @@ class Ledger(Application[str]):
         entries = list(cached.timeline.log) if cached else []
         stored = dict(cached.stored) if cached else {}
         for row in rows:
-            try:
-                event_id, actor, fact = decode_state(row.state)
-            except NewerEventError as e:
-                raise UnreadableEventError(row.position, row.company, str(e)) from None
-            except ValueError:  # not an event as corpledger writes one
-                raise UnreadableEventError(row.position, row.company) from None
+            event_id, actor, fact = decode(row.position, row.company, row.state)
             entries.append(Entry(fact, row.version, "", event_id))  # stored: named by id
             stored[row.version] = Stored(row.position, row.recorded_at, actor)
         stream = Stream(company, Timeline(company, entries), stored)
@@ -483,7 +474,7 @@ class Ledger(Application[str]):
         cached = {c: self._streams.get(c) for c in companies}
         after = {c: (stream.version if stream else 0) for c, stream in cached.items()}
         try:
-            found = (read or self.store.select_streams)(after)
+            found = (read or self.store.log.streams)(after)
         except PersistenceError as e:
             raise read_failed(e) from None
         return {
@@ -495,7 +486,7 @@ class Ledger(Application[str]):
     def _company_of(self, event_id: UUID) -> str | None:
         """The company whose stream holds ``event_id`` (for an error message only: it reads
         every stream)."""
-        for company in self.store.companies():
+        for company in self.store.log.companies():
             if any(e.event_id == event_id for e in self._stream(company).timeline.log):
                 return company
         return None
@@ -519,7 +510,7 @@ class Ledger(Application[str]):
     def _with_times(self, stream: Stream) -> Stream:
         missing = [s.position for s in stream.stored.values() if s.recorded_at is None]
         if missing:
-            times = self.store.recorded_times(min(missing), max(missing))
+            times = self.store.log.recorded_times(min(missing), max(missing))
             for seq, s in stream.stored.items():
                 if s.recorded_at is None:
                     stream.stored[seq] = Stored(s.position, times[s.position], s.recorded_by)
@@ -529,7 +520,7 @@ class Ledger(Application[str]):
 
     def known_position(self, known_at: KnownAt = None) -> int:
         """The log position an answer known at ``known_at`` reflects (the latest if None)."""
-        last = self.store.last_position()
+        last = self.store.log.last_position()
         if known_at is None:
             return last
         if isinstance(known_at, bool):
@@ -548,7 +539,7 @@ class Ledger(Application[str]):
             moment = datetime.combine(known_at, clock.max, UTC)
         if moment.date() > today():
             raise InputError(f"--known-at {known_at} is in the future")
-        return min(self.store.position_at(moment), last)
+        return min(self.store.log.position_at(moment), last)
 
     def state(
         self, company: str, as_of: date | None = None, known_at: KnownAt = None
@@ -684,7 +675,7 @@ class Ledger(Application[str]):
     def _holdings_folded(self, party: str, as_of: date, known_at: KnownAt) -> Holdings:
         position = self.known_position(known_at)
         positions = []
-        for company in self.store.companies():
+        for company in self.store.log.companies():
             held = position_of(self._fold(self._stream(company), as_of, position), party, as_of)
             if held is not None:
                 positions.append(held)
@@ -696,7 +687,7 @@ class Ledger(Application[str]):
         has and the position of its last one."""
         position = self.known_position(known_at)
         listed = []
-        for company in self.store.companies():
+        for company in self.store.log.companies():
             stream = self._stream(company)
             seqs = [seq for seq, s in stream.stored.items() if s.position <= position]
             if not seqs:
@@ -730,7 +721,7 @@ class Ledger(Application[str]):
         position = self.known_position(known_at)
         events = [
             event
-            for company in self.store.companies()
+            for company in self.store.log.companies()
             for event in self._trail(self._with_times(self._stream(company)), position, party)
         ]
         events.sort(key=lambda e: e.position)

@@ -394,7 +394,7 @@ def add_number_column(table: Table, header: str, **options: Any) -> None:
 def names_of(ledger: Ledger, parties: Iterable[str], known_at: int) -> dict[str, str]:
     """The names the ledger knows of ``parties``: those of the parties that are companies
     registered in it (a person's name is not recorded)."""
-    wanted = set(parties) & set(ledger.store.companies())
+    wanted = set(parties) & set(ledger.store.log.companies())
     names = {}
     for party in sorted(wanted):
         state, _, _ = ledger.state(party, date.max, known_at)

@@ -25,12 +25,11 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
 
 from .app import Ledger
 from .domain.errors import LedgerError
 from .persistence.chain import GENESIS, chain_link
-from .persistence.recorders import ChainRow
+from .persistence.log import ChainRow, EventLog
 
 PAGE = 1000
 """Stored events read per query: the log is streamed, never loaded whole."""
@@ -38,14 +37,6 @@ PAGE = 1000
 
 class TamperedError(LedgerError):
     """The stored events were altered, deleted or reordered behind the ledger's back."""
-
-
-class ChainSource(Protocol):
-    """What verification needs of a recorder (both of ``ledger.persistence.recorders``)."""
-
-    def last_position(self) -> int: ...
-
-    def select_chain(self, after: int, stop: int, limit: int) -> list[ChainRow]: ...
 
 
 class Problem(StrEnum):
@@ -116,10 +107,10 @@ class _Suspect:
     previous_position: int
 
 
-def verify_chain(target: Ledger | ChainSource, page: int = PAGE) -> ChainReport:
+def verify_chain(target: Ledger | EventLog, page: int = PAGE) -> ChainReport:
     """Recompute the hash chain over the log up to its last position when called, and check
     every company's versions; report the first broken link (``ChainReport.first_break``)."""
-    source = target.store if isinstance(target, Ledger) else target
+    source = target.store.log if isinstance(target, Ledger) else target
     stop = source.last_position()
     previous, previous_position, count = GENESIS, 0, 0
     versions: dict[str, int] = {}
@@ -142,10 +133,10 @@ def verify_chain(target: Ledger | ChainSource, page: int = PAGE) -> ChainReport:
     return ChainReport(count, previous_position, previous, first_break)
 
 
-def _stream(source: ChainSource, stop: int, page: int) -> Iterator[ChainRow]:
+def _stream(source: EventLog, stop: int, page: int) -> Iterator[ChainRow]:
     after = 0
     while True:
-        rows = source.select_chain(after, stop, page)
+        rows = source.chain_page(after, stop, page)
         if not rows:
             return
         yield from rows

@@ -1,6 +1,6 @@
 """Reading the whole log back in position order and folding every company from it.
 
-The log is read by one query in position order, a page at a time (``read_log``), each
+The log is read by one query in position order, a page at a time (``EventLog.whole_log``), each
 stored state decoded by the mapper's decoder (pydantic, the one schema), and each
 company's events folded in timeline order
 (effective date, then version; corrections applied) into its state now. Memory grows with the log:
@@ -35,8 +35,8 @@ def fold_log(ledger: Ledger, page: int = PAGE) -> dict[str, CompanyState]:
 def _fold_log(ledger: Ledger, page: int) -> dict[str, CompanyState]:
     entries: dict[str, list[Entry]] = {}
     new = tuple.__new__  # Entry(...) built in C: once per event of the log
-    for rows in ledger.store.read_log(page):
-        for company_id, version, state in rows:
+    for rows in ledger.store.log.whole_log(page):
+        for _, company_id, version, state in rows:
             event_id, _, fact = decode_state(state)
             company = entries.get(company_id)
             if company is None:

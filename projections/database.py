@@ -1,6 +1,7 @@
 """The SQL the projections run, per engine, on the raw driver connection of a SQLAlchemy
-transaction (``sqlite3`` or ``psycopg``): reading the log, reading believed rows, writing rows
+transaction (``sqlite3`` or ``psycopg``): reading believed rows, writing rows
 (``executemany`` on SQLite, ``COPY`` on PostgreSQL), closing rows, and the tracking rows.
+The log is read through ``log``: the ledger's ``EventLog``, in the same transaction.
 
 SQLite keeps dates as ISO text and booleans as 0/1 (as SQLAlchemy's ``Date`` and ``Boolean``
 do); PostgreSQL has the real types. ``to_sql``/``from_sql`` convert at this boundary only.
@@ -12,10 +13,12 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 import psycopg
 import sqlalchemy as sa
+
+from ledger.persistence.log import EventLog, log_on
 
 from .history import Row, Shape
 
@@ -25,12 +28,6 @@ sqlite3.register_adapter(date, date.isoformat)
 
 DATE_COLUMNS = frozenset({"valid_from", "valid_to", "since", "effective_date"})
 BOOL_COLUMNS = frozenset({"interim", "executive"})
-
-
-class LogRow(Protocol):
-    """A stored event as the projections read it."""
-
-    def __getitem__(self, index: int) -> Any: ...
 
 
 def _columns(shape: Shape) -> tuple[str, ...]:
@@ -45,7 +42,6 @@ class Database:
     """The SQL of one engine. ``raw`` is the DBAPI connection inside the current transaction."""
 
     kind: str
-    position: str  # the stored_events column that is the log position
 
     @contextmanager
     def transaction(self, engine: sa.Engine) -> Iterator[Any]:
@@ -105,77 +101,10 @@ class Database:
         read after the block); elsewhere one after the other."""
         return nullcontext()
 
-    def last_position(self, raw: Any) -> int:
-        cur = raw.cursor()
-        cur.execute(f"SELECT MAX({self.position}) FROM stored_events")
-        row = cur.fetchone()
-        return int(row[0] or 0)
-
-    def read_log(self, raw: Any, after: int, until: int, limit: int) -> list[Any]:
-        """Up to ``limit`` events with positions in (after, until]: (position, company,
-        version, state). Positions are unique integers, so the first ``limit`` of them after
-        ``after`` are all there can be: a range the planner sees as small (PostgreSQL without
-        statistics otherwise sorts the whole rest of the log for each batch). A range that
-        falls in a gap (positions a rolled-back write took) is skipped to the next event."""
-        cur = self._log_cursor(raw)
-        while after < until:
-            cur.execute(
-                f"SELECT {self.position}, originator_id, originator_version, state "
-                f"FROM stored_events WHERE {self.position} > {self.mark} "
-                f"AND {self.position} <= {self.mark} ORDER BY {self.position} LIMIT {self.mark}",
-                (after, min(until, after + limit), limit),
-            )
-            found = list(cur.fetchall())
-            if found or after + limit >= until:
-                return found
-            cur.execute(
-                f"SELECT MIN({self.position}) FROM stored_events WHERE {self.position} > "
-                f"{self.mark} AND {self.position} <= {self.mark}",
-                (after, until),
-            )
-            following = cur.fetchone()[0]
-            if following is None:
-                return []
-            after = int(following) - 1
-        return []
-
-    def read_stream(self, raw: Any, company: str, before_version: int) -> list[Any]:
-        """A company's events with versions below ``before_version``: (position, version,
-        state), by version."""
-        cur = self._log_cursor(raw)
-        cur.execute(
-            f"SELECT {self.position}, originator_version, state FROM stored_events "
-            f"WHERE originator_id = {self.mark} AND originator_version < {self.mark} "
-            "ORDER BY originator_version",
-            (company, before_version),
-        )
-        return list(cur.fetchall())
-
-    def company_positions(self, raw: Any, company: str, until: int) -> list[int]:
-        cur = raw.cursor()
-        cur.execute(
-            f"SELECT {self.position} FROM stored_events WHERE originator_id = {self.mark} "
-            f"AND {self.position} <= {self.mark} ORDER BY originator_version",
-            (company, until),
-        )
-        return [int(r[0]) for r in cur.fetchall()]
-
-    def has_company(self, raw: Any, company: str) -> bool:
-        cur = raw.cursor()
-        cur.execute(
-            "SELECT 1 FROM stored_events WHERE originator_id = "
-            f"{self.mark} AND originator_version = 1",
-            (company,),
-        )
-        return cur.fetchone() is not None
-
-    def companies(self, raw: Any) -> list[str]:
-        cur = raw.cursor()
-        cur.execute(
-            "SELECT originator_id FROM stored_events WHERE originator_version = 1 "
-            "ORDER BY originator_id"
-        )
-        return [r[0] for r in cur.fetchall()]
+    def log(self, raw: Any) -> EventLog:
+        """The log (``ledger.persistence.log.EventLog``) read inside the transaction of
+        ``raw``."""
+        return log_on(self.kind, self._log_cursor(raw))
 
     # --- believed rows ---
 
@@ -266,7 +195,6 @@ class Database:
 
 class SQLiteDatabase(Database):
     kind = "sqlite"
-    position = "rowid"
     mark = "?"
 
     def unavailable(self, error: Exception) -> bool:
@@ -342,7 +270,6 @@ system error."""
 
 class PostgresDatabase(Database):
     kind = "postgres"
-    position = "notification_id"
     mark = "%s"
 
     def _log_cursor(self, raw: Any) -> Any:

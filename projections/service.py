@@ -124,7 +124,7 @@ class ReadModelService:
         if until is not None:
             return until - position
         with self.engine.connect() as conn:
-            return self.db.last_position(conn.connection.dbapi_connection) - position
+            return self.db.log(conn.connection.dbapi_connection).last_position() - position
 
     def _ahead(
         self,
@@ -148,10 +148,10 @@ class ReadModelService:
                     self.writer.forget()
                     self._seen = (position, generation)
                 while stop is None or not stop.is_set():
-                    end = self.db.last_position(raw) if until is None else until
+                    end = self.db.log(raw).last_position() if until is None else until
                     if position >= end:
                         break
-                    log = self.db.read_log(raw, position, end, self.batch)
+                    log = self.db.log(raw).events_after(position, self.batch, until=end)
                     raw.rollback()  # no snapshot held across batches (PostgreSQL)
                     buffer, done = self.writer.apply_ahead(log)
                     if done is None or committer.conflict:
@@ -197,10 +197,10 @@ class ReadModelService:
         try:
             with self.db.transaction(self.engine) as raw:
                 position, generation = self._lock(raw)
-                end = self.db.last_position(raw) if until is None else until
+                end = self.db.log(raw).last_position() if until is None else until
                 if position >= end:
                     return False, position
-                log = self.db.read_log(raw, position, end, self.batch)
+                log = self.db.log(raw).events_after(position, self.batch, until=end)
                 if not log:
                     return False, position
                 if one_by_one:
@@ -291,7 +291,7 @@ class ReadModelService:
             rows = conn.execute(
                 sa.text("SELECT name, position FROM projection_tracking ORDER BY name")
             ).all()
-            last = self.db.last_position(conn.connection.dbapi_connection)
+            last = self.db.log(conn.connection.dbapi_connection).last_position()
         stuck = self._stuck() if any(int(r[1]) < last for r in rows) else None
         return [ProjectionStatus(r[0], int(r[1]), last - int(r[1]), stuck) for r in rows]
 
@@ -307,7 +307,7 @@ class ReadModelService:
                 positions = {position for _, position, _ in self.db.tracking(raw)}
                 if len(positions) != 1:
                     return None  # out of step: the positions say so
-                log = self.db.read_log(raw, positions.pop(), self.db.last_position(raw), 1)
+                log = self.db.log(raw).events_after(positions.pop(), 1)
                 _, error = writer.apply_each(raw, log)
             finally:
                 raw.rollback()
@@ -339,13 +339,13 @@ class ReadModelService:
         try:
             with gc_paused(), self.db.transaction(self.engine) as raw:
                 position, _ = self._lock(raw)
-                if not self.db.has_company(raw, company):
+                log = self.db.log(raw)
+                if not log.has_company(company):
                     raise self.ledger.unknown_company(company)
                 self.db.delete_company(raw, DERIVED, company)
-                positions = self.db.company_positions(raw, company, position)
-                stream = self.db.read_stream(raw, company, len(positions) + 1)
+                stream = log.company_log(company, until=position)
                 for start in range(0, len(stream), self.batch):
-                    page = [(p, company, v, s) for p, v, s in stream[start : start + self.batch]]
+                    page = stream[start : start + self.batch]
                     if not one_by_one:
                         writer.apply(raw, page)
                         continue
@@ -373,20 +373,15 @@ class ReadModelService:
         snapshot sees it). Yields the raw connection, the position the answer is for, and
         whether the tables stand exactly there (then the rows still believed are the answer).
         With ``company``, raises ``InputError`` if the log has no such company."""
-        mark, position_column = self.db.mark, self.db.position
-        exists = (
-            f", EXISTS (SELECT 1 FROM stored_events WHERE originator_id = {mark} "
-            "AND originator_version = 1)"
-            if company is not None
-            else ""
-        )
-        probe = (
-            "SELECT (SELECT MIN(position) FROM projection_tracking), "
-            f"(SELECT MAX({position_column}) FROM stored_events){exists}"
-        )
         for _ in range(3):
             with self.engine.connect() as conn:
                 raw: Any = conn.connection.dbapi_connection
+                log = self.db.log(raw)  # its SQL, in the probe's one statement
+                exists = f", {log.has_company_sql()}" if company is not None else ""
+                probe = (
+                    "SELECT (SELECT MIN(position) FROM projection_tracking), "
+                    f"{log.end_sql()}{exists}"
+                )
                 try:
                     with self.db.together(raw):
                         cur = raw.cursor()

@@ -30,7 +30,7 @@ from ledger.domain.errors import LedgerError
 from ledger.domain.events import Correction
 from ledger.domain.rules import apply_known
 from ledger.domain.state import CompanyState
-from ledger.persistence.mapper import decode_state
+from ledger.persistence.log import decode
 from ledger.ports import ProjectionError
 
 from .history import SHAPES, Key, Row, Shape, Value, segments_from
@@ -68,11 +68,11 @@ def verify_read_models(service: ReadModelService, company: str | None = None) ->
     with service.engine.connect() as conn:
         raw = conn.connection.dbapi_connection
         if company is not None:
-            if not db.has_company(raw, company):
+            if not db.log(raw).has_company(company):
                 raise service.ledger.unknown_company(company)
             companies = [company]
         else:
-            companies = db.companies(raw)
+            companies = db.log(raw).companies()
             extra = _companies_in_tables(raw) - set(companies)
             if extra:
                 raise ReadModelMismatch(
@@ -81,13 +81,10 @@ def verify_read_models(service: ReadModelService, company: str | None = None) ->
                 )
         rows = 0
         for name in companies:
-            log = db.read_stream(raw, name, 1 << 62)
             entries = []
             positions = []
-            for pos, version, state in log:
-                if int(pos) > position:
-                    break
-                event_id, _, fact = decode_state(bytes(state))
+            for pos, _, version, state in db.log(raw).company_log(name, until=position):
+                event_id, _, fact = decode(int(pos), name, state)
                 entries.append(Entry(fact, int(version), "", event_id))  # stored: named by id
                 positions.append(int(pos))
             for shape in SHAPES:

@@ -390,7 +390,7 @@ class Writer:
         """The company's events in force before its event ``seq``, in timeline order."""
         self.flush(raw)
         entries = []
-        for _, version, state in self.db.read_stream(raw, book.company, seq):
+        for _, _, version, state in self.db.log(raw).company_log(book.company, before_version=seq):
             event_id, _, fact = decode_state(bytes(state))
             entries.append(Entry(fact, int(version), "", event_id))  # stored: named by id
         return in_force(entries)

@@ -1,14 +1,13 @@
-"""eventsourcing's application recorders, extended with the hash chain and the reads the
-ledger needs.
+"""eventsourcing's application recorders, extended with the hash chain and the log's reader.
 
 Writes keep the library's contract (its optimistic concurrency on ``(originator_id,
 originator_version)``, positions in commit order, the positions returned) and add one thing:
 each stored event's ``chain`` value (``ledger.persistence.chain``), computed in the same
 transaction as the append, after the writer holds the lock that orders the log (PostgreSQL:
 the library's EXCLUSIVE table lock; SQLite: the write lock, taken up front with ``BEGIN
-IMMEDIATE``), from the chain value of the last stored event. The additions otherwise only
-read: a company's stream with each event's position and ``recorded_at``, the position known at
-a timestamp, the list of companies, and the log with its chain in pages (for ``verify``).
+IMMEDIATE``), from the chain value of the last stored event. Every read of the log goes
+through the recorder's ``log`` (``ledger.persistence.log.EventLog``), on the recorder's
+connections or, inside an append, on the append's.
 
 ``construct_create_table_statements`` gives the schema of the newest migration (table, indexes,
 the append-only triggers), so eventsourcing's recorder test suites run on the same schema
@@ -20,11 +19,9 @@ from __future__ import annotations
 import sqlite3
 import struct
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -36,11 +33,10 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 from eventsourcing.utils import retry
-from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
-from ..domain.errors import StoreError
 from .chain import CHAIN_BYTES, GENESIS, NewRow, Row, chained_rows
+from .log import EventLog, PostgresEventLog, SQLiteEventLog, StreamRow, pg_cursor
 from .sqlite_writer import IN_FLIGHT, SQLiteWriter
 
 COPY_THRESHOLD = 1_000
@@ -64,108 +60,6 @@ def new_rows(stored_events: Iterable[StoredEvent]) -> list[NewRow]:
 
 APPEND_ONLY = "is append-only"
 """The words of every refusal by the append-only triggers: ``stored_events is append-only: …``."""
-
-
-@dataclass(frozen=True, slots=True)
-class StreamRow:
-    """One stored event with the columns the library's StoredEvent leaves out."""
-
-    position: int
-    company: str
-    version: int
-    topic: str
-    state: bytes
-    recorded_at: datetime
-
-
-class UnreadableEventError(StoreError):
-    """A stored event the ledger cannot read: not what it wrote (an owner of the database
-    changed it past the append-only triggers; ``verify`` says where and how), or what a
-    newer version wrote (``newer`` says why: the mapper's ``NewerEventError``)."""
-
-    def __init__(self, position: int, company: object, newer: str | None = None) -> None:
-        why = newer or (
-            "it is not what corpledger wrote; run `corpledger verify` to check the ledger"
-        )
-        super().__init__(
-            f"cannot read the stored event at position {position} (company {company}): {why}"
-        )
-
-
-def stored_state(state: object, position: int, company: object) -> bytes:
-    """A stored event's ``state`` as bytes, as the ledger writes it; anything else (text,
-    NULL, a number: only an edit past the triggers makes one) is refused, not converted."""
-    if isinstance(state, bytes | memoryview):
-        return bytes(state)
-    raise UnreadableEventError(position, company)
-
-
-@dataclass(frozen=True, slots=True)
-class ChainRow:
-    """One stored event as the hash chain covers it, with its position and chain value.
-
-    ``well_formed`` is False when a column holds another type than the ledger writes (text
-    or a number for bytes, NULL, …): such a row is forged whatever its content. The fields
-    then hold its values as near as they come to their types, to name it in the report."""
-
-    position: int
-    originator_id: str
-    version: int
-    topic: str
-    state: bytes
-    chain: bytes
-    well_formed: bool = True
-
-    @staticmethod
-    def read(
-        position: int, originator_id: Any, version: Any, topic: Any, state: Any, chain: Any
-    ) -> ChainRow:
-        """A row as the database returned it, whatever an edit past the triggers left in it:
-        never a crash, so ``verify`` can report it."""
-        well_formed = (
-            isinstance(originator_id, str)
-            and type(version) is int
-            and isinstance(topic, str)
-            and isinstance(state, bytes | memoryview)
-            and isinstance(chain, bytes | memoryview)
-        )
-        if well_formed:
-            return ChainRow(position, originator_id, version, topic, bytes(state), bytes(chain))
-        return ChainRow(
-            position,
-            _as_text(originator_id),
-            version if type(version) is int else 0,
-            _as_text(topic),
-            _as_bytes(state),
-            _as_bytes(chain),
-            well_formed=False,
-        )
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, bytes | memoryview):
-        return bytes(value).decode(errors="replace")
-    return "" if value is None else str(value)
-
-
-def _as_bytes(value: Any) -> bytes:
-    if isinstance(value, bytes | memoryview):
-        return bytes(value)
-    return b"" if value is None else str(value).encode()
-
-
-def _sqlite_stream_row(r: Any) -> StreamRow:
-    return StreamRow(r[0], r[1], r[2], r[3], stored_state(r[4], r[0], r[1]), _sqlite_time(r[5]))
-
-
-def _sqlite_time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def sqlite_timestamp(moment: datetime) -> str:
-    """The text form SQLite stores ``recorded_at`` in (UTC, milliseconds, sortable)."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 A = TypeVar("A", bound="Append")
@@ -318,13 +212,13 @@ class SQLiteAppend(Append):
 
     def select_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
         self.settle()
-        return self.recorder.streams_with(self.cursor, after)
+        return self.recorder.log.on(self.cursor).streams(after)
 
     def select_unwritten_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
         if self.elsewhere:
             # On a connection of this process (WAL: readers go on while another writes),
             # without waiting for the writer process's insert in flight.
-            return self.recorder.select_streams(after)
+            return self.recorder.log.streams(after)
         return self.select_streams(after)
 
     def positions(self) -> Sequence[int]:
@@ -371,11 +265,11 @@ class PostgresAppend(Append):
 
     def select_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
         self.settle()
-        return self.recorder.streams_with(self.cursor, after)
+        return self.recorder.log.on(pg_cursor(self.cursor.connection)).streams(after)
 
     def select_unwritten_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
         # On a connection of the pool: this one may be busy copying.
-        return self.recorder.select_streams(after)
+        return self.recorder.log.streams(after)
 
     def positions(self) -> Sequence[int]:
         self.settle()
@@ -390,39 +284,6 @@ class PostgresAppend(Append):
         if last - first + 1 != self.count:
             raise AssertionError(f"positions not contiguous: {first}..{last}, {self.count} rows")
         return range(first, last + 1)
-
-
-def _after_clause(after: dict[str, int], mark: str) -> tuple[str, list[Any]]:
-    """``WHERE`` of a read of several companies' streams: one ``IN`` list when every
-    version is 0 (companies not seen yet), else one condition per company."""
-    if all(v == 0 for v in after.values()):
-        return f"originator_id IN ({','.join([mark] * len(after))})", list(after)
-    conditions = " OR ".join([f"(originator_id={mark} AND originator_version>{mark})"] * len(after))
-    return conditions, [x for item in after.items() for x in item]
-
-
-_STREAMS_AT_ONCE = 400
-"""Companies read per statement by ``streams_with`` (SQLite allows 32,766 parameters)."""
-
-
-def _read_streams(
-    cursor: Any,
-    after: dict[str, int],
-    select: str,
-    mark: str,
-    stream_rows: Callable[[list[Any]], list[StreamRow]],
-) -> dict[str, list[StreamRow]]:
-    """Several companies' streams, ``_STREAMS_AT_ONCE`` companies per statement."""
-    found: dict[str, list[StreamRow]] = {company: [] for company in after}
-    companies = list(after)
-    for i in range(0, len(companies), _STREAMS_AT_ONCE):
-        part = {c: after[c] for c in companies[i : i + _STREAMS_AT_ONCE]}
-        where, params = _after_clause(part, mark)
-        cursor.execute(f"{select} WHERE {where} ORDER BY originator_id, originator_version", params)
-        for row in stream_rows(list(cursor.fetchall())):
-            if row.version > part[row.company]:
-                found[row.company].append(row)
-    return found
 
 
 class _ImmediateTransaction(SQLiteTransaction):
@@ -454,6 +315,14 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             f"INSERT INTO {self.events_table_name} "
             "(originator_id, originator_version, topic, state, chain) VALUES (?,?,?,?,?)"
         )
+        self.log: EventLog = SQLiteEventLog(self._reading)
+        """Every read of the log (``ledger.persistence.log``)."""
+
+    @contextmanager
+    def _reading(self) -> Iterator[Any]:
+        """A cursor of one read transaction."""
+        with self.datastore.transaction(commit=False) as c:
+            yield c.sqlite_cursor  # the library's wrapper has no fetchmany
 
     def construct_create_table_statements(self) -> list[str]:
         """The schema of the newest migration (``migrations/versions``), for tables the
@@ -521,103 +390,12 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         append.write(new_rows(stored_events))
         return list(append.positions())
 
-    def streams_with(self, cursor: Any, after: dict[str, int]) -> dict[str, list[StreamRow]]:
-        """Several companies' streams through ``cursor`` (see ``Append.select_streams``)."""
-        return _read_streams(
-            cursor,
-            after,
-            "SELECT rowid, originator_id, originator_version, topic, state, recorded_at "
-            f"FROM {self.events_table_name}",
-            "?",
-            lambda rows: [_sqlite_stream_row(r) for r in rows],
-        )
-
-    def select_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
-        """Several companies' streams, read in one transaction."""
-        with self.datastore.transaction(commit=False) as c:
-            return self.streams_with(c, after)
-
-    def select_chain(self, after: int, stop: int, limit: int) -> list[ChainRow]:
-        """Up to ``limit`` stored events with positions in (``after``, ``stop``], in order."""
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                "SELECT rowid, originator_id, originator_version, topic, state, chain "
-                f"FROM {self.events_table_name} WHERE rowid>? AND rowid<=? "
-                "ORDER BY rowid LIMIT ?",
-                (after, stop, limit),
-            )
-            return [ChainRow.read(*r) for r in c.fetchall()]
-
-    def read_log(self, page: int) -> Iterator[list[tuple[str, int, bytes]]]:
-        """The whole log in position order, ``page`` rows at a time (company, version,
-        state), from one query in one read transaction."""
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                "SELECT originator_id, originator_version, state "
-                f"FROM {self.events_table_name} ORDER BY rowid"
-            )
-            while rows := c.sqlite_cursor.fetchmany(page):  # the library's wrapper has none
-                yield rows
-
-    def select_stream(self, company: str, after_version: int = 0) -> list[StreamRow]:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                "SELECT rowid, originator_id, originator_version, topic, state, recorded_at "
-                "FROM stored_events WHERE originator_id=? AND originator_version>? "
-                "ORDER BY originator_version",
-                (company, after_version),
-            )
-            return [_sqlite_stream_row(r) for r in c.fetchall()]
-
-    def select_positions(self, positions: Sequence[int]) -> list[StreamRow]:
-        """Rows at the given positions (to learn their recorded_at after an append)."""
-        if not positions:
-            return []
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                "SELECT rowid, originator_id, originator_version, topic, state, recorded_at "
-                f"FROM stored_events WHERE rowid IN ({','.join('?' * len(positions))}) "
-                "ORDER BY rowid",
-                list(positions),
-            )
-            return [_sqlite_stream_row(r) for r in c.fetchall()]
-
-    def recorded_times(self, first: int, last: int) -> dict[int, datetime]:
-        """recorded_at of the positions from ``first`` to ``last``."""
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                "SELECT rowid, recorded_at FROM stored_events WHERE rowid BETWEEN ? AND ?",
-                (first, last),
-            )
-            return {r[0]: _sqlite_time(r[1]) for r in c.fetchall()}
-
-    def last_position(self) -> int:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT MAX(rowid) FROM stored_events")
-            return int(c.fetchone()[0] or 0)
-
-    def position_at(self, moment: datetime) -> int:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                "SELECT MAX(rowid) FROM stored_events WHERE recorded_at<=?",
-                (sqlite_timestamp(moment),),
-            )
-            return int(c.fetchone()[0] or 0)
-
-    def companies(self) -> list[str]:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                "SELECT DISTINCT originator_id FROM stored_events "
-                "WHERE originator_version=1 ORDER BY originator_id"
-            )
-            return [r[0] for r in c.fetchall()]
-
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
-    _COLUMNS = "notification_id, originator_id, originator_version, topic, state, recorded_at"
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.log: EventLog = PostgresEventLog(self._reading, self._reading_all)
+        """Every read of the log (``ledger.persistence.log``)."""
         names = {
             "schema": Identifier(self.datastore.schema),
             "table": Identifier(self.events_table_name),
@@ -693,6 +471,23 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         return [SQL(statement).format(**names) for statement in statements]
 
     @contextmanager
+    def _reading(self) -> Iterator[Any]:
+        """A cursor of a connection of the pool, for one read."""
+        with self.datastore.get_connection() as conn, pg_cursor(conn) as cur:
+            yield cur
+
+    @contextmanager
+    def _reading_all(self) -> Iterator[Any]:
+        """A server-side cursor in a transaction of its own: one query, one plan, one
+        snapshot, rows sent as they are fetched."""
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            pg_cursor(conn, "corpledger_read_log") as cur,
+        ):
+            yield cur
+
+    @contextmanager
     def append(self, *, bulk: bool = False) -> Iterator[PostgresAppend]:
         """One append transaction (``Append``): the library's EXCLUSIVE table lock and
         NOTIFY first, then the last row is read (no other writer can append until this
@@ -709,142 +504,6 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:
         """The library's append through ``append`` (same lock, NOTIFY and positions)."""
         return _append_stored(self, stored_events)
-
-    def streams_with(self, cursor: Any, after: dict[str, int]) -> dict[str, list[StreamRow]]:
-        """Several companies' streams through ``cursor`` (see ``Append.select_streams``)."""
-        return _read_streams(
-            cursor,
-            after,
-            f"SELECT {self._COLUMNS} FROM {self.events_table_name}",
-            "%s",
-            self._stream_rows,
-        )
-
-    def select_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
-        """Several companies' streams, read in one transaction."""
-        with self.datastore.transaction(commit=False) as c:
-            return self.streams_with(c, after)
-
-    def select_chain(self, after: int, stop: int, limit: int) -> list[ChainRow]:
-        """Up to ``limit`` stored events with positions in (``after``, ``stop``], in order."""
-        rows = self._rows(
-            "SELECT notification_id, originator_id, originator_version, topic, state, chain "
-            f"FROM {self.events_table_name} WHERE notification_id>%s AND notification_id<=%s "
-            "ORDER BY notification_id LIMIT %s",
-            (after, stop, limit),
-        )
-        return [
-            ChainRow.read(
-                r["notification_id"],
-                r["originator_id"],
-                r["originator_version"],
-                r["topic"],
-                r["state"],
-                r["chain"],
-            )
-            for r in rows
-        ]
-
-    def read_log(self, page: int) -> Iterator[list[tuple[str, int, bytes]]]:
-        """The whole log in position order, ``page`` rows at a time (company, version,
-        state), from one server-side cursor (one query, one plan, one snapshot). The next
-        page is fetched on a thread while the caller works on this one: the server prepares
-        it meanwhile, on the other core."""
-        return _read_ahead(self._read_log(page))
-
-    def _read_log(self, page: int) -> Generator[list[tuple[str, int, bytes]], None, None]:
-        with (
-            self.datastore.get_connection() as conn,
-            conn.transaction(),
-            conn.cursor("corpledger_read_log", row_factory=tuple_row, binary=True) as curs,
-        ):
-            curs.itersize = page
-            curs.execute(
-                "SELECT originator_id, originator_version, state "
-                f"FROM {self.events_table_name} ORDER BY notification_id"
-            )
-            while rows := curs.fetchmany(page):
-                yield rows
-
-    def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(sql, params)
-            return list(curs.fetchall())
-
-    def _stream_rows(self, rows: list[Any]) -> list[StreamRow]:
-        return [
-            StreamRow(
-                r["notification_id"],
-                r["originator_id"],
-                r["originator_version"],
-                r["topic"],
-                stored_state(r["state"], r["notification_id"], r["originator_id"]),
-                r["recorded_at"],
-            )
-            for r in rows
-        ]
-
-    def select_stream(self, company: str, after_version: int = 0) -> list[StreamRow]:
-        return self._stream_rows(
-            self._rows(
-                f"SELECT {self._COLUMNS} FROM stored_events "
-                "WHERE originator_id=%s AND originator_version>%s ORDER BY originator_version",
-                (company, after_version),
-            )
-        )
-
-    def select_positions(self, positions: Sequence[int]) -> list[StreamRow]:
-        if not positions:
-            return []
-        return self._stream_rows(
-            self._rows(
-                f"SELECT {self._COLUMNS} FROM stored_events "
-                "WHERE notification_id = ANY(%s) ORDER BY notification_id",
-                (list(positions),),
-            )
-        )
-
-    def recorded_times(self, first: int, last: int) -> dict[int, datetime]:
-        rows = self._rows(
-            "SELECT notification_id, recorded_at FROM stored_events "
-            "WHERE notification_id BETWEEN %s AND %s",
-            (first, last),
-        )
-        return {r["notification_id"]: r["recorded_at"] for r in rows}
-
-    def last_position(self) -> int:
-        rows = self._rows("SELECT MAX(notification_id) AS p FROM stored_events", ())
-        return int(rows[0]["p"] or 0)
-
-    def position_at(self, moment: datetime) -> int:
-        rows = self._rows(
-            "SELECT MAX(notification_id) AS p FROM stored_events WHERE recorded_at<=%s",
-            (moment,),
-        )
-        return int(rows[0]["p"] or 0)
-
-    def companies(self) -> list[str]:
-        rows = self._rows(
-            "SELECT originator_id FROM stored_events WHERE originator_version=1 "
-            "ORDER BY originator_id",
-            (),
-        )
-        return [r["originator_id"] for r in rows]
-
-
-def _read_ahead(pages: Generator[list[Any], None, None]) -> Iterator[list[Any]]:
-    """``pages``, each next one read on a thread while the caller has the one before."""
-    with ThreadPoolExecutor(1, thread_name_prefix="corpledger-read-ahead") as reader:
-        ahead = reader.submit(next, pages, None)
-        try:
-            while (rows := ahead.result()) is not None:
-                ahead = reader.submit(next, pages, None)
-                yield rows
-        finally:
-            ahead.cancel()
-            with suppress(Exception):
-                ahead.result()  # the thread is done with the generator before it closes
-            pages.close()
 
 
 def _append_stored(

@@ -21,8 +21,9 @@ from ledger import InputError, Ledger, RuleViolation
 from ledger.domain.company import CompanyEvent
 from ledger.files import Item
 from ledger.integrity import verify_chain
+from ledger.persistence.log import ChainRow
 from ledger.persistence.mapper import FactMapper, decode_state
-from ledger.persistence.recorders import COPY_THRESHOLD, ChainRow, copy_binary
+from ledger.persistence.recorders import COPY_THRESHOLD, copy_binary
 from ledger.replay import fold_log
 from tests import builders as b
 
@@ -75,7 +76,7 @@ def random_batch(seed: int, companies: int = 4, events: int = 90) -> list[dict[s
 
 def log_of(ledger: Ledger) -> list[ChainRow]:
     store = ledger.store
-    return store.select_chain(0, store.last_position(), 10**6)
+    return store.log.chain_page(0, store.log.last_position(), 10**6)
 
 
 def without_ids(rows: list[ChainRow]) -> list[tuple[int, str, int, str, dict[str, Any]]]:
@@ -247,7 +248,7 @@ def test_reading_the_whole_log_back_folds_every_company_as_the_queries_do(
         folded = fold_log(ledger, page=16)
         assert folded == {
             company: ledger.state(company, as_of=date(2099, 1, 1))[0]
-            for company in ledger.store.companies()
+            for company in ledger.store.log.companies()
         }
 
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from ledger import Ledger
 from ledger.domain.errors import InputError, LedgerError
 from ledger.persistence.chain import chain_link
-from ledger.persistence.recorders import UnreadableEventError
+from ledger.persistence.log import UnreadableEventError
 from ledger.ports import ProjectionError, ReadModels
 from tests import builders as b
 
@@ -253,7 +253,7 @@ def test_an_event_a_projection_cannot_apply_stops_it_naming_the_event(ledger: Le
         b'"fact":{"type":"SharesVested","company":"acme","effective_date":"2020-02-01"}}'
     )
     store = ledger.store
-    [previous] = store.select_chain(last - 1, last, 1)
+    [previous] = store.log.chain_page(last - 1, last, 1)
     position = "rowid" if ledger.config.kind == "sqlite" else "notification_id"
     with ledger.engine.begin() as conn:
         conn.execute(

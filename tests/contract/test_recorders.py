@@ -44,7 +44,7 @@ from tests.conftest import drop_pg_database, new_pg_database
 def chained_events(recorder: LedgerSQLiteRecorder | LedgerPostgresRecorder) -> int:
     """How many events the recorder stored, each linked to the one before by its chain
     value. (Not ``verify_chain``: the suites' versions start at 0, the ledger's at 1.)"""
-    rows = recorder.select_chain(0, recorder.last_position(), 1_000_000)
+    rows = recorder.log.chain_page(0, recorder.log.last_position(), 1_000_000)
     previous = GENESIS
     for row in rows:
         assert chain_link(previous, row.originator_id, row.version, row.topic, row.state) == (

@@ -75,7 +75,7 @@ def test_a_batch_killed_while_streaming_leaves_nothing_stored(
     assert child.returncode == -signal.SIGKILL
     with Ledger.open(url) as ledger:
         assert ledger.known_position() == before
-        assert ledger.store.companies() == ["other"]
+        assert ledger.store.log.companies() == ["other"]
         assert verify_chain(ledger).intact
         result = ledger.record(batch(), project=False)
         # Contiguous, after the last position (PostgreSQL may skip the numbers the killed
@@ -128,7 +128,7 @@ def test_a_writer_process_killed_mid_batch_fails_the_batch_and_stores_nothing(
             ledger.record(stream(), project=False)
         assert len(killed) == 1
         assert ledger.known_position() == before
-        assert ledger.store.companies() == ["other"]
+        assert ledger.store.log.companies() == ["other"]
         assert writer_processes() == []
         assert len(ledger.record(batch(), project=False).recorded) == len(batch())
         assert verify_chain(ledger).intact
@@ -146,4 +146,4 @@ def test_a_writer_process_that_cannot_start_fails_the_batch_and_stores_nothing(
         with pytest.raises(StoreError, match="cannot start the SQLite writer process"):
             ledger.record(batch(), project=False)
         assert ledger.known_position() == before
-        assert ledger.store.companies() == ["other"]
+        assert ledger.store.log.companies() == ["other"]

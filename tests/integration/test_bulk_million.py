@@ -48,4 +48,4 @@ def test_a_million_events_record_in_one_batch_within_a_gigabyte(
     assert measured["peak_mb"] <= PEAK_MB
     with Ledger.open(url) as ledger:
         assert ledger.known_position() >= 1_000_000
-        assert len(ledger.store.companies()) == 10_000
+        assert len(ledger.store.log.companies()) == 10_000

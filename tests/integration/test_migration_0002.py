@@ -47,7 +47,7 @@ def events_of_the_0001_era() -> list[tuple[str, int, str, bytes]]:
     with Ledger.open(MEMORY_URL) as scratch:
         for batch in STORIES:
             scratch.record(batch)
-        rows = scratch.store.select_chain(0, scratch.store.last_position(), 100)
+        rows = scratch.store.log.chain_page(0, scratch.store.log.last_position(), 100)
     return [(r.originator_id, r.version, r.topic, r.state) for r in rows]
 
 
@@ -86,7 +86,7 @@ def test_a_0001_ledger_with_events_is_migrated_to_a_verified_chain(empty_url: st
         with Ledger.open(empty_url) as ledger:  # migrates to HEAD
             assert schema.current_revision(engine) == schema.HEAD
             assert stored(engine) == before  # positions, contents and recorded_at kept
-            rows = ledger.store.select_chain(0, len(old), 100)
+            rows = ledger.store.log.chain_page(0, len(old), 100)
             head = reduce(lambda chain, event: chain_link(chain, *event), old, GENESIS)
             report = verify_chain(ledger)
             assert (report.events, report.head, report.first_break) == (len(old), head, None)
