@@ -11,6 +11,13 @@ Corrections, just as simply: walking the log in recording order, a retraction ta
 target out of a dictionary of the events in force, a correction puts its replacement in
 under its own id, in the target's place in recording order. A target must be an event in
 force of the same company (never a retraction), else the batch breaks rule 6.
+
+An investment given as a stake or a valuation buys shares derived (``derive``) from the
+timeline where it stands when it is recorded; the model keeps that count, so a later
+back-dated event or correction never changes it, as docs/events.md says.
+
+Each event type is one function of ``APPLY`` (and, if the event file refuses some of its
+forms, one of ``MALFORMED``): a new event type is one entry in each.
 """
 
 from __future__ import annotations
@@ -99,10 +106,9 @@ def half_even(x: Fraction) -> int:
     return q
 
 
-def cents(x: Fraction) -> str:
-    """An amount of money computed by the ledger: to the cent, half-even, as decimal text."""
-    n = half_even(x * 100)
-    return f"{n // 100}.{n % 100:02d}"
+def decimal(text: str) -> str:
+    """An amount as the ledger answers it: the decimal in plain notation."""
+    return format(Decimal(text), "f")
 
 
 def money(m: dict[str, str]) -> Fraction:
@@ -175,14 +181,14 @@ def invested(c: Company, e: Event) -> None:
     c.issued[e["share_class"]] += new
     amount = e["amount"]
     if "post_money_valuation" in e:
-        post = format(Decimal(e["post_money_valuation"]["amount"]), "f")
+        post = decimal(e["post_money_valuation"]["amount"])
     elif "pre_money_valuation" in e:
-        post = format(Decimal(e["pre_money_valuation"]["amount"]) + Decimal(amount["amount"]), "f")
-    else:  # implied by the stake it bought: amount × shares after / new shares
-        implied = money(amount) * sum(c.held.values()) / new
-        if implied > MAX_TOTAL:
+        post = decimal(str(Decimal(e["pre_money_valuation"]["amount"]) + Decimal(amount["amount"])))
+    else:  # implied by the stake it bought: amount × shares after / new shares, to the cent
+        implied = half_even(money(amount) * sum(c.held.values()) / new * 100)
+        if implied > MAX_TOTAL * 100:
             raise Broken("an implied valuation over the bound")
-        post = cents(implied)
+        post = f"{implied // 100}.{implied % 100:02d}"
     c.valuation = {"amount": post, "currency": amount["currency"], "basis": "post-money",
                    "effective_date": e["effective_date"]}  # fmt: skip
 
@@ -222,7 +228,12 @@ def authorized_changed(c: Company, e: Event) -> None:
 
 
 def valued(c: Company, e: Event) -> None:
-    c.valuation = {**e["valuation"], "basis": e["basis"], "effective_date": e["effective_date"]}
+    c.valuation = {
+        "amount": decimal(e["valuation"]["amount"]),
+        "currency": e["valuation"]["currency"],
+        "basis": e["basis"],
+        "effective_date": e["effective_date"],
+    }
 
 
 def appointed(c: Company, e: Event) -> None:

@@ -5,10 +5,14 @@ retractions and corrections too, recorded into the real ledger and into the naiv
 The ledger must accept a batch exactly when the model does; a refusal raises InputError or
 RuleViolation (as the model predicts) and stores nothing. After every step the ledger's answers
 keep the invariants at every date where anything changes, and for a random (as_of, known_at)
-its cap table, roster and board equal the model's. Those answers come from the read models
-(caught up as each batch is recorded); at a random position, a batch's inside included, they
-equal the fold's; and at the end of each example ``verify`` finds the history tables equal to
-the fold at every date and every position.
+its cap table (valuation included), roster and board equal the model's. Those answers come from
+the read models (caught up as each batch is recorded); at a random position, a batch's inside
+included, they equal the fold's; and at the end of each example ``verify`` finds the history
+tables equal to the fold at every date and every position.
+
+The events: every type of docs/events.md, investments in each of their four forms. A new event
+type is a blind strategy in ``any_event``, a kind of ``plausible`` event drawn from the model's
+state, and its function in the model's ``APPLY``.
 
 Runs on in-memory SQLite and a SQLite file (the default profile keeps it fast), on PostgreSQL
 with fewer examples (marked ``postgres``), and as a long campaign (marked ``slow``).
@@ -73,7 +77,7 @@ stakes = st.one_of(  # a percentage strictly between 0 and 100, up to 4 decimals
     st.integers(1, 99).map(str),
     st.integers(1, 999_999).map(lambda u: f"{u // 10_000}.{u % 10_000:04d}"),
 )
-MISTAKES = (None,) * 12 + ("post-money at the amount", "two forms", "a whole stake")
+MISTAKES = (None,) * 12 + ("post-money at the amount", "two forms", "a whole stake", "no money")
 RATIOS = ("2:1", "1:2", "3:2", "1:10", "10:1", "1:1000000", "1000000:1")
 ISSUES = ("SharesIssued", "InvestmentMade")
 BASES = ("post-money", "409a", "tender", "other")
@@ -110,7 +114,7 @@ def cancellations(draw: st.DrawFn) -> Event:
 def investment(draw: st.DrawFn, company: str, investor: str, share_class: str, when: str) -> Event:
     """An investment in one of its four forms (shares, a total stake, a post- or a
     pre-money valuation); now and then one the event file refuses: two forms, a post-money
-    not above the amount, a stake of 100%."""
+    not above the amount, a stake of 100%, an amount of 0."""
     amount = draw(money, label="amount")
     form = draw(st.sampled_from(FORMS), label="form")
     terms: dict[str, Any] = {
@@ -129,6 +133,8 @@ def investment(draw: st.DrawFn, company: str, investor: str, share_class: str, w
         given[second] = terms[second]()
     elif mistake == "a whole stake":
         given = {"stake_percent": "100"}
+    elif mistake == "no money":
+        amount = "0"
     return b.invested(company, investor, share_class, amount, when, **given)
 
 
@@ -156,7 +162,9 @@ def authorized_changes(draw: st.DrawFn) -> Event:
 
 @st.composite
 def valuations(draw: st.DrawFn) -> Event:
-    return b.valuation(draw(companies), draw(money), draw(days), draw(st.sampled_from(BASES)))
+    """A valuation (of 0 now and then: refused when the file is read)."""
+    amount = draw(st.one_of(money, st.just("0")))
+    return b.valuation(draw(companies), amount, draw(days), draw(st.sampled_from(BASES)))
 
 
 @st.composite
