@@ -126,6 +126,21 @@ def cancelled(
     )
 
 
+def split(company: str, share_class: str, ratio: str, on: date | str, **extra: Any) -> Event:
+    return _event("StockSplit", company, on, {"share_class": share_class, "ratio": ratio, **extra})
+
+
+def authorized(
+    company: str, share_class: str, authorized: int, on: date | str, **extra: Any
+) -> Event:
+    return _event(
+        "AuthorizedSharesChanged",
+        company,
+        on,
+        {"share_class": share_class, "authorized": authorized, **extra},
+    )
+
+
 def valuation(
     company: str, amount: int | str, on: date | str, basis: str = "post-money", **extra: Any
 ) -> Event:

@@ -5,10 +5,14 @@ retractions and corrections too, recorded into the real ledger and into the naiv
 The ledger must accept a batch exactly when the model does; a refusal raises InputError or
 RuleViolation (as the model predicts) and stores nothing. After every step the ledger's answers
 keep the invariants at every date where anything changes, and for a random (as_of, known_at)
-its cap table, roster and board equal the model's. Those answers come from the read models
-(caught up as each batch is recorded); at a random position, a batch's inside included, they
-equal the fold's; and at the end of each example ``verify`` finds the history tables equal to
-the fold at every date and every position.
+its cap table (valuation included), roster and board equal the model's. Those answers come from
+the read models (caught up as each batch is recorded); at a random position, a batch's inside
+included, they equal the fold's; and at the end of each example ``verify`` finds the history
+tables equal to the fold at every date and every position.
+
+The events: every type of docs/events.md, investments in each of their four forms. A new event
+type is a blind strategy in ``any_event``, a kind of ``plausible`` event drawn from the model's
+state, and its function in the model's ``APPLY``.
 
 Runs on in-memory SQLite and a SQLite file (the default profile keeps it fast), on PostgreSQL
 with fewer examples (marked ``postgres``), and as a long campaign (marked ``slow``).
@@ -20,6 +24,7 @@ import itertools
 import tempfile
 from collections.abc import Callable
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 from uuid import uuid4
@@ -39,7 +44,7 @@ from ledger import InputError, Ledger, RuleViolation
 from ledger.persistence.url import MEMORY_URL
 from tests import builders as b
 from tests.conftest import drop_pg_database, new_pg_database
-from tests.property.model import SEATED, Event, Model
+from tests.property.model import FORMS, SEATED, Event, Model
 
 START = date(2021, 1, 1)
 LAST_DAY = 24  # events fall on START + 0..24 days, drawn in any order (same days are common)
@@ -64,6 +69,18 @@ parties = st.sampled_from(PARTIES)
 people = st.sampled_from(PEOPLE)
 classes = st.sampled_from(sorted(CLASSES))
 amounts = st.integers(1, 250)
+money = st.one_of(  # whole dollars, or cents
+    st.integers(1, 10**6).map(str),
+    st.integers(1, 10**8).map(lambda c: f"{c // 100}.{c % 100:02d}"),
+)
+stakes = st.one_of(  # a percentage strictly between 0 and 100, up to 4 decimals
+    st.integers(1, 99).map(str),
+    st.integers(1, 999_999).map(lambda u: f"{u // 10_000}.{u % 10_000:04d}"),
+)
+MISTAKES = (None,) * 12 + ("post-money at the amount", "two forms", "a whole stake", "no money")
+RATIOS = ("2:1", "1:2", "3:2", "1:10", "10:1", "1:1000000", "1000000:1")
+ISSUES = ("SharesIssued", "InvestmentMade")
+BASES = ("post-money", "409a", "tender", "other")
 
 
 @st.composite
@@ -91,6 +108,61 @@ def transfers(draw: st.DrawFn) -> Event:
 @st.composite
 def cancellations(draw: st.DrawFn) -> Event:
     return b.cancelled(draw(companies), draw(parties), draw(classes), draw(amounts), draw(days))
+
+
+@st.composite
+def investment(draw: st.DrawFn, company: str, investor: str, share_class: str, when: str) -> Event:
+    """An investment in one of its four forms (shares, a total stake, a post- or a
+    pre-money valuation); now and then one the event file refuses: two forms, a post-money
+    not above the amount, a stake of 100%, an amount of 0."""
+    amount = draw(money, label="amount")
+    form = draw(st.sampled_from(FORMS), label="form")
+    terms: dict[str, Callable[[], Any]] = {
+        "shares": lambda: draw(amounts),
+        "stake_percent": lambda: draw(stakes),
+        "post_money": lambda: format(Decimal(amount) + Decimal(draw(money)), "f"),
+        "pre_money": lambda: draw(money),
+    }
+    form = form.removesuffix("_valuation")
+    given = {form: terms[form]()}
+    mistake = draw(st.sampled_from(MISTAKES), label="mistake")
+    if mistake == "post-money at the amount":
+        given["post_money"] = amount
+    elif mistake == "two forms":
+        second = "stake_percent" if form == "shares" else "shares"
+        given[second] = terms[second]()
+    elif mistake == "a whole stake":
+        given = {"stake_percent": "100"}
+    elif mistake == "no money":
+        amount = "0"
+    return b.invested(company, investor, share_class, amount, when, **given)
+
+
+@st.composite
+def investments(draw: st.DrawFn) -> Event:
+    return draw(investment(draw(companies), draw(parties), draw(classes), draw(days)))
+
+
+ratios = st.sampled_from((*RATIOS, *RATIOS, "0:1", "2:0", "1000001:1", "2/1"))
+"""A split ratio; now and then one the event file refuses."""
+
+
+@st.composite
+def splits(draw: st.DrawFn) -> Event:
+    return b.split(draw(companies), draw(classes), draw(ratios), draw(days))
+
+
+@st.composite
+def authorized_changes(draw: st.DrawFn) -> Event:
+    """A new authorized count of a class (0 is refused when the file is read)."""
+    return b.authorized(draw(companies), draw(classes), draw(st.integers(0, 400)), draw(days))
+
+
+@st.composite
+def valuations(draw: st.DrawFn) -> Event:
+    """A valuation (of 0 now and then: refused when the file is read)."""
+    amount = draw(st.one_of(money, st.just("0")))
+    return b.valuation(draw(companies), amount, draw(days), draw(st.sampled_from(BASES)))
 
 
 @st.composite
@@ -157,6 +229,10 @@ any_event = st.one_of(  # the simplest first: hypothesis leans towards it
     transfers(),
     cancellations(),
     class_creations(),
+    investments(),
+    splits(),
+    authorized_changes(),
+    valuations(),
     appointments(),
     departures(),
     director_appointments(),
@@ -299,8 +375,8 @@ class LedgerMachine(RuleBasedStateMachine):
         def when(earliest: int = 0) -> str:
             return on(data.draw(st.integers(earliest, LAST_DAY), label="day"))
 
-        def late() -> str:  # hypothesis leans to small numbers: here, to late dates
-            return on(LAST_DAY - data.draw(st.integers(0, LAST_DAY), label="days back"))
+        def late(earliest: int = 0) -> str:  # hypothesis leans to small numbers: to late dates
+            return on(LAST_DAY - data.draw(st.integers(0, LAST_DAY - earliest), label="days back"))
 
         def since(iso: str) -> int:
             return (date.fromisoformat(iso) - START).days
@@ -311,6 +387,14 @@ class LedgerMachine(RuleBasedStateMachine):
             if a.event["company"] == company and a.event["type"] == "ShareClassCreated"
         }
         held = [(party, cls, n) for (party, cls), n in sorted(end.held.items()) if n > 0]
+        first_issue = min(
+            (
+                since(a.event["effective_date"])
+                for a in self.model.accepted
+                if a.event["company"] == company and a.event["type"] in ISSUES
+            ),
+            default=0,
+        )
         offices = {(o["person"], o["role"]): since(o["since"]) for o in end.offices}
         has_ceo = any(role == "ceo" for _, role in offices)
         roles = ("cfo",) if has_ceo else ("ceo", "cfo")
@@ -328,6 +412,22 @@ class LedgerMachine(RuleBasedStateMachine):
                 )
 
             kinds["issue"] = issue
+
+            def split() -> Event:
+                cls = data.draw(st.sampled_from(sorted(created)))
+                ratio = data.draw(st.sampled_from(RATIOS))
+                return b.split(company, cls, ratio, late(created[cls]))
+
+            kinds["split"] = split
+
+            def authorize() -> Event:
+                """Around the class's issued shares now: above, at, or just below them."""
+                cls = data.draw(st.sampled_from(sorted(created)))
+                issued = end.issued.get(cls, 0)
+                count = max(1, issued + data.draw(st.integers(-2, 100)))
+                return b.authorized(company, cls, count, when(created[cls]))
+
+            kinds["authorize"] = authorize
         if held:
 
             def move() -> Event:
@@ -339,6 +439,15 @@ class LedgerMachine(RuleBasedStateMachine):
                 return b.transferred(company, party, taker, cls, shares, late())
 
             kinds["move"] = move
+
+            def invest() -> Event:
+                """Once shares are outstanding: a stake or a valuation derives from them."""
+                cls = data.draw(st.sampled_from(sorted(created)))
+                investor = data.draw(parties)
+                earliest = max(created[cls], first_issue)
+                return data.draw(investment(company, investor, cls, late(earliest)))
+
+            kinds["invest"] = invest
         if vacant:
 
             def appoint() -> Event:
@@ -376,8 +485,13 @@ class LedgerMachine(RuleBasedStateMachine):
             return b.board_size(company, data.draw(st.integers(max(n, 1), n + 1)), when())
 
         kinds["size"] = size
+
+        def value() -> Event:
+            return b.valuation(company, data.draw(money), when(), data.draw(st.sampled_from(BASES)))
+
+        kinds["value"] = value
         # Shares move more often than people: weigh the kinds accordingly.
-        weights = {"issue": 2, "move": 4}
+        weights = {"issue": 2, "invest": 3, "move": 4}
         choices = [kind for kind in sorted(kinds) for _ in range(weights.get(kind, 1))]
         return kinds[data.draw(st.sampled_from(choices), label="kind")]()
 
