@@ -3,6 +3,7 @@ as a user would record it, and its key figures are the ones the walkthrough give
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +79,23 @@ def test_the_seed_stage_story_gives_the_figures_of_its_walkthrough(lumen: Cli) -
             "ken-sato": 100_000,
         },
     )
+
+
+EVENTS_MD = Path(__file__).parents[2] / "docs" / "events.md"
+YAML_BLOCK = re.compile(r"```yaml\n(.*?)```", re.S)
+
+
+def test_the_examples_of_the_event_reference_record_one_after_the_other(cli: Cli) -> None:
+    # Every block but the ways to write money (not events) and the corrections (their
+    # targets are ids of another ledger).
+    blocks = [
+        block
+        for block in YAML_BLOCK.findall(EVENTS_MD.read_text(encoding="utf-8"))
+        if block.startswith("- ") and "target:" not in block
+    ]
+    recorded = cli("record", cli.write("globex.yaml", "".join(blocks)))
+    assert recorded.code == 0, recorded.err
+    assert recorded.out.startswith("recorded 35 events for globex (positions 1-35)\n")
+    events = cli("history", "globex", "--format", "json").json()["events"]
+    conversion = next(e["data"] for e in events if e["type"] == "ConvertibleConverted")
+    assert conversion["derived_shares"] == 565_217
