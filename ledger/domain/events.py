@@ -298,6 +298,16 @@ class Vesting(BaseModel):
     cliff_months: Months = 0
     every_months: Annotated[Months, Field(gt=0)] = 1
 
+    @model_validator(mode="before")
+    @classmethod
+    def _a_mapping(cls, data: Any) -> Any:
+        # pydantic's own refusal of a non-mapping reads as if the whole event were not one.
+        if not isinstance(data, dict | Vesting):
+            raise ValueError(
+                "a vesting schedule is a mapping {start, months, cliff_months?, every_months?}"
+            )
+        return data
+
     @model_validator(mode="after")
     def _cliff_within(self) -> Vesting:
         if self.cliff_months > self.months:

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,17 @@ def at_once(calls: Sequence[Callable[[], Run]]) -> list[Run]:
     """Run independent commands side by side (one per core): the suite stays quick."""
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         return list(pool.map(lambda call: call(), calls))
+
+
+def refuse_all(ledger: Cli, cases: Sequence[Any], home: Path) -> dict[str, Run]:
+    """Record each case's file (a ``pytest.param`` of name, text, expected message), each
+    from a directory of its own, side by side; the runs by case id."""
+    calls = []
+    for number, case in enumerate(cases):
+        name, text, _ = case.values
+        where = ledger.elsewhere(home / f"case-{number}")
+        calls.append(partial(where, "record", where.write(name, text)))
+    return dict(zip((case.id for case in cases), at_once(calls), strict=True))
 
 
 def clean_env() -> dict[str, str]:

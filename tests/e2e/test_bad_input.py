@@ -9,13 +9,9 @@ then ben's sale of 1,500,000 common to carol on 2022-01-01 and a board of one se
 
 from __future__ import annotations
 
-from functools import partial
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from .conftest import BASE_EVENTS, Cli, Run, assert_refused, at_once
+from .conftest import BASE_EVENTS, Cli, Run, assert_refused, refuse_all
 
 R1 = "rule 1 (the company exists from its registration)"
 R2 = "rule 2 (shares need their class, within its authorized shares)"
@@ -288,16 +284,6 @@ CASES = [
         id="an external_id twice in one batch",
     ),
 ]
-
-
-def refuse_all(ledger: Cli, cases: list[Any], home: Path) -> dict[str, Run]:
-    """Record every case's file, each from a directory of its own, side by side."""
-    calls = []
-    for number, case in enumerate(cases):
-        name, text, _ = case.values
-        where = ledger.elsewhere(home / f"case-{number}")
-        calls.append(partial(where, "record", where.write(name, text)))
-    return dict(zip((case.id for case in cases), at_once(calls), strict=True))
 
 
 @pytest.fixture(scope="module")
