@@ -43,6 +43,7 @@ from hypothesis.stateful import (
 from ledger import InputError, Ledger, RuleViolation
 from ledger.persistence.url import MEMORY_URL
 from tests import builders as b
+from tests.answers import AtLeast
 from tests.conftest import drop_pg_database, new_pg_database
 from tests.property.model import FORMS, SEATED, Event, Model
 
@@ -510,16 +511,13 @@ class LedgerMachine(RuleBasedStateMachine):
                 with pytest.raises(InputError, match="unknown company"):
                     self.ledger.cap_table(company, as_of=as_of, known_at=known_at)
                 continue
-            ledger, model = self.ledger, self.model
-            assert ledger.cap_table(company, as_of, known_at).model_dump(
-                mode="json"
-            ) == model.cap_table(company, as_of, position)
-            assert ledger.roster(company, as_of, known_at).model_dump(mode="json") == model.roster(
-                company, as_of, position
-            )
-            assert ledger.board(company, as_of, known_at).model_dump(mode="json") == model.board(
-                company, as_of, position
-            )
+            model = self.model
+            # The model knows the first catalogue: the ledger's answer holds its keys
+            # (answers only grow: names, fully diluted, … come with the second).
+            for report in ("cap_table", "roster", "board"):
+                answer = getattr(self.ledger, report)(company, as_of, known_at)
+                expected = getattr(model, report)(company, as_of, position)
+                assert answer.model_dump(mode="json") == AtLeast(expected), (report, company)
         self.compare_read_models_with_the_fold(data, as_of, last)
 
     def compare_read_models_with_the_fold(
