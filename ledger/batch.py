@@ -149,6 +149,17 @@ def validate_all(
     return checked
 
 
+def _closest(word: str, names: Iterable[str]) -> list[str]:
+    """The names nearest ``word`` (difflib's ratio, at least 0.6): the best, and a second as
+    near as it (the catalogue has near names: SharesIssued, SharesConverted)."""
+    scored = sorted(
+        ((difflib.SequenceMatcher(None, word, name).ratio(), name) for name in names),
+        reverse=True,
+    )
+    best = scored[0][0] if scored else 0.0
+    return [name for score, name in scored[:2] if score >= 0.6 and score >= best - 0.1]
+
+
 def describe_validation_error(where: str, error: ValidationError) -> str:
     """The first problem of a pydantic error as one line naming the item and the field."""
     errors = error.errors()
@@ -162,8 +173,8 @@ def describe_validation_error(where: str, error: ValidationError) -> str:
     ctx = first.get("ctx", {})
     if kind == "union_tag_invalid":
         tag = ctx.get("tag")
-        close = difflib.get_close_matches(str(tag), EVENT_TYPES, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        close = _closest(str(tag), EVENT_TYPES)
+        hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
         return f"{where}: unknown event type {tag!r}{hint}"
     if kind == "union_tag_not_found":
         return f"{where}: missing field 'type' (the event type)"
@@ -174,7 +185,7 @@ def describe_validation_error(where: str, error: ValidationError) -> str:
         return f"{where}: unknown field {'.'.join(loc)!r}{hint}"
     if kind == "missing":
         return f"{where}: missing field {'.'.join(loc)!r}"
-    if kind == "model_attributes_type" or kind == "model_type":
+    if (kind == "model_attributes_type" or kind == "model_type") and not loc:
         return f"{where}: expected an event (a mapping of fields), got {first['input']!r}"
     if loc[-1:] == ["[key]"]:  # a mapping's key: the key itself is the input
         loc, msg = loc[:-2], f"a key: {msg}"

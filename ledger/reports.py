@@ -195,11 +195,11 @@ class CapTable(Report):
 class OfficerOut(BaseModel):
     model_config = ConfigDict(frozen=True)
     person: str
-    name: str | None
     role: str
     title: str | None
     interim: bool
     since: date
+    name: str | None
 
 
 class Roster(Report):
@@ -218,11 +218,11 @@ class Roster(Report):
 class DirectorOut(BaseModel):
     model_config = ConfigDict(frozen=True)
     person: str
-    name: str | None
     seat: str
     since: date
     designated_by: str | None
     executive: bool
+    name: str | None
 
 
 class Board(Report):

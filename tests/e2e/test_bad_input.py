@@ -56,7 +56,8 @@ CASES = [
     pytest.param(
         "bad.yaml",
         "- {type: SharesMinted, company: acme-rockets, effective_date: 2022-01-01}\n",
-        "bad.yaml item 1: unknown event type 'SharesMinted' (did you mean 'SharesIssued'?)",
+        "bad.yaml item 1: unknown event type 'SharesMinted' (did you mean 'SharesConverted' or "
+        "'SharesIssued'?)",
         id="unknown event type",
     ),
     pytest.param(

@@ -557,7 +557,7 @@ def test_csv_writes_values_as_the_json_does_booleans_lowercase_and_null_empty(
     scenario: Scenario,
 ) -> None:
     table = scenario.cli.csv("board", "acme-rockets", "--as-of", "2021-05-01")
-    assert ",".join(table[1]) == "acme-rockets,2021-05-01,12,ana,director,2020-01-01,,false"
+    assert ",".join(table[1]) == "acme-rockets,2021-05-01,12,ana,director,2020-01-01,,false,"
     [issuance] = [
         row for row in scenario.cli.csv("history", "--party", "ben") if row[5] == "SharesIssued"
     ]
@@ -606,6 +606,11 @@ def test_schema_prints_the_json_schema_of_an_event_file_with_every_event_type(
             "ExecutiveAppointed", "ExecutiveDeparted", "InterimCEOAppointed", "InvestmentMade",
             "ShareClassCreated", "SharesCancelled", "SharesIssued", "SharesTransferred",
             "StockSplit", "ValuationRecorded",
+            # the second catalogue: equity instruments
+            "StakeholderRecorded", "StockPlanCreated", "StockPlanReserveChanged",
+            "OptionGranted", "OptionExercised", "OptionCancelled", "WarrantIssued",
+            "WarrantExercised", "WarrantCancelled", "ConvertibleIssued", "ConvertibleConverted",
+            "ConvertibleCancelled", "SharesConverted",
         ]
     )  # fmt: skip
 

@@ -15,6 +15,7 @@ import time
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -187,8 +188,23 @@ def answers(queried: Cli) -> dict[str, Run]:
     )
 
 
+def with_instruments(table: dict[str, Any]) -> dict[str, Any]:
+    """A cap table of a company without instruments, with the second catalogue's keys: no
+    names recorded, nothing but shares, so fully diluted is outstanding."""
+    total = table["total_shares"]
+    return {
+        **table,
+        "holders": [
+            {**h, "name": None, "options": 0, "warrants": 0,
+             "fully_diluted_shares": h["shares"], "fully_diluted_percent": h["ownership_percent"]}
+            for h in table["holders"]
+        ],
+        "fully_diluted_total": total, "pools": [], "warrants": [], "convertibles": [],
+    }  # fmt: skip
+
+
 def test_cap_table_json_is_the_documented_answer_whole(answers: dict[str, Run]) -> None:
-    assert answers["cap-table json"].json() == CAP_TABLE_2020
+    assert answers["cap-table json"].json() == with_instruments(CAP_TABLE_2020)
 
 
 def test_roster_board_and_holdings_json_are_the_documented_answers_whole(
@@ -205,6 +221,7 @@ def test_roster_board_and_holdings_json_are_the_documented_answers_whole(
                 "title": "Interim Chief Executive Officer",
                 "interim": True,
                 "since": "2021-05-01",
+                "name": None,
             }
         ],
     }
@@ -218,6 +235,7 @@ def test_roster_board_and_holdings_json_are_the_documented_answers_whole(
                 "since": "2020-01-01",
                 "designated_by": None,
                 "executive": True,
+                "name": None,
             }
         ],
     }
@@ -234,6 +252,14 @@ def test_roster_board_and_holdings_json_are_the_documented_answers_whole(
                 "classes": {"common": 1_500_000},
                 "ownership_percent_by_class": {"common": "12.0000"},
                 "voting_percent_by_class": {"common": "12.0000"},
+                "name": None,
+                "options": 0,
+                "warrants": 0,
+                "fully_diluted_shares": 1_500_000,
+                "fully_diluted_percent": "12.0000",
+                "grant_ids": [],
+                "warrant_ids": [],
+                "convertibles": [],
             }
         ],
     }
@@ -316,6 +342,12 @@ CAP_TABLE_HEADER = [
     "holder_total_shares",
     "row_ownership_percent",
     "row_voting_percent",
+    "name",
+    "options",
+    "warrants",
+    "fully_diluted_shares",
+    "fully_diluted_percent",
+    "fully_diluted_total",
 ]
 HISTORY_COLUMNS = [
     "event_id",
@@ -351,6 +383,12 @@ def test_csv_has_a_header_and_one_row_per_party_and_class_officer_director_or_ev
             "8000000",
             "64.0000",
             "64.0000",
+            "",
+            "0",
+            "0",
+            "8000000",
+            "64.0000",
+            "12500000",
         ],
         [
             "acme-rockets",
@@ -366,6 +404,12 @@ def test_csv_has_a_header_and_one_row_per_party_and_class_officer_director_or_ev
             "2500000",
             "20.0000",
             "20.0000",
+            "",
+            "0",
+            "0",
+            "2500000",
+            "20.0000",
+            "12500000",
         ],
         [
             "acme-rockets",
@@ -381,10 +425,16 @@ def test_csv_has_a_header_and_one_row_per_party_and_class_officer_director_or_ev
             "2000000",
             "16.0000",
             "16.0000",
+            "",
+            "0",
+            "0",
+            "2000000",
+            "16.0000",
+            "12500000",
         ],
     ]
     assert rows(answers["roster csv"]) == [
-        ["company", "as_of", "known_at", "person", "role", "title", "interim", "since"],
+        ["company", "as_of", "known_at", "person", "role", "title", "interim", "since", "name"],
         [
             "acme-rockets",
             "2021-05-01",
@@ -394,11 +444,22 @@ def test_csv_has_a_header_and_one_row_per_party_and_class_officer_director_or_ev
             "Interim Chief Executive Officer",
             "true",
             "2021-05-01",
+            "",
         ],
     ]
     assert rows(answers["board csv"]) == [
-        ["company", "as_of", "known_at", "person", "seat", "since", "designated_by", "executive"],
-        ["acme-rockets", "2021-05-01", "12", "ana", "director", "2020-01-01", "", "false"],
+        [
+            "company",
+            "as_of",
+            "known_at",
+            "person",
+            "seat",
+            "since",
+            "designated_by",
+            "executive",
+            "name",
+        ],
+        ["acme-rockets", "2021-05-01", "12", "ana", "director", "2020-01-01", "", "false", ""],
     ]
     assert rows(answers["holdings csv"]) == [
         [
@@ -414,6 +475,11 @@ def test_csv_has_a_header_and_one_row_per_party_and_class_officer_director_or_ev
             "holder_total_shares",
             "row_ownership_percent",
             "row_voting_percent",
+            "name",
+            "options",
+            "warrants",
+            "fully_diluted_shares",
+            "fully_diluted_percent",
         ],
         [
             "ben",
@@ -427,6 +493,11 @@ def test_csv_has_a_header_and_one_row_per_party_and_class_officer_director_or_ev
             "12.0000",
             "1500000",
             "12.0000",
+            "12.0000",
+            "",
+            "0",
+            "0",
+            "1500000",
             "12.0000",
         ],
     ]
@@ -564,7 +635,7 @@ def test_postgresql_records_and_answers_like_sqlite(pg_cli: Cli) -> None:
             partial(pg_cli, "roster", "nope-inc"),
         ]
     )
-    assert answers[0].json() == CAP_TABLE_2020
+    assert answers[0].json() == with_instruments(CAP_TABLE_2020)
     assert rows(answers[1])[0] == CAP_TABLE_HEADER
     assert len(rows(answers[1])) == 4
     history = answers[2].json()
