@@ -394,6 +394,11 @@ def converting_amount(c: Convertible, on: date) -> Fraction:
     return amount * (1 + Fraction(c.interest_rate_percent) / 100 * days / 365)
 
 
+def _plain(amount: Fraction) -> str:
+    """An amount to the cent, without trailing zeros: 1000000, 1080219.18."""
+    return decimal_text(money_amount(amount).normalize())
+
+
 def conversion_shares(c: Convertible, price: Fraction, diluted: int, on: date) -> int:
     """The shares a conversion at the round's ``price`` derives, exact until one rounding
     down: the most of A / price, the discount's A / (price · (1 − d)) and the cap's shares
@@ -409,10 +414,9 @@ def conversion_shares(c: Convertible, price: Fraction, diluted: int, on: date) -
             if a >= 1:
                 raise Broken(
                     8,
-                    f"convertible {c.convertible} converts "
-                    f"{decimal_text(money_amount(amount))} {c.currency} at a post-money cap "
-                    f"of {decimal_text(c.valuation_cap)} {c.currency}: the amount must be "
-                    "below the cap",
+                    f"convertible {c.convertible} converts {_plain(amount)} {c.currency} "
+                    f"at a post-money cap of {decimal_text(c.valuation_cap)} {c.currency}: "
+                    "the amount must be below the cap",
                 )
             candidates.append(diluted * a / (1 - a))
         else:
