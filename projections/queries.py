@@ -8,12 +8,24 @@ the full condition on ``known_from``/``known_to`` applies.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ledger.domain.state import CompanyState, Director, Officer, ShareClass, Valuation
+from ledger.domain.state import (
+    Award,
+    CompanyState,
+    Convertible,
+    Director,
+    Officer,
+    Plan,
+    ShareClass,
+    Stakeholder,
+    Valuation,
+    Warrant,
+)
 from ledger.reports import (
     Board,
     CapTable,
@@ -29,6 +41,10 @@ from ledger.reports import (
 )
 
 from .database import Database
+from .history import POOL, SECURITY, STAKEHOLDER, Shape
+
+INSTRUMENTS = (SECURITY, POOL, STAKEHOLDER)
+"""The tables a company's instruments and stakeholders are read from."""
 
 
 def _when(db: Database, now: bool, alias: str = "") -> str:
@@ -51,9 +67,11 @@ def _fetch(raw: Any, sql: str, params: Sequence[Any]) -> list[Any]:
     return list(cur.fetchall())
 
 
-def cap_table(
+def company_state(
     db: Database, raw: Any, company: str, as_of: date, known_at: int, now: bool
-) -> CapTable:
+) -> CompanyState:
+    """The company on ``as_of`` as known at ``known_at``, as far as the report builders read
+    it: holdings and class totals, the valuation, the instruments, plans and stakeholders."""
     when, params = _when(db, now), _params(db, as_of, known_at, now)
     # SQLite's planner prefers the non-partial index on the same leading columns: name the
     # partial covering one, which holds every column the query reads.
@@ -71,8 +89,10 @@ def cap_table(
             f"WHERE company = {db.mark} AND {when}",
             [company, *params],
         )
+        instruments = _select_instruments(db, raw, company, when, params)
     rows, valuation = held_by.fetchall(), valued.fetchall()
     state = CompanyState(company)
+    _fill_instruments(state, instruments)
     holdings = state.holdings
     issued: dict[str, int] = {}
     votes_per_share: dict[str, int] = {}
@@ -94,7 +114,118 @@ def cap_table(
         state.valuation = Valuation(
             Decimal(amount), currency, basis, db.from_sql("effective_date", effective)
         )
-    return cap_table_of(state, as_of, known_at)
+    return state
+
+
+def cap_table(
+    db: Database, raw: Any, company: str, as_of: date, known_at: int, now: bool
+) -> CapTable:
+    return cap_table_of(company_state(db, raw, company, as_of, known_at, now), as_of, known_at)
+
+
+def _select_instruments(
+    db: Database, raw: Any, company: str, when: str, params: Sequence[Any]
+) -> list[Any]:
+    """Send the queries of the company's instruments, plans and stakeholders (one cursor
+    each, in ``INSTRUMENTS`` order; ``_fill_instruments`` reads them)."""
+    cursors = []
+    for shape in INSTRUMENTS:
+        cur = db.read_cursor(raw)
+        cur.execute(
+            f"SELECT {', '.join(_columns(shape))} FROM {shape.table} "
+            f"WHERE company = {db.mark} AND {when}",
+            [company, *params],
+        )
+        cursors.append(cur)
+    return cursors
+
+
+def _columns(shape: Shape) -> tuple[str, ...]:
+    return (*shape.key_columns, *shape.value_columns)
+
+
+def _fill_instruments(state: CompanyState, cursors: Sequence[Any]) -> None:
+    """The state's awards, warrants, open convertibles, plans and stakeholders from the rows
+    of ``_select_instruments``: what the stored terms are; the report builders compute what
+    they amount to on the date."""
+    securities, pools, stakeholders = (cur.fetchall() for cur in cursors)
+    for (
+        security,
+        kind,
+        holder,
+        plan,
+        share_class,
+        quantity,
+        exercised,
+        cancelled,
+        text,
+    ) in securities:
+        terms = json.loads(text)
+        if kind == "warrant":
+            state.warrants[security] = Warrant(
+                security,
+                holder,
+                share_class,
+                int(quantity),
+                Decimal(terms["exercise_price"]),
+                terms["currency"],
+                _day(terms["expiration_date"]),
+                date.fromisoformat(terms["issued"]),
+                int(exercised),
+                int(cancelled),
+            )
+        elif kind == "convertible":
+            state.convertibles[security] = Convertible(
+                security,
+                holder,
+                terms["kind"],
+                Decimal(terms["amount"]),
+                terms["currency"],
+                _decimal(terms["valuation_cap"]),
+                _decimal(terms["discount_percent"]),
+                terms["cap_basis"],
+                _decimal(terms["interest_rate_percent"]),
+                _day(terms["maturity_date"]),
+                date.fromisoformat(terms["issued"]),
+            )
+        else:
+            v = terms["vesting"]
+            state.awards[security] = Award(
+                security,
+                holder,
+                plan,
+                kind,
+                share_class,
+                int(quantity),
+                _decimal(terms["exercise_price"]),
+                terms["currency"],
+                _day(terms["expiration_date"]),
+                None
+                if v is None
+                else (
+                    date.fromisoformat(v["start"]),
+                    v["months"],
+                    v["cliff_months"],
+                    v["every_months"],
+                ),
+                date.fromisoformat(terms["granted"]),
+                int(exercised),
+                int(cancelled),
+            )
+    for plan, name, share_class, on_cancel, reserved, exercised, retired in pools:
+        state.plans[plan] = Plan(
+            plan, name, share_class, int(reserved), on_cancel, int(exercised), int(retired)
+        )
+    for party, name, kind in stakeholders:
+        state.stakeholders[party] = Stakeholder(name, kind)
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def _day(text: str | None) -> date | None:
+    return None if text is None else date.fromisoformat(text)
 
 
 def roster(db: Database, raw: Any, company: str, as_of: date, known_at: int, now: bool) -> Roster:
@@ -159,10 +290,13 @@ def holdings(db: Database, raw: Any, party: str, as_of: date, known_at: int, now
             f"WHERE company = {db.mark} AND party = {db.mark} AND {_when(db, now)}",
             [company, party, *params],
         )
-        if not held:
-            continue
         state = CompanyState(company)
-        state.holdings[party] = {str(share_class): int(shares) for share_class, shares in held}
+        if held:
+            state.holdings[party] = {str(share_class): int(shares) for share_class, shares in held}
+        # The company's instruments, plans and names (fully diluted counts them all).
+        with db.together(raw):
+            instruments = _select_instruments(db, raw, company, _when(db, now), params)
+        _fill_instruments(state, instruments)
         # The company's totals by class on D as known at T: the denominators. A class total is
         # at most 10^18 (the bounds rule), so SUM stays within SQLite's 64-bit integers
         # (PostgreSQL's SUM of BIGINT is NUMERIC); votes are multiplied in Python.
