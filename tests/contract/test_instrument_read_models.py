@@ -244,3 +244,63 @@ def test_verify_covers_the_instruments_and_a_rebuild_writes_what_the_catch_ups_w
     assert tables(ledger) == caught_up
     read_models.rebuild("acme")
     assert tables(ledger) == caught_up
+
+
+def test_the_audit_lists_a_grant_an_exercise_and_a_pool_change_with_the_events_behind_them(
+    ledger: Ledger,
+) -> None:
+    an_instrument_history(ledger)
+    audit = ledger.audit("acme", D("2020-02-01"), D("2021-10-01"))
+    changes = {
+        (c.effective_date.isoformat(), c.table, *c.key.values()): (
+            c.before,
+            c.after,
+            c.changed,
+            [e.type for e in c.events],
+        )
+        for c in audit.changes
+    }
+    before, after, changed, behind = changes["2020-03-01", "security", "g1", "option"]
+    assert (before, changed, behind) == (None, [*after], ["OptionGranted"])  # not r1's grant
+    assert (after["holder"], after["plan"], after["quantity"], after["exercised"]) == (
+        "cy",
+        "main",
+        400,
+        0,
+    )
+    exercise = "2021-03-15"
+    assert changes[exercise, "security", "g1", "option"][2:] == (["exercised"], ["OptionExercised"])
+    assert changes[exercise, "pool", "main"][:2] == (
+        {"name": "2020 Plan", "share_class": "common", "on_cancel": "return", "reserved": 1_000,
+         "exercised": 0, "retired": 0},
+        {"name": "2020 Plan", "share_class": "common", "on_cancel": "return", "reserved": 1_000,
+         "exercised": 100, "retired": 0},
+    )  # fmt: skip
+    assert changes[exercise, "pool", "main"][3] == ["OptionExercised"]
+    assert changes[exercise, "cap_table", "cy", "common"][1:] == (
+        {"shares": 100},
+        ["shares"],
+        ["OptionExercised"],
+    )
+    reserve = changes["2021-10-01", "pool", "main"]
+    assert (reserve[2], reserve[3]) == (["reserved"], ["StockPlanReserveChanged"])
+    renamed = changes["2021-10-01", "stakeholder", "ana"]
+    assert (renamed[1], renamed[3]) == (
+        {"name": "Ana Smith", "kind": "individual"},
+        ["StakeholderRecorded"],
+    )
+    # A split is behind the change of each instrument and plan of its class.
+    split = [k for k in changes if k[0] == "2021-06-01" and k[1] in ("security", "pool")]
+    assert sorted(split) == [
+        ("2021-06-01", "pool", "main"),
+        ("2021-06-01", "pool", "rsus"),
+        ("2021-06-01", "security", "g0", "option"),
+        ("2021-06-01", "security", "g1", "option"),
+        ("2021-06-01", "security", "r1", "rsu"),
+    ]
+    assert {changes[k][3][0] for k in split} == {"StockSplit"}
+    csv = audit.csv_rows()
+    assert {(r["table"], r.get("security"), r.get("kind"), r.get("plan")) for r in csv} >= {
+        ("security", "g1", "option", None),
+        ("pool", None, None, "main"),
+    }
