@@ -30,11 +30,13 @@ from ledger.reports import (
     Board,
     CapTable,
     DirectorOut,
+    Grants,
     Holdings,
     Position,
     Roster,
     board_from,
     cap_table_of,
+    grants_of,
     holdings_from,
     position_of,
     roster_of,
@@ -216,8 +218,25 @@ def _fill_instruments(state: CompanyState, cursors: Sequence[Any]) -> None:
         state.plans[plan] = Plan(
             plan, name, share_class, int(reserved), on_cancel, int(exercised), int(retired)
         )
-    for party, name, kind in stakeholders:
-        state.stakeholders[party] = Stakeholder(name, kind)
+    state.stakeholders = _named(stakeholders)
+
+
+def _named(rows: Sequence[Any]) -> dict[str, Stakeholder]:
+    return {party: Stakeholder(name, kind) for party, name, kind in rows}
+
+
+def _stakeholders(
+    db: Database, raw: Any, company: str, as_of: date, known_at: int, now: bool
+) -> dict[str, Stakeholder]:
+    """The company's stakeholders (their names beside their slugs)."""
+    return _named(
+        _fetch(
+            raw,
+            f"SELECT {', '.join(_columns(STAKEHOLDER))} FROM {STAKEHOLDER.table} "
+            f"WHERE company = {db.mark} AND {_when(db, now)}",
+            [company, *_params(db, as_of, known_at, now)],
+        )
+    )
 
 
 def _decimal(text: str | None) -> Decimal | None:
@@ -246,7 +265,25 @@ def roster(db: Database, raw: Any, company: str, as_of: date, known_at: int, now
         )
         for person, role, title, interim, since in rows
     ]
+    state.stakeholders = _stakeholders(db, raw, company, as_of, known_at, now)
     return roster_of(state, as_of, known_at)
+
+
+def grants(
+    db: Database,
+    raw: Any,
+    company: str,
+    as_of: date,
+    known_at: int,
+    now: bool,
+    holder: str | None = None,
+) -> Grants:
+    state = CompanyState(company)
+    params = _params(db, as_of, known_at, now)
+    with db.together(raw):
+        instruments = _select_instruments(db, raw, company, _when(db, now), params)
+    _fill_instruments(state, instruments)
+    return grants_of(state, as_of, known_at, holder)
 
 
 def board(db: Database, raw: Any, company: str, as_of: date, known_at: int, now: bool) -> Board:
@@ -256,13 +293,14 @@ def board(db: Database, raw: Any, company: str, as_of: date, known_at: int, now:
         f"WHERE company = {db.mark} AND {_when(db, now)}",
         [company, *_params(db, as_of, known_at, now)],
     )
+    named = _stakeholders(db, raw, company, as_of, known_at, now)
     directors = []
     for person, seat, designated_by, executive, since in rows:
         director = Director(person, seat, db.from_sql("since", since), designated_by)
         directors.append(
             DirectorOut(
                 person=director.person,
-                name=None,
+                name=named[person].name if person in named else None,
                 seat=director.seat,
                 since=director.since,
                 designated_by=director.designated_by,

@@ -7,6 +7,7 @@ rebuild writes the rows the catch-ups wrote."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 from typing import Any
 
@@ -32,6 +33,8 @@ def an_instrument_history(ledger: Ledger) -> None:
         [
             *b.founded("acme", "2020-01-01", {"ana": 1_000, "ben": 500}),
             b.share_class("acme", "pref", "2020-01-01", kind="preferred"),
+            b.executive_appointed("acme", "ana", "ceo", "2020-01-01"),
+            b.director_appointed("acme", "ana", "2020-01-01"),
             event("StakeholderRecorded", "2020-01-01", party="ana", name="Ana", kind="individual"),
         ]
     )
@@ -206,8 +209,12 @@ def test_the_instrument_read_models_rebuild_the_folds_state_at_every_date_and_po
             )
             tables_say = answers(ledger, "acme", as_of, known_at, fold=False)
             assert tables_say == answers(ledger, "acme", as_of, known_at, fold=True)
-        for party in PARTIES:
-            as_of = D("2021-11-01")
+            for holder in (None, "cy"):
+                assert models(ledger).grants("acme", as_of, known_at, holder) == ledger.grants(
+                    "acme", as_of, known_at, holder=holder
+                )
+        # Before the exercise and the conversion cy holds options only, angel a SAFE only.
+        for party, as_of in itertools.product(PARTIES, (D("2020-07-01"), D("2021-11-01"))):
             assert ledger.holdings(party, as_of, known_at) == ledger.holdings(
                 party, as_of, known_at, fold=True
             )
