@@ -26,19 +26,16 @@ def event(type_: str, on: str, **fields: Any) -> dict[str, Any]:
     return {"type": type_, "company": "acme", "effective_date": on, **fields}
 
 
-def an_instrument_history(ledger: Ledger) -> None:
-    """acme's instruments over 2020-2022, recorded in batches, with a back-dated grant and a
-    grant retracted."""
-    ledger.record(
+def instrument_batches() -> list[list[dict[str, Any]]]:
+    """acme's instruments over 2020-2022 in batches, the last two back-dated grants."""
+    return [
         [
             *b.founded("acme", "2020-01-01", {"ana": 1_000, "ben": 500}),
             b.share_class("acme", "pref", "2020-01-01", kind="preferred"),
             b.executive_appointed("acme", "ana", "ceo", "2020-01-01"),
             b.director_appointed("acme", "ana", "2020-01-01"),
             event("StakeholderRecorded", "2020-01-01", party="ana", name="Ana", kind="individual"),
-        ]
-    )
-    ledger.record(
+        ],
         [
             event(
                 "StockPlanCreated",
@@ -57,9 +54,7 @@ def an_instrument_history(ledger: Ledger) -> None:
                 reserved=300,
                 on_cancel="retire",
             ),
-        ]
-    )
-    ledger.record(
+        ],
         [
             event(
                 "OptionGranted",
@@ -81,9 +76,7 @@ def an_instrument_history(ledger: Ledger) -> None:
                 quantity=100,
                 kind="rsu",
             ),
-        ]
-    )
-    ledger.record(
+        ],
         [
             event(
                 "WarrantIssued",
@@ -104,18 +97,21 @@ def an_instrument_history(ledger: Ledger) -> None:
                 amount=b.usd(50_000),
                 valuation_cap=b.usd(5_000_000),
             ),
-        ]
-    )
-    ledger.record([event("OptionExercised", "2021-03-15", grant="g1", quantity=100)])
-    ledger.record([event("OptionCancelled", "2021-04-01", grant="r1", quantity=40, reason="other")])
-    ledger.record([event("OptionExercised", "2021-05-01", grant="r1", quantity=20)])
-    ledger.record([event("StockSplit", "2021-06-01", share_class="common", ratio="2:1")])
-    ledger.record([event("WarrantExercised", "2021-07-01", warrant="w1", quantity=50)])
-    ledger.record(
-        [event("ConvertibleConverted", "2021-08-01", convertible="s1", share_class="pref",
-               shares=10_000)]
-    )  # fmt: skip
-    ledger.record(
+        ],
+        [event("OptionExercised", "2021-03-15", grant="g1", quantity=100)],
+        [event("OptionCancelled", "2021-04-01", grant="r1", quantity=40, reason="other")],
+        [event("OptionExercised", "2021-05-01", grant="r1", quantity=20)],
+        [event("StockSplit", "2021-06-01", share_class="common", ratio="2:1")],
+        [event("WarrantExercised", "2021-07-01", warrant="w1", quantity=50)],
+        [
+            event(
+                "ConvertibleConverted",
+                "2021-08-01",
+                convertible="s1",
+                share_class="pref",
+                shares=10_000,
+            )
+        ],
         [
             event(
                 "SharesConverted",
@@ -133,13 +129,9 @@ def an_instrument_history(ledger: Ledger) -> None:
                 kind="individual",
             ),
             event("StockPlanReserveChanged", "2021-10-01", plan="main", reserved=2_500),
-        ]
-    )
-    ledger.record(
-        [event("OptionCancelled", "2021-12-01", grant="g1", quantity=50, reason="forfeited")]
-    )
-    # Late facts: a grant back in 2020, and a grant recorded then retracted.
-    ledger.record(
+        ],
+        [event("OptionCancelled", "2021-12-01", grant="g1", quantity=50, reason="forfeited")],
+        # Late facts: a grant back in 2020, and one in 2021 (retracted by the history).
         [
             event(
                 "OptionGranted",
@@ -150,9 +142,7 @@ def an_instrument_history(ledger: Ledger) -> None:
                 quantity=50,
                 exercise_price=b.usd("0.10"),
             )
-        ]
-    )
-    wrong = ledger.record(
+        ],
         [
             event(
                 "OptionGranted",
@@ -163,8 +153,14 @@ def an_instrument_history(ledger: Ledger) -> None:
                 quantity=70,
                 exercise_price=b.usd("0.20"),
             )
-        ]
-    )
+        ],
+    ]
+
+
+def an_instrument_history(ledger: Ledger) -> None:
+    """``instrument_batches`` recorded one batch at a time, then the last grant retracted."""
+    for batch in instrument_batches():
+        wrong = ledger.record(batch)
     ledger.record([b.retracted("acme", wrong.recorded[0].event_id)])
 
 
