@@ -155,29 +155,6 @@ def _cap_behind(state: CompanyState, key: Key, fact: Fact) -> bool:
 
 # --- the valuation, the roster and the board ---
 
-SHARES_CHANGE_HANDS = frozenset({"SharesIssued", "SharesTransferred", "SharesCancelled"})
-_INSTRUMENT_EVENTS = frozenset(
-    {
-        "StakeholderRecorded",
-        "StockPlanCreated",
-        "StockPlanReserveChanged",
-        "OptionGranted",
-        "OptionExercised",
-        "OptionCancelled",
-        "WarrantIssued",
-        "WarrantExercised",
-        "WarrantCancelled",
-        "ConvertibleIssued",
-        "ConvertibleConverted",
-        "ConvertibleCancelled",
-        "SharesConverted",
-    }
-)
-OFFICERS_UNCHANGED = SHARES_CHANGE_HANDS | _INSTRUMENT_EVENTS
-"""Facts that leave officers, directors and valuations alone (they touch holdings and
-instruments only)."""
-
-
 def _valuation_rows(state: CompanyState) -> dict[Key, Value]:
     v = state.valuation
     if v is None:
@@ -437,7 +414,7 @@ ROSTER = Table(
     _whole,
     _from_rows(_roster_rows),
     _person_behind(_OFFICES),
-    OFFICERS_UNCHANGED,
+    changed_only_by(*_OFFICES),
     frozenset({"title"}),
 )
 BOARD = Table(
@@ -448,7 +425,7 @@ BOARD = Table(
     _whole,
     _from_rows(_board_rows),
     _person_behind(_SEATS),
-    OFFICERS_UNCHANGED,
+    changed_only_by(*_SEATS),
 )
 SECURITY = Table(
     "security",
