@@ -11,7 +11,11 @@ import itertools
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
+import sqlalchemy as sa
+
 from ledger import Ledger
+from ledger.domain.errors import LedgerError
 from ledger.domain.state import CompanyState
 from projections import queries
 from projections.service import ReadModelService
@@ -307,3 +311,17 @@ def test_the_audit_lists_a_grant_an_exercise_and_a_pool_change_with_the_events_b
         ("security", "g1", "option", None),
         ("pool", None, None, "main"),
     }
+
+
+def test_verify_names_an_instrument_row_changed_behind_its_back(ledger: Ledger) -> None:
+    an_instrument_history(ledger)
+    with ledger.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE security_history SET quantity = quantity + 1 "
+                "WHERE security = 'w1' AND known_to IS NULL AND valid_to IS NULL"
+            )
+        )
+    differs = r"\(security_history\) differs .* security w1 kind warrant"
+    with pytest.raises(LedgerError, match=differs):
+        models(ledger).verify()
