@@ -238,6 +238,9 @@ class Writer:
                 for key in fresh.keys() | opened:
                     self._set(shape, book.company, tail, key, fresh.get(key), on, position)
             else:
+                # The rows last compared whole are no longer the open rows: a later fact
+                # compared whole that takes them back there must not look like no change.
+                snapshots[i] = None
                 value_of = shape.value_of
                 for key in touched:
                     self._set(shape, book.company, tail, key, value_of(state, key), on, position)
