@@ -92,9 +92,8 @@ def upgrade() -> None:
     )
     # Re-project: every read model again from the log, at the next catch-up (projections
     # still at position 0 have nothing to redo).
-    for table in DERIVED:
-        op.execute(f"DELETE FROM {table}")
-    op.execute(
-        "UPDATE projection_tracking SET position = 0, generation = generation + 1 "
-        "WHERE position > 0"
-    )
+    conn = op.get_bind()
+    if conn.execute(sa.text("SELECT MAX(position) FROM projection_tracking")).scalar():
+        for table in DERIVED:
+            op.execute(f"DELETE FROM {table}")
+        op.execute("UPDATE projection_tracking SET position = 0, generation = generation + 1")
