@@ -16,7 +16,7 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from .domain.errors import LedgerError
-from .reports import Board, CapTable, Holdings, Roster
+from .reports import Board, CapTable, Grants, Holdings, Roster
 
 if TYPE_CHECKING:
     from .app import Ledger
@@ -108,6 +108,17 @@ class ReadModels(Protocol):
         ...
 
     def cap_table(self, company: str, as_of: date, known_at: int | None = None) -> CapTable: ...
+
+    def grants(
+        self,
+        company: str,
+        as_of: date,
+        known_at: int | None = None,
+        holder: str | None = None,
+    ) -> Grants:
+        """The company's awards (of ``holder`` if given) with what they amount to on
+        ``as_of``."""
+        ...
 
     def roster(self, company: str, as_of: date, known_at: int | None = None) -> Roster: ...
 

@@ -11,12 +11,12 @@ import json
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
+from . import rows
 from .domain.entry import Entry
-from .domain.events import Fact, fact_parties
 from .domain.instruments import (
     available,
     exercisable,
@@ -802,37 +802,21 @@ def holdings_from(party: str, as_of: date, known_at: int, positions: list[Positi
 
 # --- the audit report: every change of the rows in a period, with the events behind it ---
 
-AUDITED_TABLES = ("cap_table", "roster", "board")
+AUDITED_TABLES = tuple(table.name for table in rows.AUDITED)
 """The tables an audit compares, in the order its changes of one day are listed."""
-
-_AUDIT_KEYS = {
-    "cap_table": ("party", "share_class"),
-    "roster": ("person", "role", "title"),
-    "board": ("person",),
-}
 
 AuditKey = tuple[str, tuple[str | None, ...]]
 """(table, the row's key values)."""
 
 
 def audit_rows(state: CompanyState) -> dict[AuditKey, dict[str, Any]]:
-    """Every row of the cap table (party, class: shares), the roster (person, role, title:
-    interim, since) and the board (person: seat, designated_by, executive, since) in a
-    state: what an audit compares from one day to the next."""
-    rows: dict[AuditKey, dict[str, Any]] = {}
-    for party, held in state.holdings.items():
-        for share_class, shares in held.items():
-            rows["cap_table", (party, share_class)] = {"shares": shares}
-    for o in state.officers:
-        rows["roster", (o.person, o.role, o.title)] = {"interim": o.interim, "since": o.since}
-    for d in state.directors.values():
-        rows["board", (d.person,)] = {
-            "seat": d.seat,
-            "designated_by": d.designated_by,
-            "executive": state.is_executive(d.person),
-            "since": d.since,
-        }
-    return rows
+    """Every row of the audited tables (``rows.AUDITED``) in a state, with the value columns
+    the audit shows: what an audit compares from one day to the next."""
+    return {
+        (table.name, cast(tuple[str | None, ...], key)): table.audit_value(value)
+        for table in rows.AUDITED
+        for key, value in table.rows(state).items()
+    }
 
 
 class AuditCorrection(BaseModel):
@@ -891,7 +875,8 @@ class Audit(Report):
         "company", "from", "to", "known_at", "effective_date", "table", "party",
         "share_class", "person", "role", "title", "before", "after", "event_id", "position",
         "type", "recorded_at", "recorded_by", "source", "changed", "correction_type",
-        "correction_target", "correction_target_type", "correction_reason",
+        "correction_target", "correction_target_type", "correction_reason", "security", "kind",
+        "plan",
     )  # fmt: skip
 
     model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
@@ -935,7 +920,7 @@ def _json_text(value: Any) -> str | None:
 
 
 def audit_key(table: str, values: tuple[str | None, ...]) -> dict[str, str | None]:
-    return dict(zip(_AUDIT_KEYS[table], values, strict=True))
+    return dict(zip(rows.BY_NAME[table].key_columns, values, strict=True))
 
 
 class DayChange(NamedTuple):
@@ -955,13 +940,13 @@ def changes_between(
     the fold (``apply_known``) of ``entries`` (in force, timeline order) at the end of the
     day compared with the end of the day before. Only a day with an event can change, so
     only those are compared. The events behind a change are those of that day that can
-    change its row (``_behind``), else every event of that day."""
+    change its row (its table's ``behind``), else every event of that day."""
     state = CompanyState(company)
     i, count = 0, len(entries)
     while i < count and entries[i].fact.effective_date < start:
         apply_known(state, entries[i])
         i += 1
-    rows = audit_rows(state)
+    before = audit_rows(state)
     while i < count and entries[i].fact.effective_date <= end:
         on = entries[i].fact.effective_date
         todays: list[Entry] = []
@@ -970,28 +955,12 @@ def changes_between(
             todays.append(entries[i])
             i += 1
         after = audit_rows(state)
-        changed = [k for k in rows.keys() | after.keys() if rows.get(k) != after.get(k)]
+        changed = [k for k in before.keys() | after.keys() if before.get(k) != after.get(k)]
         changed.sort(key=lambda k: (AUDITED_TABLES.index(k[0]), [v or "" for v in k[1]]))
-        for key in changed:
-            behind = [e for e in todays if _behind(key, e.fact)] or todays
-            yield DayChange(on, key, rows.get(key), after.get(key), behind)
-        rows = after
-
-
-_OFFICES = frozenset({"ExecutiveAppointed", "InterimCEOAppointed", "ExecutiveDeparted"})
-_SEATS = frozenset({"DirectorAppointed", "DirectorDeparted", "BoardSeatRetained", *_OFFICES})
-"""Events that change a person's roster rows; and their board row (an office makes a
-director executive)."""
-
-
-def _behind(key: AuditKey, fact: Fact) -> bool:
-    """Whether ``fact`` can change the row ``key``: a move of the party's shares of the class,
-    or a class-wide event (a split); an office or seat event of the person."""
-    table, values = key
-    if table == "cap_table":
-        if getattr(fact, "share_class", None) != values[1]:
-            return False
-        parties = fact_parties(fact)
-        return values[0] in parties or fact.type == "StockSplit"
-    person = getattr(fact, "person", None)
-    return person == values[0] and fact.type in (_OFFICES if table == "roster" else _SEATS)
+        for table, key in changed:
+            can = rows.BY_NAME[table].behind
+            behind = [e for e in todays if can(state, key, e.fact)] or todays
+            yield DayChange(
+                on, (table, key), before.get((table, key)), after.get((table, key)), behind
+            )
+        before = after

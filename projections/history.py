@@ -1,37 +1,26 @@
-"""The pure half of the read models: what each history table holds for a company state, the
-canonical valid-time history of a company, and how a change turns into rows closed and opened.
+"""The pure half of the read models: the history tables (the tables of ``ledger.rows``, kept
+bitemporally), the canonical valid-time history of a company, and how a change turns into
+rows closed and opened.
 
-A company's **canonical history** in a table, as known at a position, is for each row key
-(cap table: party and class; roster: person, role and title; board: person; valuation: the
-company) the maximal intervals of effective dates over which the key's value (shares and
-votes per share; interim and since; seat, designated_by, executive and since; the valuation)
-stays the same, the value on a date being the fold's state at the end of that date. Nothing
-here knows a rule: the states come from the fold's own ``apply_known`` (``replay_known``'s
-step), and a shape only reads a ``CompanyState``.
+A company's **canonical history** in a table, as known at a position, is for each row key the
+maximal intervals of effective dates over which the key's value stays the same, the value on
+a date being the fold's state at the end of that date. Nothing here knows a rule: the states
+come from the fold's own ``apply_known`` (``replay_known``'s step), and what a state's rows
+are is ``ledger.rows``'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import NamedTuple
 
+from ledger import rows
 from ledger.domain.entry import Entry
-from ledger.domain.events import (
-    Fact,
-    InvestmentMade,
-    SharesCancelled,
-    SharesIssued,
-    SharesTransferred,
-    fact_parties,
-)
 from ledger.domain.rules import apply_known
 from ledger.domain.state import CompanyState
-from ledger.domain.values import decimal_text
-
-Key = tuple[Hashable, ...]
-Value = tuple[Hashable, ...]
+from ledger.rows import Key, Table, Value
 
 
 class Row(NamedTuple):
@@ -44,146 +33,50 @@ class Row(NamedTuple):
     valid_to: date | None
 
 
-@dataclass(frozen=True)
-class Shape:
-    """One history table: its projection, columns, and how to read a state into rows."""
+@dataclass(frozen=True, kw_only=True)
+class Shape(Table):
+    """One history table: a table of ``ledger.rows`` kept bitemporally by a projection."""
 
     projection: str
     table: str
-    key_columns: tuple[str, ...]
-    value_columns: tuple[str, ...]
-    snapshot: Callable[[CompanyState], dict[Key, Value]]
-    """Every key's value in a state."""
-    touched: Callable[[Fact], set[Key] | None]
-    """The keys an applied fact can change, or None for "any" (compare the whole snapshot).
-    An optimization only, checked by ``verify`` and the property tests: a fact type not
-    named by a hint is compared whole."""
-    value_of: Callable[[CompanyState, Key], Value | None]
-    """One key's value in a state (None: the key has no row)."""
-    value_types: tuple[str, ...] = ()
+    value_types: tuple[str, ...]
     """The PostgreSQL types of the value columns (the key columns are text)."""
-    nullable_keys: frozenset[str] = frozenset()
-    unchanged_by: frozenset[str] = frozenset()
-    """Fact types that never change this table's rows (an optimization, like ``touched``)."""
-    indexes_parties: bool = False
-    """Whether the first key column is a party for the holdings index (``party_companies``)."""
+    party_column: int | None = None
+    """The position among the key and value columns of a party for the holdings index
+    (``party_companies``), if the table has one."""
 
 
-# --- the cap table: one row per (party, share class) held ---
-
-SHARE_MOVES = (SharesIssued, InvestmentMade, SharesTransferred, SharesCancelled)
-"""Facts that move shares between named parties only. Any other fact (a split, say) may touch
-every holder, so its whole cap table is compared."""
-
-
-def _cap_snapshot(state: CompanyState) -> dict[Key, Value]:
-    classes = state.classes
-    return {
-        (party, share_class): (shares, classes[share_class].votes_per_share)
-        for party, held in state.holdings.items()
-        for share_class, shares in held.items()
-    }
+def _history(
+    table: Table, projection: str, value_types: tuple[str, ...], party: str | None = None
+) -> Shape:
+    columns = (*table.key_columns, *table.value_columns)
+    return Shape(
+        **{f.name: getattr(table, f.name) for f in fields(Table)},
+        projection=projection,
+        table=f"{table.name}_history",
+        value_types=value_types,
+        party_column=None if party is None else columns.index(party),
+    )
 
 
-def _cap_touched(fact: Fact) -> set[Key] | None:
-    if isinstance(fact, SHARE_MOVES):
-        return {(party, fact.share_class) for party in fact_parties(fact)}
-    return None
-
-
-def _cap_value(state: CompanyState, key: Key) -> Value | None:
-    party, share_class = key
-    held = state.holdings.get(str(party))
-    if held is None:
-        return None
-    shares = held.get(str(share_class))
-    if shares is None:
-        return None
-    return (shares, state.classes[str(share_class)].votes_per_share)
-
-
-def _whole(fact: Fact) -> None:
-    return None
-
-
-SHARES_CHANGE_HANDS = frozenset({"SharesIssued", "SharesTransferred", "SharesCancelled"})
-"""Facts that leave officers, directors and valuations alone (``_issued``, ``_transferred`` and
-``_cancelled`` touch only holdings)."""
-
-
-def _from_snapshot(
-    snapshot: Callable[[CompanyState], dict[Key, Value]],
-) -> Callable[[CompanyState, Key], Value | None]:
-    return lambda state, key: snapshot(state).get(key)
-
-
-def _valuation_snapshot(state: CompanyState) -> dict[Key, Value]:
-    v = state.valuation
-    if v is None:
-        return {}
-    return {(): (decimal_text(v.amount), v.currency, v.basis, v.effective_date)}
-
-
-def _roster_snapshot(state: CompanyState) -> dict[Key, Value]:
-    return {(o.person, o.role, o.title): (o.interim, o.since) for o in state.officers}
-
-
-def _board_snapshot(state: CompanyState) -> dict[Key, Value]:
-    return {
-        (d.person,): (d.seat, d.designated_by, state.is_executive(d.person), d.since)
-        for d in state.directors.values()
-    }
-
-
-CAP_TABLE = Shape(
+CAP_TABLE = _history(rows.CAP_TABLE, "cap_table", ("int8", "int8"), party="party")
+VALUATION = _history(rows.VALUATION, "cap_table", ("text", "text", "text", "date"))
+ROSTER = _history(rows.ROSTER, "roster", ("bool", "date"))
+BOARD = _history(rows.BOARD, "board", ("text", "text", "bool", "date"))
+SECURITY = _history(
+    rows.SECURITY,
     "cap_table",
-    "cap_table_history",
-    ("party", "share_class"),
-    ("shares", "votes_per_share"),
-    _cap_snapshot,
-    _cap_touched,
-    _cap_value,
-    ("int8", "int8"),
-    indexes_parties=True,
+    ("text", "text", "text", "int8", "int8", "int8", "text"),
+    party="holder",
 )
-VALUATION = Shape(
-    "cap_table",
-    "valuation_history",
-    (),
-    ("amount", "currency", "basis", "effective_date"),
-    _valuation_snapshot,
-    _whole,
-    _from_snapshot(_valuation_snapshot),
-    ("text", "text", "text", "date"),
-    unchanged_by=SHARES_CHANGE_HANDS,
-)
-ROSTER = Shape(
-    "roster",
-    "roster_history",
-    ("person", "role", "title"),
-    ("interim", "since"),
-    _roster_snapshot,
-    _whole,
-    _from_snapshot(_roster_snapshot),
-    ("bool", "date"),
-    frozenset({"title"}),
-    unchanged_by=SHARES_CHANGE_HANDS,
-)
-BOARD = Shape(
-    "board",
-    "board_history",
-    ("person",),
-    ("seat", "designated_by", "executive", "since"),
-    _board_snapshot,
-    _whole,
-    _from_snapshot(_board_snapshot),
-    ("text", "text", "bool", "date"),
-    unchanged_by=SHARES_CHANGE_HANDS,
-)
+POOL = _history(rows.POOL, "cap_table", ("text", "text", "text", "int8", "int8", "int8"))
+STAKEHOLDER = _history(rows.STAKEHOLDER, "cap_table", ("text", "text"))
 
-SHAPES = (CAP_TABLE, VALUATION, ROSTER, BOARD)
+SHAPES = (CAP_TABLE, VALUATION, ROSTER, BOARD, SECURITY, POOL, STAKEHOLDER)
 PROJECTIONS = ("cap_table", "roster", "board")
-"""The projections (one tracking row each) and, in SHAPES, the tables each one writes."""
+"""The projections (one tracking row each) and, in SHAPES, the tables each one writes: the
+instruments, their pools and the stakeholders are the cap table's (its fully diluted columns
+and names read them)."""
 
 
 # --- histories ---
@@ -199,7 +92,7 @@ def segments_from(
     ``state`` is left at the end of them. Per shape: every key that has a value on or after
     ``start``, with its maximal intervals from ``start`` on (a value held on the day before
     ``start`` too shows as beginning at ``start``; ``splice`` joins it to its earlier part)."""
-    current = [shape.snapshot(state) for shape in shapes]
+    current = [shape.rows(state) for shape in shapes]
     since = [dict.fromkeys(values, start) for values in current]
     out: list[dict[Key, list[Row]]] = [{} for _ in shapes]
     dirty: list[set[Key] | None] = [set() for _ in shapes]
@@ -210,7 +103,7 @@ def segments_from(
             keys = dirty[i]
             cur, began, rows = current[i], since[i], out[i]
             if keys is None:
-                fresh = shape.snapshot(state)
+                fresh = shape.rows(state)
                 changes = [(k, fresh.get(k)) for k in fresh.keys() | cur.keys()]
             else:
                 changes = [(k, shape.value_of(state, k)) for k in keys]

@@ -8,27 +8,45 @@ the full condition on ``known_from``/``known_to`` applies.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ledger.domain.state import CompanyState, Director, Officer, ShareClass, Valuation
+from ledger.domain.state import (
+    Award,
+    CompanyState,
+    Convertible,
+    Director,
+    Officer,
+    Plan,
+    ShareClass,
+    Stakeholder,
+    Valuation,
+    Warrant,
+)
 from ledger.reports import (
     Board,
     CapTable,
     DirectorOut,
+    Grants,
     Holdings,
     Position,
     Roster,
     board_from,
     cap_table_of,
+    grants_of,
     holdings_from,
     position_of,
     roster_of,
 )
 
 from .database import Database
+from .history import POOL, SECURITY, STAKEHOLDER, Shape
+
+INSTRUMENTS = (SECURITY, POOL, STAKEHOLDER)
+"""The tables a company's instruments and stakeholders are read from."""
 
 
 def _when(db: Database, now: bool, alias: str = "") -> str:
@@ -51,9 +69,11 @@ def _fetch(raw: Any, sql: str, params: Sequence[Any]) -> list[Any]:
     return list(cur.fetchall())
 
 
-def cap_table(
+def company_state(
     db: Database, raw: Any, company: str, as_of: date, known_at: int, now: bool
-) -> CapTable:
+) -> CompanyState:
+    """The company on ``as_of`` as known at ``known_at``, as far as the report builders read
+    it: holdings and class totals, the valuation, the instruments, plans and stakeholders."""
     when, params = _when(db, now), _params(db, as_of, known_at, now)
     # SQLite's planner prefers the non-partial index on the same leading columns: name the
     # partial covering one, which holds every column the query reads.
@@ -71,8 +91,10 @@ def cap_table(
             f"WHERE company = {db.mark} AND {when}",
             [company, *params],
         )
+        instruments = _select_instruments(db, raw, company, when, params)
     rows, valuation = held_by.fetchall(), valued.fetchall()
     state = CompanyState(company)
+    _fill_instruments(state, instruments)
     holdings = state.holdings
     issued: dict[str, int] = {}
     votes_per_share: dict[str, int] = {}
@@ -94,7 +116,135 @@ def cap_table(
         state.valuation = Valuation(
             Decimal(amount), currency, basis, db.from_sql("effective_date", effective)
         )
-    return cap_table_of(state, as_of, known_at)
+    return state
+
+
+def cap_table(
+    db: Database, raw: Any, company: str, as_of: date, known_at: int, now: bool
+) -> CapTable:
+    return cap_table_of(company_state(db, raw, company, as_of, known_at, now), as_of, known_at)
+
+
+def _select_instruments(
+    db: Database, raw: Any, company: str, when: str, params: Sequence[Any]
+) -> list[Any]:
+    """Send the queries of the company's instruments, plans and stakeholders (one cursor
+    each, in ``INSTRUMENTS`` order; ``_fill_instruments`` reads them)."""
+    cursors = []
+    for shape in INSTRUMENTS:
+        cur = db.read_cursor(raw)
+        cur.execute(
+            f"SELECT {', '.join(_columns(shape))} FROM {shape.table} "
+            f"WHERE company = {db.mark} AND {when}",
+            [company, *params],
+        )
+        cursors.append(cur)
+    return cursors
+
+
+def _columns(shape: Shape) -> tuple[str, ...]:
+    return (*shape.key_columns, *shape.value_columns)
+
+
+def _fill_instruments(state: CompanyState, cursors: Sequence[Any]) -> None:
+    """The state's awards, warrants, open convertibles, plans and stakeholders from the rows
+    of ``_select_instruments``: what the stored terms are; the report builders compute what
+    they amount to on the date."""
+    securities, pools, stakeholders = (cur.fetchall() for cur in cursors)
+    for (
+        security,
+        kind,
+        holder,
+        plan,
+        share_class,
+        quantity,
+        exercised,
+        cancelled,
+        text,
+    ) in securities:
+        terms = json.loads(text)
+        if kind == "warrant":
+            state.warrants[security] = Warrant(
+                security,
+                holder,
+                share_class,
+                int(quantity),
+                Decimal(terms["exercise_price"]),
+                terms["currency"],
+                _day(terms["expiration_date"]),
+                date.fromisoformat(terms["issued"]),
+                int(exercised),
+                int(cancelled),
+            )
+        elif kind == "convertible":
+            state.convertibles[security] = Convertible(
+                security,
+                holder,
+                terms["kind"],
+                Decimal(terms["amount"]),
+                terms["currency"],
+                _decimal(terms["valuation_cap"]),
+                _decimal(terms["discount_percent"]),
+                terms["cap_basis"],
+                _decimal(terms["interest_rate_percent"]),
+                _day(terms["maturity_date"]),
+                date.fromisoformat(terms["issued"]),
+            )
+        else:
+            v = terms["vesting"]
+            state.awards[security] = Award(
+                security,
+                holder,
+                plan,
+                kind,
+                share_class,
+                int(quantity),
+                _decimal(terms["exercise_price"]),
+                terms["currency"],
+                _day(terms["expiration_date"]),
+                None
+                if v is None
+                else (
+                    date.fromisoformat(v["start"]),
+                    v["months"],
+                    v["cliff_months"],
+                    v["every_months"],
+                ),
+                date.fromisoformat(terms["granted"]),
+                int(exercised),
+                int(cancelled),
+            )
+    for plan, name, share_class, on_cancel, reserved, exercised, retired in pools:
+        state.plans[plan] = Plan(
+            plan, name, share_class, int(reserved), on_cancel, int(exercised), int(retired)
+        )
+    state.stakeholders = _named(stakeholders)
+
+
+def _named(rows: Sequence[Any]) -> dict[str, Stakeholder]:
+    return {party: Stakeholder(name, kind) for party, name, kind in rows}
+
+
+def _stakeholders(
+    db: Database, raw: Any, company: str, as_of: date, known_at: int, now: bool
+) -> dict[str, Stakeholder]:
+    """The company's stakeholders (their names beside their slugs)."""
+    return _named(
+        _fetch(
+            raw,
+            f"SELECT {', '.join(_columns(STAKEHOLDER))} FROM {STAKEHOLDER.table} "
+            f"WHERE company = {db.mark} AND {_when(db, now)}",
+            [company, *_params(db, as_of, known_at, now)],
+        )
+    )
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def _day(text: str | None) -> date | None:
+    return None if text is None else date.fromisoformat(text)
 
 
 def roster(db: Database, raw: Any, company: str, as_of: date, known_at: int, now: bool) -> Roster:
@@ -115,7 +265,25 @@ def roster(db: Database, raw: Any, company: str, as_of: date, known_at: int, now
         )
         for person, role, title, interim, since in rows
     ]
+    state.stakeholders = _stakeholders(db, raw, company, as_of, known_at, now)
     return roster_of(state, as_of, known_at)
+
+
+def grants(
+    db: Database,
+    raw: Any,
+    company: str,
+    as_of: date,
+    known_at: int,
+    now: bool,
+    holder: str | None = None,
+) -> Grants:
+    state = CompanyState(company)
+    params = _params(db, as_of, known_at, now)
+    with db.together(raw):
+        instruments = _select_instruments(db, raw, company, _when(db, now), params)
+    _fill_instruments(state, instruments)
+    return grants_of(state, as_of, known_at, holder)
 
 
 def board(db: Database, raw: Any, company: str, as_of: date, known_at: int, now: bool) -> Board:
@@ -125,13 +293,14 @@ def board(db: Database, raw: Any, company: str, as_of: date, known_at: int, now:
         f"WHERE company = {db.mark} AND {_when(db, now)}",
         [company, *_params(db, as_of, known_at, now)],
     )
+    named = _stakeholders(db, raw, company, as_of, known_at, now)
     directors = []
     for person, seat, designated_by, executive, since in rows:
         director = Director(person, seat, db.from_sql("since", since), designated_by)
         directors.append(
             DirectorOut(
                 person=director.person,
-                name=None,
+                name=named[person].name if person in named else None,
                 seat=director.seat,
                 since=director.since,
                 designated_by=director.designated_by,
@@ -159,10 +328,13 @@ def holdings(db: Database, raw: Any, party: str, as_of: date, known_at: int, now
             f"WHERE company = {db.mark} AND party = {db.mark} AND {_when(db, now)}",
             [company, party, *params],
         )
-        if not held:
-            continue
         state = CompanyState(company)
-        state.holdings[party] = {str(share_class): int(shares) for share_class, shares in held}
+        if held:
+            state.holdings[party] = {str(share_class): int(shares) for share_class, shares in held}
+        # The company's instruments, plans and names (fully diluted counts them all).
+        with db.together(raw):
+            instruments = _select_instruments(db, raw, company, _when(db, now), params)
+        _fill_instruments(state, instruments)
         # The company's totals by class on D as known at T: the denominators. A class total is
         # at most 10^18 (the bounds rule), so SUM stays within SQLite's 64-bit integers
         # (PostgreSQL's SUM of BIGINT is NUMERIC); votes are multiplied in Python.

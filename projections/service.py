@@ -36,7 +36,7 @@ import sqlalchemy as sa
 
 from ledger.app import gc_paused
 from ledger.ports import ProjectionError, ProjectionStatus, StuckEvent
-from ledger.reports import Board, CapTable, Holdings, Roster
+from ledger.reports import Board, CapTable, Grants, Holdings, Roster
 
 from . import queries
 from .database import Database, database_for
@@ -410,6 +410,16 @@ class ReadModelService:
     def cap_table(self, company: str, as_of: date, known_at: int | None = None) -> CapTable:
         with self._reading(known_at, company) as (raw, position, now):
             return queries.cap_table(self.db, raw, company, as_of, position, now)
+
+    def grants(
+        self,
+        company: str,
+        as_of: date,
+        known_at: int | None = None,
+        holder: str | None = None,
+    ) -> Grants:
+        with self._reading(known_at, company) as (raw, position, now):
+            return queries.grants(self.db, raw, company, as_of, position, now, holder)
 
     def roster(self, company: str, as_of: date, known_at: int | None = None) -> Roster:
         with self._reading(known_at, company) as (raw, position, now):

@@ -1,5 +1,5 @@
-"""The read models' tables (SQLAlchemy Core). Migration 0003 creates them; these definitions
-must agree with it (``tests/contract/test_read_model_tables.py`` compares the two).
+"""The read models' tables (SQLAlchemy Core). Migrations 0003 and 0005 create them; these
+definitions must agree with them (``tests/contract/test_read_model_tables.py`` compares the two).
 
 Every history table is bitemporal: ``valid_from``/``valid_to`` are effective dates (``valid_to``
 exclusive, NULL = open), ``known_from``/``known_to`` positions of the global log (``known_to``
@@ -10,7 +10,9 @@ NULL = still believed). The rows a reader wants are
 
 The column names of ``cap_table_history``, ``roster_history`` and ``board_history`` listed in
 docs/contracts.md are a contract for BI tools; the others (``votes_per_share``, ``since``) are
-additions. ``valuation_history`` and ``projection_tracking`` are ours.
+additions. ``security_history``, ``pool_history`` and ``stakeholder_history`` hold the equity
+instruments, the stock plans and the stakeholders' names; ``valuation_history`` and
+``projection_tracking`` are ours.
 """
 
 from __future__ import annotations
@@ -128,6 +130,54 @@ valuation_history = sa.Table(
     sa.Index("valuation_history_known", "company", "valid_from", "valid_to"),
 )
 
+security_history = sa.Table(
+    "security_history",
+    metadata,
+    # An award (kind option|rsu), a warrant, or an open convertible, with its stored terms;
+    # what they amount to on a date (vested, expired, outstanding) is computed, not stored.
+    sa.Column("company", sa.Text, nullable=False),
+    sa.Column("security", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("holder", sa.Text, nullable=False),
+    sa.Column("plan", sa.Text, nullable=True),  # NULL: a warrant or a convertible
+    sa.Column("share_class", sa.Text, nullable=True),  # NULL: a convertible
+    sa.Column("quantity", sa.BigInteger, nullable=True),
+    sa.Column("exercised", sa.BigInteger, nullable=True),
+    sa.Column("cancelled", sa.BigInteger, nullable=True),
+    sa.Column("terms", sa.Text, nullable=False),  # JSON: prices, dates, vesting, amounts
+    *_times(),
+    _partial("security_history_believed", "company", "security", "kind", "valid_from", unique=True),
+    sa.Index("security_history_known", "company", "valid_from", "valid_to"),
+)
+
+pool_history = sa.Table(
+    "pool_history",
+    metadata,
+    sa.Column("company", sa.Text, nullable=False),
+    sa.Column("plan", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("share_class", sa.Text, nullable=False),
+    sa.Column("on_cancel", sa.Text, nullable=False),
+    sa.Column("reserved", sa.BigInteger, nullable=False),
+    sa.Column("exercised", sa.BigInteger, nullable=False),
+    sa.Column("retired", sa.BigInteger, nullable=False),
+    *_times(),
+    _partial("pool_history_believed", "company", "plan", "valid_from", unique=True),
+    sa.Index("pool_history_known", "company", "valid_from", "valid_to"),
+)
+
+stakeholder_history = sa.Table(
+    "stakeholder_history",
+    metadata,
+    sa.Column("company", sa.Text, nullable=False),
+    sa.Column("party", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    *_times(),
+    _partial("stakeholder_history_believed", "company", "party", "valid_from", unique=True),
+    sa.Index("stakeholder_history_known", "company", "valid_from", "valid_to"),
+)
+
 projection_tracking = sa.Table(
     "projection_tracking",
     metadata,
@@ -137,6 +187,14 @@ projection_tracking = sa.Table(
     sa.Column("generation", sa.BigInteger, nullable=False),
 )
 
-HISTORY_TABLES = (cap_table_history, valuation_history, roster_history, board_history)
+HISTORY_TABLES = (
+    cap_table_history,
+    valuation_history,
+    roster_history,
+    board_history,
+    security_history,
+    pool_history,
+    stakeholder_history,
+)
 DERIVED_TABLES = (*HISTORY_TABLES, party_companies)
 """Every table a rebuild clears."""

@@ -32,8 +32,9 @@ from ledger.domain.rules import apply_known
 from ledger.domain.state import CompanyState
 from ledger.persistence.log import decode
 from ledger.ports import ProjectionError
+from ledger.rows import Key, Value
 
-from .history import SHAPES, Key, Row, Shape, Value, segments_from
+from .history import SHAPES, Row, Shape, segments_from
 
 if TYPE_CHECKING:
     from .service import ReadModelService

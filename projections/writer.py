@@ -45,9 +45,10 @@ from ledger.domain.rules import apply_known, replay_known
 from ledger.domain.state import CompanyState
 from ledger.persistence.mapper import decode_state
 from ledger.ports import ProjectionError, StuckEvent
+from ledger.rows import Key
 
 from .database import Database
-from .history import PROJECTIONS, SHAPES, Key, Row, Shape, segments_from, splice
+from .history import PROJECTIONS, SHAPES, Row, Shape, segments_from, splice
 
 MAX_BOOKS = 5_000
 """Companies whose state the writer keeps between positions (least recently used go)."""
@@ -89,8 +90,8 @@ class Buffer:
         record = [company, *row.key, *row.value, row.valid_from, row.valid_to, position, None]
         self.inserts.setdefault(shape.table, []).append(record)
         self.live[id(row)] = (row, record)
-        if shape.indexes_parties:
-            self.parties.add((row.key[0], company))
+        if shape.party_column is not None:
+            self.parties.add((record[1 + shape.party_column], company))
 
     def close(self, shape: Shape, company: str, row: Row, position: int) -> None:
         pending = self.live.pop(id(row), None)
@@ -229,7 +230,7 @@ class Writer:
             tail = book.tails[i]
             touched = shape.touched(fact)
             if touched is None:
-                fresh = shape.snapshot(state)
+                fresh = shape.rows(state)
                 if fresh == snapshots[i]:
                     continue  # the end values are those the open rows hold
                 snapshots[i] = fresh
@@ -237,6 +238,9 @@ class Writer:
                 for key in fresh.keys() | opened:
                     self._set(shape, book.company, tail, key, fresh.get(key), on, position)
             else:
+                # The rows last compared whole are no longer the open rows: a later fact
+                # compared whole that takes them back there must not look like no change.
+                snapshots[i] = None
                 value_of = shape.value_of
                 for key in touched:
                     self._set(shape, book.company, tail, key, value_of(state, key), on, position)

@@ -15,7 +15,7 @@ import migrations
 from ..domain.errors import InputError, LedgerError, StoreError
 from .url import StoreConfig
 
-HEAD = "0004"
+HEAD = "0005"
 """The newest migration; a database at HEAD needs nothing."""
 
 EVENTS_TABLE = "stored_events"

@@ -23,6 +23,9 @@ TABLES = (
     "valuation_history",
     "roster_history",
     "board_history",
+    "security_history",
+    "pool_history",
+    "stakeholder_history",
     "party_companies",
 )
 
