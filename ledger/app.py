@@ -618,12 +618,16 @@ class Ledger(Application[str]):
         known_at: KnownAt = None,
         *,
         holder: str | None = None,
+        fold: bool = False,
     ) -> Grants:
         """Awards (options and RSUs) granted by ``as_of``, of ``holder`` if given: quantity,
         vested, exercised, cancelled, outstanding and exercisable on ``as_of`` (see
         ``cap_table``)."""
-        state, day, position = self.state(company, as_of, known_at)
-        return grants_of(state, day, position, holder)
+        return self._answer(
+            fold,
+            lambda t: t.grants(company, as_of or today(), self._position_or_end(known_at), holder),
+            lambda: grants_of(*self.state(company, as_of, known_at), holder),
+        )
 
     def roster(
         self,

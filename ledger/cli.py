@@ -1169,6 +1169,7 @@ def grants(
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     with open_ledger(db) as ledger:
         report = ledger.grants(company, as_of=day, known_at=known, holder=holder)
+        warn_if_lagging(ledger)
         emit(report, fmt, lambda: show_grants(stdout_console(), ledger, report))
 
 

@@ -155,6 +155,7 @@ def _cap_behind(state: CompanyState, key: Key, fact: Fact) -> bool:
 
 # --- the valuation, the roster and the board ---
 
+
 def _valuation_rows(state: CompanyState) -> dict[Key, Value]:
     v = state.valuation
     if v is None:
