@@ -469,34 +469,24 @@ def show_cap_table(console: Console, ledger: Ledger, t: CapTable) -> None:
         diluted = t.fully_diluted_total != t.total_shares or any(
             h.options or h.warrants for h in t.holders
         )
-        table = new_table()
-        table.show_footer = True
-        add_id_column(table, "Holder", footer="Total")
-        add_id_column(table, "Class")
-        add_number_column(table, "Shares", footer=shares_text(t.total_shares))
-        add_number_column(table, "Ownership %", footer="100.0000")
-        add_number_column(table, "Voting %")
         if diluted:
-            add_number_column(table, "Options")
-            add_number_column(table, "Warrants")
-            add_number_column(table, "Fully diluted", footer=shares_text(t.fully_diluted_total))
-            add_number_column(table, "Diluted %", footer="100.0000")
-        for h in t.holders:
-            row = [
-                named(h.party, names),
-                classes_text(h.classes) if h.classes else "",
-                shares_text(h.shares),
-                percent_text(h.ownership_percent),
-                percent_text(h.voting_percent),
-            ]
-            if diluted:
-                row += [
-                    shares_text(h.options) if h.options else "",
-                    shares_text(h.warrants) if h.warrants else "",
-                    shares_text(h.fully_diluted_shares),
-                    percent_text(h.fully_diluted_percent),
-                ]
-            table.add_row(*row)
+            table = diluted_table(console, t, names)
+        else:
+            table = new_table()
+            table.show_footer = True
+            add_id_column(table, "Holder", footer="Total")
+            add_id_column(table, "Class")
+            add_number_column(table, "Shares", footer=shares_text(t.total_shares))
+            add_number_column(table, "Ownership %", footer="100.0000")
+            add_number_column(table, "Voting %")
+            for h in t.holders:
+                table.add_row(
+                    named(h.party, names),
+                    classes_text(h.classes),
+                    shares_text(h.shares),
+                    percent_text(h.ownership_percent),
+                    percent_text(h.voting_percent),
+                )
         console.print(table)
     if t.pools:
         show_pools(console, t)
@@ -509,6 +499,42 @@ def show_cap_table(console: Console, ledger: Ledger, t: CapTable) -> None:
         console.print(
             f"Valuation: {money_text(v.amount, v.currency)} ({v.basis}, {v.effective_date})"
         )
+
+
+def diluted_table(console: Console, t: CapTable, names: dict[str, str]) -> Table:
+    """Outstanding and fully diluted side by side. The classes go under the holder's name;
+    the percentages of the outstanding shares and of the votes (always in the JSON and CSV)
+    only where the terminal has room for them."""
+    owned, voting = console.width >= 100, console.width >= 120
+    table = new_table()
+    table.show_footer = True
+    add_id_column(table, "Holder", footer="Total", min_width=12)
+    add_number_column(table, "Shares", footer=shares_text(t.total_shares))
+    if owned:
+        add_number_column(table, "Ownership %", footer="100.0000")
+    if voting:
+        add_number_column(table, "Voting %")
+    add_number_column(table, "Options")
+    add_number_column(table, "Warrants")
+    add_number_column(table, "Diluted", footer=shares_text(t.fully_diluted_total))
+    add_number_column(table, "Diluted %", footer="100.0000")
+    for h in t.holders:
+        holder = named(h.party, names)
+        if h.classes:
+            holder += f"\n[dim]{escape(classes_text(h.classes))}[/]"
+        row = [holder, shares_text(h.shares)]
+        if owned:
+            row.append(percent_text(h.ownership_percent))
+        if voting:
+            row.append(percent_text(h.voting_percent))
+        row += [
+            shares_text(h.options) if h.options else "",
+            shares_text(h.warrants) if h.warrants else "",
+            shares_text(h.fully_diluted_shares),
+            percent_text(h.fully_diluted_percent),
+        ]
+        table.add_row(*row)
+    return table
 
 
 def show_pools(console: Console, t: CapTable) -> None:
