@@ -15,14 +15,14 @@ import sqlalchemy as sa
 from ledger import Ledger
 from ledger.integrity import CHECKS, run_checks, verify_chain
 from ledger.persistence.chain import chain_link
-from ledger.persistence.recorders import UnreadableEventError
+from ledger.persistence.log import UnreadableEventError
 from ledger.ports import check_read_models
 from tests import builders as b
 from tests.answers import AtLeast
 from tests.golden.questions import ask
 
 GOLDEN = Path(__file__).parents[1] / "golden"
-SETS = ["v1", "v1-versioned"]
+SETS = ["v1", "v1-versioned", "v2"]
 """Each set of golden rows: ``v1`` stored before events carried a schema version,
 ``v1-versioned`` with it."""
 

@@ -13,7 +13,8 @@ to the same answers.
 
 ``v1`` was made by the corpledger whose stored events carried no schema version: this
 directory copied into a ``git archive`` of that commit, and run from there (so that its
-``ledger`` is imported). ``v1-versioned`` by the first whose events carry one.
+``ledger`` is imported). ``v1-versioned`` by the first whose events carry one. ``v2`` adds
+the second catalogue (equity instruments: ``INSTRUMENTS``) and the questions about them.
 """
 
 from __future__ import annotations
@@ -266,15 +267,59 @@ CORRECTIONS = [
                      "share_class": "common", "shares": 2_500_000,
                      "effective_date": "2020-01-01", "note": "per certificate CS-2"}},
 ]  # fmt: skip
+INSTRUMENTS = [
+    {"type": "StakeholderRecorded", "company": C, "party": "ana", "name": "Ana Ruiz — アナ",
+     "kind": "individual", "effective_date": "2020-01-01"},
+    {"type": "StockPlanCreated", "company": C, "plan": "plan-2020", "name": "2020 Stock Plan",
+     "share_class": "common", "reserved": 1_000_000, "on_cancel": "retire",
+     "effective_date": "2020-02-01"},
+    {"type": "OptionGranted", "company": C, "grant": "g-ben", "holder": "ben",
+     "plan": "plan-2020", "quantity": 200_000, "exercise_price": money("0.10"),
+     "expiration_date": "2029-12-31", "effective_date": "2020-02-01",
+     "vesting": {"start": "2020-02-01", "months": 48, "cliff_months": 12}},
+    {"type": "OptionGranted", "company": C, "grant": "g-carol", "holder": "carol",
+     "plan": "plan-2020", "quantity": 50_000, "kind": "rsu", "effective_date": "2020-03-01"},
+    {"type": "OptionExercised", "company": C, "grant": "g-carol", "quantity": 50_000,
+     "effective_date": "2020-06-01"},
+    {"type": "WarrantIssued", "company": C, "warrant": "w-bank", "holder": "bank",
+     "share_class": "common", "quantity": 40_000, "exercise_price": money("0.50"),
+     "expiration_date": "2030-06-30", "effective_date": "2020-04-01"},
+    {"type": "ConvertibleIssued", "company": C, "convertible": "safe-1", "holder": "angel",
+     "kind": "safe", "amount": money("250000"), "valuation_cap": money("5000000"),
+     "discount_percent": "20", "effective_date": "2020-05-01"},
+    {"type": "ConvertibleIssued", "company": C, "convertible": "note-1", "holder": "bank",
+     "kind": "note", "amount": money("100000"), "valuation_cap": money("8000000"),
+     "interest_rate_percent": "6", "maturity_date": "2022-05-01",
+     "effective_date": "2020-05-01"},
+    {"type": "OptionCancelled", "company": C, "grant": "g-ben", "quantity": 20_000,
+     "reason": "forfeited", "effective_date": "2021-03-01"},
+    {"type": "StockPlanReserveChanged", "company": C, "plan": "plan-2020",
+     "reserved": 3_000_000, "effective_date": "2021-03-15"},
+    {"type": "WarrantExercised", "company": C, "warrant": "w-bank", "quantity": 10_000,
+     "effective_date": "2021-04-01"},
+    {"type": "ConvertibleConverted", "company": C, "convertible": "safe-1",
+     "share_class": "common", "price_per_share": money("1.00"),
+     "effective_date": "2021-06-15"},
+    {"type": "ConvertibleCancelled", "company": C, "convertible": "note-1", "reason": "repaid",
+     "effective_date": "2021-06-20"},
+    {"type": "WarrantCancelled", "company": C, "warrant": "w-bank", "reason": "waived",
+     "effective_date": "2021-06-25"},
+    {"type": "SharesConverted", "company": C, "holder": "carol", "from_class": "common",
+     "to_class": "series-a", "shares": 10_000, "ratio": "1:1", "effective_date": "2021-06-30"},
+]  # fmt: skip
+"""The second catalogue's events (sets from ``v2`` on)."""
 SCENARIO = [FOUNDING, ROUNDS, SUCCESSION, CORRECTIONS]
-"""The batches recorded, in order."""
+"""The batches recorded, in order (``v1`` sets)."""
+SCENARIOS = {"v1": SCENARIO, "v2": [*SCENARIO, INSTRUMENTS]}
+"""The batches of each catalogue's sets, by the set name's first part."""
 
 
-def record(url: str) -> tuple[list[int], dict[str, Any]]:
-    """Record the scenario at ``url``; the position after each batch, and the answers."""
+def record(url: str, name: str) -> tuple[list[int], dict[str, Any]]:
+    """Record the scenario of set ``name`` at ``url``; the position after each batch, and the
+    answers."""
     with Ledger.open(url) as ledger:
         positions = []
-        for batch in SCENARIO:
+        for batch in SCENARIOS[name.split("-")[0]]:
             ledger.record(batch, actor="golden-maker")
             positions.append(ledger.known_position())
         return positions, {q: ask(ledger, q) for q in questions(positions)}
@@ -319,7 +364,7 @@ def main(name: str, server: str = "postgresql://postgres@127.0.0.1:5432") -> Non
                 "postgresql": f"{server}/{database}",
             }
             for engine, url in urls.items():
-                positions, found[engine] = record(url)
+                positions, found[engine] = record(url, name)
                 rows = dump_rows(url.replace("postgresql://", "postgresql+psycopg://"))
                 with (HERE / f"{engine}-{name}.jsonl").open("w", encoding="utf-8") as out:
                     out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)

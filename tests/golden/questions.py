@@ -11,7 +11,7 @@ from typing import Any
 from ledger import Ledger
 
 COMPANIES = ("acme", "globex")
-PARTIES = ("ana", "ben", "seed-fund")
+PARTIES = ("ana", "ben", "seed-fund", "carol", "bank")
 AS_OF = ("2020-03-15", "2020-12-31", "2021-07-01")
 AUDITED = "from=2020-01-01 to=2021-12-31"
 
@@ -24,12 +24,13 @@ def questions(positions: list[int]) -> list[str]:
             f"companies known_at={known_at}",
             f"history acme known_at={known_at}",
             f"party_history ana known_at={known_at}",
+            f"party_history bank known_at={known_at}",
             f"audit acme {AUDITED} known_at={known_at}",
         ]
         for as_of in AS_OF:
             at = f"as_of={as_of} known_at={known_at}"
             asked += [f"cap_table {company} {at}" for company in COMPANIES]
-            asked += [f"roster acme {at}", f"board acme {at}"]
+            asked += [f"roster acme {at}", f"board acme {at}", f"grants acme {at}"]
             asked += [f"holdings {party} {at}" for party in PARTIES]
     return asked
 
