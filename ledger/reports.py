@@ -138,6 +138,23 @@ _DILUTED = ("name", "options", "warrants", "fully_diluted_shares", "fully_dilute
 """A holder's columns of the second catalogue, repeated on each of its CSV rows."""
 
 
+def _class_rows(head: dict[str, Any], held: Holder | Position) -> list[dict[str, Any]]:
+    """A holder's (or position's) CSV rows: one per class, with the row's own percentages;
+    one with an empty ``share_class`` and ``shares`` 0 when it holds instruments only."""
+    if not held.classes:
+        return [{**head, "share_class": None, "shares": 0}]
+    return [
+        {
+            **head,
+            "share_class": share_class,
+            "shares": shares,
+            "row_ownership_percent": held.ownership_percent_by_class[share_class],
+            "row_voting_percent": held.voting_percent_by_class[share_class],
+        }
+        for share_class, shares in sorted(held.classes.items())
+    ]
+
+
 class CapTable(Report):
     csv_columns = (
         "company", "as_of", "known_at", "total_shares", "party", "share_class", "shares",
@@ -177,18 +194,7 @@ class CapTable(Report):
                 "holder_total_shares": h.shares,
                 **{name: getattr(h, name) for name in _DILUTED},
             }
-            if not h.classes:
-                rows.append({**holder, "share_class": None, "shares": 0})
-            for share_class, shares in sorted(h.classes.items()):
-                rows.append(
-                    {
-                        **holder,
-                        "share_class": share_class,
-                        "shares": shares,
-                        "row_ownership_percent": h.ownership_percent_by_class[share_class],
-                        "row_voting_percent": h.voting_percent_by_class[share_class],
-                    }
-                )
+            rows += _class_rows(holder, h)
         return [self.in_order(row) for row in rows]
 
 
@@ -358,18 +364,7 @@ class Holdings(Report):
                 "holder_total_shares": p.shares,
                 **{name: getattr(p, name) for name in _DILUTED},
             }
-            if not p.classes:
-                rows.append({**position, "share_class": None, "shares": 0})
-            for share_class, shares in sorted(p.classes.items()):
-                rows.append(
-                    {
-                        **position,
-                        "share_class": share_class,
-                        "shares": shares,
-                        "row_ownership_percent": p.ownership_percent_by_class[share_class],
-                        "row_voting_percent": p.voting_percent_by_class[share_class],
-                    }
-                )
+            rows += _class_rows(position, p)
         return [self.in_order(row) for row in rows]
 
 

@@ -69,8 +69,30 @@ class Plan:
     retired: int = 0
 
 
+class Exercisable:
+    """What an award and a warrant share: a quantity, exercised and cancelled in part, that
+    may expire."""
+
+    __slots__ = ()
+    quantity: int
+    exercised: int
+    cancelled: int
+    expiration_date: date | None
+
+    def unexercised(self) -> int:
+        """quantity − exercised − cancelled, expiry aside."""
+        return self.quantity - self.exercised - self.cancelled
+
+    def expired(self, on: date) -> bool:
+        """After the end of its expiration date, what is left of it expires."""
+        return self.expiration_date is not None and on > self.expiration_date
+
+    def outstanding(self, on: date) -> int:
+        return 0 if self.expired(on) else self.quantity - self.exercised - self.cancelled
+
+
 @dataclass(slots=True)
-class Award:
+class Award(Exercisable):
     """An option or RSU granted from a plan. ``vesting`` is (start, months, cliff_months,
     every_months) or None (vested when granted)."""
 
@@ -88,20 +110,9 @@ class Award:
     exercised: int = 0
     cancelled: int = 0
 
-    def unexercised(self) -> int:
-        """quantity − exercised − cancelled, expiry aside."""
-        return self.quantity - self.exercised - self.cancelled
-
-    def expired(self, on: date) -> bool:
-        """After the end of its expiration date, what is left of it expires."""
-        return self.expiration_date is not None and on > self.expiration_date
-
-    def outstanding(self, on: date) -> int:
-        return 0 if self.expired(on) else self.quantity - self.exercised - self.cancelled
-
 
 @dataclass(slots=True)
-class Warrant:
+class Warrant(Exercisable):
     warrant: str
     holder: str
     share_class: str
@@ -112,15 +123,6 @@ class Warrant:
     issued: date
     exercised: int = 0
     cancelled: int = 0
-
-    def unexercised(self) -> int:
-        return self.quantity - self.exercised - self.cancelled
-
-    def expired(self, on: date) -> bool:
-        return self.expiration_date is not None and on > self.expiration_date
-
-    def outstanding(self, on: date) -> int:
-        return 0 if self.expired(on) else self.quantity - self.exercised - self.cancelled
 
 
 @dataclass(frozen=True, slots=True)
