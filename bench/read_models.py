@@ -104,7 +104,9 @@ class ReadModelResults:
 # --- workload ---
 
 
-def write_big(path: Path, holders: int = BIG_HOLDERS, events: int = BIG_EVENTS) -> EventFile:
+def write_big(
+    path: Path, holders: int = BIG_HOLDERS, events: int = BIG_EVENTS, company: str = BIG_COMPANY
+) -> EventFile:
     """One company: a share issuance to each of ``holders`` parties, then issuances and
     transfers among them in date order (a transfer never exceeds its sender's holding)."""
     rng = random.Random(5)
@@ -115,13 +117,13 @@ def write_big(path: Path, holders: int = BIG_HOLDERS, events: int = BIG_EVENTS) 
             _line(
                 {
                     "type": "CompanyRegistered",
-                    "company": BIG_COMPANY,
-                    "name": "Big Corp",
+                    "company": company,
+                    "name": company.replace("-", " ").title(),
                     "effective_date": day.isoformat(),
                 }
             )
         )
-        out.write(_line({"type": "ShareClassCreated", "company": BIG_COMPANY,
+        out.write(_line({"type": "ShareClassCreated", "company": company,
                          "share_class": "common", "name": "Common Stock", "kind": "common",
                          "effective_date": day.isoformat()}))  # fmt: skip
         for n in range(2, events):
@@ -141,7 +143,7 @@ def write_big(path: Path, holders: int = BIG_HOLDERS, events: int = BIG_EVENTS) 
                         _line(
                             {
                                 "type": "SharesTransferred",
-                                "company": BIG_COMPANY,
+                                "company": company,
                                 "from": sender,
                                 "to": receiver,
                                 "share_class": "common",
@@ -154,7 +156,7 @@ def write_big(path: Path, holders: int = BIG_HOLDERS, events: int = BIG_EVENTS) 
                 holder = receiver
             shares = rng.randint(100, 10_000)
             held[holder] = held.get(holder, 0) + shares
-            out.write(_line({"type": "SharesIssued", "company": BIG_COMPANY, "holder": holder,
+            out.write(_line({"type": "SharesIssued", "company": company, "holder": holder,
                              "share_class": "common", "shares": shares,
                              "effective_date": day.isoformat()}))  # fmt: skip
     return EventFile(path, events, 1, START, day)
