@@ -37,7 +37,8 @@ from projections.history import CAP_TABLE, POOL, SECURITY, STAKEHOLDER, VALUATIO
 
 from . import before_after
 from .measure import log
-from .read_models import BIG_EVENTS, BIG_HOLDERS, record, vacuum, write_big, write_filler
+from .read_models import BIG_EVENTS, BIG_HOLDERS, p99, record, vacuum, write_big, write_filler
+from .stores import Engine
 from .workload import START, EventFile, _line, write_multi
 
 PLAIN = "plain-corp"
@@ -83,10 +84,6 @@ class InstrumentResults:
 
 def p50(seconds: list[float]) -> float:
     return statistics.median(seconds)
-
-
-def p99(seconds: list[float]) -> float:
-    return sorted(seconds)[max(0, round(len(seconds) * 0.99) - 1)]
 
 
 # --- workload ---
@@ -220,7 +217,7 @@ def _vacuum_instruments(url: str) -> None:
             conn.execute(f"VACUUM ANALYZE {shape.table}")
 
 
-def grant_latency(engine: Any, directory: Path, store_events: int, queries: int) -> GrantLatency:
+def grant_latency(engine: Engine, directory: Path, store_events: int, queries: int) -> GrantLatency:
     """Both companies' cap tables, and the grants, for ``queries`` random dates over their
     history, on one store of ``store_events`` events."""
     plain, granted = write_companies(directory)
@@ -390,7 +387,7 @@ def markdown(results: InstrumentResults, table: Any, heading: list[str] | None =
 
 
 def measure(
-    engines: list[Any],
+    engines: list[Engine],
     directory: Path,
     *,
     quick: bool,

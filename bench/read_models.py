@@ -47,6 +47,11 @@ LATENCY_P50_MS = 5.0
 LATENCY_GROWTH = 1.5
 
 
+def p99(seconds: list[float]) -> float:
+    """The 99th percentile, nearest rank."""
+    return sorted(seconds)[max(0, round(len(seconds) * 0.99) - 1)]
+
+
 @dataclass
 class Rebuild:
     engine: str
@@ -79,7 +84,7 @@ class BigLatency:
 
     @property
     def p99(self) -> float:
-        return sorted(self.queries)[max(0, round(len(self.queries) * 0.99) - 1)]
+        return p99(self.queries)
 
     @property
     def raw_p50(self) -> float:
