@@ -1,4 +1,5 @@
-"""``python -m bench [--quick] [--engines sqlite,postgres] [--pg-url URL] [--output PATH]``.
+"""``python -m bench [--quick] [--engines sqlite,postgres] [--pg-url URL] [--output PATH]
+[--compare-with CHECKOUT]``.
 
 Generates the event files into a temp directory, measures each engine (fresh databases,
 created and dropped here), prints the results as Markdown and writes them to
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 
-from . import bulk, chain, measure, read_models, report
+from . import before_after, bulk, chain, instruments, measure, read_models, report
 from .measure import log
 from .stores import Engine, PostgresEngine, SQLiteEngine
 from .workload import SINGLE_COMPANY, Workload, write_multi, write_single
@@ -90,6 +91,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="skip the cProfile run of the SQLite API (on by default when SQLite is measured)",
     )
+    parser.add_argument(
+        "--compare-with",
+        type=Path,
+        help="a checkout of the code before issue 11 with its .venv installed (make install): "
+        "recording and rebuilding by both, alternating (bench/before_after.py)",
+    )
     args = parser.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = [e for e in engines if e not in ENGINES]
@@ -99,6 +106,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--repeat must be at least 1")
     if args.run_timeout <= 0 or args.batch_size < 1:
         parser.error("--run-timeout and --batch-size must be positive")
+    if args.compare_with is not None and (problem := before_after.usable(args.compare_with)):
+        parser.error(problem)
     args.engines = engines
     return args
 
@@ -237,6 +246,15 @@ def run(args: argparse.Namespace, argv: list[str]) -> report.Results:
                 )
                 results.read_models.latency[engine.name] = latencies
                 results.read_models.memory[engine.name] = memory
+            results.instruments = instruments.measure(
+                engines,
+                directory,
+                quick=args.quick,
+                repeat=workload.repeat,
+                queries=workload.queries,
+                compare_with=args.compare_with,
+                pg_url=args.pg_url,
+            )
             sqlite = next((e for e in engines if e.key == "sqlite"), None)
             if sqlite is not None and not args.no_profile:
                 log("SQLite: cProfile of one API run of the multi-company file")

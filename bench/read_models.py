@@ -47,6 +47,11 @@ LATENCY_P50_MS = 5.0
 LATENCY_GROWTH = 1.5
 
 
+def p99(seconds: list[float]) -> float:
+    """The 99th percentile, nearest rank."""
+    return sorted(seconds)[max(0, round(len(seconds) * 0.99) - 1)]
+
+
 @dataclass
 class Rebuild:
     engine: str
@@ -79,7 +84,7 @@ class BigLatency:
 
     @property
     def p99(self) -> float:
-        return sorted(self.queries)[max(0, round(len(self.queries) * 0.99) - 1)]
+        return p99(self.queries)
 
     @property
     def raw_p50(self) -> float:
@@ -104,7 +109,9 @@ class ReadModelResults:
 # --- workload ---
 
 
-def write_big(path: Path, holders: int = BIG_HOLDERS, events: int = BIG_EVENTS) -> EventFile:
+def write_big(
+    path: Path, holders: int = BIG_HOLDERS, events: int = BIG_EVENTS, company: str = BIG_COMPANY
+) -> EventFile:
     """One company: a share issuance to each of ``holders`` parties, then issuances and
     transfers among them in date order (a transfer never exceeds its sender's holding)."""
     rng = random.Random(5)
@@ -115,13 +122,13 @@ def write_big(path: Path, holders: int = BIG_HOLDERS, events: int = BIG_EVENTS) 
             _line(
                 {
                     "type": "CompanyRegistered",
-                    "company": BIG_COMPANY,
-                    "name": "Big Corp",
+                    "company": company,
+                    "name": company.replace("-", " ").title(),
                     "effective_date": day.isoformat(),
                 }
             )
         )
-        out.write(_line({"type": "ShareClassCreated", "company": BIG_COMPANY,
+        out.write(_line({"type": "ShareClassCreated", "company": company,
                          "share_class": "common", "name": "Common Stock", "kind": "common",
                          "effective_date": day.isoformat()}))  # fmt: skip
         for n in range(2, events):
@@ -141,7 +148,7 @@ def write_big(path: Path, holders: int = BIG_HOLDERS, events: int = BIG_EVENTS) 
                         _line(
                             {
                                 "type": "SharesTransferred",
-                                "company": BIG_COMPANY,
+                                "company": company,
                                 "from": sender,
                                 "to": receiver,
                                 "share_class": "common",
@@ -154,7 +161,7 @@ def write_big(path: Path, holders: int = BIG_HOLDERS, events: int = BIG_EVENTS) 
                 holder = receiver
             shares = rng.randint(100, 10_000)
             held[holder] = held.get(holder, 0) + shares
-            out.write(_line({"type": "SharesIssued", "company": BIG_COMPANY, "holder": holder,
+            out.write(_line({"type": "SharesIssued", "company": company, "holder": holder,
                              "share_class": "common", "shares": shares,
                              "effective_date": day.isoformat()}))  # fmt: skip
     return EventFile(path, events, 1, START, day)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from . import bulk, chain, read_models
+from . import bulk, chain, instruments, read_models
 from .measure import Latency, Profile, Throughput
 
 API_VS_RAW_SQLITE = 0.15
@@ -38,11 +38,12 @@ class Results:
     single: dict[str, Throughput] = field(default_factory=dict)
     latency: dict[str, Latency] = field(default_factory=dict)
     profile: Profile | None = None
-    read_models: read_models.ReadModelResults = field(
-        default_factory=read_models.ReadModelResults
-    )
+    read_models: read_models.ReadModelResults = field(default_factory=read_models.ReadModelResults)
     bulk: bulk.BulkResults = field(default_factory=bulk.BulkResults)
     chain: dict[str, chain.ChainCost] = field(default_factory=dict)
+    instruments: instruments.InstrumentResults = field(
+        default_factory=instruments.InstrumentResults
+    )
     finished: datetime | None = None
 
 
@@ -131,7 +132,7 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f}"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines
@@ -266,18 +267,18 @@ def markdown(results: Results) -> str:
         "## Machine and versions",
         "",
     ]
-    out += _table(["machine", ""], [[k, v] for k, v in results.machine.items()])
+    out += table(["machine", ""], [[k, v] for k, v in results.machine.items()])
     out.append("")
-    out += _table(["software", "version"], [[k, v] for k, v in results.versions.items()])
+    out += table(["software", "version"], [[k, v] for k, v in results.versions.items()])
     out += ["", "## Workload", ""]
     out += [f"- {k}: {v}" for k, v in results.workload.items()]
     out += ["", "## Targets of issue 2", ""]
-    out += _table(["target", "engine", "measured", ""], targets(results))
+    out += table(["target", "engine", "measured", ""], targets(results))
     if results.chain:
         out += ["", "## Targets of issue 4 (the hash chain)", ""]
-        out += _table(["target", "engine", "measured", ""], chain.targets(results.chain))
+        out += table(["target", "engine", "measured", ""], chain.targets(results.chain))
     out += ["", "## Targets of issue 5 (the bulk path)", ""]
-    out += _table(["target", "engine", "measured", ""], targets_5(results))
+    out += table(["target", "engine", "measured", ""], targets_5(results))
     found = problems(results)
     if found:
         out += ["", "## Problems", "", *found]
@@ -293,7 +294,7 @@ def markdown(results: Results) -> str:
         "run) into a fresh database migrated the same way, in one transaction.",
         "",
     ]
-    out += _table(
+    out += table(
         [
             "engine",
             "file",
@@ -308,14 +309,14 @@ def markdown(results: Results) -> str:
         _throughput_rows(results.multi) + _throughput_rows(results.single),
     )
     out += ["", "Seconds of every run:", ""]
-    out += _table(
+    out += table(
         ["engine", "file", "writer", "seconds"],
         _runs_rows(results.multi) + _runs_rows(results.single),
     )
     stored = [*results.multi.values(), *results.single.values()]
     if stored:
         out += ["", "Mean stored `state` size and the settings each side wrote with:", ""]
-        out += _table(
+        out += table(
             ["engine", "file", "state bytes", "API connection", "raw connection"],
             [
                 [
@@ -333,7 +334,7 @@ def markdown(results: Results) -> str:
             "",
             "## Cap-table latency, single company (ms)",
             "",
-            "`ledger.cap_table(company, as_of=d)` in-process on a warm `Ledger` (opened fresh "
+            "`ledger.captable(company, as_of=d)` in-process on a warm `Ledger` (opened fresh "
             "on the recorded database; its first query, which brings the read models up to "
             "date with the recorded events, is shown apart and excluded), one per random as-of "
             "date, answered from the read models. Raw reference: the driver "
@@ -341,7 +342,7 @@ def markdown(results: Results) -> str:
             "(median of repeated reads on one warm connection).",
             "",
         ]
-        out += _table(
+        out += table(
             [
                 "engine",
                 "events",
@@ -366,9 +367,9 @@ def markdown(results: Results) -> str:
                 for name, lat in results.latency.items()
             ],
         )
-    out += bulk.markdown(results.bulk, _table)
-    out += chain.markdown(results.chain, _table)
-    out += read_models.markdown(results.read_models, _table)
+    out += bulk.markdown(results.bulk, table)
+    out += chain.markdown(results.chain, table)
+    out += read_models.markdown(results.read_models, table)
     if results.profile is not None:
         p = results.profile
         out += [
@@ -381,7 +382,7 @@ def markdown(results: Results) -> str:
             "Top 15 by cumulative time:",
             "",
         ]
-        out += _table(
+        out += table(
             ["calls", "tottime s", "cumtime s", "function"],
             [
                 [e.calls, f"{e.tottime:.3f}", f"{e.cumtime:.3f}", f"`{e.function}`"]
@@ -389,13 +390,15 @@ def markdown(results: Results) -> str:
             ],
         )
         out += ["", "Top 15 by own time:", ""]
-        out += _table(
+        out += table(
             ["calls", "tottime s", "cumtime s", "function"],
             [
                 [e.calls, f"{e.tottime:.3f}", f"{e.cumtime:.3f}", f"`{e.function}`"]
                 for e in p.by_tottime
             ],
         )
+    # Last: ``python -m bench.instruments`` replaces it alone (bench/instruments.py).
+    out += instruments.markdown(results.instruments, table)
     out.append("")
     return "\n".join(out)
 

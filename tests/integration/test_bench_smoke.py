@@ -55,6 +55,8 @@ def test_quick_bench_on_sqlite_reports_every_section_into_the_given_output(
             "Cap-table latency of a 1,000-holder company from the read models (ms)",
             "Peak memory of a full rebuild",
             "Where the time goes: cProfile of one SQLite API run",
+            "Targets of issue 11 (equity instruments)",
+            "Cap table and grants of a company with 1,000 holders and 1,000 grants (ms)",
         ],
         [
             "100k API ≥ 15% of raw sqlite3 executemany",
@@ -72,9 +74,68 @@ def test_quick_bench_on_sqlite_reports_every_section_into_the_given_output(
             "cap-table p50 ≤ 5 ms, 1,000 holders, 100,000 events stored",
             "p50 with 100,000 within 1.5× of 20,000",
             "peak memory of a 100,000-event rebuild ≤ 500 MB",
+            "cap-table p50 with 1,000 grants within 1.5× of without "
+            "(1,000 holders, 21,335 events stored)",
         ],
         recorded_before,
     )
     assert "| SQLite | multi-company | 10,000 |" in text
     assert "| SQLite | single company | 2,000 |" in text
     assert "--quick" in text
+
+
+@pytest.mark.slow
+def test_instruments_section_alone_compares_two_checkouts_and_replaces_only_itself(
+    tmp_path: Path,
+) -> None:
+    """``python -m bench.instruments --compare-with`` this very checkout: both sides run the
+    child script with their own interpreter; the section replaces its old self at the end of
+    the output and keeps what comes before it."""
+    output = tmp_path / "RESULTS.md"
+    output.write_text(
+        "# results\n\n## Earlier\n\nkept\n\n## Targets of issue 11 (equity instruments)\n\nold\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.instruments",
+            "--quick",
+            "--engines",
+            "sqlite",
+            "--repeat",
+            "1",
+            "--compare-with",
+            str(ROOT),
+            "--output",
+            output,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    text = output.read_text(encoding="utf-8")
+    headings = re.findall(r"^## (.+)$", text, flags=re.MULTILINE)
+    targets = re.findall(r"^\| (.+?) \| SQLite \| .+ \| \*\*(?:met|not met)\*\* \|$", text, re.M)
+    assert (text.startswith("# results\n\n## Earlier\n\nkept\n"), "\nold\n" in text) == (
+        True,
+        False,
+    )
+    assert (headings, targets) == (
+        [
+            "Earlier",
+            "Targets of issue 11 (equity instruments)",
+            "Cap table and grants of a company with 1,000 holders and 1,000 grants (ms)",
+            "Recording and rebuilding, before issue 11 and now (events/s; median of the runs)",
+        ],
+        [
+            "cap-table p50 with 1,000 grants within 1.5× of without "
+            "(1,000 holders, 21,335 events stored)",
+            "recording of the 10,000-event file ≤ 15% slower than before issue 11",
+            "rebuild of the 10,000-event file ≤ 15% slower than before issue 11",
+        ],
+    )
