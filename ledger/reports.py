@@ -17,14 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from . import rows
 from .domain.entry import Entry
-from .domain.instruments import (
-    available,
-    exercisable,
-    fully_diluted,
-    plan_outstanding,
-    retired,
-    vested,
-)
+from .domain.instruments import Standing, exercisable, vested
 from .domain.rules import apply_known
 from .domain.state import CompanyState
 from .domain.values import decimal_text, percent_text, percent_texts
@@ -448,7 +441,7 @@ class PartyHistory(History):
 _pct = percent_text
 
 
-def holders_of(state: CompanyState, on: date) -> list[Holder]:
+def holders_of(state: CompanyState, on: date | Standing) -> list[Holder]:
     """The holders as models, built from values already typed and checked, without
     validating them again: what ``model_construct`` does, minus its per-field bookkeeping
     (five times slower, where a cap table of a thousand holders builds a thousand models).
@@ -457,7 +450,8 @@ def holders_of(state: CompanyState, on: date) -> list[Holder]:
     names = set(Holder.model_fields)
     holders = []
     assign = object.__setattr__
-    for fields in _holder_fields(state, Dilution.of(state, on)):
+    standing = on if isinstance(on, Standing) else Standing.of(state, on)
+    for fields in _holder_fields(state, standing):
         holder = Holder.__new__(Holder)
         assign(holder, "__dict__", fields)
         assign(holder, "__pydantic_fields_set__", names)
@@ -467,35 +461,12 @@ def holders_of(state: CompanyState, on: date) -> list[Holder]:
     return holders
 
 
-class Dilution(NamedTuple):
-    """A company's instruments on a date: each party's outstanding awards and warrants, and
-    fully diluted in total."""
-
-    options: dict[str, int]
-    warrants: dict[str, int]
-    total: int
-
-    @staticmethod
-    def of(state: CompanyState, on: date) -> Dilution:
-        if not (state.awards or state.warrants or state.plans):
-            return Dilution({}, {}, state.outstanding)
-        options: dict[str, int] = {}
-        for a in state.awards.values():
-            if n := a.outstanding(on):
-                options[a.holder] = options.get(a.holder, 0) + n
-        warrants: dict[str, int] = {}
-        for w in state.warrants.values():
-            if n := w.outstanding(on):
-                warrants[w.holder] = warrants.get(w.holder, 0) + n
-        return Dilution(options, warrants, fully_diluted(state, on))
-
-
-def _holder_fields(state: CompanyState, dilution: Dilution) -> list[dict[str, Any]]:
+def _holder_fields(state: CompanyState, dilution: Standing) -> list[dict[str, Any]]:
     """The holders, in order (fully diluted shares descending, then party), as the fields of
     ``Holder``: every field, each of its type. A party with only awards or warrants is a
     holder of 0 shares."""
     per_share = {name: c.votes_per_share for name, c in state.classes.items()}
-    options, warrants, _ = dilution
+    options, warrants = dilution.options, dilution.warrants
     holders: list[tuple[int, str, int, int, dict[str, int]]] = []
     for party, classes in state.holdings.items():
         if len(classes) == 1:  # the common case, without the sums
@@ -519,8 +490,8 @@ def _holder_fields(state: CompanyState, dilution: Dilution) -> list[dict[str, An
     outstanding, total_votes = state.outstanding, state.total_votes()
     ownership = percent_texts([h[2] for h in holders], outstanding)
     voting = percent_texts([h[3] for h in holders], total_votes)
-    if options or warrants or dilution.total != outstanding:
-        diluted_percent = percent_texts([-h[0] for h in holders], dilution.total)
+    if options or warrants or dilution.fully_diluted != outstanding:
+        diluted_percent = percent_texts([-h[0] for h in holders], dilution.fully_diluted)
     else:
         diluted_percent = ownership
     names = state.stakeholders
@@ -576,7 +547,7 @@ def _decimal(value: Decimal | None) -> str | None:
     return None if value is None else decimal_text(value)
 
 
-def pools_of(state: CompanyState, on: date) -> list[PoolOut]:
+def pools_of(state: CompanyState, standing: Standing) -> list[PoolOut]:
     return [
         PoolOut(
             plan=p.plan,
@@ -584,11 +555,11 @@ def pools_of(state: CompanyState, on: date) -> list[PoolOut]:
             share_class=p.share_class,
             reserved=p.reserved,
             exercised=p.exercised,
-            outstanding=plan_outstanding(state, p, on),
-            retired=retired(state, p, on),
-            available=available(state, p, on),
+            outstanding=standing.plans[name].outstanding,
+            retired=standing.plans[name].retired,
+            available=standing.plans[name].available,
         )
-        for _, p in sorted(state.plans.items())
+        for name, p in sorted(state.plans.items())
     ]
 
 
@@ -633,12 +604,13 @@ def convertibles_of(state: CompanyState) -> list[ConvertibleOut]:
 
 def cap_table_of(state: CompanyState, as_of: date, known_at: int) -> CapTable:
     v = state.valuation
+    standing = Standing.of(state, as_of)
     return CapTable(
         company=state.company,
         as_of=as_of,
         known_at=known_at,
         total_shares=state.outstanding,
-        holders=holders_of(state, as_of),
+        holders=holders_of(state, standing),
         valuation=None
         if v is None
         else ValuationOut(
@@ -647,8 +619,8 @@ def cap_table_of(state: CompanyState, as_of: date, known_at: int) -> CapTable:
             basis=v.basis,
             effective_date=v.effective_date,
         ),
-        fully_diluted_total=fully_diluted(state, as_of),
-        pools=pools_of(state, as_of),
+        fully_diluted_total=standing.fully_diluted,
+        pools=pools_of(state, standing),
         warrants=warrants_of(state, as_of),
         convertibles=convertibles_of(state),
     )
@@ -764,7 +736,8 @@ def position_of(state: CompanyState, party: str, on: date) -> Position | None:
     total_votes = state.total_votes()
     classes = dict(sorted(held.items()))
     owned_by_class, voted_by_class = _by_class(classes, per_share, state.outstanding, total_votes)
-    options, warrants, total = Dilution.of(state, on)
+    standing = Standing.of(state, on)
+    options, warrants, total = standing.options, standing.warrants, standing.fully_diluted
     diluted = shares + options.get(party, 0) + warrants.get(party, 0)
     return Position(
         company=state.company,

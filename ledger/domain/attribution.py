@@ -10,12 +10,13 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 
-from .corrections import correct
+from .corrections import correct, in_force
 from .entry import Entry, key_of, place
-from .errors import Broken, RuleViolation, rule_name
+from .errors import BOUND, Broken, RuleViolation, rule_name
 from .events import CompanyRegistered, Correction, EventCorrected
-from .rules import EVOLVE, check, derive, replay
+from .rules import EVOLVE, check, derive, replay, replay_known
 from .state import CompanyState
+from .values import MAX_TOTAL
 
 
 def violation(entry: Entry, broken: Broken, *, because: Entry | None = None) -> RuleViolation:
@@ -125,3 +126,39 @@ def before_registration(entry: Entry, broken: Broken, timeline: list[Entry]) -> 
                 f"{other.fact.effective_date}",
             )
     return broken
+
+
+PART_WAY_LIMIT = 200
+"""The largest out-of-order batch whose part-way states are checked (one fold per event)."""
+
+
+def within_bounds_part_way(company: str, log: Sequence[Entry], new: Sequence[Entry]) -> None:
+    """A batch with back-dated events or corrections is checked whole, yet the log as known
+    part-way through it (what "known at" a position inside it answers, and what the read
+    models hold) misses the events recorded after: a correction that removes an issuance, a
+    back-dated reverse split. Such a part-way state must stay within the bounds too, or the
+    read models could not hold it: refuse the batch, naming the event where it would not.
+    One fold per event of the batch: only for batches of up to ``PART_WAY_LIMIT`` events."""
+    if len(new) > PART_WAY_LIMIT:
+        return
+    known = list(log)
+    ordered = sorted(new, key=lambda e: e.seq)
+    for entry in ordered[:-1]:  # the whole batch is checked already
+        known.append(entry)
+        state = replay_known(in_force(known), company)
+        total = state.diluted_ceiling()
+        authorized = max((c.authorized or 0 for c in state.classes.values()), default=0)
+        if max(total, authorized) > MAX_TOTAL:
+            what = (
+                f"{total:,} shares outstanding or reserved"
+                if total > MAX_TOTAL
+                else f"{authorized:,} shares of a class authorized"
+            )
+            fact = entry.fact
+            raise RuleViolation(
+                f"{place(entry)} ({fact.type}, {fact.effective_date}): {rule_name('bounds')}: "
+                f"as known part-way through the batch, at this event, {company} would have "
+                f"{what}, over the bound of {BOUND}; record the events that make room for it "
+                "in an earlier batch",
+                rule="bounds",
+            )

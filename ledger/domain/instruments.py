@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date
 from fractions import Fraction
+from typing import NamedTuple
 
 from . import equity
 from .equity import (
@@ -118,15 +119,60 @@ def available(s: CompanyState, plan: Plan, on: date) -> int:
     return plan.reserved - plan.exercised - plan_outstanding(s, plan, on) - retired(s, plan, on)
 
 
+class PlanStanding(NamedTuple):
+    outstanding: int
+    retired: int
+    available: int
+
+
+class Standing(NamedTuple):
+    """What a company's instruments amount to on a date, in one pass over them (an answer's
+    figures; the rules ask ``available`` of one plan): each holder's outstanding awards
+    (``options``) and warrants, each plan's outstanding, retired and available shares, and
+    fully diluted."""
+
+    options: dict[str, int]
+    warrants: dict[str, int]
+    plans: dict[str, PlanStanding]
+    fully_diluted: int
+
+    @staticmethod
+    def of(s: CompanyState, on: date) -> Standing:
+        if not (s.awards or s.warrants or s.plans):
+            return Standing({}, {}, {}, s.outstanding)
+        options: dict[str, int] = {}
+        granted = dict.fromkeys(s.plans, 0)
+        expired = dict.fromkeys(s.plans, 0)
+        for a in s.awards.values():
+            left = a.quantity - a.exercised - a.cancelled
+            if a.expired(on):
+                expired[a.plan] += left
+            elif left:
+                options[a.holder] = options.get(a.holder, 0) + left
+                granted[a.plan] += left
+        warrants: dict[str, int] = {}
+        for w in s.warrants.values():
+            if n := w.outstanding(on):
+                warrants[w.holder] = warrants.get(w.holder, 0) + n
+        plans = {}
+        for name, p in s.plans.items():
+            gone = p.retired + (expired[name] if p.on_cancel == "retire" else 0)
+            plans[name] = PlanStanding(
+                granted[name], gone, p.reserved - p.exercised - granted[name] - gone
+            )
+        total = (
+            s.outstanding
+            + sum(options.values())
+            + sum(warrants.values())
+            + sum(p.available for p in plans.values())
+        )
+        return Standing(options, warrants, plans, total)
+
+
 def fully_diluted(s: CompanyState, on: date) -> int:
     """Outstanding shares + outstanding awards + outstanding warrants + the plans' available
     shares (convertibles not yet converted are not counted)."""
-    return (
-        s.outstanding
-        + sum(a.outstanding(on) for a in s.awards.values())
-        + sum(w.outstanding(on) for w in s.warrants.values())
-        + sum(available(s, p, on) for p in s.plans.values())
-    )
+    return Standing.of(s, on).fully_diluted
 
 
 def _within_ceiling(s: CompanyState, what: str, more: int) -> None:

@@ -160,6 +160,8 @@ class Timeline:
             to_store = [completed.get(e.seq) or stored.get(e.seq, e) for e in new]
         else:
             to_store = list(new)
+        if fresh is not None and len(new) > 1:
+            attribution.within_bounds_part_way(self.company, self.log, to_store)
         extended = Timeline.__new__(Timeline)
         extended.company = self.company
         extended.log = [*self.log, *sorted(to_store, key=seq_of)]

@@ -52,17 +52,21 @@ TEXT_LIMITS = {
 
 # --- every field of every event type, by kind ----------------------------------------------
 
-COUNT_FIELDS = ("shares", "authorized", "seats", "votes_per_share")
+COUNT_FIELDS = (
+    "shares", "authorized", "seats", "votes_per_share", "quantity", "reserved",
+)  # fmt: skip
 MONEY_FIELDS = (
     "amount",
     "price_per_share",
     "post_money_valuation",
     "pre_money_valuation",
     "valuation",
+    "exercise_price",
+    "valuation_cap",
 )
-PERCENT_FIELDS = ("stake_percent",)
+PERCENT_FIELDS = ("stake_percent", "discount_percent", "interest_rate_percent")
 RATIO_FIELDS = ("ratio",)
-DATE_FIELDS = ("effective_date",)
+DATE_FIELDS = ("effective_date", "expiration_date", "maturity_date")
 SLUG_FIELDS = (
     "company",
     "holder",
@@ -73,6 +77,13 @@ SLUG_FIELDS = (
     "person",
     "designated_by",
     "destination",
+    "party",
+    "plan",
+    "grant",
+    "warrant",
+    "convertible",
+    "from_class",
+    "to_class",
 )
 OTHER_TEXT_FIELDS = ("jurisdiction", "previous_title")
 """Free texts without a documented length: probed, but nothing is expected of them."""
@@ -87,6 +98,9 @@ CHOICE_FIELDS = (
     "target",
     "replacement",
     "derived_shares",
+    "on_cancel",
+    "cap_basis",
+    "vesting",
 )
 """Fields probed with values of the wrong type only."""
 
@@ -601,6 +615,59 @@ def well_formed(draw: st.DrawFn, kind: str, company: Company, n: int) -> dict[st
             body = {"person": "boss"}
         case "BoardSizeSet":
             body = {"seats": 5}
+        case "StakeholderRecorded":
+            body = {"party": draw(party), "name": "Ann Example", "kind": "individual"}
+        case "StockPlanCreated":
+            body = {"plan": "pool", "name": "Plan", "share_class": "common", "reserved": 1000}
+            body["on_cancel"] = draw(st.sampled_from(["return", "retire"]))
+        case "StockPlanReserveChanged":
+            body = {"plan": "pool", "reserved": draw(st.sampled_from([0, 500, 5000]))}
+        case "OptionGranted":
+            body = {"grant": f"g{n}", "holder": draw(party), "plan": "pool", "quantity": 10}
+            body |= draw(
+                st.sampled_from(
+                    [
+                        {"exercise_price": "0.10 USD", "expiration_date": "2030-01-01"},
+                        {"kind": "rsu", "vesting": {"start": "2020-01-01", "months": 12}},
+                    ]
+                )
+            )
+        case "OptionExercised":
+            body = {"grant": draw(st.sampled_from(["g0", "g1", "g2"])), "quantity": 1}
+        case "OptionCancelled":
+            body = {"grant": draw(st.sampled_from(["g0", "g1", "g2"])), "reason": "forfeited"}
+        case "WarrantIssued":
+            body = {
+                "warrant": f"w{n}", "holder": draw(party), "share_class": "common",
+                "quantity": 10, "exercise_price": draw(usd),
+            }  # fmt: skip
+        case "WarrantExercised":
+            body = {"warrant": draw(st.sampled_from(["w0", "w1", "w2"])), "quantity": 1}
+        case "WarrantCancelled":
+            body = {"warrant": draw(st.sampled_from(["w0", "w1", "w2"])), "reason": "r"}
+        case "ConvertibleIssued":
+            body = {"convertible": f"s{n}", "holder": draw(party), "amount": draw(usd)}
+            body |= draw(
+                st.sampled_from(
+                    [
+                        {"kind": "safe", "valuation_cap": "1000000 USD"},
+                        {"kind": "note", "discount_percent": "20", "interest_rate_percent": "5"},
+                    ]
+                )
+            )
+        case "ConvertibleConverted":
+            body = {
+                "convertible": draw(st.sampled_from(["s0", "s1", "s2"])),
+                "share_class": "common",
+            }
+            body |= draw(st.sampled_from([{"shares": 10}, {"price_per_share": "1 USD"}]))
+        case "ConvertibleCancelled":
+            body = {"convertible": draw(st.sampled_from(["s0", "s1", "s2"])), "reason": "repaid"}
+        case "SharesConverted":
+            body = {
+                "holder": "founder", "from_class": "common", "to_class": "common-b",
+                "shares": 1, "ratio": "1:1",
+            }  # fmt: skip
         case "EventRetracted":
             target = draw(targets(company))
             return {"type": kind, "company": c, **target, "reason": "wrong"}

@@ -133,3 +133,31 @@ def test_a_later_message_names_an_event_this_ledger_stored_by_its_id(ledger: Led
     undo = ledger.record([b.retracted("acme", sale_id)]).recorded[0].event_id
     with pytest.raises(RuleViolation, match=rf"already retracted by event {undo}$"):
         ledger.record([b.retracted("acme", sale_id)])
+
+
+def test_a_batch_whose_part_way_state_passes_the_bound_is_refused(ledger: Ledger) -> None:
+    """Whole, the batch is valid: its correction takes the founder's 1,000,000 shares away
+    before the splits. Known part-way (after the second split, before the correction) the
+    founder would hold 10^6 · 10^6 · 10^6 = 10^18 shares, and after a third 10^24: what the
+    read models could not hold. The batch is refused, naming that event; recorded with the
+    correction first, the same events are accepted."""
+    founding = ledger.record(
+        [
+            b.registered("acme", "2020-01-01"),
+            b.share_class("acme", "common", "2020-01-01"),
+            b.issued("acme", "founder", "common", 1_000_000, "2020-01-02"),
+        ]
+    )
+    issuance = str(founding.recorded[-1].event_id)
+    splits = [b.split("acme", "common", "1000000:1", "2020-01-04") for _ in range(3)]
+    correction = b.corrected(
+        "acme", issuance, b.split("acme", "common", "1000000:1", "2020-01-04"), "no such issuance"
+    )
+    before = ledger.known_position()
+    with pytest.raises(RuleViolation) as refused:
+        ledger.record([*splits, correction])
+    assert refused.value.rule == "bounds"
+    assert "as known part-way through the batch" in str(refused.value)
+    assert ledger.known_position() == before
+    ledger.record([correction, *splits])
+    assert ledger.cap_table("acme", D("2020-01-05")).holders == []

@@ -29,7 +29,8 @@ def cap_table(cli: Cli, as_of: str) -> dict[str, Any]:
 
 
 def shares(answer: dict[str, Any]) -> dict[str, int]:
-    return {h["party"]: h["shares"] for h in answer["holders"]}
+    """The holders of shares (a holder of awards or warrants only is listed with 0)."""
+    return {h["party"]: h["shares"] for h in answer["holders"] if h["shares"]}
 
 
 def test_the_seed_stage_story_gives_the_figures_of_its_walkthrough(lumen: Cli) -> None:
@@ -39,6 +40,8 @@ def test_the_seed_stage_story_gives_the_figures_of_its_walkthrough(lumen: Cli) -
         8_100_000,
         {"maya": 4_500_000, "raj": 3_500_000, "lea": 100_000},
     )
+    # Fully diluted: 8,100,000 shares + 350,000 outstanding awards + 1,550,000 available.
+    assert before["fully_diluted_total"] == 10_000_000
 
     # The round: the SAFE converts at its cap into 10,000,000 · 0.1 / 0.9 = 1,111,111 (fully
     # diluted before it: 8,100,000 shares + 350,000 awards + 1,550,000 available), and

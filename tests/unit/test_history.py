@@ -9,9 +9,10 @@ import pytest
 
 from ledger.batch import validate
 from ledger.domain.entry import Entry
+from ledger.domain.instruments import Standing
 from ledger.domain.state import CompanyState, ShareClass
 from ledger.domain.values import percent, percent_text
-from ledger.reports import Dilution, Holder, _holder_fields, holders_of
+from ledger.reports import Holder, _holder_fields, holders_of
 from projections.history import BOARD, CAP_TABLE, ROSTER, Row, canonical, splice
 from tests import builders as b
 
@@ -140,7 +141,7 @@ def test_holders_built_without_validation_equal_validated_ones() -> None:
     state.holdings = {"ben": {"pref": 300, "common": 500}, "ana": {"common": 1_000}}
     state.outstanding = 1_800
     trusted = holders_of(state, date.max)
-    dilution = Dilution.of(state, date.max)
+    dilution = Standing.of(state, date.max)
     validated = [Holder(**fields) for fields in _holder_fields(state, dilution)]
     assert trusted == validated
     assert [h.model_dump(mode="json") for h in trusted] == [
