@@ -40,8 +40,9 @@ def test_the_seed_stage_story_gives_the_figures_of_its_walkthrough(lumen: Cli) -
         8_100_000,
         {"maya": 4_500_000, "raj": 3_500_000, "lea": 100_000},
     )
-    # Fully diluted: 8,100,000 shares + 350,000 outstanding awards + 1,550,000 available.
-    assert before["fully_diluted_total"] == 10_000_000
+    # Fully diluted: 8,100,000 shares + 350,000 outstanding awards (Lea's 300,000, Ken's
+    # 50,000) + the plan's 1,500,000 − 100,000 exercised − 350,000 = 1,050,000 available.
+    assert before["fully_diluted_total"] == 9_500_000
 
     # The round: the SAFE converts at its cap into 10,000,000 · 0.1 / 0.9 = 1,111,111 (fully
     # diluted before it: 8,100,000 shares + 350,000 awards + 1,550,000 available), and
