@@ -346,7 +346,7 @@ def vested(award: dict[str, Any], on: date) -> int:
     q: int = award["quantity"]
     schedule = award["vesting"]
     if schedule is None:
-        return q if on >= award["granted"] else 0
+        return q if on >= award["issued"] else 0
     start = date.fromisoformat(schedule["start"])
     if on < start:
         return 0
@@ -424,7 +424,7 @@ def granted(c: Company, e: Event) -> None:
         "grant": e["grant"], "holder": e["holder"], "plan": e["plan"],
         "kind": e.get("kind", "option"), "share_class": plan["share_class"],
         "quantity": e["quantity"], "price": e.get("exercise_price"),
-        "expiration": _expiration(e), "vesting": e.get("vesting"), "granted": day(e),
+        "expiration": _expiration(e), "vesting": e.get("vesting"), "issued": day(e),
         "exercised": 0, "cancelled": 0,
     }  # fmt: skip
 
@@ -475,7 +475,7 @@ def warrant_issued(c: Company, e: Event) -> None:
     c.warrants[e["warrant"]] = {
         "warrant": e["warrant"], "holder": e["holder"], "share_class": e["share_class"],
         "quantity": e["quantity"], "price": e["exercise_price"],
-        "expiration": _expiration(e), "exercised": 0, "cancelled": 0,
+        "expiration": _expiration(e), "issued": day(e), "exercised": 0, "cancelled": 0,
     }  # fmt: skip
 
 
@@ -768,7 +768,9 @@ class Model:
             try:
                 self.replay(company, extra=new)
             except Broken as broken:
-                found |= {"rule", f"rule {broken.rule or '?'}"}
+                # What a correction breaks, it breaks as a correction.
+                rule = 6 if any(e["type"] in CORRECTIONS for e in batch) else broken.rule
+                found |= {"rule", f"rule {rule or '?'}"}
         return found
 
     def bad_targets(self, batch: list[Event]) -> bool:
@@ -966,7 +968,7 @@ class Model:
                 if a["vesting"] is None
                 else {"cliff_months": 0, "every_months": 1, **a["vesting"]},
                 "expiration_date": _iso(a["expiration"]),
-                "granted": a["granted"].isoformat(),
+                "granted": a["issued"].isoformat(),
                 "vested": vested(a, as_of),
                 "exercised": a["exercised"],
                 "cancelled": a["cancelled"],

@@ -241,7 +241,7 @@ WARRANTS = ("w1", "w2")
 CONVERTIBLES = ("c1", "c2")
 NAMES = ("Ana Lima", "Ben Øster", "Cy 陈", "Dee Fund LP")
 REASONS = ("forfeited", "expired", "cancelled", "repurchased", "other")
-quantities = st.one_of(amounts, st.just(0))  # 0 now and then: refused when the file is read
+quantities = st.integers(0, 250)  # 0 now and then: refused when the file is read
 prices = st.integers(1, 10**4).map(lambda c: f"{c // 100}.{c % 100:02d}" if c % 3 else str(c))
 SHORT_MONTH_ENDS = (date(2020, 2, 29), date(2020, 4, 30), date(2019, 11, 30), date(2020, 8, 31))
 
@@ -249,23 +249,33 @@ SHORT_MONTH_ENDS = (date(2020, 2, 29), date(2020, 4, 30), date(2019, 11, 30), da
 def expirations(when: str) -> st.SearchStrategy[str | None]:
     """None, or a day of the range (before ``when`` now and then: refused when read)."""
     earliest = (date.fromisoformat(when) - START).days
-    return st.one_of(st.none(), days, st.integers(earliest, LAST_DAY).map(on))
+    within = st.integers(earliest, LAST_DAY).map(on)
+    return st.one_of(st.none(), within, st.none(), within, within, days)
 
 
-vestings = st.one_of(
-    st.none(),
-    st.fixed_dictionaries(  # a start long before the range (back-dated), or within it
-        {
-            "start": st.one_of(
+@st.composite
+def vesting(draw: st.DrawFn) -> dict[str, Any]:
+    """A schedule starting long before the range (back-dated) or within it; its cliff beyond
+    its months now and then (refused when read)."""
+    months = draw(st.integers(1, 48))
+    schedule = {
+        "start": draw(
+            st.one_of(
                 st.integers(-900, LAST_DAY).map(on),
                 st.sampled_from(SHORT_MONTH_ENDS).map(date.isoformat),
-            ),
-            "months": st.integers(1, 48),
-        },
-        optional={"cliff_months": st.integers(0, 12), "every_months": st.integers(1, 6)},
-    ),
-)
-"""A vesting schedule (its cliff beyond its months now and then: refused when read)."""
+            )
+        ),
+        "months": months,
+    }
+    if draw(st.booleans()):
+        cliff = draw(st.integers(0, months + 1 if draw(st.integers(0, 9)) == 9 else months))
+        schedule["cliff_months"] = cliff
+    if draw(st.booleans()):
+        schedule["every_months"] = draw(st.integers(1, 6))
+    return schedule
+
+
+vestings = st.one_of(st.none(), vesting())
 
 
 @st.composite
@@ -281,7 +291,7 @@ def stakeholders(draw: st.DrawFn) -> Event:
 def plan(draw: st.DrawFn, company: str, name: str, share_class: str, when: str) -> Event:
     return b.instrument(
         "StockPlanCreated", company, when, plan=name, name=name.title(), share_class=share_class,
-        reserved=draw(st.one_of(st.integers(1, 400), st.just(0))),
+        reserved=draw(st.integers(0, 400)),
         on_cancel=draw(st.sampled_from([None, "return", "retire"])),
     )  # fmt: skip
 
@@ -304,7 +314,7 @@ def grant(draw: st.DrawFn, company: str, plan: str, quantity: int, when: str) ->
     """An option or an RSU, with or without vesting and an expiration date; now and then
     priced as the other kind (refused when read)."""
     kind = draw(st.sampled_from(["option", "option", "rsu"]))
-    priced = (kind == "option") != (draw(st.integers(0, 15)) == 0)
+    priced = (kind == "option") != (draw(st.integers(0, 15)) == 15)
     return b.instrument(
         "OptionGranted", company, when, grant=draw(st.sampled_from(GRANTS)), holder=draw(parties),
         plan=plan, quantity=quantity, kind=None if kind == "option" and draw(st.booleans())
@@ -362,7 +372,7 @@ def convertible(draw: st.DrawFn, company: str, when: str) -> Event:
         discount_percent=draw(st.sampled_from([None, "20", "12.5", "99.99"])),
         cap_basis=draw(st.sampled_from([None, "post-money", "pre-money"])),
         interest_rate_percent=draw(st.sampled_from([None, None, "8", "0", "5.25"]))
-        if kind == "note" or draw(st.integers(0, 9)) == 0 else None,
+        if kind == "note" or draw(st.integers(0, 9)) == 9 else None,
         maturity_date=draw(st.sampled_from([None, "2023-01-01"])),
     )  # fmt: skip
 
@@ -487,14 +497,25 @@ class LedgerMachine(RuleBasedStateMachine):
         registered=st.integers(0, 6),
         later=st.integers(0, 12),
         beta=st.one_of(st.none(), st.integers(0, 6)),
+        pool=st.one_of(st.none(), st.sampled_from(["return", "retire"])),
     )
-    def register_companies(self, registered: int, later: int, beta: int | None) -> None:
-        """alpha with two classes (one limited, from a later date); sometimes beta, bare."""
+    def register_companies(
+        self, registered: int, later: int, beta: int | None, pool: str | None
+    ) -> None:
+        """alpha with two classes (one limited, from a later date), often a stock plan of
+        common; sometimes beta, bare."""
         batch = [
             b.registered("alpha", on(registered)),
             b.share_class("alpha", "common", on(registered), **CLASSES["common"]),
             b.share_class("alpha", "pref", on(registered + later), **CLASSES["pref"]),
         ]
+        if pool is not None:
+            batch.append(
+                b.instrument(
+                    "StockPlanCreated", "alpha", on(registered), plan="pool", name="Pool",
+                    share_class="common", reserved=200, on_cancel=pool,
+                )
+            )  # fmt: skip
         if beta is not None:
             batch.append(b.registered("beta", on(beta)))
         result = self.ledger.record(batch)
@@ -683,9 +704,14 @@ class LedgerMachine(RuleBasedStateMachine):
             return b.valuation(company, data.draw(money), when(), data.draw(st.sampled_from(BASES)))
 
         kinds["value"] = value
-        kinds.update(plausible_instruments(data, company, end, created, held, late))
+        pools = {
+            a.event["plan"]: since(a.event["effective_date"])
+            for a in self.model.accepted
+            if a.event["company"] == company and a.event["type"] == "StockPlanCreated"
+        }
+        kinds.update(plausible_instruments(data, company, end, created, pools, held, late))
         # Shares move more often than people: weigh the kinds accordingly.
-        weights = {"issue": 2, "invest": 3, "move": 4, "grant": 3, "exercise": 3}
+        weights = {"issue": 3, "invest": 3, "move": 4, "pool": 2, "grant": 4, "exercise": 4}
         choices = [kind for kind in sorted(kinds) for _ in range(weights.get(kind, 1))]
         return kinds[data.draw(st.sampled_from(choices), label="kind")]()
 
@@ -744,7 +770,7 @@ class LedgerMachine(RuleBasedStateMachine):
             ], "every accepted event is stored once, nothing else"
             for when in self.model.dates(company):
                 table = self.ledger.cap_table(company, as_of=when)
-                assert all(h.shares > 0 for h in table.holders)
+                assert all(h.fully_diluted_shares > 0 for h in table.holders)
                 assert all(n > 0 for h in table.holders for n in h.classes.values())
                 assert sum(h.shares for h in table.holders) == table.total_shares
                 assert all(p.available >= 0 for p in table.pools)
@@ -764,6 +790,7 @@ def plausible_instruments(
     company: str,
     end: Company,
     created: dict[str, int],
+    pools: dict[str, int],
     held: list[tuple[str, str, int]],
     late: Callable[[int], str],
 ) -> dict[str, Callable[[], Event]]:
@@ -775,8 +802,12 @@ def plausible_instruments(
     last = START + timedelta(days=LAST_DAY)
     kinds: dict[str, Callable[[], Event]] = {}
 
+    def since(when: date) -> int:
+        return max(0, (when - START).days)
+
     def around(n: int) -> int:  # within n mostly, just beyond it now and then
-        return data.draw(st.one_of(st.integers(1, max(n, 1)), st.integers(n + 1, n + 5)))
+        within = st.integers(1, max(n, 1))
+        return data.draw(st.one_of(within, within, within, st.integers(n + 1, n + 5)))
 
     def name() -> Event:
         party = data.draw(st.sampled_from(sorted({*PARTIES, *PEOPLE})))
@@ -809,7 +840,7 @@ def plausible_instruments(
         def award() -> Event:
             p = data.draw(st.sampled_from(sorted(end.plans.values(), key=lambda p: p["plan"])))
             quantity = around(end.available(p, last))
-            return data.draw(grant(company, p["plan"], quantity, late(0)))
+            return data.draw(grant(company, p["plan"], quantity, late(pools.get(p["plan"], 0))))
 
         kinds["reserve"], kinds["grant"] = reserve, award
     ends = [(key, i) for key, found in (("grant", end.awards), ("warrant", end.warrants))
@@ -821,12 +852,13 @@ def plausible_instruments(
             kind = "Option" if key == "grant" else "Warrant"
             instrument = (end.awards if key == "grant" else end.warrants)[name]
             left = outstanding(instrument, last)
+            when = late(since(instrument["issued"]))
             if data.draw(st.booleans()):
                 can = exercisable(instrument, last) if key == "grant" else left
-                return b.instrument(f"{kind}Exercised", company, late(0), quantity=around(can),
+                return b.instrument(f"{kind}Exercised", company, when, quantity=around(can),
                                     **{key: name})  # fmt: skip
             quantity = data.draw(st.one_of(st.none(), st.just(around(left))))
-            return b.instrument(f"{kind}Cancelled", company, late(0), quantity=quantity,
+            return b.instrument(f"{kind}Cancelled", company, when, quantity=quantity,
                                 reason="forfeited", **{key: name})  # fmt: skip
 
         kinds["exercise"] = exercise_or_cancel
