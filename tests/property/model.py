@@ -16,6 +16,13 @@ An investment given as a stake or a valuation buys shares derived (``derive``) f
 timeline where it stands when it is recorded; the model keeps that count, so a later
 back-dated event or correction never changes it, as docs/events.md says.
 
+The second catalogue just as plainly: plans, awards, warrants and convertibles are
+dictionaries of their terms and counts; what they amount to on a date (vested, outstanding,
+exercisable, a plan's available shares, fully diluted) is computed from those when asked. A
+conversion given by its price alone derives its shares (``conversion``) when it is recorded
+and keeps them, as an investment does. Where a check of the second catalogue fails, ``Broken``
+carries the rule's number.
+
 Each event type is one function of ``APPLY`` (and, if the event file refuses some of its
 forms, one of ``MALFORMED``): a new event type is one entry in each.
 """

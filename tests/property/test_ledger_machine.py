@@ -5,12 +5,15 @@ retractions and corrections too, recorded into the real ledger and into the naiv
 The ledger must accept a batch exactly when the model does; a refusal raises InputError or
 RuleViolation (as the model predicts) and stores nothing. After every step the ledger's answers
 keep the invariants at every date where anything changes, and for a random (as_of, known_at)
-its cap table (valuation included), roster and board equal the model's. Those answers come from
-the read models (caught up as each batch is recorded); at a random position, a batch's inside
-included, they equal the fold's; and at the end of each example ``verify`` finds the history
-tables equal to the fold at every date and every position.
+its cap table (valuation, fully diluted, pools, warrants and convertibles included), roster,
+board and grants equal the model's; a refused single event breaks the rule the model names.
+Those answers come from the read models (caught up as each batch is recorded); at a random
+position, a batch's inside included, they equal the fold's; and at the end of each example
+``verify`` finds the history tables equal to the fold at every date and every position.
 
-The events: every type of docs/events.md, investments in each of their four forms. A new event
+The events: every type of docs/events.md, investments in each of their four forms, both
+catalogues (stakeholders, stock plans, options and RSUs with vesting and expiry, warrants,
+SAFEs and notes converted by shares or by a price, class conversions). A new event
 type is a blind strategy in ``any_event``, a kind of ``plausible`` event drawn from the model's
 state, and its function in the model's ``APPLY``.
 
@@ -740,6 +743,11 @@ class LedgerMachine(RuleBasedStateMachine):
             assert self.ledger.grants(company, far, known_at).model_dump(mode="json") == (
                 self.model.grants(company, far, position)
             )
+            party = data.draw(parties, label="grants of")
+            mine = self.model.grants(company, as_of, position)
+            mine["grants"] = [g for g in mine["grants"] if g["holder"] == party]
+            answer = self.ledger.grants(company, as_of, known_at, holder=party)
+            assert answer.model_dump(mode="json") == mine
         self.compare_read_models_with_the_fold(data, as_of, last)
 
     def compare_read_models_with_the_fold(
