@@ -363,11 +363,13 @@ def warrants(draw: st.DrawFn) -> Event:
 
 @st.composite
 def convertible(draw: st.DrawFn, company: str, when: str) -> Event:
-    """A SAFE or a note: a cap (often well above the amount), a discount, a basis, interest
-    (on a SAFE now and then: refused when read)."""
+    """A SAFE or a note: a cap (mostly well above the amount; at or below it, a post-money
+    one refuses a conversion), a discount, a basis, interest (on a SAFE now and then: refused
+    when read)."""
     kind = draw(st.sampled_from(["safe", "note"]))
     amount = draw(st.integers(100, 10**5))
-    cap = draw(st.one_of(st.none(), st.integers(2, 50).map(lambda k: amount * k), money))
+    above = st.integers(2, 50).map(lambda k: amount * k)
+    cap = draw(st.one_of(st.none(), above, above, st.integers(1, amount)))
     return b.instrument(
         "ConvertibleIssued", company, when, convertible=draw(st.sampled_from(CONVERTIBLES)),
         holder=draw(parties), kind=kind, amount=b.usd(amount),
@@ -714,7 +716,15 @@ class LedgerMachine(RuleBasedStateMachine):
         }
         kinds.update(plausible_instruments(data, company, end, created, pools, held, late))
         # Shares move more often than people: weigh the kinds accordingly.
-        weights = {"issue": 3, "invest": 3, "move": 4, "pool": 2, "grant": 4, "exercise": 4}
+        weights = {
+            "issue": 3,
+            "invest": 3,
+            "move": 4,
+            "pool": 2,
+            "grant": 4,
+            "exercise": 4,
+            "convert": 3,
+        }
         choices = [kind for kind in sorted(kinds) for _ in range(weights.get(kind, 1))]
         return kinds[data.draw(st.sampled_from(choices), label="kind")]()
 
@@ -880,7 +890,8 @@ def plausible_instruments(
                 return b.instrument("ConvertibleCancelled", company, late(0), convertible=name,
                                     reason="repaid")  # fmt: skip
             cls = data.draw(st.sampled_from(sorted(created)))
-            return data.draw(conversion(company, name, cls, late(created[cls])))
+            issued = since(date.fromisoformat(end.convertibles[name]["effective_date"]))
+            return data.draw(conversion(company, name, cls, late(max(created[cls], issued))))
 
         kinds["convert"] = convert
     if held and len(created) > 1:
