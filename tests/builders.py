@@ -243,3 +243,9 @@ def corrected(
         "reason": reason,
         **extra,
     }
+
+
+def instrument(event_type: str, company: str, on: date | str, /, **fields: Any) -> Event:
+    """An event of the second catalogue (stakeholders, plans, awards, warrants, convertibles,
+    class conversions) of ``event_type``, with ``fields`` as given (None ones left out)."""
+    return _event(event_type, company, on, fields)

@@ -5,12 +5,15 @@ retractions and corrections too, recorded into the real ledger and into the naiv
 The ledger must accept a batch exactly when the model does; a refusal raises InputError or
 RuleViolation (as the model predicts) and stores nothing. After every step the ledger's answers
 keep the invariants at every date where anything changes, and for a random (as_of, known_at)
-its cap table (valuation included), roster and board equal the model's. Those answers come from
-the read models (caught up as each batch is recorded); at a random position, a batch's inside
-included, they equal the fold's; and at the end of each example ``verify`` finds the history
-tables equal to the fold at every date and every position.
+its cap table (valuation, fully diluted, pools, warrants and convertibles included), roster,
+board and grants equal the model's; a refused single event breaks the rule the model names.
+Those answers come from the read models (caught up as each batch is recorded); at a random
+position, a batch's inside included, they equal the fold's; and at the end of each example
+``verify`` finds the history tables equal to the fold at every date and every position.
 
-The events: every type of docs/events.md, investments in each of their four forms. A new event
+The events: every type of docs/events.md, investments in each of their four forms, both
+catalogues (stakeholders, stock plans, options and RSUs with vesting and expiry, warrants,
+SAFEs and notes converted by shares or by a price, class conversions). A new event
 type is a blind strategy in ``any_event``, a kind of ``plausible`` event drawn from the model's
 state, and its function in the model's ``APPLY``.
 
@@ -43,9 +46,16 @@ from hypothesis.stateful import (
 from ledger import InputError, Ledger, RuleViolation
 from ledger.persistence.url import MEMORY_URL
 from tests import builders as b
-from tests.answers import AtLeast
 from tests.conftest import drop_pg_database, new_pg_database
-from tests.property.model import FORMS, SEATED, Event, Model
+from tests.property.model import (
+    FORMS,
+    SEATED,
+    Company,
+    Event,
+    Model,
+    exercisable,
+    outstanding,
+)
 
 START = date(2021, 1, 1)
 LAST_DAY = 24  # events fall on START + 0..24 days, drawn in any order (same days are common)
@@ -82,6 +92,7 @@ MISTAKES = (None,) * 12 + ("post-money at the amount", "two forms", "a whole sta
 RATIOS = ("2:1", "1:2", "3:2", "1:10", "10:1", "1:1000000", "1000000:1")
 ISSUES = ("SharesIssued", "InvestmentMade")
 BASES = ("post-money", "409a", "tender", "other")
+FAR = (date(2021, 2, 27), date(2021, 2, 28), date(2021, 3, 1), date(2021, 4, 30), date(2024, 2, 29))
 
 
 @st.composite
@@ -225,6 +236,188 @@ def malformed_events(draw: st.DrawFn) -> Event:
     return b.transferred(draw(companies), party, party, draw(classes), draw(amounts), draw(days))
 
 
+# --- the second catalogue ---
+
+PLANS = ("pool", "spare")
+GRANTS = ("g1", "g2", "g3")
+WARRANTS = ("w1", "w2")
+CONVERTIBLES = ("c1", "c2")
+NAMES = ("Ana Lima", "Ben Øster", "Cy 陈", "Dee Fund LP")
+REASONS = ("forfeited", "expired", "cancelled", "repurchased", "other")
+quantities = st.integers(0, 250)  # 0 now and then: refused when the file is read
+prices = st.integers(1, 10**4).map(lambda c: f"{c // 100}.{c % 100:02d}" if c % 3 else str(c))
+SHORT_MONTH_ENDS = (date(2020, 2, 29), date(2020, 4, 30), date(2019, 11, 30), date(2020, 8, 31))
+
+
+def expirations(when: str) -> st.SearchStrategy[str | None]:
+    """None, or a day of the range (before ``when`` now and then: refused when read)."""
+    earliest = (date.fromisoformat(when) - START).days
+    within = st.integers(earliest, LAST_DAY).map(on)
+    return st.one_of(st.none(), within, st.none(), within, within, days)
+
+
+@st.composite
+def vesting(draw: st.DrawFn) -> dict[str, Any]:
+    """A schedule starting long before the range (back-dated) or within it; its cliff beyond
+    its months now and then (refused when read)."""
+    months = draw(st.integers(1, 48))
+    schedule = {
+        "start": draw(
+            st.one_of(
+                st.integers(-900, LAST_DAY).map(on),
+                st.sampled_from(SHORT_MONTH_ENDS).map(date.isoformat),
+            )
+        ),
+        "months": months,
+    }
+    if draw(st.booleans()):
+        cliff = draw(st.integers(0, months + 1 if draw(st.integers(0, 9)) == 9 else months))
+        schedule["cliff_months"] = cliff
+    if draw(st.booleans()):
+        schedule["every_months"] = draw(st.integers(1, 6))
+    return schedule
+
+
+vestings = st.one_of(st.none(), vesting())
+
+
+@st.composite
+def stakeholders(draw: st.DrawFn) -> Event:
+    return b.instrument(
+        "StakeholderRecorded", draw(companies), draw(days),
+        party=draw(st.sampled_from(sorted({*PARTIES, *PEOPLE}))), name=draw(st.sampled_from(NAMES)),
+        kind=draw(st.sampled_from(["individual", "institution"])),
+    )  # fmt: skip
+
+
+@st.composite
+def plan(draw: st.DrawFn, company: str, name: str, share_class: str, when: str) -> Event:
+    return b.instrument(
+        "StockPlanCreated", company, when, plan=name, name=name.title(), share_class=share_class,
+        reserved=draw(st.integers(0, 400)),
+        on_cancel=draw(st.sampled_from([None, "return", "retire"])),
+    )  # fmt: skip
+
+
+@st.composite
+def plans(draw: st.DrawFn) -> Event:
+    return draw(plan(draw(companies), draw(st.sampled_from(PLANS)), draw(classes), draw(days)))
+
+
+@st.composite
+def reserves(draw: st.DrawFn) -> Event:
+    return b.instrument(
+        "StockPlanReserveChanged", draw(companies), draw(days),
+        plan=draw(st.sampled_from(PLANS)), reserved=draw(st.integers(0, 400)),
+    )  # fmt: skip
+
+
+@st.composite
+def grant(draw: st.DrawFn, company: str, plan: str, quantity: int, when: str) -> Event:
+    """An option or an RSU, with or without vesting and an expiration date; now and then
+    priced as the other kind (refused when read)."""
+    kind = draw(st.sampled_from(["option", "option", "rsu"]))
+    priced = (kind == "option") != (draw(st.integers(0, 15)) == 15)
+    return b.instrument(
+        "OptionGranted", company, when, grant=draw(st.sampled_from(GRANTS)), holder=draw(parties),
+        plan=plan, quantity=quantity, kind=None if kind == "option" and draw(st.booleans())
+        else kind, exercise_price=b.usd(draw(prices)) if priced else None,
+        expiration_date=draw(expirations(when)), vesting=draw(vestings),
+    )  # fmt: skip
+
+
+@st.composite
+def grants(draw: st.DrawFn) -> Event:
+    when = draw(days)
+    return draw(grant(draw(companies), draw(st.sampled_from(PLANS)), draw(quantities), when))
+
+
+@st.composite
+def instrument_ends(draw: st.DrawFn) -> Event:
+    """An exercise or a cancellation (all, or some) of an award or a warrant."""
+    kind = draw(st.sampled_from(["Option", "Warrant"]))
+    key, ids = ("grant", GRANTS) if kind == "Option" else ("warrant", WARRANTS)
+    fields: dict[str, Any] = {key: draw(st.sampled_from(ids))}
+    if draw(st.booleans()):
+        return b.instrument(f"{kind}Exercised", draw(companies), draw(days),
+                            quantity=draw(quantities), **fields)  # fmt: skip
+    return b.instrument(
+        f"{kind}Cancelled", draw(companies), draw(days), **fields,
+        quantity=draw(st.one_of(st.none(), quantities)), reason=draw(st.sampled_from(REASONS)),
+    )  # fmt: skip
+
+
+@st.composite
+def warrant(draw: st.DrawFn, company: str, share_class: str, when: str) -> Event:
+    return b.instrument(
+        "WarrantIssued", company, when, warrant=draw(st.sampled_from(WARRANTS)),
+        holder=draw(parties), share_class=share_class, quantity=draw(quantities),
+        exercise_price=b.usd(draw(prices)), expiration_date=draw(expirations(when)),
+    )  # fmt: skip
+
+
+@st.composite
+def warrants(draw: st.DrawFn) -> Event:
+    return draw(warrant(draw(companies), draw(classes), draw(days)))
+
+
+@st.composite
+def convertible(draw: st.DrawFn, company: str, when: str) -> Event:
+    """A SAFE or a note: a cap (mostly well above the amount; at or below it, a post-money
+    one refuses a conversion), a discount, a basis, interest (on a SAFE now and then: refused
+    when read)."""
+    kind = draw(st.sampled_from(["safe", "note"]))
+    amount = draw(st.integers(100, 10**5))
+    above = st.integers(2, 50).map(lambda k: amount * k)
+    cap = draw(st.one_of(st.none(), above, above, st.integers(1, amount)))
+    return b.instrument(
+        "ConvertibleIssued", company, when, convertible=draw(st.sampled_from(CONVERTIBLES)),
+        holder=draw(parties), kind=kind, amount=b.usd(amount),
+        valuation_cap=None if cap is None else b.usd(cap),
+        discount_percent=draw(st.sampled_from([None, "20", "12.5", "99.99"])),
+        cap_basis=draw(st.sampled_from([None, "post-money", "pre-money"])),
+        interest_rate_percent=draw(st.sampled_from([None, None, "8", "0", "5.25"]))
+        if kind == "note" or draw(st.integers(0, 9)) == 9 else None,
+        maturity_date=draw(st.sampled_from([None, "2023-01-01"])),
+    )  # fmt: skip
+
+
+@st.composite
+def convertibles(draw: st.DrawFn) -> Event:
+    return draw(convertible(draw(companies), draw(days)))
+
+
+@st.composite
+def conversion(draw: st.DrawFn, company: str, name: str, share_class: str, when: str) -> Event:
+    """By shares, by the round's price alone (the ledger derives the shares), by both or by
+    neither (refused when read)."""
+    given = draw(st.sampled_from(["price", "price", "shares", "both", "neither"]))
+    return b.instrument(
+        "ConvertibleConverted", company, when, convertible=name, share_class=share_class,
+        shares=draw(amounts) if given in ("shares", "both") else None,
+        price_per_share=b.usd(draw(prices)) if given in ("price", "both") else None,
+    )  # fmt: skip
+
+
+@st.composite
+def convertible_ends(draw: st.DrawFn) -> Event:
+    company, name, when = draw(companies), draw(st.sampled_from(CONVERTIBLES)), draw(days)
+    if draw(st.booleans()):
+        return draw(conversion(company, name, draw(classes), when))
+    reason = draw(st.sampled_from(["repaid", "cancelled", "other"]))
+    return b.instrument("ConvertibleCancelled", company, when, convertible=name, reason=reason)
+
+
+@st.composite
+def class_conversions(draw: st.DrawFn) -> Event:
+    """Shares of one class into another (into the same one now and then: refused when read)."""
+    return b.instrument(
+        "SharesConverted", draw(companies), draw(days), holder=draw(parties),
+        from_class=draw(classes), to_class=draw(classes), shares=draw(amounts),
+        ratio=draw(st.sampled_from([None, *RATIOS])),
+    )  # fmt: skip
+
+
 any_event = st.one_of(  # the simplest first: hypothesis leans towards it
     issuances(),
     transfers(),
@@ -243,6 +436,15 @@ any_event = st.one_of(  # the simplest first: hypothesis leans towards it
     registrations(),
     ghost_events(),
     malformed_events(),
+    stakeholders(),
+    plans(),
+    reserves(),
+    grants(),
+    instrument_ends(),
+    warrants(),
+    convertibles(),
+    convertible_ends(),
+    class_conversions(),
 )
 
 
@@ -278,6 +480,11 @@ class LedgerMachine(RuleBasedStateMachine):
                 self.ledger.record(batch, actor="machine")
             kind = "input" if isinstance(refused.value, InputError) else "rule"
             assert kind in problems, f"the model expects {problems}, got: {refused.value}"
+            if kind == "rule" and len(batch) == 1 and "rule ?" not in problems:
+                # One event: the first rule it breaks in the timeline, as the model numbers it.
+                assert isinstance(refused.value, RuleViolation)
+                rule = f"rule {refused.value.rule}"
+                assert rule in problems, f"the model expects {problems}, got: {refused.value}"
             assert self.ledger.known_position() == before, "a refused batch stored something"
         else:
             result = self.ledger.record(batch, actor="machine")
@@ -295,14 +502,25 @@ class LedgerMachine(RuleBasedStateMachine):
         registered=st.integers(0, 6),
         later=st.integers(0, 12),
         beta=st.one_of(st.none(), st.integers(0, 6)),
+        pool=st.one_of(st.none(), st.sampled_from(["return", "retire"])),
     )
-    def register_companies(self, registered: int, later: int, beta: int | None) -> None:
-        """alpha with two classes (one limited, from a later date); sometimes beta, bare."""
+    def register_companies(
+        self, registered: int, later: int, beta: int | None, pool: str | None
+    ) -> None:
+        """alpha with two classes (one limited, from a later date), often a stock plan of
+        common; sometimes beta, bare."""
         batch = [
             b.registered("alpha", on(registered)),
             b.share_class("alpha", "common", on(registered), **CLASSES["common"]),
             b.share_class("alpha", "pref", on(registered + later), **CLASSES["pref"]),
         ]
+        if pool is not None:
+            batch.append(
+                b.instrument(
+                    "StockPlanCreated", "alpha", on(registered), plan="pool", name="Pool",
+                    share_class="common", reserved=200, on_cancel=pool,
+                )
+            )  # fmt: skip
         if beta is not None:
             batch.append(b.registered("beta", on(beta)))
         result = self.ledger.record(batch)
@@ -491,8 +709,22 @@ class LedgerMachine(RuleBasedStateMachine):
             return b.valuation(company, data.draw(money), when(), data.draw(st.sampled_from(BASES)))
 
         kinds["value"] = value
+        pools = {
+            a.event["plan"]: since(a.event["effective_date"])
+            for a in self.model.accepted
+            if a.event["company"] == company and a.event["type"] == "StockPlanCreated"
+        }
+        kinds.update(plausible_instruments(data, company, end, created, pools, held, late))
         # Shares move more often than people: weigh the kinds accordingly.
-        weights = {"issue": 2, "invest": 3, "move": 4}
+        weights = {
+            "issue": 3,
+            "invest": 3,
+            "move": 4,
+            "pool": 2,
+            "grant": 4,
+            "exercise": 4,
+            "convert": 3,
+        }
         choices = [kind for kind in sorted(kinds) for _ in range(weights.get(kind, 1))]
         return kinds[data.draw(st.sampled_from(choices), label="kind")]()
 
@@ -511,13 +743,21 @@ class LedgerMachine(RuleBasedStateMachine):
                 with pytest.raises(InputError, match="unknown company"):
                     self.ledger.cap_table(company, as_of=as_of, known_at=known_at)
                 continue
-            model = self.model
-            # The model knows the first catalogue: the ledger's answer holds its keys
-            # (answers only grow: names, fully diluted, … come with the second).
-            for report in ("cap_table", "roster", "board"):
+            for report in ("cap_table", "roster", "board", "grants"):
                 answer = getattr(self.ledger, report)(company, as_of, known_at)
-                expected = getattr(model, report)(company, as_of, position)
-                assert answer.model_dump(mode="json") == AtLeast(expected), (report, company)
+                expected = getattr(self.model, report)(company, as_of, position)
+                assert answer.model_dump(mode="json") == expected, (report, company)
+            # Vesting and expiry far from the range: whole months ending on a short month's
+            # last day, and a remainder long expired.
+            far = data.draw(st.sampled_from(FAR), label="far")
+            assert self.ledger.grants(company, far, known_at).model_dump(mode="json") == (
+                self.model.grants(company, far, position)
+            )
+            party = data.draw(parties, label="grants of")
+            mine = self.model.grants(company, as_of, position)
+            mine["grants"] = [g for g in mine["grants"] if g["holder"] == party]
+            answer = self.ledger.grants(company, as_of, known_at, holder=party)
+            assert answer.model_dump(mode="json") == mine
         self.compare_read_models_with_the_fold(data, as_of, last)
 
     def compare_read_models_with_the_fold(
@@ -548,15 +788,125 @@ class LedgerMachine(RuleBasedStateMachine):
             ], "every accepted event is stored once, nothing else"
             for when in self.model.dates(company):
                 table = self.ledger.cap_table(company, as_of=when)
-                assert all(h.shares > 0 for h in table.holders)
+                assert all(h.fully_diluted_shares > 0 for h in table.holders)
                 assert all(n > 0 for h in table.holders for n in h.classes.values())
                 assert sum(h.shares for h in table.holders) == table.total_shares
+                assert all(p.available >= 0 for p in table.pools)
+                assert table.fully_diluted_total == sum(
+                    h.fully_diluted_shares for h in table.holders
+                ) + sum(p.available for p in table.pools)
                 roster = self.ledger.roster(company, as_of=when)
                 assert sum(1 for o in roster.officers if o.role == "ceo") <= 1
                 seats = self.model.replay(company, as_of=when).board_size
                 if seats is not None:
                     board = self.ledger.board(company, as_of=when)
                     assert sum(1 for d in board.directors if d.seat in SEATED) <= seats
+
+
+def plausible_instruments(
+    data: st.DataObject,
+    company: str,
+    end: Company,
+    created: dict[str, int],
+    pools: dict[str, int],
+    held: list[tuple[str, str, int]],
+    late: Callable[[int], str],
+) -> dict[str, Callable[[], Event]]:
+    """The kinds of plausible instrument events: a plan of an existing class, a reserve
+    around what its plan has taken, a grant around what is available, an exercise around
+    what is exercisable, a cancellation around what is outstanding, a conversion of an open
+    convertible or of shares someone holds, all judged at the last day (so back-dated ones
+    may break a rule)."""
+    last = START + timedelta(days=LAST_DAY)
+    kinds: dict[str, Callable[[], Event]] = {}
+
+    def since(when: date) -> int:
+        return max(0, (when - START).days)
+
+    def around(n: int) -> int:  # within n mostly, just beyond it now and then
+        within = st.integers(1, max(n, 1))
+        return data.draw(st.one_of(within, within, within, st.integers(n + 1, n + 5)))
+
+    def name() -> Event:
+        party = data.draw(st.sampled_from(sorted({*PARTIES, *PEOPLE})))
+        return b.instrument("StakeholderRecorded", company, late(0), party=party,
+                            name=data.draw(st.sampled_from(NAMES)), kind="individual")  # fmt: skip
+
+    kinds["name"] = name
+    if created:
+
+        def pool() -> Event:
+            cls = data.draw(st.sampled_from(sorted(created)))
+            name = data.draw(st.sampled_from(PLANS))
+            return data.draw(plan(company, name, cls, late(created[cls])))
+
+        def issue_warrant() -> Event:
+            cls = data.draw(st.sampled_from(sorted(created)))
+            return data.draw(warrant(company, cls, late(created[cls])))
+
+        kinds["pool"], kinds["warrant"] = pool, issue_warrant
+    if end.plans:
+
+        def reserve() -> Event:
+            p = data.draw(st.sampled_from(sorted(end.plans.values(), key=lambda p: p["plan"])))
+            taken = p["reserved"] - end.available(p, last)
+            reserved = max(0, taken + data.draw(st.integers(-2, 100)))
+            return b.instrument(
+                "StockPlanReserveChanged", company, late(0), plan=p["plan"], reserved=reserved
+            )
+
+        def award() -> Event:
+            p = data.draw(st.sampled_from(sorted(end.plans.values(), key=lambda p: p["plan"])))
+            quantity = around(end.available(p, last))
+            return data.draw(grant(company, p["plan"], quantity, late(pools.get(p["plan"], 0))))
+
+        kinds["reserve"], kinds["grant"] = reserve, award
+    ends = [(key, i) for key, found in (("grant", end.awards), ("warrant", end.warrants))
+            for i in sorted(found)]  # fmt: skip
+    if ends:
+
+        def exercise_or_cancel() -> Event:
+            key, name = data.draw(st.sampled_from(ends))
+            kind = "Option" if key == "grant" else "Warrant"
+            instrument = (end.awards if key == "grant" else end.warrants)[name]
+            left = outstanding(instrument, last)
+            when = late(since(instrument["issued"]))
+            if data.draw(st.booleans()):
+                can = exercisable(instrument, last) if key == "grant" else left
+                return b.instrument(f"{kind}Exercised", company, when, quantity=around(can),
+                                    **{key: name})  # fmt: skip
+            quantity = data.draw(st.one_of(st.none(), st.just(around(left))))
+            return b.instrument(f"{kind}Cancelled", company, when, quantity=quantity,
+                                reason="forfeited", **{key: name})  # fmt: skip
+
+        kinds["exercise"] = exercise_or_cancel
+    kinds["safe"] = lambda: data.draw(convertible(company, late(0)))
+    still_open = sorted(name for name, c in end.convertibles.items() if c["open"])
+    if still_open and created:
+
+        def convert() -> Event:
+            name = data.draw(st.sampled_from(still_open))
+            if data.draw(st.integers(0, 3)) == 0:
+                return b.instrument("ConvertibleCancelled", company, late(0), convertible=name,
+                                    reason="repaid")  # fmt: skip
+            cls = data.draw(st.sampled_from(sorted(created)))
+            issued = since(date.fromisoformat(end.convertibles[name]["effective_date"]))
+            return data.draw(conversion(company, name, cls, late(max(created[cls], issued))))
+
+        kinds["convert"] = convert
+    if held and len(created) > 1:
+
+        def convert_shares() -> Event:
+            party, cls, n = data.draw(st.sampled_from(held))
+            into = data.draw(st.sampled_from(sorted(set(created) - {cls})))
+            return b.instrument(
+                "SharesConverted", company, late(max(created[cls], created[into])), holder=party,
+                from_class=cls, to_class=into, shares=around(n),
+                ratio=data.draw(st.sampled_from([None, *RATIOS])),
+            )  # fmt: skip
+
+        kinds["convert shares"] = convert_shares
+    return kinds
 
 
 # --- where the ledger lives ---
