@@ -58,6 +58,13 @@ def _set_by_the_ledger(data: Any, info: ValidationInfo) -> Any:
     return data
 
 
+def given_or_derived(shares: int | None, derived: int | None) -> int:
+    """A count given in the event file, else the one the ledger derived at recording."""
+    count = shares if shares is not None else derived
+    assert count is not None, "derived_shares is set at recording"
+    return count
+
+
 class Fact(BaseModel):
     """Fields common to every event."""
 
@@ -152,9 +159,7 @@ class InvestmentMade(Fact):
     @property
     def new_shares(self) -> int:
         """Shares issued by this investment (given or derived at recording)."""
-        count = self.shares if self.shares is not None else self.derived_shares
-        assert count is not None, "derived_shares is set at recording"
-        return count
+        return given_or_derived(self.shares, self.derived_shares)
 
 
 class SharesTransferred(Fact):
@@ -450,9 +455,7 @@ class ConvertibleConverted(Fact):
     @property
     def new_shares(self) -> int:
         """Shares issued by the conversion (given or derived at recording)."""
-        count = self.shares if self.shares is not None else self.derived_shares
-        assert count is not None, "derived_shares is set at recording"
-        return count
+        return given_or_derived(self.shares, self.derived_shares)
 
 
 class ConvertibleCancelled(Fact):

@@ -241,11 +241,14 @@ def _need_award(s: CompanyState, grant: str) -> Award:
     return award
 
 
+def _used(what: str, id_: str, when: str) -> Broken:
+    """Rule 8: a grant, warrant or convertible id is used once per company."""
+    return Broken(8, f"{what} id {id_!r} is already used ({when})")
+
+
 def _check_granted(s: CompanyState, f: OptionGranted) -> None:
     if f.grant in s.awards:
-        raise Broken(
-            8, f"grant id {f.grant!r} is already used (granted {s.awards[f.grant].granted})"
-        )
+        raise _used("grant", f.grant, f"granted {s.awards[f.grant].granted}")
     plan = _need_plan(s, f.plan)
     left = available(s, plan, f.effective_date)
     if f.quantity > left:
@@ -339,9 +342,7 @@ def _need_warrant(s: CompanyState, warrant: str) -> Warrant:
 
 def _check_warrant_issued(s: CompanyState, f: WarrantIssued) -> None:
     if f.warrant in s.warrants:
-        raise Broken(
-            8, f"warrant id {f.warrant!r} is already used (issued {s.warrants[f.warrant].issued})"
-        )
+        raise _used("warrant", f.warrant, f"issued {s.warrants[f.warrant].issued}")
     need_class(s, f.share_class)
     _within_ceiling(s, f"a warrant for {f.quantity:,}", f.quantity)
 
@@ -407,11 +408,7 @@ def _need_open_convertible(s: CompanyState, convertible: str) -> Convertible:
 
 def _check_convertible_issued(s: CompanyState, f: ConvertibleIssued) -> None:
     if f.convertible in s.convertibles:
-        raise Broken(
-            8,
-            f"convertible id {f.convertible!r} is already used "
-            f"(issued {s.convertibles[f.convertible].issued})",
-        )
+        raise _used("convertible", f.convertible, f"issued {s.convertibles[f.convertible].issued}")
 
 
 def _convertible_issued(s: CompanyState, f: ConvertibleIssued) -> None:
@@ -470,6 +467,14 @@ def conversion_shares(c: Convertible, price: Fraction, diluted: int, on: date) -
     return round_down_shares(max(candidates))
 
 
+def _priced_in_its_currency(c: Convertible, f: ConvertibleConverted) -> None:
+    price = f.price_per_share
+    if price is not None and price.currency != c.currency:
+        raise Broken(
+            8, f"the price is in {price.currency}, convertible {c.convertible} in {c.currency}"
+        )
+
+
 def derive_conversion(s: CompanyState, f: ConvertibleConverted) -> ConvertibleConverted:
     """Fill ``derived_shares`` of a conversion given by its price alone."""
     if f.shares is not None or f.derived_shares or s.registered is None:
@@ -478,12 +483,7 @@ def derive_conversion(s: CompanyState, f: ConvertibleConverted) -> ConvertibleCo
     if c is None or c.settled is not None:
         return f  # check() says why
     assert f.price_per_share is not None  # the model needs shares or a price
-    if f.price_per_share.currency != c.currency:
-        raise Broken(
-            8,
-            f"the price is in {f.price_per_share.currency}, convertible {c.convertible} in "
-            f"{c.currency}",
-        )
+    _priced_in_its_currency(c, f)
     on = f.effective_date
     new = conversion_shares(c, Fraction(f.price_per_share.amount), fully_diluted(s, on), on)
     if new <= 0:
@@ -495,12 +495,7 @@ def derive_conversion(s: CompanyState, f: ConvertibleConverted) -> ConvertibleCo
 
 def _check_converted(s: CompanyState, f: ConvertibleConverted) -> None:
     c = _need_open_convertible(s, f.convertible)
-    if f.price_per_share is not None and f.price_per_share.currency != c.currency:
-        raise Broken(
-            8,
-            f"the price is in {f.price_per_share.currency}, convertible {c.convertible} in "
-            f"{c.currency}",
-        )
+    _priced_in_its_currency(c, f)
     new = f.new_shares
     within_authorized(s, f.share_class, new)
     within_bound(s, f"issuing {new:,} {f.share_class}", new)
