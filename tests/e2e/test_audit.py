@@ -121,7 +121,7 @@ def test_a_correction_behind_a_change_is_shown_as_a_correction_with_the_fields_i
         f"""\
 - type: EventCorrected
   company: acme-rockets
-  target: {sale["event_id"][:8]}
+  target: '{sale["event_id"][:8]}'
   reason: the SPA says 1,000,000
   replacement: {{type: SharesTransferred, company: acme-rockets, from: ben, to: carol,
                  share_class: common, shares: 1000000, effective_date: 2022-01-01}}

@@ -37,7 +37,7 @@ def test_record_prints_each_event_id_and_a_prefix_of_one_names_a_correction_targ
     ben_issued = next(m[4] for m in listed if m and m[1] == "4")
     retraction = engine_cli.write(
         "undo.yaml",
-        f"- {{type: EventRetracted, company: acme-rockets, target: {ben_issued[:8]}, "
+        f"- {{type: EventRetracted, company: acme-rockets, target: '{ben_issued[:8]}', "
         "reason: ben never signed}\n",
     )
     run = engine_cli("record", retraction)
