@@ -602,9 +602,13 @@ def convertibles_of(state: CompanyState) -> list[ConvertibleOut]:
     ]
 
 
-def cap_table_of(state: CompanyState, as_of: date, known_at: int) -> CapTable:
+def cap_table_of(
+    state: CompanyState, as_of: date, known_at: int, standing: Standing | None = None
+) -> CapTable:
+    """``standing``: what the instruments amount to on ``as_of``, if already worked out."""
     v = state.valuation
-    standing = Standing.of(state, as_of)
+    if standing is None:
+        standing = Standing.of(state, as_of)
     return CapTable(
         company=state.company,
         as_of=as_of,

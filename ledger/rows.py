@@ -228,7 +228,6 @@ def award_row(a: Award) -> Value:
     terms = {
         "exercise_price": _money(a.exercise_price),
         "currency": a.currency,
-        "expiration_date": _day(a.expiration_date),
         "vesting": None
         if vesting is None
         else {
@@ -239,17 +238,34 @@ def award_row(a: Award) -> Value:
         },
         "granted": a.granted.isoformat(),
     }
-    return (a.holder, a.plan, a.share_class, a.quantity, a.exercised, a.cancelled, _terms(terms))
+    return (
+        a.holder,
+        a.plan,
+        a.share_class,
+        a.quantity,
+        a.exercised,
+        a.cancelled,
+        a.expiration_date,
+        _terms(terms),
+    )
 
 
 def warrant_row(w: Warrant) -> Value:
     terms = {
         "exercise_price": decimal_text(w.exercise_price),
         "currency": w.currency,
-        "expiration_date": _day(w.expiration_date),
         "issued": w.issued.isoformat(),
     }
-    return (w.holder, None, w.share_class, w.quantity, w.exercised, w.cancelled, _terms(terms))
+    return (
+        w.holder,
+        None,
+        w.share_class,
+        w.quantity,
+        w.exercised,
+        w.cancelled,
+        w.expiration_date,
+        _terms(terms),
+    )
 
 
 def convertible_row(c: Convertible) -> Value:
@@ -264,7 +280,7 @@ def convertible_row(c: Convertible) -> Value:
         "maturity_date": _day(c.maturity_date),
         "issued": c.issued.isoformat(),
     }
-    return (c.holder, None, None, None, None, None, _terms(terms))
+    return (c.holder, None, None, None, None, None, None, _terms(terms))
 
 
 def _security_rows(state: CompanyState) -> dict[Key, Value]:
@@ -431,7 +447,16 @@ BOARD = Table(
 SECURITY = Table(
     "security",
     ("security", "kind"),
-    ("holder", "plan", "share_class", "quantity", "exercised", "cancelled", "terms"),
+    (
+        "holder",
+        "plan",
+        "share_class",
+        "quantity",
+        "exercised",
+        "cancelled",
+        "expiration_date",
+        "terms",
+    ),
     _security_rows,
     _security_of,
     _security_value,

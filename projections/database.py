@@ -26,7 +26,7 @@ from .history import Row, Shape
 # default until Python 3.12 deprecated its default adapters); booleans go as 0/1 by themselves.
 sqlite3.register_adapter(date, date.isoformat)
 
-DATE_COLUMNS = frozenset({"valid_from", "valid_to", "since", "effective_date"})
+DATE_COLUMNS = frozenset({"valid_from", "valid_to", "since", "effective_date", "expiration_date"})
 BOOL_COLUMNS = frozenset({"interim", "executive"})
 
 

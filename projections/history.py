@@ -66,7 +66,7 @@ BOARD = _history(rows.BOARD, "board", ("text", "text", "bool", "date"))
 SECURITY = _history(
     rows.SECURITY,
     "cap_table",
-    ("text", "text", "text", "int8", "int8", "int8", "text"),
+    ("text", "text", "text", "int8", "int8", "int8", "date", "text"),
     party="holder",
 )
 POOL = _history(rows.POOL, "cap_table", ("text", "text", "text", "int8", "int8", "int8"))

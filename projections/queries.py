@@ -14,8 +14,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ledger.domain.instruments import Standing
 from ledger.domain.state import (
     Award,
+    AwardCount,
     CompanyState,
     Convertible,
     Director,
@@ -70,10 +72,19 @@ def _fetch(raw: Any, sql: str, params: Sequence[Any]) -> list[Any]:
 
 
 def company_state(
-    db: Database, raw: Any, company: str, as_of: date, known_at: int, now: bool
+    db: Database,
+    raw: Any,
+    company: str,
+    as_of: date,
+    known_at: int,
+    now: bool,
+    counts: list[AwardCount] | None = None,
 ) -> CompanyState:
     """The company on ``as_of`` as known at ``known_at``, as far as the report builders read
-    it: holdings and class totals, the valuation, the instruments, plans and stakeholders."""
+    it: holdings and class totals, the valuation, the instruments, plans and stakeholders.
+
+    Given ``counts``, the awards go there as counts (their terms unread) instead of into the
+    state: all a cap table needs of them."""
     when, params = _when(db, now), _params(db, as_of, known_at, now)
     # SQLite's planner prefers the non-partial index on the same leading columns: name the
     # partial covering one, which holds every column the query reads.
@@ -91,10 +102,10 @@ def company_state(
             f"WHERE company = {db.mark} AND {when}",
             [company, *params],
         )
-        instruments = _select_instruments(db, raw, company, when, params)
+        instruments = _select_instruments(db, raw, company, when, params, counts is not None)
     rows, valuation = held_by.fetchall(), valued.fetchall()
     state = CompanyState(company)
-    _fill_instruments(state, instruments)
+    _fill_instruments(db, state, instruments, counts)
     holdings = state.holdings
     issued: dict[str, int] = {}
     votes_per_share: dict[str, int] = {}
@@ -122,20 +133,33 @@ def company_state(
 def cap_table(
     db: Database, raw: Any, company: str, as_of: date, known_at: int, now: bool
 ) -> CapTable:
-    return cap_table_of(company_state(db, raw, company, as_of, known_at, now), as_of, known_at)
+    counts: list[AwardCount] = []
+    state = company_state(db, raw, company, as_of, known_at, now, counts)
+    return cap_table_of(state, as_of, known_at, Standing.of(state, as_of, counts))
 
 
 def _select_instruments(
-    db: Database, raw: Any, company: str, when: str, params: Sequence[Any]
+    db: Database, raw: Any, company: str, when: str, params: Sequence[Any], counts: bool = False
 ) -> list[Any]:
     """Send the queries of the company's instruments, plans and stakeholders (one cursor
-    each, in ``INSTRUMENTS`` order; ``_fill_instruments`` reads them)."""
+    each, in ``INSTRUMENTS`` order; ``_fill_instruments`` reads them). With ``counts``, the
+    awards come apart from the other instruments, as their counts only (``AwardCount``)."""
     cursors = []
     for shape in INSTRUMENTS:
+        where = f"company = {db.mark} AND {when}"
+        if counts and shape is SECURITY:
+            where += " AND plan IS NULL"  # the warrants and convertibles
         cur = db.read_cursor(raw)
         cur.execute(
-            f"SELECT {', '.join(_columns(shape))} FROM {shape.table} "
-            f"WHERE company = {db.mark} AND {when}",
+            f"SELECT {', '.join(_columns(shape))} FROM {shape.table} WHERE {where}",
+            [company, *params],
+        )
+        cursors.append(cur)
+    if counts:
+        cur = db.read_cursor(raw)
+        cur.execute(
+            "SELECT holder, plan, quantity - exercised - cancelled, expiration_date "
+            f"FROM {SECURITY.table} WHERE company = {db.mark} AND {when} AND plan IS NOT NULL",
             [company, *params],
         )
         cursors.append(cur)
@@ -146,11 +170,22 @@ def _columns(shape: Shape) -> tuple[str, ...]:
     return (*shape.key_columns, *shape.value_columns)
 
 
-def _fill_instruments(state: CompanyState, cursors: Sequence[Any]) -> None:
-    """The state's awards, warrants, open convertibles, plans and stakeholders from the rows
-    of ``_select_instruments``: what the stored terms are; the report builders compute what
-    they amount to on the date."""
-    securities, pools, stakeholders = (cur.fetchall() for cur in cursors)
+def _fill_instruments(
+    db: Database,
+    state: CompanyState,
+    cursors: Sequence[Any],
+    counts: list[AwardCount] | None = None,
+) -> None:
+    """The state's awards (or, given ``counts``, their counts there), warrants, open
+    convertibles, plans and stakeholders from the rows of ``_select_instruments``: what the
+    stored terms are; the report builders compute what they amount to on the date."""
+    securities, pools, stakeholders, *awards = (cur.fetchall() for cur in cursors)
+    if counts is not None:
+        from_sql = db.from_sql
+        counts += (
+            AwardCount(holder, plan, int(left), from_sql("expiration_date", expires))
+            for holder, plan, left, expires in awards[0]
+        )
     for (
         security,
         kind,
@@ -160,8 +195,10 @@ def _fill_instruments(state: CompanyState, cursors: Sequence[Any]) -> None:
         quantity,
         exercised,
         cancelled,
+        expires,
         text,
     ) in securities:
+        expires = db.from_sql("expiration_date", expires)
         terms = json.loads(text)
         if kind == "warrant":
             state.warrants[security] = Warrant(
@@ -171,7 +208,7 @@ def _fill_instruments(state: CompanyState, cursors: Sequence[Any]) -> None:
                 int(quantity),
                 Decimal(terms["exercise_price"]),
                 terms["currency"],
-                _day(terms["expiration_date"]),
+                expires,
                 date.fromisoformat(terms["issued"]),
                 int(exercised),
                 int(cancelled),
@@ -201,7 +238,7 @@ def _fill_instruments(state: CompanyState, cursors: Sequence[Any]) -> None:
                 int(quantity),
                 _decimal(terms["exercise_price"]),
                 terms["currency"],
-                _day(terms["expiration_date"]),
+                expires,
                 None
                 if v is None
                 else (
@@ -247,6 +284,9 @@ def _day(text: str | None) -> date | None:
     return None if text is None else date.fromisoformat(text)
 
 
+
+
+
 def roster(db: Database, raw: Any, company: str, as_of: date, known_at: int, now: bool) -> Roster:
     rows = _fetch(
         raw,
@@ -282,7 +322,7 @@ def grants(
     params = _params(db, as_of, known_at, now)
     with db.together(raw):
         instruments = _select_instruments(db, raw, company, _when(db, now), params)
-    _fill_instruments(state, instruments)
+    _fill_instruments(db, state, instruments)
     return grants_of(state, as_of, known_at, holder)
 
 
@@ -334,7 +374,7 @@ def holdings(db: Database, raw: Any, party: str, as_of: date, known_at: int, now
         # The company's instruments, plans and names (fully diluted counts them all).
         with db.together(raw):
             instruments = _select_instruments(db, raw, company, _when(db, now), params)
-        _fill_instruments(state, instruments)
+        _fill_instruments(db, state, instruments)
         # The company's totals by class on D as known at T: the denominators. A class total is
         # at most 10^18 (the bounds rule), so SUM stays within SQLite's 64-bit integers
         # (PostgreSQL's SUM of BIGINT is NUMERIC); votes are multiplied in Python.

@@ -144,6 +144,8 @@ security_history = sa.Table(
     sa.Column("quantity", sa.BigInteger, nullable=True),
     sa.Column("exercised", sa.BigInteger, nullable=True),
     sa.Column("cancelled", sa.BigInteger, nullable=True),
+    # An award's or a warrant's: a column of its own, as a cap table reads it of every award.
+    sa.Column("expiration_date", sa.Date, nullable=True),
     sa.Column("terms", sa.Text, nullable=False),  # JSON: prices, dates, vesting, amounts
     *_times(),
     _partial("security_history_believed", "company", "security", "kind", "valid_from", unique=True),

@@ -10,7 +10,7 @@ an event, and its remainder goes back to its plan (or is retired) the day after.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import replace
 from datetime import date
 from fractions import Fraction
@@ -45,6 +45,7 @@ from .events import (
 )
 from .state import (
     Award,
+    AwardCount,
     CompanyState,
     Convertible,
     Handler,
@@ -137,13 +138,18 @@ class Standing(NamedTuple):
     fully_diluted: int
 
     @staticmethod
-    def of(s: CompanyState, on: date) -> Standing:
-        if not (s.awards or s.warrants or s.plans):
+    def of(
+        s: CompanyState, on: date, awards: Collection[Award | AwardCount] | None = None
+    ) -> Standing:
+        """``awards``: the company's awards, when ``s`` holds only their counts elsewhere."""
+        if awards is None:
+            awards = s.awards.values()
+        if not (awards or s.warrants or s.plans):
             return Standing({}, {}, {}, s.outstanding)
         options: dict[str, int] = {}
         granted = dict.fromkeys(s.plans, 0)
         expired = dict.fromkeys(s.plans, 0)
-        for a in s.awards.values():
+        for a in awards:
             left = a.quantity - a.exercised - a.cancelled
             if a.expired(on):
                 expired[a.plan] += left

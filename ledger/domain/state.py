@@ -112,6 +112,20 @@ class Award(Exercisable):
 
 
 @dataclass(slots=True)
+class AwardCount(Exercisable):
+    """An award as far as its counts go: all that fully diluted and the pools read of it (a
+    cap table from the read models reads no more of a thousand awards). ``quantity`` is what
+    is left of it unexercised and uncancelled."""
+
+    holder: str
+    plan: str
+    quantity: int
+    expiration_date: date | None
+    exercised: int = 0
+    cancelled: int = 0
+
+
+@dataclass(slots=True)
 class Warrant(Exercisable):
     warrant: str
     holder: str

@@ -70,6 +70,7 @@ def upgrade() -> None:
         sa.Column("quantity", sa.BigInteger, nullable=True),
         sa.Column("exercised", sa.BigInteger, nullable=True),
         sa.Column("cancelled", sa.BigInteger, nullable=True),
+        sa.Column("expiration_date", sa.Date, nullable=True),
         sa.Column("terms", sa.Text, nullable=False),
     )
     _history(

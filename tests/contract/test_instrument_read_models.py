@@ -223,14 +223,15 @@ def test_the_instrument_read_models_rebuild_the_folds_state_at_every_date_and_po
 def test_the_rows_hold_the_stored_terms_and_an_open_convertible_only(ledger: Ledger) -> None:
     an_instrument_history(ledger)
     believed = [r for r in rows(ledger, "security_history") if r[-1] is None]
-    now = {(r[1], r[2]): r[3:10] for r in believed if r[-3] is None}  # valid_to NULL
+    now = {(r[1], r[2]): r[3:11] for r in believed if r[-3] is None}  # valid_to NULL
     assert now[("g1", "option")][:5] == ("cy", "main", "common", 800, 200)
     assert now[("g1", "option")][5] == 50  # cancelled after the split
     assert now[("r1", "rsu")][:6] == ("dee", "rsus", "common", 200, 40, 80)
     assert now[("w1", "warrant")][:6] == ("fund", None, "pref", 200, 50, 0)
     assert ("s1", "convertible") not in now  # converted
     assert ("g2", "option") not in now  # retracted
-    assert '"exercise_price":"0.05' in now[("g1", "option")][6]  # halved by the split
+    assert str(now[("g1", "option")][6]) == "2022-06-30"  # expiration_date, its own column
+    assert '"exercise_price":"0.05' in now[("g1", "option")][7]  # halved by the split
     pools = {r[1]: r[2:8] for r in rows(ledger, "pool_history") if r[-1] is None and r[-3] is None}
     assert pools["main"] == ("2020 Plan", "common", "return", 2_500, 200, 0)
     assert pools["rsus"] == ("RSU Plan", "common", "retire", 600, 40, 80)
