@@ -52,6 +52,7 @@ from typer.main import get_command
 from .app import KnownAt, Ledger, RecordResult, default_actor
 from .domain.errors import InputError, LedgerError
 from .domain.events import event_file_json_schema
+from .feed import PAGE, Feed, Waiter
 from .files import Item, format_of, read_items
 from .integrity import CHECKS, run_checks
 from .persistence import schema
@@ -67,6 +68,7 @@ from .reports import (
     Companies,
     Grants,
     History,
+    HistoryEvent,
     Holdings,
     PartyHistory,
     Report,
@@ -1307,6 +1309,82 @@ def history(
         events = [e for e in report.events if e.effective_date <= day]
         report = report.model_copy(update={"events": events})
     emit(report, fmt, lambda: show_history(stdout_console(), report))
+
+
+@app.command()
+def events(
+    after: Annotated[
+        int,
+        typer.Option("--after", metavar="POSITION", min=0, help="Start after this log position."),
+    ] = 0,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow",
+            metavar="",
+            help="Keep going: print each event as it is recorded, until Ctrl-C or SIGTERM "
+            "(exit 0).",
+        ),
+    ] = False,
+    company: Annotated[
+        str | None,
+        typer.Option("--company", metavar="COMPANY", help="Only this company's events."),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            metavar="EVENTS",
+            min=1,
+            help="Stop after this many events.",
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """The change feed: every event after --after in log order, one JSON object per line
+    (the history event, with company). Resume after the last position printed to see every
+    later event exactly once."""
+    left = limit
+    with open_ledger(db) as ledger, Feed(ledger) as feed:
+        waiter = feed.waiter()
+        with cancelled_on_signals(waiter):
+            while left is None or left > 0:
+                found = feed.page(after, min(PAGE, left or PAGE), company).events
+                if found:
+                    sys.stdout.write("".join(feed_line(e) for e in found))
+                    sys.stdout.flush()
+                    after = found[-1].position
+                    left = None if left is None else left - len(found)
+                elif not follow:
+                    break
+                else:
+                    waiter.wait_for(after, FOLLOW_WAIT, company)
+                    if waiter.cancelled:
+                        break
+
+
+FOLLOW_WAIT = 60.0
+"""Seconds ``events --follow`` waits at a time (a wait ends early when an event arrives)."""
+
+
+def feed_line(event: HistoryEvent) -> str:
+    """An event of the change feed as a line of JSON Lines."""
+    return json.dumps(event.model_dump(mode="json"), separators=(",", ":")) + "\n"
+
+
+@contextmanager
+def cancelled_on_signals(waiter: Waiter) -> Iterator[None]:
+    """Ctrl-C or SIGTERM cancels ``waiter``: a follower stops at once, and cleanly."""
+    previous = {
+        sig: signal.signal(sig, lambda *_: waiter.cancel())
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @app.command()
