@@ -52,6 +52,7 @@ from typer.main import get_command
 from .app import KnownAt, Ledger, RecordResult, default_actor
 from .domain.errors import InputError, LedgerError
 from .domain.events import event_file_json_schema
+from .exports import EVENT_FORMATS, ExportFormat, company_tables, event_table, write_export
 from .feed import PAGE, Feed, Waiter
 from .files import Item, format_of, read_items
 from .integrity import CHECKS, run_checks
@@ -73,6 +74,7 @@ from .reports import (
     PartyHistory,
     Report,
     Roster,
+    csv_cell,
 )
 
 LAGGING = 3
@@ -321,19 +323,6 @@ def say(line: str = "") -> None:
 
 def print_json(report: Report) -> None:
     say(json.dumps(report.model_dump(mode="json"), indent=2))
-
-
-def csv_cell(value: Any) -> str:
-    """A CSV cell written as the JSON writes the value: true/false, empty for null."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
 
 
 def write_csv(report: Report, out: TextIO) -> None:
@@ -1420,6 +1409,151 @@ def audit(
     with open_ledger(db) as ledger:
         report = ledger.audit(company, first, last, known_at=known)
     emit(report, fmt, lambda: show_audit(stdout_console(), report))
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """``corpledger export``'s arguments, for the kind of export they ask for."""
+
+    companies: list[str]  # the positional companies and the --company options
+    every: bool
+    as_of: str | None
+    known_at: str | None
+    fmt: ExportFormat | None
+    out: Path
+    after: int | None
+    db: str | None
+
+    def only(self, kind: str, *allowed: str) -> None:
+        """Refuse the options this kind of export does not take."""
+        given = {
+            "--all": self.every,
+            "--as-of": self.as_of is not None,
+            "--known-at": self.known_at is not None,
+            "--format": self.fmt is not None,
+            "--after": self.after is not None,
+        }
+        for option, present in given.items():
+            if present and option not in allowed:
+                raise InputError(f"{option} does not apply to {kind}")
+
+
+def export_tables(r: ExportRequest) -> dict[str, Any]:
+    r.only("an export of companies", "--all", "--as-of", "--known-at", "--format")
+    if r.every == bool(r.companies):
+        raise InputError("export needs COMPANY… (or --company C) or --all, one of them")
+    day, known = parse_as_of(r.as_of), parse_known_at(r.known_at)
+    if day is None or r.fmt is None:
+        raise InputError("export of companies needs --as-of DATE and --format parquet|csv|jsonl")
+    with open_ledger(r.db) as ledger:
+        position = ledger.known_position(known)
+        companies = (
+            [c.company for c in ledger.companies(known_at=position).companies]
+            if r.every
+            else list(dict.fromkeys(r.companies))
+        )
+        tables = company_tables(ledger, companies, day, position)
+    head = {"known_at": position, "as_of": day.isoformat(), "companies": companies}
+    return write_export(r.out, r.fmt, tables, {"kind": "companies", **head})
+
+
+def export_events(r: ExportRequest) -> dict[str, Any]:
+    r.only("export events", "--format", "--after")
+    if len(r.companies) > 1:
+        raise InputError("export events takes one --company at most")
+    if r.fmt not in EVENT_FORMATS:
+        raise InputError("export events needs --format parquet|jsonl")
+    after = r.after or 0
+    company = r.companies[0] if r.companies else None
+    with open_ledger(r.db) as ledger:
+        position = ledger.known_position()
+        table = event_table(ledger, after, company, position)
+    head = {"known_at": position, "as_of": None, "after": after, "company": company}
+    return write_export(r.out, r.fmt, [table], {"kind": "events", **head})
+
+
+EXPORT_KINDS: dict[str, Callable[[ExportRequest], dict[str, Any]]] = {"events": export_events}
+"""What ``corpledger export KIND …`` does for a first argument naming a kind; any other first
+argument is a company. A company named like a kind is exported with ``--company NAME``."""
+
+
+@app.command()
+def export(
+    targets: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[events] COMPANY…",
+            help="The companies to export; or events: the event log.",
+            show_default=False,
+        ),
+    ] = None,
+    every: Annotated[
+        bool, typer.Option("--all", metavar="", help="Every company of the ledger.")
+    ] = False,
+    company: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--company",
+            metavar="COMPANY",
+            help="A company to export (one named events, say); with events: only its events.",
+            show_default=False,
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="DATE",
+            help="The date of the tables (YYYY-MM-DD).",
+            show_default=False,
+        ),
+    ] = None,
+    known_at: KnownAtOption = None,
+    fmt: Annotated[
+        ExportFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            case_sensitive=False,
+            help="The files' format.",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="DIR",
+            help="The directory to write (created if missing).",
+            show_default=False,
+        ),
+    ] = None,
+    after: Annotated[
+        int | None,
+        typer.Option(
+            "--after",
+            metavar="POSITION",
+            min=0,
+            help="With events: after this position.",
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Files for downstream tools (docs/exports.md): the cap table, grants, roster and board
+    of companies as of --as-of (one file per table, every company in it), or the event log
+    (export events), as Parquet, CSV or JSON Lines, with a manifest.json of rows and SHA-256
+    checksums."""
+    given = list(targets or [])
+    kind = given.pop(0) if given and given[0] in EXPORT_KINDS else None
+    if out is None:
+        raise InputError("export needs --out DIR")
+    request = ExportRequest(
+        given + list(company or []), every, as_of, known_at, fmt, out, after, chosen_db(db)
+    )
+    manifest = (EXPORT_KINDS[kind] if kind else export_tables)(request)
+    for file in manifest["files"]:
+        say(f"{out / file['path']}: {plural(file['rows'], 'row')}")
 
 
 @app.command()

@@ -81,16 +81,25 @@ class Feed:
 
     # --- reading ---
 
-    def page(self, after: int = 0, limit: int = PAGE, company: str | None = None) -> FeedPage:
-        """The events after position ``after`` (of ``company`` only, if given), at most
-        ``limit`` of them, in position order. ``InputError`` for a negative position, a
-        limit outside 1..``MAX_PAGE`` or a company the ledger does not hold."""
+    def page(
+        self,
+        after: int = 0,
+        limit: int = PAGE,
+        company: str | None = None,
+        *,
+        until: int | None = None,
+    ) -> FeedPage:
+        """The events after position ``after`` (of ``company`` only, if given; up to position
+        ``until``, if given), at most ``limit`` of them, in position order. ``InputError`` for
+        a negative position, a limit outside 1..``MAX_PAGE`` or a company the ledger does not
+        hold."""
         if after < 0:
             raise InputError(f"after {after} is not a position (positions are >= 0)")
         if not 1 <= limit <= MAX_PAGE:
             raise InputError(f"limit {limit} is not between 1 and {MAX_PAGE}")
-        rows = self.ledger.store.log.timed_events_after(after, limit, company=company)
-        if not rows and company is not None and not self.ledger.store.log.has_company(company):
+        log = self.ledger.store.log
+        rows = log.timed_events_after(after, limit, until=until, company=company)
+        if not rows and company is not None and not log.has_company(company):
             raise self.ledger.unknown_company(company)
         events = []
         for position, owner, _, state, recorded_at in rows:
@@ -99,11 +108,16 @@ class Feed:
         return FeedPage(after, events)
 
     def events(
-        self, after: int = 0, company: str | None = None, *, page: int = PAGE
+        self,
+        after: int = 0,
+        company: str | None = None,
+        *,
+        until: int | None = None,
+        page: int = PAGE,
     ) -> Iterator[HistoryEvent]:
-        """Every event after ``after`` (of ``company``), page after page, up to the end of
-        the log as it is when the last page is read."""
-        while found := self.page(after, page, company).events:
+        """Every event after ``after`` (of ``company``), page after page, up to ``until``, or
+        else the end of the log as it is when the last page is read."""
+        while found := self.page(after, page, company, until=until).events:
             yield from found
             after = found[-1].position
 

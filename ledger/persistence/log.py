@@ -196,10 +196,10 @@ class EventLog:
         return self._page("", after, limit, until=until, company=company)
 
     def timed_events_after(
-        self, after: int, limit: int, *, company: str | None = None
+        self, after: int, limit: int, *, until: int | None = None, company: str | None = None
     ) -> list[TimedRow]:
         """``events_after`` with each event's ``recorded_at``: a page of the change feed."""
-        rows = self._page(", recorded_at", after, limit, until=None, company=company)
+        rows = self._page(", recorded_at", after, limit, until=until, company=company)
         return [(*r[:4], self._time(r[4])) for r in rows]
 
     def _page(
