@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 
 from ledger import Ledger
 from ledger.cli import run
+from ledger.exports import EVENT_COLUMNS, QUERIES, column_type
 from ledger.feed import Feed
 from tests.e2e.conftest import ACME, Cli, prepare
 from tests.e2e.test_examples import SEED_STAGE
@@ -140,13 +142,17 @@ def test_csv_files_are_the_cli_csv_of_each_query(
         assert (out / f"{name}.csv").read_text() == expected
 
 
-def test_events_export_is_the_feed(url: str, tmp_path: Path) -> None:
+def test_events_export_is_the_feed(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with Ledger.open(url) as ledger:
         feed = [e.model_dump(mode="json") for e in Feed(ledger).events(after=5)]
     assert run(["--db", url, "export", "events", "--after", "5", "-f", "jsonl",
                 "--out", str(tmp_path / "j")]) == 0  # fmt: skip
-    lines = (tmp_path / "j" / "events.jsonl").read_text().splitlines()
-    assert [json.loads(line) for line in lines] == feed
+    text = (tmp_path / "j" / "events.jsonl").read_text()
+    assert [json.loads(line) for line in text.splitlines()] == feed
+    capsys.readouterr()
+    assert cli_out(capsys, "--db", url, "events", "--after", "5") == (0, text, "")
     manifest = verified(tmp_path / "j")
     assert (manifest["kind"], manifest["after"], manifest["as_of"]) == ("events", 5, None)
     assert run(["--db", url, "export", "events", "--company", "events", "-f", "parquet",
@@ -240,3 +246,17 @@ def test_export_as_a_user_runs_it(engine_cli: Cli) -> None:
     with Ledger.open(str(engine_cli.url)) as ledger:
         answer = ledger.cap_table("acme-rockets", as_of=date.fromisoformat(AS_OF))
     assert sum(r["shares"] for r in cap) == answer.total_shares
+
+
+def test_docs_exports_lists_every_column_of_every_file_with_its_type() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "exports.md").read_text()
+    files = {name: report.csv_columns for name, (report, _) in QUERIES.items()}
+    files["events"] = EVENT_COLUMNS
+    for name, columns in files.items():
+        section = doc.split(f"### `{name}`", 1)[1].split("\n### ", 1)[0]
+        documented = {
+            column: kind.strip()
+            for cells, kind in re.findall(r"\| ((?:`\w+`(?:, )?)+) \| (\w+)", section)
+            for column in re.findall(r"`(\w+)`", cells)
+        }
+        assert documented == {c: column_type(c) for c in columns}, name
