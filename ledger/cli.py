@@ -1338,7 +1338,7 @@ def events(
     with open_ledger(db) as ledger, Feed(ledger) as feed:
         waiter = feed.waiter()
         with cancelled_on_signals(waiter):
-            while left is None or left > 0:
+            while not waiter.cancelled and (left is None or left > 0):
                 found = feed.page(after, min(PAGE, left or PAGE), company).events
                 if found:
                     sys.stdout.write("".join(feed_line(e) for e in found))
@@ -1482,8 +1482,8 @@ def export(
     targets: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[events] COMPANY…",
-            help="The companies to export; or events: the event log.",
+            metavar="events|COMPANY",
+            help="events: the event log; else the companies to export.",
             show_default=False,
         ),
     ] = None,

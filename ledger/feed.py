@@ -67,8 +67,10 @@ class FeedPage:
 
 
 class Feed:
-    """The change feed of one ledger. Its methods may be called from any thread; ``close``
-    (or leaving the ``with`` block) stops the watching thread and cancels every wait."""
+    """The change feed of one ledger. Its methods may be called from any thread: one feed
+    serves every reader and waiter of a process (its first wait starts the one thread that
+    watches the log; on PostgreSQL that thread holds a connection). ``close`` (or leaving
+    the ``with`` block) stops the thread and cancels every wait."""
 
     def __init__(self, ledger: Ledger, *, poll: float = POLL) -> None:
         self.ledger = ledger

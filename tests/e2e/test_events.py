@@ -1,5 +1,6 @@
-"""``corpledger events``: the change feed as JSON Lines, and ``--follow`` picking up what
-another process records, until SIGTERM (exit 0), on each durable engine."""
+"""``corpledger events``: the change feed as JSON Lines (run in this process), and
+``--follow`` picking up what another process records, until SIGTERM (exit 0), on each
+durable engine (a subprocess)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,29 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from ledger import Ledger
+from ledger.cli import run
 from tests import builders as b
-from tests.e2e.conftest import ACME, ACME_EVENTS, Cli, assert_refused, clean_env, prepare
+from tests.e2e.conftest import ACME, ACME_EVENTS, Cli, clean_env, prepare
 
 
-def test_events_prints_the_feed_after_a_position_as_json_lines(acme: Cli) -> None:
-    run = acme("events", "--after", "8")
-    assert run.code == 0, run.err
-    lines = [json.loads(line) for line in run.out.splitlines()]
+def test_events_prints_the_feed_after_a_position_as_json_lines(
+    acme: Cli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["--db", str(acme.url), "events", "--after", "8"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [e["position"] for e in lines] == list(range(9, ACME_EVENTS + 1))
     with Ledger.open(str(acme.url)) as ledger:
         history = ledger.history("acme-rockets").model_dump(mode="json")["events"]
     assert lines == history[8:]
-    assert_refused(acme("events", "--company", "nobody"), f"unknown company 'nobody' in {acme.url}")
+    assert run(["--db", str(acme.url), "events", "--after", "2", "--limit", "3"]) == 0
+    assert capsys.readouterr().out == "".join(
+        json.dumps(e, separators=(",", ":")) + "\n" for e in history[2:5]
+    )
+    assert run(["--db", str(acme.url), "events", "--company", "nobody"]) == 2
+    assert capsys.readouterr().err == f"error: unknown company 'nobody' in {acme.url}\n"
 
 
 def test_follow_prints_an_event_another_process_records_and_stops_on_sigterm(
