@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -1727,9 +1727,3 @@ HANDLERS: dict[str, Handler] = {
     "CE_STAKEHOLDER_STATUS": _not_held("info", "the ledger keeps no stakeholder status"),
 }
 """What each OCF transaction (and valuation) becomes; a type not here is an info finding."""
-
-
-def iter_findings(result: ImportResult) -> Iterator[Finding]:
-    """Findings by severity (errors first), then in package order."""
-    order = {"error": 0, "warning": 1, "info": 2}
-    yield from sorted(result.findings, key=lambda f: order[f.severity])
