@@ -158,6 +158,17 @@ FormatOption = Annotated[
     ),
 ]
 
+ActorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--actor",
+        metavar="NAME",
+        help="Who records (history's recorded_by). Default: $CORPLEDGER_ACTOR, else the "
+        "operating-system user.",
+        show_default=False,
+    ),
+]
+
 DbOption = Annotated[
     str | None,
     typer.Option(
@@ -1081,16 +1092,7 @@ def record(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", metavar="", help="Check everything, store nothing.")
     ] = False,
-    actor: Annotated[
-        str | None,
-        typer.Option(
-            "--actor",
-            metavar="NAME",
-            help="Who records (history's recorded_by). Default: $CORPLEDGER_ACTOR, else the "
-            "operating-system user.",
-            show_default=False,
-        ),
-    ] = None,
+    actor: ActorOption = None,
     input_format: Annotated[
         InputFormat | None,
         typer.Option(
@@ -1431,16 +1433,7 @@ def import_ocf(
             "programs (printed whatever the exit code).",
         ),
     ] = ImportFormat.table,
-    actor: Annotated[
-        str | None,
-        typer.Option(
-            "--actor",
-            metavar="NAME",
-            help="Who records (history's recorded_by). Default: $CORPLEDGER_ACTOR, else the "
-            "operating-system user.",
-            show_default=False,
-        ),
-    ] = None,
+    actor: ActorOption = None,
     db: DbOption = None,
 ) -> None:
     """Import an Open Cap Table Format package as **one atomic batch**, with findings.

@@ -678,11 +678,12 @@ class Mapper:
             issuance = self.issuance_of.get(security)
             if issuance is None:
                 raise Refused("dangling-id", f"security_id {security!r} is never issued")
-            raise Refused(
-                "security-not-in-force",
-                f"security {security!r} is not in force on this date (issued by {issuance.id}, "
-                "dated later or left out)",
-            )
+            day = issuance.data.get("date")
+            if isinstance(day, str) and day > str(obj.data.get("date")):
+                why = f"issued later, on {day}, by {issuance.id}"
+            else:
+                why = f"its issuance {issuance.id} is left out"
+            raise Refused("security-not-in-force", f"security {security!r} is not in force: {why}")
         if position.kind != kind:
             raise Refused(
                 "wrong-security", f"security {security!r} is a {position.kind}, not a {kind}"
