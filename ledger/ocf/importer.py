@@ -178,6 +178,7 @@ class Loaded:
     plans: list[Obj] = field(default_factory=list)
     vesting_terms: dict[str, Obj] = field(default_factory=dict)
     dated: list[Obj] = field(default_factory=list)  # transactions and valuations
+    duplicates: list[Obj] = field(default_factory=list)  # left out; their securities too
     findings: list[Finding] = field(default_factory=list)
 
     @classmethod
@@ -240,6 +241,7 @@ class Loaded:
                     loaded.findings.append(
                         obj.finding("error", "duplicate-id", "another object has this id")
                     )
+                    loaded.duplicates.append(obj)
                     continue
                 seen.add(obj.id)
                 kind = obj.type
@@ -502,10 +504,12 @@ class Mapper:
     def _index(self) -> None:
         """Issuances by security, the transaction each balance or resulting security comes
         from, vesting start dates."""
-        for obj in self.loaded.dated:
+        for obj in [*self.loaded.dated, *self.loaded.duplicates]:
             data = obj.data
             security = data.get("security_id")
-            if obj.type in ISSUANCES and isinstance(security, str):
+            if obj in self.loaded.duplicates:
+                pass  # only the securities it would issue count (they are left out with it)
+            elif obj.type in ISSUANCES and isinstance(security, str):
                 if security in self.issuance_of:
                     self.findings.append(
                         obj.finding(
@@ -1296,6 +1300,9 @@ def schedule_of(terms: dict[str, Any]) -> tuple[dict[str, int] | None, str]:
                 return None, f"vesting on {period.get('day_of_month')}"
             length, occurrences = int(period["length"]), int(period["occurrences"])
             portion = _portion(current)
+            if (current.get("portion") or {}).get("remainder") is True:
+                # A portion of what is still unvested when the condition starts.
+                portion *= 1 - sum(p for _, p in installments)
             base = at[relative]
             cliff = period.get("cliff_installment")
             old_cliff = (current.get("cliff_condition") or {}).get("period") or {}
