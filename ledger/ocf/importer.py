@@ -43,7 +43,7 @@ from . import schemas
 from .package import MANIFEST, Package
 
 if TYPE_CHECKING:
-    from ..app import Ledger
+    from ..app import Ledger, RecordResult
 
 Severity = Literal["error", "warning", "info"]
 
@@ -93,19 +93,16 @@ def import_package(
     while True:
         mapper = Mapper(loaded, left_out)
         events = mapper.run()
-        culprit = _ledger_refusal(ledger, events, mapper.places)
-        if culprit is None:
+        checked = _checked(ledger, events, mapper.places)
+        if not isinstance(checked, Finding):
             break
-        left_out[culprit.object_id or ""] = culprit
+        left_out[checked.object_id or ""] = checked
     findings = loaded.findings + mapper.findings + list(left_out.values())
     has_errors = any(f.severity == "error" for f in findings)
-    stored = skipped = 0
+    stored, skipped = 0, len(checked.skipped)
     if events and not dry_run and (skip_invalid or not has_errors):
-        result = ledger.record(events, actor=actor)
-        stored, skipped = len(result.recorded), len(result.skipped)
-    elif events:
-        result = ledger.record(events, actor=actor, dry_run=True)
-        skipped = len(result.skipped)
+        recorded = ledger.record(events, actor=actor)
+        stored, skipped = len(recorded.recorded), len(recorded.skipped)
     return ImportResult(
         company=loaded.company,
         events=len(events),
@@ -115,11 +112,12 @@ def import_package(
     )
 
 
-def _ledger_refusal(ledger: Ledger, events: list[Item], places: dict[str, Obj]) -> Finding | None:
-    """The first object whose events the ledger refuses (a dry run), as an error finding;
-    None when it accepts them all. A refusal naming no object of the package is raised."""
+def _checked(ledger: Ledger, events: list[Item], places: dict[str, Obj]) -> RecordResult | Finding:
+    """The ledger's dry run of ``events``; or, when it refuses them, the first object whose
+    events it names, as an error finding. A refusal naming no object of the package is
+    raised."""
     try:
-        ledger.record(events, dry_run=True)
+        return ledger.record(events, dry_run=True)
     except (RuleViolation, InputError) as e:
         for line in e.lines:
             where = line.split(" (", 1)[0].split(": ", 1)[0]
@@ -128,7 +126,6 @@ def _ledger_refusal(ledger: Ledger, events: list[Item], places: dict[str, Obj]) 
                 rest = line[len(where) :].lstrip(": ")
                 return obj.finding("error", "ledger-rule", f"the ledger refuses it: {rest}")
         raise
-    return None
 
 
 # --- the package as read -------------------------------------------------------------------
@@ -399,7 +396,6 @@ class Position:
     share_class: str | None
     quantity: int
     instrument: str | None = None
-    issued_by: str = ""
 
 
 @dataclass
@@ -460,6 +456,7 @@ class Mapper:
         self._pending: list[Item] = []
         self._notes: list[Finding] = []
         self._count: dict[str, int] = {}
+        self._errors: dict[str, set[str]] = {}  # error codes by object id, said once each
         # Indexes over every transaction, built before the replay.
         self.issuance_of: dict[str, Obj] = {}
         self.parent_of: dict[str, Obj] = {}
@@ -504,28 +501,23 @@ class Mapper:
     def _index(self) -> None:
         """Issuances by security, the transaction each balance or resulting security comes
         from, vesting start dates."""
-        for obj in [*self.loaded.dated, *self.loaded.duplicates]:
+        for obj in self.loaded.dated:
             data = obj.data
             security = data.get("security_id")
-            if obj in self.loaded.duplicates:
-                pass  # only the securities it would issue count (they are left out with it)
-            elif obj.type in ISSUANCES and isinstance(security, str):
+            if obj.type in ISSUANCES and isinstance(security, str):
                 if security in self.issuance_of:
-                    self.findings.append(
-                        obj.finding(
-                            "error",
-                            "duplicate-security",
-                            f"security_id {security!r} is already issued by "
-                            f"{self.issuance_of[security].id}",
-                        )
-                    )
+                    first = self.issuance_of[security].id
+                    message = f"security_id {security!r} is already issued by {first}"
+                    self.error(obj, "duplicate-security", message)
                     self.consumed.add(obj.id)  # never mapped
                 else:
                     self.issuance_of[security] = obj
             elif obj.type == "TX_VESTING_START" and isinstance(security, str):
                 self.vesting_start.setdefault(security, str(data.get("date")))
-            balance = data.get("balance_security_id")
-            children = ids_of(data, "resulting_security_ids")
+        # An object with a duplicate id is left out, and the securities it issues with it.
+        for obj in [*self.loaded.dated, *self.loaded.duplicates]:
+            balance = obj.data.get("balance_security_id")
+            children = ids_of(obj.data, "resulting_security_ids")
             if isinstance(balance, str) and balance:
                 children.append(balance)
             for security_id in children:
@@ -535,13 +527,8 @@ class Mapper:
             if child is not None:
                 self.consumed.add(child.id)
             else:
-                self.findings.append(
-                    parent.finding(
-                        "error",
-                        "missing-resulting-security",
-                        f"its balance or resulting security {security!r} is never issued",
-                    )
-                )
+                message = f"its balance or resulting security {security!r} is never issued"
+                self.error(parent, "missing-resulting-security", message)
         loaded = self.loaded
         known = {
             "stakeholders": {o.id for o in loaded.stakeholders},
@@ -554,10 +541,12 @@ class Mapper:
                 ref = obj.data.get(key)
                 if ref is not None and ref not in known[kind]:
                     # Unknown vesting terms lose the schedule, not the award (_vesting).
-                    severity: Severity = "warning" if kind == "vesting_terms" else "error"
                     what = kind[:-1].replace("_", " ")
                     message = f"{key} {ref!r} names no {what} of the package"
-                    self.findings.append(obj.finding(severity, "dangling-id", message))
+                    if kind == "vesting_terms":
+                        self.findings.append(obj.finding("warning", "dangling-id", message))
+                    else:
+                        self.error(obj, "dangling-id", message)
 
     def _map(self, obj: Obj, handler: Handler) -> None:
         """Map one object whole, or record why not (its events and notes are dropped)."""
@@ -569,9 +558,8 @@ class Mapper:
             day = self._date(obj)
             handler(self, obj, day)
         except Refused as e:
-            known = {f.code for f in self.findings if f.object_id == obj.id}
-            if refused is None and e.code not in known:
-                self.findings.append(obj.finding("error", e.code, str(e)))
+            if refused is None and e.code not in self._errors.get(obj.id, ()):
+                self.error(obj, e.code, str(e))
             self._undo(obj)
             self._extinguish(obj)
             return
@@ -579,6 +567,10 @@ class Mapper:
         self.findings.extend(self._notes)
         for item in self._pending:
             self.places[item.where] = obj
+
+    def error(self, obj: Obj, code: str, message: str) -> None:
+        self._errors.setdefault(obj.id, set()).add(code)
+        self.findings.append(obj.finding("error", code, message))
 
     def _extinguish(self, obj: Obj) -> None:
         """A terminal transaction left out still ends its security as far as OCF goes: a
@@ -739,7 +731,6 @@ class Mapper:
                 f"{security!r} is issued on {issuance.data.get('date')}, the transaction "
                 f"dated {obj.data.get('date')}: it counts from the transaction's date",
             )
-        position.issued_by = issuance.id
         return issuance, position
 
     def end(self, obj: Obj, security: str, day: date) -> None:
@@ -915,7 +906,7 @@ def _stock_issuance(m: Mapper, obj: Obj, day: date) -> None:
         shares=quantity,
         price_per_share=_price(data, "share_price"),
     )
-    m.positions[security] = Position("stock", holder, cls.slug, quantity, issued_by=obj.id)
+    m.positions[security] = Position("stock", holder, cls.slug, quantity)
 
 
 def _remainder_cancelled(
@@ -1219,7 +1210,7 @@ def _award_issuance(m: Mapper, obj: Obj, day: date) -> None:
         expiration_date=text_of(data, "expiration_date"),
         vesting=_vesting(m, obj, security, day),
     )
-    m.positions[security] = Position("award", holder, plan.share_class, quantity, grant, obj.id)
+    m.positions[security] = Position("award", holder, plan.share_class, quantity, grant)
 
 
 def _vesting(m: Mapper, obj: Obj, security: str, day: date) -> dict[str, Any] | None:
@@ -1468,7 +1459,7 @@ def _warrant_issuance(m: Mapper, obj: Obj, day: date) -> None:
         quantity=quantity, exercise_price=price,
         expiration_date=text_of(data, "warrant_expiration_date"),
     )  # fmt: skip
-    m.positions[security] = Position("warrant", holder, cls.slug, quantity, warrant, obj.id)
+    m.positions[security] = Position("warrant", holder, cls.slug, quantity, warrant)
 
 
 def _warrant_exercise(m: Mapper, obj: Obj, day: date) -> None:
@@ -1599,7 +1590,7 @@ def _convertible_issuance(m: Mapper, obj: Obj, day: date) -> None:
         discount_percent=discount_percent, cap_basis=basis, interest_rate_percent=interest,
         maturity_date=text_of(mechanism, "maturity_date"),
     )  # fmt: skip
-    m.positions[security] = Position("convertible", holder, None, 1, slug, obj.id)
+    m.positions[security] = Position("convertible", holder, None, 1, slug)
 
 
 def _convertible_conversion(m: Mapper, obj: Obj, day: date) -> None:
