@@ -37,7 +37,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..domain.errors import InputError, RuleViolation
 from ..domain.events import FACT_ADAPTER
-from ..domain.values import MAX_MONTHS, MAX_SHARES
+from ..domain.values import MAX_MONTHS, MAX_SHARES, SLUG_PATTERN
 from ..files import Item
 from . import schemas
 from .package import MANIFEST, Package
@@ -185,6 +185,10 @@ class Loaded:
         if not isinstance(issuer_data, dict):
             raise InputError(f"{package.path}: {MANIFEST}: no issuer")
         issuer = Obj(MANIFEST, issuer_data, 0)
+        if company is not None and not (re.match(SLUG_PATTERN, company) and len(company) <= 100):
+            raise InputError(
+                f"--company {company!r}: a slug is lowercase letters, digits and hyphens"
+            )
         slug = company or slugify(str(issuer_data.get("legal_name") or "company"))
         loaded = cls(slug, issuer)
         loaded._judge(issuer)

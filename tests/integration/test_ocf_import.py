@@ -437,4 +437,6 @@ def test_hostile_packages_are_one_line_errors_and_store_nothing(
             assert expected in message
             assert "\n" not in message
             assert str(path) in message
+        with pytest.raises(InputError, match="--company 'Not A Slug'"):
+            import_package(ledger, ACME, company="Not A Slug")
         assert ledger.known_position() == 0
