@@ -298,6 +298,7 @@ class Loaded:
 
 
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def slugify(text: str) -> str:
@@ -454,7 +455,7 @@ class Mapper:
         self.plans: dict[str, PlanInfo] = {}
         self.positions: dict[str, Position] = {}
         self.ended: dict[str, Ended] = {}
-        self.slugs: set[str] = set()
+        self.slugs: dict[str, set[str]] = {}
         self.formation: date | None = None
         # Per object being mapped: its events and notes, kept only if it maps whole.
         self._pending: list[Item] = []
@@ -639,13 +640,18 @@ class Mapper:
             raise Refused("not-representable", f"{event_type} {place}: {error['msg']}") from None
         self._pending.append(Item(obj.where, event))
 
-    def new_slug(self, text: str) -> str:
-        base = slugify(text)
+    def new_slug(self, kind: str, ocf_id: Any, text: str) -> str:
+        """A slug unique among the ``kind``'s (party, class, plan, instrument): the OCF id
+        itself when it is already a readable slug (a package written from a ledger), else
+        one made of ``text`` (a name), numbered from -2 when taken."""
+        taken = self.slugs.setdefault(kind, set())
+        readable = isinstance(ocf_id, str) and len(ocf_id) <= 90 and not _UUID.match(ocf_id)
+        base = ocf_id if readable and re.match(SLUG_PATTERN, ocf_id) else slugify(text)
         slug, number = base, 1
-        while slug in self.slugs:
+        while slug in taken:
             number += 1
             slug = f"{base}-{number}"
-        self.slugs.add(slug)
+        taken.add(slug)
         return slug
 
     def party(self, obj: Obj, key: str = "stakeholder_id") -> str:
@@ -797,7 +803,7 @@ def _stakeholder(m: Mapper, obj: Obj, day: date) -> None:
     if legal is None:
         raise Refused("missing-field", "no name.legal_name")
     kind = "institution" if data.get("stakeholder_type") == "INSTITUTION" else "individual"
-    slug = m.new_slug(legal)
+    slug = m.new_slug("party", obj.id, legal)
     m.emit(obj, day, "StakeholderRecorded", party=slug, name=legal, kind=kind)
     m.parties[obj.id] = slug
 
@@ -843,7 +849,7 @@ def _stock_class(m: Mapper, obj: Obj, day: date) -> None:
             "not-held",
             "conversion_rights: the ledger records conversions as they happen, not the terms",
         )
-    slug = m.new_slug(name)
+    slug = m.new_slug("class", obj.id, name)
     kind = "preferred" if data.get("class_type") == "PREFERRED" else "common"
     m.emit(
         obj,
@@ -869,7 +875,7 @@ def _stock_plan(m: Mapper, obj: Obj, day: date) -> None:
     if behaviour not in (None, "RETIRE", "RETURN_TO_POOL"):
         m.note(obj, "info", "not-held", f"cancellation behaviour {behaviour}: returns to the pool")
     name = text_of(data, "plan_name") or obj.id
-    slug = m.new_slug(name)
+    slug = m.new_slug("plan", obj.id, name)
     reserved = count_of(data.get("initial_shares_reserved"), "initial_shares_reserved")
     m.emit(
         obj,
@@ -1200,7 +1206,7 @@ def _award_issuance(m: Mapper, obj: Obj, day: date) -> None:
         )
     if data.get("early_exercisable"):
         m.note(obj, "info", "not-held", "early exercise: the ledger exercises vested awards only")
-    grant = m.new_slug(text_of(data, "custom_id") or security)
+    grant = m.new_slug("instrument", security, text_of(data, "custom_id") or security)
     m.emit(
         obj,
         day,
@@ -1457,7 +1463,7 @@ def _warrant_issuance(m: Mapper, obj: Obj, day: date) -> None:
             "class-assumed",
             f"no stock class named: the only common class, {cls.name}, is assumed",
         )
-    warrant = m.new_slug(text_of(data, "custom_id") or security)
+    warrant = m.new_slug("instrument", security, text_of(data, "custom_id") or security)
     m.emit(
         obj, day, "WarrantIssued", warrant=warrant, holder=holder, share_class=cls.slug,
         quantity=quantity, exercise_price=price,
@@ -1587,7 +1593,7 @@ def _convertible_issuance(m: Mapper, obj: Obj, day: date) -> None:
                 "interest other than one simple rate: the first rate is recorded as simple "
                 "interest",
             )
-    slug = m.new_slug(text_of(data, "custom_id") or security)
+    slug = m.new_slug("instrument", security, text_of(data, "custom_id") or security)
     m.emit(
         obj, day, "ConvertibleIssued", convertible=slug, holder=holder, kind=kind,
         amount=amount, valuation_cap=cap,
