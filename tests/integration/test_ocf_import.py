@@ -390,6 +390,31 @@ def test_an_option_with_vesting_exercised_with_a_balance_security(
     assert held(memory, "tiny-co", "2021-06-01") == {"bob": {"common": 100}}
 
 
+def test_board_relationships_become_the_board(memory: Ledger, tmp_path: Path) -> None:
+    def change(number: int, day: str, **relationship: str) -> dict[str, Any]:
+        return {
+            "object_type": "CE_STAKEHOLDER_RELATIONSHIP",
+            "id": f"ce-{number}",
+            "stakeholder_id": "ann",
+            "date": day,
+            **relationship,
+        }
+
+    root = package(
+        tmp_path / "p",
+        [
+            change(1, "2020-02-01", relationship_started="BOARD_MEMBER"),
+            change(2, "2021-02-01", relationship_started="EMPLOYEE"),
+            change(3, "2022-02-01", relationship_ended="BOARD_MEMBER"),
+        ],
+    )
+    result = import_package(memory, root)
+    assert codes(result, "info")["ce-2"] == {"not-held"}
+    on_board = memory.board("tiny-co", as_of=date(2021, 12, 31)).directors
+    assert [(d.person, str(d.since)) for d in on_board] == [("ann", "2020-02-01")]
+    assert memory.board("tiny-co", as_of=date(2022, 2, 1)).directors == []
+
+
 def test_a_huge_quantity_is_an_error_finding(memory: Ledger, tmp_path: Path) -> None:
     root = package(tmp_path / "p", [issuance("s1", "ann", 10**30)])
     result = import_package(memory, root)
