@@ -593,6 +593,8 @@ class Mapper:
         key = "effective_date" if obj.type == "VALUATION" else "date"
         if obj.type == "ISSUER":
             key = "formation_date"
+            if "formation_date" not in obj.data:
+                return self._first_date(obj)
         if obj.type in UNDATED and self.formation is not None:
             return self.formation
         text = obj.data.get(key)
@@ -608,6 +610,27 @@ class Mapper:
                 f"dated {day}, before the issuer's formation on {self.formation}",
             )
         return day
+
+    def _first_date(self, issuer: Obj) -> date:
+        """An issuer without a formation date (a schema warning) is registered on the
+        earliest date of the package."""
+        days = []
+        for obj in self.loaded.dated:
+            text = obj.data.get("effective_date" if obj.type == "VALUATION" else "date")
+            try:
+                days.append(date.fromisoformat(str(text)))
+            except ValueError:
+                continue  # said when the object is mapped
+        if not days:
+            raise Refused("missing-field", "no formation_date, and nothing dated in the package")
+        first = min(days)
+        self.note(
+            issuer,
+            "warning",
+            "formation-assumed",
+            f"no formation_date: the company is registered on {first}, the package's first date",
+        )
+        return first
 
     # -- helpers for handlers --
 

@@ -415,6 +415,18 @@ def test_board_relationships_become_the_board(memory: Ledger, tmp_path: Path) ->
     assert memory.board("tiny-co", as_of=date(2022, 2, 1)).directors == []
 
 
+def test_an_issuer_without_formation_date_starts_at_the_first_date(
+    memory: Ledger, tmp_path: Path
+) -> None:
+    root = package(tmp_path / "p", [issuance("s1", "ann", 100, "2020-05-01")])
+    manifest = json.loads((root / "Manifest.ocf.json").read_text())
+    del manifest["issuer"]["formation_date"]
+    (root / "Manifest.ocf.json").write_text(json.dumps(manifest))
+    result = import_package(memory, root)
+    assert codes(result, "warning")["issuer"] == {"schema", "formation-assumed"}
+    assert held(memory, "tiny-co", "2020-05-01") == {"ann": {"common": 100}}
+
+
 def test_a_huge_quantity_is_an_error_finding(memory: Ledger, tmp_path: Path) -> None:
     root = package(tmp_path / "p", [issuance("s1", "ann", 10**30)])
     result = import_package(memory, root)
