@@ -29,14 +29,15 @@ FILE_LISTS = (
     "stock_classes_files",
     "stock_plans_files",
     "vesting_terms_files",
-    "valuations_files",
     "stock_legend_templates_files",
     "documents_files",
     "financings_files",
     "transactions_files",
+    "valuations_files",
 )
 """The manifest's lists of files, in the order the importer reads them: who and what exists
-before what happens to it."""
+before what happens to it, and a valuation after the transactions of its date (it is priced
+on the shares outstanding at the end of that day)."""
 
 
 @dataclass(frozen=True)
