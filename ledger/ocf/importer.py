@@ -583,7 +583,7 @@ class Mapper:
         security = obj.data.get("security_id")
         if obj.type in TERMINAL and isinstance(security, str) and security not in self.ended:
             self.positions.pop(security, None)
-            self.ended[security] = Ended(f"{obj.id} (left out)", str(obj.data.get("date")))
+            self.ended[security] = Ended(f"{_ending(obj)}, left out,", str(obj.data.get("date")))
 
     def _undo(self, obj: Obj) -> None:
         self._count.pop(obj.id, None)
@@ -768,7 +768,7 @@ class Mapper:
 
     def end(self, obj: Obj, security: str, day: date) -> None:
         self.positions.pop(security, None)
-        self.ended[security] = Ended(obj.id, day.isoformat())
+        self.ended[security] = Ended(_ending(obj), day.isoformat())
 
     def balance(
         self, obj: Obj, position: Position, remaining: int, kind: str
@@ -793,6 +793,13 @@ class Mapper:
             )
         new.instrument, new.share_class = position.instrument, position.share_class
         return security, new
+
+
+def _ending(obj: Obj) -> str:
+    """A terminal transaction as an extinguished security's message names it."""
+    if obj.data.get("balance_security_id"):
+        return obj.id
+    return f"{obj.id} (with no balance security)"
 
 
 def _date_key(obj: Obj) -> tuple[str, int]:
