@@ -55,6 +55,8 @@ class Package:
     """A package's manifest and a reader of the files it lists."""
 
     def __init__(self, path: Path) -> None:
+        if path.name == MANIFEST and path.is_file():
+            path = path.parent  # the manifest names its package
         self.path = path
         if path.is_dir():
             self._zip: zipfile.ZipFile | None = None

@@ -123,6 +123,9 @@ def test_acme_from_a_zip_is_the_same_import(memory: Ledger, tmp_path: Path) -> N
     result = import_package(memory, archive, company="acme", skip_invalid=True)
     assert result.stored == 22
     assert held(memory, "acme", "2023-06-29") == ACME_OUTSTANDING["2023-06-29"]
+    # The manifest itself names its package too.
+    again = import_package(memory, ACME / "Manifest.ocf.json", company="acme", skip_invalid=True)
+    assert (again.stored, again.skipped) == (0, 22)
 
 
 # --- example-inc: a real vendor export, dirty -------------------------------------------------
