@@ -1,0 +1,108 @@
+"""``corpledger import ocf``: an Open Cap Table Format package onto the ledger's events, with
+findings (docs/ocf.md).
+
+OCF tracks securities: each issuance creates a ``security_id``; a terminal transaction
+(transfer, cancellation, repurchase, retraction, conversion, reissuance, exercise, release)
+extinguishes it, and its ``balance_security_id`` and ``resulting_security_ids`` are new
+positions, issued by their own issuance objects. The ledger tracks holdings. The importer
+replays the securities itself (``Mapper``) and writes, for each transaction, the change of
+holdings it makes: a transfer becomes ``SharesTransferred``, a cancellation
+``SharesCancelled``, and the issuances of its balance and resulting securities are part of
+it, not issuances of their own.
+
+Every object is judged first against its own OCF schema (``schemas.object_errors``), then for
+what the ledger needs (ids that resolve, numbers that add up, securities still in force).
+What cannot be mapped faithfully is a finding; an object with an ``error`` finding is left
+out, and with it what depends on it. The events left are checked by the ledger itself (a
+dry run); an object whose events break one of its rules is left out as well, and the package
+mapped again without it, until the ledger accepts the whole. Only then is anything stored:
+one atomic batch, when there is no error or when ``skip_invalid`` says to store the rest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from ..domain.errors import InputError, RuleViolation
+from ..files import Item
+from .mapping import Mapper
+from .objects import Finding, Loaded, Obj
+from .package import Package
+
+if TYPE_CHECKING:
+    from ..app import Ledger, RecordResult
+
+__all__ = ["Finding", "ImportResult", "import_package"]
+
+
+class ImportResult(BaseModel):
+    """What an import did: the company, how many events the package maps to, how many were
+    stored and how many the ledger already had (same external_id, same content), and every
+    finding. Nothing is stored in a dry run, nor when there is an error finding without
+    ``skip_invalid``."""
+
+    company: str
+    events: int
+    stored: int
+    skipped: int
+    findings: list[Finding]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+
+def import_package(
+    ledger: Ledger,
+    path: str | Path,
+    *,
+    company: str | None = None,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    actor: str | None = None,
+) -> ImportResult:
+    """Read the OCF package at ``path`` (a directory or a ``.zip`` with its manifest) into
+    ``ledger`` as one atomic batch. Raises ``InputError`` for a package that cannot be read
+    at all (nothing stored); anything else it meets is a finding in the result."""
+    with Package(Path(path)) as package:
+        loaded = Loaded.read(package, company)
+    left_out: dict[str, Finding] = {}
+    while True:
+        mapper = Mapper(loaded, left_out)
+        events = mapper.run()
+        checked = _checked(ledger, events, mapper.places)
+        if not isinstance(checked, Finding):
+            break
+        left_out[checked.object_id or ""] = checked
+    findings = loaded.findings + mapper.findings + list(left_out.values())
+    has_errors = any(f.severity == "error" for f in findings)
+    stored, skipped = 0, len(checked.skipped)
+    if events and not dry_run and (skip_invalid or not has_errors):
+        recorded = ledger.record(events, actor=actor)
+        stored, skipped = len(recorded.recorded), len(recorded.skipped)
+    return ImportResult(
+        company=loaded.company,
+        events=len(events),
+        stored=stored,
+        skipped=skipped,
+        findings=findings,
+    )
+
+
+def _checked(ledger: Ledger, events: list[Item], places: dict[str, Obj]) -> RecordResult | Finding:
+    """The ledger's dry run of ``events``; or, when it refuses them, the first object whose
+    events it names, as an error finding. A refusal naming no object of the package is
+    raised."""
+    try:
+        return ledger.record(events, dry_run=True)
+    except (RuleViolation, InputError) as e:
+        for line in e.lines:
+            where = line.split(" (", 1)[0].split(": ", 1)[0]
+            obj = places.get(where)
+            if obj is not None:
+                rest = line[len(where) :].lstrip(": ")
+                return obj.finding("error", "ledger-rule", f"the ledger refuses it: {rest}")
+        raise
