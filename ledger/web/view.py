@@ -21,28 +21,35 @@ a server:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from importlib import resources
 from typing import Any
+from uuid import UUID
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ..app import KnownAt, Ledger, today
+from ..domain.entry import Entry
+from ..domain.instruments import Standing
+from ..domain.rules import apply_known
+from ..domain.state import CompanyState
+from ..domain.values import decimal_text
 from ..reports import (
-    Board,
-    CapTable,
-    Grants,
     HistoryEvent,
-    Roster,
     board_of,
-    cap_table_of,
+    convertibles_of,
     grants_of,
+    pools_of,
     roster_of,
+    warrants_of,
 )
+
+CORRECTIONS = frozenset({"EventRetracted", "EventCorrected"})
 
 TIMED_TYPES = frozenset({"OptionGranted", "WarrantIssued"})
 """Events whose figures move with the date alone (vesting, expiry): a company with any of
@@ -81,53 +88,24 @@ class Rows:
         return numbered[text]
 
 
-@dataclass(frozen=True)
-class Answers:
-    """The report models of one cell: what the page shows there."""
-
-    cap_table: CapTable
-    grants: Grants
-    roster: Roster
-    board: Board
-    votes: dict[str, int]
-    """Votes per share of each class: the page weighs a holder's classes by them."""
-
-
-def answers(ledger: Ledger, company: str, as_of: date, position: int) -> Answers:
-    """The company as of ``as_of`` known at ``position``: one fold, four reports."""
-    state, _, _ = ledger.state(company, as_of, position)
-    return Answers(
-        cap_table_of(state, as_of, position),
-        grants_of(state, as_of, position),
-        roster_of(state, as_of, position),
-        board_of(state, as_of, position),
-        {name: c.votes_per_share for name, c in state.classes.items()},
-    )
+def holder_row(state: CompanyState, standing: Standing, party: str) -> list[Any]:
+    """A holder's row: its name, shares by class, outstanding awards and warrants (the page
+    derives its totals and percentages)."""
+    named = state.stakeholders.get(party)
+    return [
+        party,
+        None if named is None else named.name,
+        dict(sorted(state.holdings.get(party, {}).items())),
+        standing.options.get(party, 0),
+        standing.warrants.get(party, 0),
+    ]
 
 
-def section_rows(a: Answers) -> dict[str, list[list[Any]]]:
-    """Each table of a cell as rows of plain values, in the report's order. Holders carry
-    their share counts only: the page derives their totals and percentages."""
-    t = a.cap_table
+def listed_rows(state: CompanyState, standing: Standing, day: date) -> dict[str, list[Any]]:
+    """The short tables of a state as rows of plain values, in the reports' order."""
+    roster = roster_of(state, day, 0)
+    board = board_of(state, day, 0)
     return {
-        "holders": [[h.party, h.name, h.classes, h.options, h.warrants] for h in t.holders],
-        "grants": [
-            [
-                g.grant,
-                g.holder,
-                g.name,
-                g.plan,
-                g.kind,
-                g.share_class,
-                g.quantity,
-                g.vested,
-                g.exercised,
-                g.cancelled,
-                g.outstanding,
-                g.exercisable,
-            ]
-            for g in a.grants.grants
-        ],
         "pools": [
             [
                 p.plan,
@@ -139,7 +117,7 @@ def section_rows(a: Answers) -> dict[str, list[list[Any]]]:
                 p.retired,
                 p.available,
             ]
-            for p in t.pools
+            for p in pools_of(state, standing)
         ],
         "warrants": [
             [
@@ -154,7 +132,7 @@ def section_rows(a: Answers) -> dict[str, list[list[Any]]]:
                 _money(w.exercise_price.amount, w.exercise_price.currency),
                 _day(w.expiration_date),
             ]
-            for w in t.warrants
+            for w in warrants_of(state, day)
         ],
         "convertibles": [
             [
@@ -169,16 +147,37 @@ def section_rows(a: Answers) -> dict[str, list[list[Any]]]:
                 c.discount_percent,
                 c.cap_basis,
             ]
-            for c in t.convertibles
+            for c in convertibles_of(state)
         ],
         "officers": [
             [o.role, o.title, o.person, o.name, o.since.isoformat(), o.interim]
-            for o in a.roster.officers
+            for o in roster.officers
         ],
         "directors": [
             [d.person, d.name, d.seat, d.since.isoformat(), d.designated_by, d.executive]
-            for d in a.board.directors
+            for d in board.directors
         ],
+    }
+
+
+def grant_rows(state: CompanyState, day: date) -> dict[str, list[Any]]:
+    """The awards granted by ``day``, by grant id."""
+    return {
+        g.grant: [
+            g.grant,
+            g.holder,
+            g.name,
+            g.plan,
+            g.kind,
+            g.share_class,
+            g.quantity,
+            g.vested,
+            g.exercised,
+            g.cancelled,
+            g.outstanding,
+            g.exercisable,
+        ]
+        for g in grants_of(state, day, 0).grants
     }
 
 
@@ -194,15 +193,15 @@ def _day(day: date | None) -> str | None:
     return None if day is None else day.isoformat()
 
 
-def snapshot_scalars(a: Answers) -> dict[str, Any]:
-    t, v = a.cap_table, a.cap_table.valuation
+def snapshot_scalars(state: CompanyState, standing: Standing) -> dict[str, Any]:
+    v = state.valuation
     return {
-        "total": t.total_shares,
-        "diluted": t.fully_diluted_total,
-        "votes": a.votes,
+        "total": state.outstanding,
+        "diluted": standing.fully_diluted,
+        "votes": {name: c.votes_per_share for name, c in state.classes.items()},
         "valuation": None
         if v is None
-        else [_money(v.amount, v.currency), v.basis, v.effective_date.isoformat()],
+        else [_money(decimal_text(v.amount), v.currency), v.basis, v.effective_date.isoformat()],
     }
 
 
@@ -285,6 +284,96 @@ def event_details(data: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+@dataclass
+class Made:
+    """A snapshot as the builder keeps it while it may be a parent (a cell of the position
+    last built): its state, the latest effective date folded into it, and its long tables'
+    rows by key (party, grant). ``forget`` drops them once no cell of that position has it."""
+
+    number: int
+    state: CompanyState | None
+    last: date | None
+    holders: dict[str, int]
+    grants: dict[str, int]
+
+    def forget(self) -> None:
+        self.state, self.holders, self.grants = None, {}, {}
+
+
+@dataclass
+class Snapshots:
+    """The grid's distinct states, each folded once (from a parent's state when one more
+    event is all that differs) and stored as the page reads it."""
+
+    rows: Rows = field(default_factory=Rows)
+    stored: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, state: CompanyState, day: date, last: date | None, parent: Made | None) -> Made:
+        standing = Standing.of(state, day)
+        numbers = self.rows.number
+        before = parent.holders if parent is not None else {}
+        was = parent.state if parent is not None else None
+        parties = state.holdings.keys() | standing.options.keys() | standing.warrants.keys()
+        if was is not None and was.stakeholders == state.stakeholders:
+            holders = _changed_holders(state, standing, was, Standing.of(was, day), before, numbers)
+        else:
+            holders = {p: numbers("holders", holder_row(state, standing, p)) for p in parties}
+        grants = (
+            {grant: numbers("grants", row) for grant, row in grant_rows(state, day).items()}
+            if state.awards
+            else {}
+        )
+        snapshot: dict[str, Any] = {
+            "parent": None if parent is None else parent.number,
+            **snapshot_scalars(state, standing),
+            **{
+                name: [numbers(name, row) for row in table]
+                for name, table in listed_rows(state, standing, day).items()
+            },
+            "holders": _difference(before, holders),
+            "grants": _difference(parent.grants if parent is not None else {}, grants),
+        }
+        self.stored.append(snapshot)
+        return Made(len(self.stored) - 1, state, last, holders, grants)
+
+
+def _changed_holders(
+    state: CompanyState,
+    standing: Standing,
+    was: CompanyState,
+    was_standing: Standing,
+    before: dict[str, int],
+    numbers: Callable[[str, list[Any]], int],
+) -> dict[str, int]:
+    """The holders' row numbers of ``state``, from those of the state ``was`` (with the same
+    names): a new row only for a party whose holdings or instruments differ. (A cap table of
+    a thousand holders where one event moved one or two of them: the comparison is the cost.)"""
+    now, then = state.holdings, was.holdings
+    if standing.options == was_standing.options and standing.warrants == was_standing.warrants:
+        changed = [party for party, classes in now.items() if then.get(party) != classes]
+        parties = now.keys() | standing.options.keys() | standing.warrants.keys()
+    else:
+        parties = now.keys() | standing.options.keys() | standing.warrants.keys()
+        changed = [
+            party
+            for party in parties
+            if party not in before
+            or now.get(party) != then.get(party)
+            or standing.options.get(party) != was_standing.options.get(party)
+            or standing.warrants.get(party) != was_standing.warrants.get(party)
+        ]
+    holders = {party: n for party, n in before.items() if party in parties}
+    for party in changed:
+        holders[party] = numbers("holders", holder_row(state, standing, party))
+    return holders
+
+
+def _difference(before: dict[str, int], after: dict[str, int]) -> list[list[int]]:
+    """[rows gone, rows come] from ``before`` to ``after``."""
+    was, now = set(before.values()), set(after.values())
+    return [sorted(was - now), sorted(now - was)]
+
+
 def company_view(
     ledger: Ledger, company: str, as_of: date | None = None, known_at: KnownAt = None
 ) -> dict[str, Any]:
@@ -295,54 +384,10 @@ def company_view(
     events = ledger.history(company).events  # raises for an unknown company
     latest = ledger.known_position()
     steps = recordings(events, position)
-    dates = sorted({e.effective_date for e in events} | {as_of})
-    timed = any(
-        e.type in TIMED_TYPES or (e.data.get("replacement") or {}).get("type") in TIMED_TYPES
-        for e in events
-    )
-    # Which events a cell's fold sees, as bits: known at its position, bearing on its date.
-    known = [0] * len(steps)
-    bearing = [0] * len(dates)
-    for bit, e in enumerate(events):
-        for j, step in enumerate(steps):
-            if e.position <= step.position:
-                known[j] |= 1 << bit
-        start = affects_from(e)
-        for i, day in enumerate(dates):
-            if start <= day:
-                bearing[i] |= 1 << bit
-
-    rows = Rows()
-    states: dict[tuple[int, date | None], int] = {}
-    snapshots: list[dict[str, Any]] = []
-    members: list[dict[str, set[int]]] = []
-    grid: list[list[int]] = []
-    for j, step in enumerate(steps):
-        line: list[int] = []
-        for i, day in enumerate(dates):
-            key = (known[j] & bearing[i], day if timed else None)
-            if key not in states:
-                parent = line[-1] if line else (grid[-1][0] if grid else None)
-                a = answers(ledger, company, day, step.position)
-                numbered = {
-                    name: [rows.number(name, row) for row in table]
-                    for name, table in section_rows(a).items()
-                }
-                snapshot: dict[str, Any] = {
-                    "parent": parent,
-                    **snapshot_scalars(a),
-                    **{name: numbered[name] for name in LISTED_SECTIONS},
-                }
-                mine = {name: set(numbered[name]) for name in DELTA_SECTIONS}
-                theirs = members[parent] if parent is not None else {}
-                for name in DELTA_SECTIONS:
-                    before = theirs.get(name, set())
-                    snapshot[name] = [sorted(before - mine[name]), sorted(mine[name] - before)]
-                states[key] = len(snapshots)
-                snapshots.append(snapshot)
-                members.append(mine)
-            line.append(states[key])
-        grid.append(line)
+    # The effective dates, a replacement's included, and the date asked for.
+    dates = sorted({e.effective_date for e in events} | set(map(affects_from, events)) | {as_of})
+    snapshots = Snapshots()
+    grid = build_grid(ledger, company, events, steps, dates, snapshots)
 
     return {
         "company": company,
@@ -354,11 +399,118 @@ def company_view(
         ],
         "latest": latest,
         "start": {"date": dates.index(as_of), "known": [s.position for s in steps].index(position)},
-        "rows": rows.rows,
-        "snapshots": snapshots,
+        "rows": snapshots.rows.rows,
+        "snapshots": snapshots.stored,
         "grid": encode_grid(grid),
         "events": history_rows(events),
     }
+
+
+def build_grid(
+    ledger: Ledger,
+    company: str,
+    events: Sequence[HistoryEvent],
+    steps: Sequence[Recording],
+    dates: Sequence[date],
+    snapshots: Snapshots,
+) -> list[list[int]]:
+    """The snapshot number of each cell: a list per position step, of one per date step.
+
+    A cell's state is the set of events known at its position that bear on its date (as the
+    bits of an integer: an event's bit is its place in position order, so the events known
+    at a position are the low bits), and the date too for a company whose figures move with
+    it. Position by position, only the cells from the first date the position's event bears
+    on can change; a new state is folded from the cell above it when it holds one event more
+    that comes after all it folded, else by folding that position's events up to the date."""
+    timed = any(
+        e.type in TIMED_TYPES or (e.data.get("replacement") or {}).get("type") in TIMED_TYPES
+        for e in events
+    )
+    positions = [e.position for e in events]
+    known = [(1 << bisect_right(positions, step.position)) - 1 for step in steps]
+    starts = [affects_from(e) for e in events]
+    bearing, mask, k = [], 0, 0
+    by_start = sorted(range(len(events)), key=starts.__getitem__)
+    for day in dates:
+        while k < len(by_start) and starts[by_start[k]] <= day:
+            mask |= 1 << by_start[k]
+            k += 1
+        bearing.append(mask)
+    by_position = dict(zip(positions, events, strict=True))
+    entries = {entry.event_id: entry for entry in ledger.entries(company)}
+
+    states: dict[tuple[int, date | None], Made] = {}
+    grid: list[list[int]] = []
+    above: list[Made] = []  # the cells of the previous position
+    for j, step in enumerate(steps):
+        event = by_position.get(step.position)
+        if not above:
+            first = 0
+        elif event is None:
+            first = len(dates)  # a position asked for between events: nothing new is known
+        else:
+            first = bisect_left(dates, affects_from(event))
+        single = None
+        if event is not None and event.type not in CORRECTIONS:
+            single = entries.get(UUID(event.event_id))
+        row = above[:first]
+        cursor: _Cursor | None = None
+        for i in range(first, len(dates)):
+            day = dates[i]
+            key = (known[j] & bearing[i], day if timed else None)
+            made = states.get(key)
+            if made is None:
+                last: date | None
+                parent = above[i] if above else (row[-1] if row else None)
+                if parent is None or parent.state is None:
+                    parent = None
+                if (
+                    single is not None
+                    and parent is not None
+                    and parent.state is not None
+                    and above
+                    and _comes_after(single.fact.effective_date, parent.last, day)
+                ):
+                    state, last = parent.state.copy(), single.fact.effective_date
+                    apply_known(state, single)
+                else:
+                    if cursor is None:
+                        cursor = _Cursor(company, ledger.entries(company, step.position))
+                    state, last = cursor.at(day)
+                made = states[key] = snapshots.add(state, day, last, parent)
+            row.append(made)
+        grid.append([m.number for m in row])
+        kept = {id(m) for m in row}
+        for made in above:
+            if id(made) not in kept:
+                made.forget()
+        above = row
+    return grid
+
+
+def _comes_after(effective: date, last: date | None, day: date) -> bool:
+    """Whether an event effective then, recorded after every event a state folded (the last
+    of them effective ``last``), extends that state on ``day``."""
+    return effective <= day and (last is None or effective >= last)
+
+
+class _Cursor:
+    """The fold of one position's entries, advanced date by date; each state it hands out
+    is a copy."""
+
+    def __init__(self, company: str, entries: list[Entry]) -> None:
+        self.state = CompanyState(company)
+        self.entries = entries
+        self.next = 0
+        self.last: date | None = None
+
+    def at(self, day: date) -> tuple[CompanyState, date | None]:
+        while self.next < len(self.entries) and self.entries[self.next].fact.effective_date <= day:
+            entry = self.entries[self.next]
+            apply_known(self.state, entry)
+            self.last = entry.fact.effective_date
+            self.next += 1
+        return self.state.copy(), self.last
 
 
 def encode_grid(grid: list[list[int]]) -> list[list[Any]]:
