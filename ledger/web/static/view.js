@@ -220,10 +220,11 @@
     const cells = grid[j].map((id) => snapshot(id));
     const last = holders(cells[cells.length - 1]).list;
     const top = last.slice(0, TOP).map((h) => h.party);
-    const traces = top.map((party) => ({ name: party, x: data.dates, y: [], stackgroup: "one",
-                                          mode: "lines", type: "scatter" }));
-    const others = { name: "others", x: data.dates, y: [], stackgroup: "one", mode: "lines",
-                     type: "scatter" };
+    // Ownership changes on event dates and holds between them: steps, not slopes.
+    const area = (name) => ({ name, x: data.dates, y: [], stackgroup: "one", mode: "lines",
+                              type: "scatter", line: { shape: "hv" } });
+    const traces = top.map(area);
+    const others = area("others");
     for (const s of cells) {
       const byParty = new Map(holders(s).list.map((h) => [h.party, h.diluted]));
       const whole = s.raw.diluted || 1;
@@ -259,7 +260,7 @@
     Plotly.react($("chart-dilution"), [{ type: "bar", x, y, marker: { color: colors },
       hovertemplate: "%{x}: %{y:.2f}% new<extra></extra>" }], {
       margin: { t: 10, r: 10, b: 10, l: 50 }, xaxis: { automargin: true, tickangle: -30 },
-      yaxis: { title: { text: "% of fully diluted after the round" } },
+      yaxis: { title: { text: "% new (fully diluted)" } },
     }, plotConfig);
   }
   function drawPeople(j, day) {
