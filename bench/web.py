@@ -198,15 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     started, load = report.now(), report.load_average()
     with tempfile.TemporaryDirectory(prefix="corpledger-bench-web-") as tmp:
         results = measure(Path(tmp), quick=args.quick, repeat=args.repeat)
-    finished = report.now()
-    heading = [
-        f"Run {started:%Y-%m-%d %H:%M} UTC ({(finished - started).seconds} s) with "
-        f"`{' '.join(['python -m bench.web', *argv])}`; corpledger {report.code_revision()}; "
-        f"load average {load} at start, {report.load_average()} at end.",
-        "",
-    ]
-    if args.quick:
-        heading[-1:] = ["", "> **--quick**: a smaller company, a smoke test.", ""]
+    command = " ".join(["python -m bench.web", *argv])
+    quick = "a smaller company, a smoke test." if args.quick else None
+    heading = report.run_heading(started, load, command, quick)
     print("\n".join(markdown(results, heading)))
     return 0
 

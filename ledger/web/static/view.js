@@ -44,6 +44,7 @@
         holderIds: changed(base ? base.holderIds : [], raw.holders),
         grantIds: changed(base ? base.grantIds : [], raw.grants),
         holders: null,
+        dilutedBy: null,
       };
       made.set(chain[k], whole);
       base = whole;
@@ -90,6 +91,20 @@
     return s.holders;
   }
 
+  // Each holder's fully diluted shares, unsorted: what the ownership chart reads at every date.
+  function dilutedBy(s) {
+    if (s.dilutedBy === null) {
+      s.dilutedBy = new Map();
+      for (const id of s.holderIds) {
+        const [party, , classes, options, warrants] = rows.holders[id];
+        let n = options + warrants;
+        for (const c in classes) n += classes[c];
+        s.dilutedBy.set(party, n);
+      }
+    }
+    return s.dilutedBy;
+  }
+
   // --- drawing tables ---
   function cell(tr, text, className) {
     const td = document.createElement("td");
@@ -122,6 +137,16 @@
       }
     }
   }
+  // A long cap table shows its largest holders first: laying out a thousand rows at every
+  // slider step would cost more than the rest of the redraw.
+  const FIRST_HOLDERS = 100;
+  let showAll = false;
+  $("more-holders").addEventListener("click", () => {
+    showAll = true;
+    drawnSnapshot = null;
+    redraw();
+  });
+
   function classesText(classes) {
     const names = Object.keys(classes).sort();
     if (names.length === 1) return names[0];
@@ -130,7 +155,11 @@
   function drawTables(s) {
     const raw = s.raw;
     const { list, totalVotes } = holders(s);
-    fill($("cap-table").querySelector("tbody"), list, (tr, h) => {
+    const shown = showAll ? list : list.slice(0, FIRST_HOLDERS);
+    const more = $("more-holders");
+    more.hidden = shown.length === list.length;
+    more.textContent = "Show all " + count(list.length) + " holders";
+    fill($("cap-table").querySelector("tbody"), shown, (tr, h) => {
       who(tr, h.party, h.name, classesText(h.classes));
       cell(tr, count(h.shares));
       cell(tr, percent(h.shares, raw.total));
@@ -226,7 +255,7 @@
     const traces = top.map(area);
     const others = area("others");
     for (const s of cells) {
-      const byParty = new Map(holders(s).list.map((h) => [h.party, h.diluted]));
+      const byParty = dilutedBy(s);
       const whole = s.raw.diluted || 1;
       let rest = whole;
       traces.forEach((t, k) => {
@@ -245,9 +274,16 @@
   function inForce(e, position) {
     return e.position <= position && !(e.undone && e.undone.position <= position);
   }
+  let rounds = [];
+  function roundColor(e, day) {
+    return e.effective_date <= day ? "#3b6fb6" : "#b9c7de";
+  }
+  function roundColors(day) {
+    return rounds.map((e) => roundColor(e, day));
+  }
   function drawDilution(j, day) {
     const position = data.recordings[j].position;
-    const rounds = data.events.filter((e) => e.type === "InvestmentMade" && inForce(e, position));
+    rounds = data.events.filter((e) => e.type === "InvestmentMade" && inForce(e, position));
     const x = [], y = [], colors = [];
     for (const e of rounds) {
       const i = data.dates.indexOf(e.effective_date);
@@ -255,7 +291,7 @@
       const before = i > 0 ? snapshot(grid[j][i - 1]).raw.diluted : 0;
       x.push((e.round || "round") + " " + e.effective_date);
       y.push(after ? (100 * (after - before)) / after : 0);
-      colors.push(e.effective_date <= day ? "#3b6fb6" : "#b9c7de");
+      colors.push(roundColor(e, day));
     }
     Plotly.react($("chart-dilution"), [{ type: "bar", x, y, marker: { color: colors },
       hovertemplate: "%{x}: %{y:.2f}% new<extra></extra>" }], {
@@ -334,24 +370,30 @@
     }
   }
 
+  // What is drawn: a step of the other slider, or the same snapshot, redraws only what moved.
   let drawnKnown = null;
+  let drawnSnapshot = null;
   function redraw() {
     const started = performance.now();
     const i = Number(dateSlider.value);
     const j = Number(knownSlider.value);
     const day = data.dates[i];
     drawWhen(i, j);
-    drawTables(snapshot(grid[j][i]));
+    if (drawnSnapshot !== grid[j][i]) {
+      drawTables(snapshot(grid[j][i]));
+      drawnSnapshot = grid[j][i];
+    }
     if (window.Plotly) {
       if (drawnKnown !== j) {
         drawOwnership(j, day);
         drawPeople(j, day);
+        drawDilution(j, day);
         drawnKnown = j;
       } else {
         Plotly.relayout($("chart-ownership"), { shapes: dateLine(day) });
         Plotly.relayout($("chart-people"), { shapes: dateLine(day) });
+        Plotly.restyle($("chart-dilution"), { "marker.color": [roundColors(day)] });
       }
-      drawDilution(j, day);
     }
     keepUrl(i, j);
     document.body.dataset.redrawMs = (performance.now() - started).toFixed(1);
