@@ -1,9 +1,9 @@
 """The company page's figures (issue 14), on SQLite: a 1,000-holder company.
 
-- **Render**: ``render_company_page`` as a server would call it (assets from a URL), and
-  ``company_view`` alone (the data of every slider step), beside the API's JSON answer of the
-  same view for one date and position (cap table, grants, roster, board and history, each
-  ``model_dump_json``): what a page of one step would cost.
+- **Render**: ``render_company_page`` as a server would call it (assets from a URL), after a
+  write (a valuation: every step of the view is folded again) and once more (the view's data
+  kept), beside the API's JSON answer of the same view for one date and position (cap table,
+  grants, roster, board and history, each ``model_dump_json``): what a page of one step costs.
 - **Report file**: the size of ``corpledger report``'s self-contained file, and of the data it
   embeds for every (date, position) cell.
 - **Slider step**: the redraw of one step in Chromium (``performance.now()`` around the
@@ -53,7 +53,7 @@ class WebResults:
     positions: int
     snapshots: int
     page: list[float] = field(default_factory=list)
-    view: list[float] = field(default_factory=list)
+    again: list[float] = field(default_factory=list)
     api: list[float] = field(default_factory=list)
     report_bytes: int = 0
     data_bytes: int = 0
@@ -80,6 +80,17 @@ def api_answer(ledger: Ledger) -> str:
         ledger.history(COMPANY),
     )
     return "[" + ",".join(part.model_dump_json() for part in parts) + "]"
+
+
+def valuation(n: int, on: str) -> dict[str, object]:
+    """A valuation on the company's last date: a write that adds one state."""
+    return {
+        "type": "ValuationRecorded",
+        "company": COMPANY,
+        "effective_date": on,
+        "valuation": f"{1_000_000 + n} USD",
+        "basis": "409a",
+    }
 
 
 def redraws(page_file: Path, steps: int) -> tuple[list[float], str]:
@@ -128,10 +139,12 @@ def measure(home: Path, *, quick: bool, repeat: int) -> WebResults:
             positions=len(view["recordings"]),
             snapshots=len(view["snapshots"]),
         )
-        log("timing the page, the view's data and the API's answer")
-        for _ in range(repeat):
+        log("timing the page after a write and again, and the API's answer")
+        for n in range(repeat):
+            # A write (a valuation) makes the next page fold every step again.
+            ledger.record([valuation(n, view["events"][-1]["effective_date"])], actor="bench")
             results.page += timed(lambda: render_company_page(ledger, COMPANY, assets_url="/a"), 1)
-            results.view += timed(lambda: company_view(ledger, COMPANY), 1)
+            results.again += timed(lambda: render_company_page(ledger, COMPANY, assets_url="/a"), 1)
             results.api += timed(lambda: api_answer(ledger), 1)
         page = render_company_page(ledger, COMPANY)
     page_file = home / "report.html"
@@ -149,7 +162,12 @@ def ms(seconds: float) -> str:
 
 
 def markdown(r: WebResults, heading: list[str]) -> list[str]:
-    page = statistics.median(r.page)
+    page, again = statistics.median(r.page), statistics.median(r.again)
+
+    def verdict(seconds: float) -> str:
+        met = "met" if seconds * 1000 <= PAGE_TARGET_MS else "not met"
+        return f"target {PAGE_TARGET_MS:.0f} ms: {met}"
+
     lines = [
         "## Company page and report (issue 14)",
         "",
@@ -160,9 +178,8 @@ def markdown(r: WebResults, heading: list[str]) -> list[str]:
         "",
         "| what | time | beside |",
         "|---|---:|---|",
-        f"| page (every step's data, assets by URL) | {ms(page)} | target {PAGE_TARGET_MS:.0f} ms: "
-        f"{'met' if page * 1000 <= PAGE_TARGET_MS else 'not met'} |",
-        f"| the view's data alone (`company_view`) | {ms(statistics.median(r.view))} | |",
+        f"| page after a write (every step folded; assets by URL) | {ms(page)} | {verdict(page)} |",
+        f"| the same page again (the view's data kept) | {ms(again)} | {verdict(again)} |",
         f"| the API's JSON of one step (cap table, grants, roster, board, history) | "
         f"{ms(statistics.median(r.api))} | what a page of one step costs |",
         "",

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_left, bisect_right
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,6 +30,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
@@ -545,6 +547,14 @@ def script_json(value: Any) -> Markup:
     return Markup(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
+VIEWS_KEPT = 8
+"""Views kept per open ledger by ``render_company_page``."""
+
+_views: WeakKeyDictionary[Ledger, OrderedDict[tuple[str, date, int, int], dict[str, Any]]] = (
+    WeakKeyDictionary()
+)
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -583,8 +593,21 @@ def render_company_page(
 
     ``assets_url`` None inlines every asset (plotly.js, the page's script and style): the
     self-contained report. Otherwise the page loads ``plotly.min.js``, ``view.js`` and
-    ``view.css`` from that URL (a server's route for ``plotly_js`` and ``static_text``)."""
-    view = company_view(ledger, company, as_of, known_at)
+    ``view.css`` from that URL (a server's route for ``plotly_js`` and ``static_text``).
+
+    The view's data is kept for the next page of the same company, date and position while
+    the log has not grown (``VIEWS_KEPT`` of them per ledger): the log is append-only, so the
+    data cannot have changed, and folding every step of a large company takes seconds."""
+    position = ledger.known_position(known_at)
+    as_of = as_of or today()
+    kept = _views.setdefault(ledger, OrderedDict())
+    key = (company, as_of, position, ledger.known_position())
+    view = kept.get(key)
+    if view is None:
+        view = kept[key] = company_view(ledger, company, as_of, position)
+        while len(kept) > VIEWS_KEPT:
+            kept.popitem(last=False)
+    kept.move_to_end(key)
     inline = assets_url is None
     return (
         environment()

@@ -187,3 +187,23 @@ def test_a_company_with_grants_and_warrants_has_a_state_at_every_date(seed_stage
             assert [p[-1] for p in pools] == [p.available for p in table.pools]
             warrants = [view["rows"]["warrants"][r] for r in snapshot["warrants"]]
             assert [w[7] for w in warrants] == [w.outstanding for w in table.warrants]
+
+
+def test_a_page_is_kept_until_the_log_grows(tmp_path: Path) -> None:
+    acme = Path(__file__).parents[1] / "data" / "acme-rockets.yaml"
+    renamed = {
+        "type": "StakeholderRecorded",
+        "company": "acme-rockets",
+        "party": "ana",
+        "effective_date": "2020-01-01",
+        "name": "Ana Renamed",
+        "kind": "individual",
+    }
+    with Ledger.open(f"sqlite:///{tmp_path}/ledger.db") as ledger:
+        ledger.record(read_items(str(acme)))
+        first = render_company_page(ledger, "acme-rockets", date(2026, 1, 1))
+        assert render_company_page(ledger, "acme-rockets", date(2026, 1, 1)) == first
+        ledger.record([renamed])
+        again = render_company_page(ledger, "acme-rockets", date(2026, 1, 1))
+    assert "Ana Renamed" not in first
+    assert "Ana Renamed" in again
