@@ -251,6 +251,7 @@ def history_rows(events: Iterable[HistoryEvent]) -> list[dict[str, Any]]:
                 "note": data.get("note"),
                 "details": event_details(data),
                 "round": data.get("round"),
+                "person": data.get("person"),
                 "undone": None
                 if undone is None
                 else {

@@ -147,6 +147,10 @@
     redraw();
   });
 
+  // As the CLI writes a role: CEO, CFO…, President, Other.
+  function roleText(role) {
+    return role.length === 3 ? role.toUpperCase() : role[0].toUpperCase() + role.slice(1);
+  }
   function classesText(classes) {
     const names = Object.keys(classes).sort();
     if (names.length === 1) return names[0];
@@ -194,8 +198,7 @@
       cell(tr, c[6] ?? ""); cell(tr, c[7]);
     });
     fill($("officers").querySelector("tbody"), raw.officers.map((id) => rows.officers[id]), (tr, o) => {
-      const role = o[0].length === 3 ? o[0].toUpperCase() : o[0][0].toUpperCase() + o[0].slice(1);
-      cell(tr, o[1] ? role + " (" + o[1] + ")" : role);
+      cell(tr, o[1] ? roleText(o[0]) + " (" + o[1] + ")" : roleText(o[0]));
       who(tr, o[2], o[3]); cell(tr, o[4]); cell(tr, o[5] ? "interim" : "");
     });
     fill($("directors").querySelector("tbody"), raw.directors.map((id) => rows.directors[id]), (tr, d) => {
@@ -311,7 +314,7 @@
         const key = "o|" + o[0] + "|" + (o[1] || "") + "|" + o[2] + "|" + o[4];
         present.add(key);
         if (!spans.has(key)) {
-          spans.set(key, { label: o[0].toUpperCase().slice(0, 3) + " · " + o[2], start: o[4],
+          spans.set(key, { label: roleText(o[0]) + " · " + o[2], start: o[4],
                            end: null, kind: o[5] ? "interim officer" : "officer" });
         }
       }
@@ -343,7 +346,7 @@
     if (retained.length) {
       traces.push({ type: "scatter", mode: "markers", name: "seat retained",
         x: retained.map((e) => e.effective_date),
-        y: retained.map((e) => labels.get(/person=([^,]+)/.exec(e.details)?.[1]) || ""),
+        y: retained.map((e) => labels.get(e.person) || ""),
         marker: { symbol: "star", size: 14, color: "#b00020" } });
     }
     Plotly.react($("chart-people"), traces, {
