@@ -471,16 +471,13 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             for engine in engines:
                 engine.close()
-    finished = report.now()
-    heading = [
-        f"Run {started:%Y-%m-%d %H:%M} UTC ({(finished - started).seconds} s) with "
-        f"`{' '.join(['python -m bench.instruments', *argv])}`, apart from the sections above; "
-        f"corpledger {report.code_revision()}; load average {load} at start, "
-        f"{report.load_average()} at end.",
-        "",
-    ]
-    if args.quick:
-        heading[-1:] = ["", "> **--quick**: a smaller store, a smoke test.", ""]
+    heading = report.run_heading(
+        started,
+        load,
+        " ".join(["python -m bench.instruments", *argv]),
+        "a smaller store, a smoke test." if args.quick else None,
+        ", apart from the sections above",
+    )
     lines = markdown(results, report.table, heading)
     print("\n".join(lines))
     output: Path | None = args.output or (None if args.quick else DEFAULT_OUTPUT)

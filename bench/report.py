@@ -407,6 +407,24 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def run_heading(
+    started: datetime, load: str, command: str, quick: str | None, aside: str = ""
+) -> list[str]:
+    """A section's first lines: when it ran, for how long, with which command (and ``aside``
+    about it), code and load (``load`` at the start); ``quick``, what --quick changed, if it
+    was given."""
+    finished = now()
+    lines = [
+        f"Run {started:%Y-%m-%d %H:%M} UTC ({(finished - started).seconds} s) with "
+        f"`{command}`{aside}; corpledger {code_revision()}; load average {load} at start, "
+        f"{load_average()} at end.",
+        "",
+    ]
+    if quick is not None:
+        lines += [f"> **--quick**: {quick}", ""]
+    return lines
+
+
 def command_line(argv: list[str]) -> str:
     return " ".join(["python -m bench", *argv]).strip()
 

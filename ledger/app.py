@@ -552,13 +552,27 @@ class Ledger(Application[str]):
             raise self.unknown_company(company)
         return self._fold(stream, as_of, position), as_of, position
 
+    def entries(self, company: str, known_at: KnownAt = None) -> list[Entry]:
+        """The company's events in force as known at ``known_at``, in timeline order: what
+        ``state`` folds, for a caller that folds them step by step (``rules.apply_known``)."""
+        position = self.known_position(known_at)
+        stream = self._stream(company)
+        if not stream.stored:
+            raise self.unknown_company(company)
+        return list(self._known(stream, position))
+
     @staticmethod
-    def _fold(stream: Stream, as_of: date, position: int) -> CompanyState:
+    def _known(stream: Stream, position: int) -> Sequence[Entry]:
+        if position >= stream.last_position:
+            return stream.timeline.entries
+        stored = stream.stored
+        return in_force(e for e in stream.timeline.log if stored[e.seq].position <= position)
+
+    @classmethod
+    def _fold(cls, stream: Stream, as_of: date, position: int) -> CompanyState:
         if position >= stream.last_position:
             return replay(stream.timeline.entries, stream.company, as_of=as_of)
-        stored = stream.stored
-        known = in_force(e for e in stream.timeline.log if stored[e.seq].position <= position)
-        return replay_known(known, stream.company, as_of=as_of)
+        return replay_known(cls._known(stream, position), stream.company, as_of=as_of)
 
     def _answer(
         self,

@@ -1563,6 +1563,46 @@ def export(
 
 
 @app.command()
+def report(
+    company: CompanyArgument,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            metavar="FILE.html",
+            help="The HTML file to write (replaced if it exists).",
+            show_default=False,
+        ),
+    ],
+    as_of: AsOfOption = None,
+    known_at: KnownAtOption = None,
+    db: DbOption = None,
+) -> None:
+    """Write the company's page as one self-contained HTML file that opens offline: cap
+    table, pools, grants, roster, board, charts and history as of --as-of, known at
+    --known-at, with sliders over every other date and recording."""
+    from .web.view import render_company_page  # jinja2 and plotly: only for this command
+
+    day, known = parse_as_of(as_of), parse_known_at(known_at)
+    with open_ledger(db) as ledger:
+        page = render_company_page(ledger, company, day, known)
+    write_whole(out, page)
+    say(f"wrote {out} ({len(page.encode()) / 1_000_000:.1f} MB)")
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file beside it: a reader never sees
+    half a file, and a failure leaves the previous one in place."""
+    part = path.with_name(f".{path.name}.part")
+    try:
+        part.write_text(text, encoding="utf-8")
+        part.replace(path)
+    except OSError as e:
+        part.unlink(missing_ok=True)
+        raise InputError(f"--out {path}: cannot write it: {e.strerror or e}") from None
+
+
+@app.command()
 def verify(
     company: Annotated[
         str | None,

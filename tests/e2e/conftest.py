@@ -191,3 +191,23 @@ def pg_base(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 def engine_cli(durable_url: str, tmp_path: Path) -> Cli:
     """The command line on a fresh ledger of each durable engine (SQLite, PostgreSQL)."""
     return Cli(durable_url, tmp_path)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+"""Debian's Chromium (.ci/run installs it): the browser tests drive it with playwright."""
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """pytest-playwright's launch arguments, for the system Chromium (playwright cannot
+    download its own here). Without it the browser tests are skipped, except under CI."""
+    if not CHROMIUM.exists():
+        message = f"no Chromium at {CHROMIUM} (apt-get install chromium chromium-driver)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}: CI runs the browser tests")
+        pytest.skip(f"{message}: browser tests skipped")
+    return {
+        **browser_type_launch_args,
+        "executable_path": str(CHROMIUM),
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    }

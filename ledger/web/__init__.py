@@ -1,0 +1,1 @@
+"""Pages for people: the company view (``view``) and its template and assets."""

@@ -1,0 +1,624 @@
+"""The company page: the view's data for every step of its two sliders, and the page itself.
+
+The page shows a company as of a date (the date slider: the company's effective dates) as
+known at a position (the known-at slider: the positions of its events).
+Every figure comes from the ledger's own report builders (``ledger.reports``) folded by
+``Ledger.state``; the page only formats them, and computes the percentages of the cap
+table from the share counts with the same rule (4 decimals, half-even).
+
+The data of every (date, position) cell is embedded compactly, so the sliders redraw without
+a server:
+- a *state* is what the fold sees: the events in force known at the position that bear on
+  the date (for a company with awards or warrants, the date too: vesting and expiry move
+  with it). Cells with the same state share one snapshot; only distinct states are folded.
+- each distinct row of a table (a holder's classes, options and warrants; a grant; an
+  officer...) is stored once; a snapshot lists its rows by number, the holders and grants as
+  a difference from a parent snapshot (the previous date at the same position).
+- the grid of cells → snapshots is stored per position as the difference from the previous
+  position's: the dates from the first that changes, run-length encoded.
+"""
+
+from __future__ import annotations
+
+import json
+from bisect import bisect_left, bisect_right
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from importlib import resources
+from typing import Any
+from uuid import UUID
+from weakref import WeakKeyDictionary
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from ..app import KnownAt, Ledger, today
+from ..domain.entry import Entry
+from ..domain.instruments import Standing
+from ..domain.rules import apply_known
+from ..domain.state import CompanyState
+from ..domain.values import decimal_text
+from ..reports import (
+    HistoryEvent,
+    board_of,
+    convertibles_of,
+    grants_of,
+    pools_of,
+    roster_of,
+    warrants_of,
+)
+
+CORRECTIONS = frozenset({"EventRetracted", "EventCorrected"})
+
+TIMED_TYPES = frozenset({"OptionGranted", "WarrantIssued"})
+"""Events whose figures move with the date alone (vesting, expiry): a company with any of
+them has a distinct state at every date."""
+
+DELTA_SECTIONS = ("holders", "grants")
+"""The long tables, stored as a difference from a parent snapshot."""
+
+LISTED_SECTIONS = ("pools", "warrants", "convertibles", "officers", "directors")
+"""The short tables, stored whole (a list of row numbers, in the report's order)."""
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A known-at step: the position of one of the company's events (when and by whom it was
+    recorded), or a position asked for that is not one."""
+
+    position: int
+    recorded_at: str | None
+    recorded_by: str | None
+
+
+@dataclass
+class Rows:
+    """Each distinct row of each table, numbered once."""
+
+    numbers: dict[str, dict[str, int]] = field(default_factory=dict)
+    rows: dict[str, list[Any]] = field(default_factory=dict)
+
+    def number(self, section: str, row: list[Any]) -> int:
+        text = json.dumps(row, sort_keys=True)
+        numbered = self.numbers.setdefault(section, {})
+        if text not in numbered:
+            numbered[text] = len(numbered)
+            self.rows.setdefault(section, []).append(row)
+        return numbered[text]
+
+
+def holder_row(state: CompanyState, standing: Standing, party: str) -> list[Any]:
+    """A holder's row: its name, shares by class, outstanding awards and warrants (the page
+    derives its totals and percentages)."""
+    named = state.stakeholders.get(party)
+    return [
+        party,
+        None if named is None else named.name,
+        dict(sorted(state.holdings.get(party, {}).items())),
+        standing.options.get(party, 0),
+        standing.warrants.get(party, 0),
+    ]
+
+
+def listed_rows(state: CompanyState, standing: Standing, day: date) -> dict[str, list[Any]]:
+    """The short tables of a state as rows of plain values, in the reports' order."""
+    roster = roster_of(state, day, 0)
+    board = board_of(state, day, 0)
+    return {
+        "pools": [
+            [
+                p.plan,
+                p.name,
+                p.share_class,
+                p.reserved,
+                p.exercised,
+                p.outstanding,
+                p.retired,
+                p.available,
+            ]
+            for p in pools_of(state, standing)
+        ],
+        "warrants": [
+            [
+                w.warrant,
+                w.holder,
+                w.name,
+                w.share_class,
+                w.quantity,
+                w.exercised,
+                w.cancelled,
+                w.outstanding,
+                _money(w.exercise_price.amount, w.exercise_price.currency),
+                _day(w.expiration_date),
+            ]
+            for w in warrants_of(state, day)
+        ],
+        "convertibles": [
+            [
+                c.convertible,
+                c.holder,
+                c.name,
+                c.kind,
+                _money(c.amount.amount, c.amount.currency),
+                None
+                if c.valuation_cap is None
+                else _money(c.valuation_cap.amount, c.valuation_cap.currency),
+                c.discount_percent,
+                c.cap_basis,
+            ]
+            for c in convertibles_of(state)
+        ],
+        "officers": [
+            [o.role, o.title, o.person, o.name, o.since.isoformat(), o.interim]
+            for o in roster.officers
+        ],
+        "directors": [
+            [d.person, d.name, d.seat, d.since.isoformat(), d.designated_by, d.executive]
+            for d in board.directors
+        ],
+    }
+
+
+def grant_rows(state: CompanyState, day: date) -> dict[str, list[Any]]:
+    """The awards granted by ``day``, by grant id."""
+    return {
+        g.grant: [
+            g.grant,
+            g.holder,
+            g.name,
+            g.plan,
+            g.kind,
+            g.share_class,
+            g.quantity,
+            g.vested,
+            g.exercised,
+            g.cancelled,
+            g.outstanding,
+            g.exercisable,
+        ]
+        for g in grants_of(state, day, 0).grants
+    }
+
+
+def _money(amount: str, currency: str) -> str:
+    """Money as the CLI's table writes it: thousands separators, then the currency."""
+    whole, _, cents = amount.partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    grouped = f"{int(whole.lstrip('-') or 0):,}"
+    return f"{sign}{grouped}{'.' + cents if cents else ''} {currency}"
+
+
+def _day(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def snapshot_scalars(state: CompanyState, standing: Standing) -> dict[str, Any]:
+    v = state.valuation
+    return {
+        "total": state.outstanding,
+        "diluted": standing.fully_diluted,
+        "votes": {name: c.votes_per_share for name, c in state.classes.items()},
+        "valuation": None
+        if v is None
+        else [_money(decimal_text(v.amount), v.currency), v.basis, v.effective_date.isoformat()],
+    }
+
+
+def affects_from(e: HistoryEvent) -> date:
+    """The earliest date whose state an event can change: a correction's replacement may
+    take effect before its target."""
+    replacement = e.data.get("replacement")
+    if isinstance(replacement, dict) and "effective_date" in replacement:
+        return min(e.effective_date, date.fromisoformat(str(replacement["effective_date"])))
+    return e.effective_date
+
+
+def recordings(events: Sequence[HistoryEvent], asked: int) -> list[Recording]:
+    """The known-at steps: the position of each of the company's events, and the position
+    asked for if it is not one of them; in position order."""
+    steps = [Recording(e.position, _moment(e), e.recorded_by) for e in events]
+    if all(e.position != asked for e in events):
+        steps.append(Recording(asked, None, None))
+        steps.sort(key=lambda s: s.position)
+    return steps
+
+
+def _moment(e: HistoryEvent) -> str:
+    return e.recorded_at.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def history_rows(events: Iterable[HistoryEvent]) -> list[dict[str, Any]]:
+    """The company's events as the page lists them (every one known at the latest position;
+    the page shows those known at the chosen one)."""
+    positions = {e.event_id: e.position for e in events}
+    rows = []
+    for e in events:
+        undone = e.retracted_by or e.corrected_by
+        data = e.data
+        rows.append(
+            {
+                "position": e.position,
+                "event_id": e.event_id,
+                "type": e.type,
+                "effective_date": e.effective_date.isoformat(),
+                "affects_from": affects_from(e).isoformat(),
+                "recorded_at": _moment(e),
+                "recorded_by": e.recorded_by,
+                "source": e.source,
+                "note": data.get("note"),
+                "details": event_details(data),
+                "round": data.get("round"),
+                "person": data.get("person"),
+                "undone": None
+                if undone is None
+                else {
+                    "how": "retracted" if e.retracted_by else "corrected",
+                    "by": undone,
+                    "position": positions.get(undone),
+                },
+            }
+        )
+    return rows
+
+
+_COMMON_FIELDS = {"type", "company", "effective_date", "source", "note", "external_id"}
+
+
+def event_details(data: dict[str, Any]) -> str:
+    """The fields particular to an event type, as ``name=value`` pairs (a correction's
+    replacement in brackets)."""
+    parts = []
+    for key, value in data.items():
+        if key in _COMMON_FIELDS:
+            continue
+        if key == "replacement" and isinstance(value, dict):
+            value = f"[{value.get('type')} of {value.get('effective_date')}: "
+            value += f"{event_details(data[key])}]"
+        elif isinstance(value, dict) and set(value) == {"amount", "currency"}:
+            value = _money(str(value["amount"]), str(value["currency"]))
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, int):
+            value = f"{value:,}"
+        parts.append(f"{key}={value}")
+    return ", ".join(parts)
+
+
+@dataclass
+class Made:
+    """A snapshot as the builder keeps it while it may be a parent (a cell of the position
+    last built): its state, the latest effective date folded into it, and its long tables'
+    rows by key (party, grant). ``forget`` drops them once no cell of that position has it."""
+
+    number: int
+    state: CompanyState | None
+    last: date | None
+    holders: dict[str, int]
+    grants: dict[str, int]
+
+    def forget(self) -> None:
+        self.state, self.holders, self.grants = None, {}, {}
+
+
+@dataclass
+class Snapshots:
+    """The grid's distinct states, each folded once (from a parent's state when one more
+    event is all that differs) and stored as the page reads it."""
+
+    rows: Rows = field(default_factory=Rows)
+    stored: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, state: CompanyState, day: date, last: date | None, parent: Made | None) -> Made:
+        standing = Standing.of(state, day)
+        numbers = self.rows.number
+        before = parent.holders if parent is not None else {}
+        was = parent.state if parent is not None else None
+        parties = state.holdings.keys() | standing.options.keys() | standing.warrants.keys()
+        if was is not None and was.stakeholders == state.stakeholders:
+            holders = _changed_holders(state, standing, was, Standing.of(was, day), before, numbers)
+        else:
+            holders = {p: numbers("holders", holder_row(state, standing, p)) for p in parties}
+        grants = (
+            {grant: numbers("grants", row) for grant, row in grant_rows(state, day).items()}
+            if state.awards
+            else {}
+        )
+        snapshot: dict[str, Any] = {
+            "parent": None if parent is None else parent.number,
+            **snapshot_scalars(state, standing),
+            **{
+                name: [numbers(name, row) for row in table]
+                for name, table in listed_rows(state, standing, day).items()
+            },
+            "holders": _difference(before, holders),
+            "grants": _difference(parent.grants if parent is not None else {}, grants),
+        }
+        self.stored.append(snapshot)
+        return Made(len(self.stored) - 1, state, last, holders, grants)
+
+
+def _changed_holders(
+    state: CompanyState,
+    standing: Standing,
+    was: CompanyState,
+    was_standing: Standing,
+    before: dict[str, int],
+    numbers: Callable[[str, list[Any]], int],
+) -> dict[str, int]:
+    """The holders' row numbers of ``state``, from those of the state ``was`` (with the same
+    names): a new row only for a party whose holdings or instruments differ. (A cap table of
+    a thousand holders where one event moved one or two of them: the comparison is the cost.)"""
+    now, then = state.holdings, was.holdings
+    if standing.options == was_standing.options and standing.warrants == was_standing.warrants:
+        changed = [party for party, classes in now.items() if then.get(party) != classes]
+        parties = now.keys() | standing.options.keys() | standing.warrants.keys()
+    else:
+        parties = now.keys() | standing.options.keys() | standing.warrants.keys()
+        changed = [
+            party
+            for party in parties
+            if party not in before
+            or now.get(party) != then.get(party)
+            or standing.options.get(party) != was_standing.options.get(party)
+            or standing.warrants.get(party) != was_standing.warrants.get(party)
+        ]
+    holders = {party: n for party, n in before.items() if party in parties}
+    for party in changed:
+        holders[party] = numbers("holders", holder_row(state, standing, party))
+    return holders
+
+
+def _difference(before: dict[str, int], after: dict[str, int]) -> list[list[int]]:
+    """[rows gone, rows come] from ``before`` to ``after``."""
+    was, now = set(before.values()), set(after.values())
+    return [sorted(was - now), sorted(now - was)]
+
+
+def company_view(
+    ledger: Ledger, company: str, as_of: date | None = None, known_at: KnownAt = None
+) -> dict[str, Any]:
+    """Everything the page shows, for every step of its sliders: a JSON-ready dict.
+    ``start`` names the step of (``as_of``, ``known_at``) (defaults: today, now)."""
+    position = ledger.known_position(known_at)
+    as_of = as_of or today()
+    events = ledger.history(company).events  # raises for an unknown company
+    latest = ledger.known_position()
+    steps = recordings(events, position)
+    # The effective dates, a replacement's included, and the date asked for.
+    dates = sorted({e.effective_date for e in events} | set(map(affects_from, events)) | {as_of})
+    snapshots = Snapshots()
+    grid = build_grid(ledger, company, events, steps, dates, snapshots)
+
+    return {
+        "company": company,
+        "name": ledger.state(company, date.max, latest)[0].name,
+        "dates": [d.isoformat() for d in dates],
+        "recordings": [
+            {"position": s.position, "recorded_at": s.recorded_at, "recorded_by": s.recorded_by}
+            for s in steps
+        ],
+        "latest": latest,
+        "start": {"date": dates.index(as_of), "known": [s.position for s in steps].index(position)},
+        "rows": snapshots.rows.rows,
+        "snapshots": snapshots.stored,
+        "grid": encode_grid(grid),
+        "events": history_rows(events),
+    }
+
+
+def build_grid(
+    ledger: Ledger,
+    company: str,
+    events: Sequence[HistoryEvent],
+    steps: Sequence[Recording],
+    dates: Sequence[date],
+    snapshots: Snapshots,
+) -> list[list[int]]:
+    """The snapshot number of each cell: a list per position step, of one per date step.
+
+    A cell's state is the set of events known at its position that bear on its date (as the
+    bits of an integer: an event's bit is its place in position order, so the events known
+    at a position are the low bits), and the date too for a company whose figures move with
+    it. Position by position, only the cells from the first date the position's event bears
+    on can change; a new state is folded from the cell above it when it holds one event more
+    that comes after all it folded, else by folding that position's events up to the date."""
+    timed = any(
+        e.type in TIMED_TYPES or (e.data.get("replacement") or {}).get("type") in TIMED_TYPES
+        for e in events
+    )
+    positions = [e.position for e in events]
+    known = [(1 << bisect_right(positions, step.position)) - 1 for step in steps]
+    starts = [affects_from(e) for e in events]
+    bearing, mask, k = [], 0, 0
+    by_start = sorted(range(len(events)), key=starts.__getitem__)
+    for day in dates:
+        while k < len(by_start) and starts[by_start[k]] <= day:
+            mask |= 1 << by_start[k]
+            k += 1
+        bearing.append(mask)
+    by_position = dict(zip(positions, events, strict=True))
+    entries = {entry.event_id: entry for entry in ledger.entries(company)}
+
+    states: dict[tuple[int, date | None], Made] = {}
+    grid: list[list[int]] = []
+    above: list[Made] = []  # the cells of the previous position
+    for j, step in enumerate(steps):
+        event = by_position.get(step.position)
+        if not above:
+            first = 0
+        elif event is None:
+            first = len(dates)  # a position asked for between events: nothing new is known
+        else:
+            first = bisect_left(dates, affects_from(event))
+        single = None
+        if event is not None and event.type not in CORRECTIONS:
+            single = entries.get(UUID(event.event_id))
+        row = above[:first]
+        cursor: _Cursor | None = None
+        for i in range(first, len(dates)):
+            day = dates[i]
+            key = (known[j] & bearing[i], day if timed else None)
+            made = states.get(key)
+            if made is None:
+                last: date | None
+                parent = above[i] if above else (row[-1] if row else None)
+                if parent is None or parent.state is None:
+                    parent = None
+                if (
+                    single is not None
+                    and parent is not None
+                    and parent.state is not None
+                    and above
+                    and _comes_after(single.fact.effective_date, parent.last, day)
+                ):
+                    state, last = parent.state.copy(), single.fact.effective_date
+                    apply_known(state, single)
+                else:
+                    if cursor is None:
+                        cursor = _Cursor(company, ledger.entries(company, step.position))
+                    state, last = cursor.at(day)
+                made = states[key] = snapshots.add(state, day, last, parent)
+            row.append(made)
+        grid.append([m.number for m in row])
+        kept = {id(m) for m in row}
+        for made in above:
+            if id(made) not in kept:
+                made.forget()
+        above = row
+    return grid
+
+
+def _comes_after(effective: date, last: date | None, day: date) -> bool:
+    """Whether an event effective then, recorded after every event a state folded (the last
+    of them effective ``last``), extends that state on ``day``."""
+    return effective <= day and (last is None or effective >= last)
+
+
+class _Cursor:
+    """The fold of one position's entries, advanced date by date; each state it hands out
+    is a copy."""
+
+    def __init__(self, company: str, entries: list[Entry]) -> None:
+        self.state = CompanyState(company)
+        self.entries = entries
+        self.next = 0
+        self.last: date | None = None
+
+    def at(self, day: date) -> tuple[CompanyState, date | None]:
+        while self.next < len(self.entries) and self.entries[self.next].fact.effective_date <= day:
+            entry = self.entries[self.next]
+            apply_known(self.state, entry)
+            self.last = entry.fact.effective_date
+            self.next += 1
+        return self.state.copy(), self.last
+
+
+def encode_grid(grid: list[list[int]]) -> list[list[Any]]:
+    """Each position's snapshots by date, as [the first date that differs from the previous
+    position's, [snapshot, how many dates, ...]] (run-length encoded)."""
+    encoded: list[list[Any]] = []
+    before: list[int] = []
+    for line in grid:
+        start = next(
+            (i for i, (a, b) in enumerate(zip(line, before, strict=False)) if a != b),
+            min(len(line), len(before)),
+        )
+        runs: list[int] = []
+        for snapshot in line[start:]:
+            if runs and runs[-2] == snapshot:
+                runs[-1] += 1
+            else:
+                runs += [snapshot, 1]
+        encoded.append([start, runs])
+        before = line
+    return encoded
+
+
+# --- the page ------------------------------------------------------------------------------
+
+
+def script_json(value: Any) -> Markup:
+    """JSON to embed in a <script> element: ``<``, ``>`` and ``&`` escaped, so no stored
+    text can close the element (``</script>``) or open a comment (``<!--``)."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+VIEWS_KEPT = 8
+"""Views kept per open ledger by ``render_company_page``."""
+
+_views: WeakKeyDictionary[Ledger, OrderedDict[tuple[str, date, int, int], dict[str, Any]]] = (
+    WeakKeyDictionary()
+)
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("ledger.web", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["script_json"] = script_json
+    return env
+
+
+def static_text(name: str) -> str:
+    """One of the page's own assets (ledger/web/static)."""
+    return (resources.files("ledger.web") / "static" / name).read_text(encoding="utf-8")
+
+
+@cache
+def plotly_js() -> str:
+    """plotly.js as the installed plotly package bundles it: the charts' library, served or
+    inlined from the package, never from a network."""
+    from plotly.offline import get_plotlyjs
+
+    return str(get_plotlyjs())
+
+
+def render_company_page(
+    ledger: Ledger,
+    company: str,
+    as_of: date | None = None,
+    known_at: KnownAt = None,
+    *,
+    assets_url: str | None = None,
+) -> str:
+    """The company page as one HTML document, as of ``as_of`` as known at ``known_at``.
+
+    ``assets_url`` None inlines every asset (plotly.js, the page's script and style): the
+    self-contained report. Otherwise the page loads ``plotly.min.js``, ``view.js`` and
+    ``view.css`` from that URL (a server's route for ``plotly_js`` and ``static_text``).
+
+    The view's data is kept for the next page of the same company, date and position while
+    the log has not grown (``VIEWS_KEPT`` of them per ledger): the log is append-only, so the
+    data cannot have changed, and folding every step of a large company takes seconds."""
+    position = ledger.known_position(known_at)
+    as_of = as_of or today()
+    kept = _views.setdefault(ledger, OrderedDict())
+    key = (company, as_of, position, ledger.known_position())
+    view = kept.get(key)
+    if view is None:
+        view = kept[key] = company_view(ledger, company, as_of, position)
+        while len(kept) > VIEWS_KEPT:
+            kept.popitem(last=False)
+    kept.move_to_end(key)
+    inline = assets_url is None
+    return (
+        environment()
+        .get_template("company.html")
+        .render(
+            view=view,
+            title=view["name"] or company,
+            assets_url=assets_url,
+            plotly=Markup(plotly_js().replace("</script", "<\\/script")) if inline else None,
+            script=Markup(static_text("view.js")) if inline else None,
+            style=Markup(static_text("view.css")) if inline else None,
+        )
+    )
