@@ -10,8 +10,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import tempfile
+import time
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,6 +26,7 @@ from typing import Any
 import pytest
 
 from ledger import Ledger
+from ledger import cli as ledger_cli
 from ledger.files import read_items
 from tests.conftest import drop_pg_database, new_pg_database
 
@@ -61,6 +66,57 @@ class Run:
         return [" ".join(line.split()) for line in self.out.splitlines() if line.strip()]
 
 
+SUBPROCESS = os.environ.get("CORPLEDGER_E2E_SUBPROCESS", "") not in ("", "0")
+"""Run each command in a new interpreter, as ``python -m ledger`` (set
+CORPLEDGER_E2E_SUBPROCESS=1), instead of in a process forked from this one with corpledger
+already imported: the same program in a process of its own, without the interpreter's
+start-up and imports each time (``tests/e2e/test_cli_contract.py`` always runs the installed
+program itself)."""
+
+
+def forked(argv: list[str], cwd: Path, env: dict[str, str], stdin: str | None) -> Run:
+    """``python -m ledger ARGV`` from ``cwd`` with ``env``, in a forked child: its own
+    process, working directory, environment and standard streams (files, read afterwards), its
+    exit code. The child leaves with ``os._exit``: nothing of this process's is cleaned up
+    twice."""
+    with tempfile.TemporaryDirectory(prefix="cli-") as tmp:
+        paths = [Path(tmp, name) for name in ("in", "out", "err")]
+        paths[0].write_text(stdin or "", encoding="utf-8")
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            code = 1
+            try:
+                os.chdir(cwd)
+                os.environ.clear()
+                os.environ.update(env)
+                writing = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+                for fd, path in enumerate(paths):
+                    os.dup2(os.open(path, writing if fd else os.O_RDONLY, 0o600), fd)
+                sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+                sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+                sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+                sys.argv = [str(Path(ledger_cli.__file__).with_name("__main__.py")), *argv]
+                try:
+                    code = ledger_cli.run(argv)
+                except SystemExit as e:
+                    code = e.code if isinstance(e.code, int) else 1
+                sys.stdout.flush()
+                sys.stderr.flush()
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        deadline = time.monotonic() + 120
+        while (done := os.waitpid(pid, os.WNOHANG))[0] == 0:
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise TimeoutError(f"corpledger {' '.join(argv)} ran for 120 s")
+            time.sleep(0.005)
+        out, err = (path.read_text(encoding="utf-8") for path in paths[1:])
+    return Run(os.waitstatus_to_exitcode(done[1]), out, err)
+
+
 @dataclass
 class Cli:
     """The command line against one ledger, run from ``cwd``."""
@@ -70,18 +126,21 @@ class Cli:
     env: dict[str, str] = field(default_factory=dict)
 
     def __call__(self, *args: str, stdin: str | None = None, **env: str) -> Run:
-        db = ["--db", self.url] if self.url is not None else []
-        done = subprocess.run(
-            [sys.executable, "-m", "ledger", *db, *args],
-            cwd=self.cwd,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env={**clean_env(), **self.env, **env},
-            timeout=120,
-            check=False,
-        )
-        return Run(done.returncode, done.stdout, done.stderr)
+        argv = [*(["--db", self.url] if self.url is not None else []), *args]
+        environment = {**clean_env(), **self.env, **env}
+        if SUBPROCESS:
+            done = subprocess.run(
+                [sys.executable, "-m", "ledger", *argv],
+                cwd=self.cwd,
+                input=stdin,
+                capture_output=True,
+                text=True,
+                env=environment,
+                timeout=120,
+                check=False,
+            )
+            return Run(done.returncode, done.stdout, done.stderr)
+        return forked(argv, self.cwd, environment, stdin)
 
     def write(self, name: str, text: str) -> str:
         """Write an event file into the working directory; returns its name."""
