@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, NamedTuple, cast
+from typing import Any, ClassVar, NamedTuple, Self, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
@@ -38,6 +38,10 @@ class Report(BaseModel):
     def in_order(self, row: dict[str, Any]) -> dict[str, Any]:
         """``row`` with every CSV column, in order (empty where it has none)."""
         return {column: row.get(column) for column in self.csv_columns}
+
+    def json_text(self) -> str:
+        """The JSON contract, as ``--format json`` prints it and the HTTP API sends it."""
+        return json.dumps(self.model_dump(mode="json"), indent=2)
 
 
 class ValuationOut(BaseModel):
@@ -407,6 +411,13 @@ class History(Report):
 
     def _head(self) -> dict[str, Any]:
         raise NotImplementedError
+
+    def effective_until(self, day: date | None) -> Self:
+        """Only the events effective on or before ``day`` (all of them for None)."""
+        if day is None:
+            return self
+        events = [e for e in self.events if e.effective_date <= day]
+        return self.model_copy(update={"events": events})
 
     def csv_rows(self) -> list[dict[str, Any]]:
         rows = []
