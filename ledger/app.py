@@ -848,20 +848,15 @@ class Ledger(Application[str]):
             undone = stream.timeline.undone.get(entry.event_id) if entry.event_id else None
             if undone is not None and stored[undone.seq].position > position:
                 undone = None
-            retracted = undone is not None and isinstance(undone.fact, EventRetracted)
             trail.append(
-                HistoryEvent(
-                    event_id=str(entry.event_id),
-                    position=known.position,
-                    company=stream.company,
-                    type=fact.type,
-                    effective_date=fact.effective_date,
-                    recorded_at=known.recorded_at,
-                    recorded_by=known.recorded_by,
-                    source=fact.source,
-                    retracted_by=str(undone.event_id) if undone and retracted else None,
-                    corrected_by=str(undone.event_id) if undone and not retracted else None,
-                    data=fact.model_dump(mode="json", by_alias=True, exclude_none=True),
+                history_event(
+                    stream.company,
+                    known.position,
+                    entry.event_id,
+                    fact,
+                    known.recorded_at,
+                    known.recorded_by,
+                    undone,
                 )
             )
         return trail
@@ -871,6 +866,33 @@ class Ledger(Application[str]):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def history_event(
+    company: str,
+    position: int,
+    event_id: UUID | None,
+    fact: Fact,
+    recorded_at: datetime,
+    recorded_by: str,
+    undone: Entry | None = None,
+) -> HistoryEvent:
+    """A stored event as ``history`` and the change feed show it; ``undone`` is the
+    retraction or correction known to have taken it out of force, if any."""
+    retracted = undone is not None and isinstance(undone.fact, EventRetracted)
+    return HistoryEvent(
+        event_id=str(event_id),
+        position=position,
+        company=company,
+        type=fact.type,
+        effective_date=fact.effective_date,
+        recorded_at=recorded_at,
+        recorded_by=recorded_by,
+        source=fact.source,
+        retracted_by=str(undone.event_id) if undone and retracted else None,
+        corrected_by=str(undone.event_id) if undone and not retracted else None,
+        data=fact.model_dump(mode="json", by_alias=True, exclude_none=True),
+    )
 
 
 def _naming_places(error: RuleViolation, recorded: list[Reported]) -> RuleViolation:

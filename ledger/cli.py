@@ -52,6 +52,8 @@ from typer.main import get_command
 from .app import Ledger, RecordResult, default_actor
 from .domain.errors import InputError, LedgerError
 from .domain.events import event_file_json_schema
+from .exports import EVENT_FORMATS, ExportFormat, company_tables, event_table, write_export
+from .feed import PAGE, Feed, Waiter
 from .files import Item, format_of, read_items
 from .integrity import CHECKS, run_checks
 from .params import parse_as_of, parse_date, parse_known_at
@@ -68,10 +70,12 @@ from .reports import (
     Companies,
     Grants,
     History,
+    HistoryEvent,
     Holdings,
     PartyHistory,
     Report,
     Roster,
+    csv_cell,
 )
 
 LAGGING = 3
@@ -274,19 +278,6 @@ def say(line: str = "") -> None:
 
 def print_json(report: Report) -> None:
     say(report.json_text())
-
-
-def csv_cell(value: Any) -> str:
-    """A CSV cell written as the JSON writes the value: true/false, empty for null."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
 
 
 def write_csv(report: Report, out: TextIO) -> None:
@@ -1240,6 +1231,82 @@ def history(
 
 
 @app.command()
+def events(
+    after: Annotated[
+        int,
+        typer.Option("--after", metavar="POSITION", min=0, help="Start after this log position."),
+    ] = 0,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow",
+            metavar="",
+            help="Keep going: print each event as it is recorded, until Ctrl-C or SIGTERM "
+            "(exit 0).",
+        ),
+    ] = False,
+    company: Annotated[
+        str | None,
+        typer.Option("--company", metavar="COMPANY", help="Only this company's events."),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            metavar="EVENTS",
+            min=1,
+            help="Stop after this many events.",
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """The change feed: every event after --after in log order, one JSON object per line
+    (the history event, with company). Resume after the last position printed to see every
+    later event exactly once."""
+    left = limit
+    with open_ledger(db) as ledger, Feed(ledger) as feed:
+        waiter = feed.waiter()
+        with cancelled_on_signals(waiter):
+            while not waiter.cancelled and (left is None or left > 0):
+                found = feed.page(after, min(PAGE, left or PAGE), company).events
+                if found:
+                    sys.stdout.write("".join(feed_line(e) for e in found))
+                    sys.stdout.flush()
+                    after = found[-1].position
+                    left = None if left is None else left - len(found)
+                elif not follow:
+                    break
+                else:
+                    waiter.wait_for(after, FOLLOW_WAIT, company)
+                    if waiter.cancelled:
+                        break
+
+
+FOLLOW_WAIT = 60.0
+"""Seconds ``events --follow`` waits at a time (a wait ends early when an event arrives)."""
+
+
+def feed_line(event: HistoryEvent) -> str:
+    """An event of the change feed as a line of JSON Lines."""
+    return json.dumps(event.model_dump(mode="json"), separators=(",", ":")) + "\n"
+
+
+@contextmanager
+def cancelled_on_signals(waiter: Waiter) -> Iterator[None]:
+    """Ctrl-C or SIGTERM cancels ``waiter``: a follower stops at once, and cleanly."""
+    previous = {
+        sig: signal.signal(sig, lambda *_: waiter.cancel())
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@app.command()
 def audit(
     company: CompanyArgument,
     start: Annotated[
@@ -1272,6 +1339,151 @@ def audit(
     with open_ledger(db) as ledger:
         report = ledger.audit(company, first, last, known_at=known)
     emit(report, fmt, lambda: show_audit(stdout_console(), report))
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """``corpledger export``'s arguments, for the kind of export they ask for."""
+
+    companies: list[str]  # the positional companies and the --company options
+    every: bool
+    as_of: str | None
+    known_at: str | None
+    fmt: ExportFormat | None
+    out: Path
+    after: int | None
+    db: str | None
+
+    def only(self, kind: str, *allowed: str) -> None:
+        """Refuse the options this kind of export does not take."""
+        given = {
+            "--all": self.every,
+            "--as-of": self.as_of is not None,
+            "--known-at": self.known_at is not None,
+            "--format": self.fmt is not None,
+            "--after": self.after is not None,
+        }
+        for option, present in given.items():
+            if present and option not in allowed:
+                raise InputError(f"{option} does not apply to {kind}")
+
+
+def export_tables(r: ExportRequest) -> dict[str, Any]:
+    r.only("an export of companies", "--all", "--as-of", "--known-at", "--format")
+    if r.every == bool(r.companies):
+        raise InputError("export needs COMPANY… (or --company C) or --all, one of them")
+    day, known = parse_as_of(r.as_of), parse_known_at(r.known_at)
+    if day is None or r.fmt is None:
+        raise InputError("export of companies needs --as-of DATE and --format parquet|csv|jsonl")
+    with open_ledger(r.db) as ledger:
+        position = ledger.known_position(known)
+        companies = (
+            [c.company for c in ledger.companies(known_at=position).companies]
+            if r.every
+            else list(dict.fromkeys(r.companies))
+        )
+        tables = company_tables(ledger, companies, day, position)
+    head = {"known_at": position, "as_of": day.isoformat(), "companies": companies}
+    return write_export(r.out, r.fmt, tables, {"kind": "companies", **head})
+
+
+def export_events(r: ExportRequest) -> dict[str, Any]:
+    r.only("export events", "--format", "--after")
+    if len(r.companies) > 1:
+        raise InputError("export events takes one --company at most")
+    if r.fmt not in EVENT_FORMATS:
+        raise InputError("export events needs --format parquet|jsonl")
+    after = r.after or 0
+    company = r.companies[0] if r.companies else None
+    with open_ledger(r.db) as ledger:
+        position = ledger.known_position()
+        table = event_table(ledger, after, company, position)
+    head = {"known_at": position, "as_of": None, "after": after, "company": company}
+    return write_export(r.out, r.fmt, [table], {"kind": "events", **head})
+
+
+EXPORT_KINDS: dict[str, Callable[[ExportRequest], dict[str, Any]]] = {"events": export_events}
+"""What ``corpledger export KIND …`` does for a first argument naming a kind; any other first
+argument is a company. A company named like a kind is exported with ``--company NAME``."""
+
+
+@app.command()
+def export(
+    targets: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="events|COMPANY",
+            help="events: the event log; else the companies to export.",
+            show_default=False,
+        ),
+    ] = None,
+    every: Annotated[
+        bool, typer.Option("--all", metavar="", help="Every company of the ledger.")
+    ] = False,
+    company: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--company",
+            metavar="COMPANY",
+            help="A company to export (one named events, say); with events: only its events.",
+            show_default=False,
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="DATE",
+            help="The date of the tables (YYYY-MM-DD).",
+            show_default=False,
+        ),
+    ] = None,
+    known_at: KnownAtOption = None,
+    fmt: Annotated[
+        ExportFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            case_sensitive=False,
+            help="The files' format.",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="DIR",
+            help="The directory to write (created if missing).",
+            show_default=False,
+        ),
+    ] = None,
+    after: Annotated[
+        int | None,
+        typer.Option(
+            "--after",
+            metavar="POSITION",
+            min=0,
+            help="With events: after this position.",
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Files for downstream tools (docs/exports.md): the cap table, grants, roster and board
+    of companies as of --as-of (one file per table, every company in it), or the event log
+    (export events), as Parquet, CSV or JSON Lines, with a manifest.json of rows and SHA-256
+    checksums."""
+    given = list(targets or [])
+    kind = given.pop(0) if given and given[0] in EXPORT_KINDS else None
+    if out is None:
+        raise InputError("export needs --out DIR")
+    request = ExportRequest(
+        given + list(company or []), every, as_of, known_at, fmt, out, after, chosen_db(db)
+    )
+    manifest = (EXPORT_KINDS[kind] if kind else export_tables)(request)
+    for file in manifest["files"]:
+        say(f"{out / file['path']}: {plural(file['rows'], 'row')}")
 
 
 @app.command()

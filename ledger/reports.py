@@ -25,6 +25,19 @@ from .domain.values import decimal_text, percent_text, percent_texts
 ROLE_ORDER = ("ceo", "cfo", "coo", "cto", "cso", "president", "other")
 
 
+def csv_cell(value: Any) -> str:
+    """A CSV cell written as the JSON writes the value: true/false, empty for null."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
 class Report(BaseModel):
     model_config = ConfigDict(frozen=True)
 

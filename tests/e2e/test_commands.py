@@ -35,6 +35,8 @@ COMMANDS = {
     "verify": "Check that nobody has changed the stored events",
     "projections": "The read models (bitemporal history tables): run the worker",
     "demo": "Record the Scale AI story in a fresh ledger and show it before and after",
+    "events": "The change feed: every event after --after in log order",
+    "export": "Files for downstream tools (docs/exports.md)",
 }
 DETAILED = ("record", "cap-table", "history")
 """Commands whose own help is checked here (the main help shows every summary)."""

@@ -36,6 +36,8 @@ QUERIES = {
     "projections status": ["projections", "status"],
     "projections run": ["projections", "run"],
     "projections rebuild": ["projections", "rebuild"],
+    "events": ["events"],
+    "export": ["export", "events", "--format", "jsonl", "--out", "exported"],
 }
 """Every command that reads a ledger and may not create one."""
 

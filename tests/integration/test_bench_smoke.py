@@ -139,3 +139,33 @@ def test_instruments_section_alone_compares_two_checkouts_and_replaces_only_itse
             "rebuild of the 10,000-event file ≤ 15% slower than before issue 11",
         ],
     )
+
+
+@pytest.mark.slow
+def test_feed_bench_prints_its_section_and_writes_no_file() -> None:
+    recorded_before = _fingerprint(RECORDED)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.feed", "--quick", "--engines", "sqlite", "--repeat", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = re.findall(r"^\| (.+?) \| [\d,.]+ \|$", done.stdout, flags=re.MULTILINE)
+    assert (done.stdout.startswith("## The change feed\n"), rows, _fingerprint(RECORDED)) == (
+        True,
+        [
+            "feed, pages of 1,000",
+            "feed, pages of 100",
+            "EventLog.whole_log + decode",
+            "EventLog.events_after pages of 1,000 + decode",
+            "raw driver: select + json.loads",
+            "`corpledger events` > /dev/null",
+            "record call start → wait_for returns, p50",
+            "the same, max",
+            "record call alone, p50",
+        ],
+        recorded_before,
+    )

@@ -1,0 +1,214 @@
+"""The change feed (``ledger.feed``) on each durable engine: pages that concatenate to the
+whole log, a consumer resuming from its last position while writers race (rolled-back
+writes included) sees every event once, and waits that wake on a commit of another ledger
+instance and end when cancelled."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger import Ledger
+from ledger.domain.errors import InputError
+from ledger.feed import MAX_PAGE, Feed
+from tests import builders as b
+from tests.conftest import drop_pg_database, new_pg_database
+
+COMPANIES = ("alpha", "beta")
+
+
+def story() -> list[dict[str, object]]:
+    """Two companies, interleaved, and a retraction (so ``history`` and the feed differ in
+    ``retracted_by``)."""
+    events: list[dict[str, object]] = []
+    for company in COMPANIES:
+        events += b.founded(company, "2020-01-01", {"founder": 1_000_000})
+    for day in range(1, 10):
+        for company in COMPANIES:
+            events.append(
+                b.issued(company, f"investor-{day}", "common", 100 * day, f"2021-01-{day:02d}")
+            )
+    return events
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def stocked(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Ledger]:
+    """A ledger of each engine holding ``story`` and a retraction, for reading only."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('feed')}/ledger.db"
+        cleanup = None
+    else:
+        url = new_pg_database(request.getfixturevalue("pg_server"))
+        cleanup = url
+    with Ledger.open(url) as ledger:
+        result = ledger.record(story(), actor="feed-test")
+        ledger.record([b.retracted("alpha", result.recorded[-2].event_id)], actor="feed-test")
+        yield ledger
+    if cleanup is not None:
+        drop_pg_database(cleanup)
+
+
+def test_the_feed_is_the_history_of_every_company_as_recorded_in_position_order(
+    stocked: Ledger,
+) -> None:
+    feed = Feed(stocked)
+    events = list(feed.events())
+    assert [e.position for e in events] == list(range(1, len(story()) + 2))
+    history = sorted(
+        (e for c in COMPANIES for e in stocked.history(c).events), key=lambda e: e.position
+    )
+    # The same events; the feed shows each as known when recorded: not yet retracted.
+    assert [e.model_copy(update={"retracted_by": None}) for e in history] == events
+    assert [e.retracted_by is not None for e in history].count(True) == 1
+    assert events[-1].type == "EventRetracted"
+    assert events[-1].data["target"] == next(e for e in history if e.retracted_by).event_id
+    only_beta = list(feed.events(company="beta", page=4))
+    assert only_beta == [e for e in events if e.company == "beta"]
+
+
+@given(after=st.integers(0, 30), limits=st.lists(st.integers(1, 7), min_size=1, max_size=5))
+def test_pages_after_any_position_concatenate_to_the_rest_of_the_log(
+    stocked: Ledger, after: int, limits: list[int]
+) -> None:
+    feed = Feed(stocked)
+    whole = [e.position for e in feed.page(0, MAX_PAGE).events]
+    seen: list[int] = []
+    position = after
+    for turn in range(len(whole) + 1):
+        page = feed.page(position, limits[turn % len(limits)])
+        if not page.events:
+            break
+        seen += [e.position for e in page.events]
+        position = page.last
+    assert seen == [p for p in whole if p > after]
+    assert feed.page(position).events == []
+
+
+@pytest.mark.parametrize(
+    ("after", "limit", "company", "message"),
+    [
+        (-1, 10, None, "after -1 is not a position (positions are >= 0)"),
+        (0, 0, None, f"limit 0 is not between 1 and {MAX_PAGE}"),
+        (0, MAX_PAGE + 1, None, f"limit {MAX_PAGE + 1} is not between 1 and {MAX_PAGE}"),
+        (0, 10, "nobody", "unknown company 'nobody' in "),
+    ],
+)
+def test_a_page_out_of_bounds_or_of_an_unknown_company_is_refused(
+    stocked: Ledger, after: int, limit: int, company: str | None, message: str
+) -> None:
+    with pytest.raises(InputError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
+        Feed(stocked).page(after, limit, company)
+
+
+def write_then_roll_back(url: str, times: int) -> None:
+    """Appends that take positions (PostgreSQL: from the sequence, leaving a gap), hold the
+    lock a moment and roll back."""
+
+    def roll_back(ledger: Ledger, n: int) -> None:
+        with ledger.store.append() as append:
+            append.write([(f"rolled-back-{n}", 1, "never.Stored", b"{}")])
+            time.sleep(0.005)
+            raise RuntimeError("roll back")
+
+    with Ledger.open(url) as ledger:
+        for n in range(times):
+            with pytest.raises(RuntimeError):
+                roll_back(ledger, n)
+
+
+def record_a_lot(url: str, company: str, batches: int) -> int:
+    rng = random.Random(company)
+    recorded = 0
+    with Ledger.open(url) as ledger:
+        for n in range(batches):
+            events = [
+                b.issued(company, f"p{n}-{k}", "common", 10, "2021-01-01")
+                for k in range(rng.randint(1, 3))
+            ]
+            recorded += len(ledger.record(events, actor="writer", project=False).recorded)
+    return recorded
+
+
+def test_a_consumer_resuming_from_its_last_position_sees_every_event_once_while_writers_race(
+    durable_url: str,
+) -> None:
+    with Ledger.open(durable_url) as ledger:
+        for company in COMPANIES:
+            ledger.record(b.founded(company, "2020-01-01", {"founder": 1}), project=False)
+        done = threading.Event()
+        seen: list[int] = []
+
+        def consume() -> None:
+            # A new Feed per read, as a client reconnecting would, after the last it saw.
+            rng = random.Random(7)
+            last = 0
+            while True:
+                finished = done.is_set()  # read before the page: the last pass sees all
+                page = Feed(ledger).page(last, rng.randint(1, 4))
+                seen.extend(e.position for e in page.events)
+                last = page.last
+                if finished and not page.events:
+                    return
+
+        consumer = threading.Thread(target=consume)
+        consumer.start()
+        writers = [
+            threading.Thread(target=record_a_lot, args=(durable_url, company, 12))
+            for company in COMPANIES
+        ]
+        writers.append(threading.Thread(target=write_then_roll_back, args=(durable_url, 8)))
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join()
+        done.set()
+        consumer.join(timeout=60)
+        whole = [e.position for e in Feed(ledger).events()]
+    assert seen == whole
+    assert seen == sorted(set(seen))
+    if durable_url.startswith("postgresql"):  # the rolled-back writes left gaps
+        assert whole != list(range(1, len(whole) + 1))
+
+
+def test_a_wait_wakes_on_a_commit_of_another_ledger_and_ends_when_cancelled(
+    durable_url: str,
+) -> None:
+    with Ledger.open(durable_url) as ledger, Feed(ledger) as feed:
+        ledger.record(b.founded("alpha", "2020-01-01", {"founder": 1}), project=False)
+        last = ledger.known_position()
+        assert feed.wait_for(last - 1, 0)  # already there: no wait
+        started = time.monotonic()
+        assert not feed.wait_for(last, 0.2)  # nothing comes
+        assert 0.2 <= time.monotonic() - started < 1.5
+
+        def record_elsewhere() -> None:
+            time.sleep(0.2)
+            with Ledger.open(durable_url) as other:
+                other.record([b.issued("alpha", "ann", "common", 5, "2021-01-01")])
+
+        writer = threading.Thread(target=record_elsewhere)
+        writer.start()
+        started = time.monotonic()
+        assert feed.wait_for(last, 30, company="alpha")
+        woke_after = time.monotonic() - started
+        writer.join()
+        assert woke_after < 2, woke_after
+        assert [e.data["holder"] for e in feed.page(last).events] == ["ann"]
+
+        waiter = feed.waiter()
+        threading.Timer(0.1, waiter.cancel).start()
+        started = time.monotonic()
+        assert not waiter.wait_for(last + 1, 30)
+        assert time.monotonic() - started < 2
+        assert not waiter.wait_for(0, 30)  # cancelled for good
+    assert not feed.wait_for(0, 30)  # closed
