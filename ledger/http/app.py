@@ -17,12 +17,13 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
+import anyio
 import swagger_ui_bundle
-from fastapi import Depends, FastAPI, Path, Query, Request, Security
+from fastapi import Depends, FastAPI, Header, Path, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
@@ -36,6 +37,7 @@ from ..domain.errors import (
     StoreError,
     UnknownCompany,
 )
+from ..feed import MAX_PAGE, PAGE, Feed, Waiter
 from ..files import MAX_FILE_BYTES, read_document
 from ..params import parse_as_of, parse_date, parse_known_at
 from ..reports import (
@@ -45,6 +47,7 @@ from ..reports import (
     Companies,
     CompanyHistory,
     Grants,
+    HistoryEvent,
     Holdings,
     PartyHistory,
     Report,
@@ -57,6 +60,19 @@ SETTLED = timedelta(minutes=10)
 every write transaction that could still commit an earlier ``recorded_at`` has ended."""
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+
+MAX_WAIT = 60.0
+"""The longest ``GET /v1/events`` long-polls (``wait``)."""
+
+WAIT_SLICE = 1.0
+"""A wait for the feed runs in a thread this long at a time, between looks at the client
+(gone: the wait ends)."""
+
+KEEP_ALIVE = 15.0
+"""Seconds of silence after which the event stream sends a comment (proxies keep it open)."""
+
+FEED_WAITERS = 200
+"""Threads that may wait for the feed at once, apart from those answering queries."""
 
 MEDIA_TYPES: dict[str, Literal["json", "jsonl"]] = {
     "application/json": "json",
@@ -105,6 +121,14 @@ class RecordAnswer(BaseModel):
     recorded: list[Recorded]
     skipped: list[SkippedOut]
     lagging: str | None
+
+
+class FeedAnswer(BaseModel):
+    """A page of the change feed: the events after ``after``; resume after ``last``."""
+
+    after: int
+    last: int
+    events: list[HistoryEvent]
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -175,10 +199,13 @@ def create_app(url: str | None = None, *, auth: bool = True, project: bool = Tru
     projections run --follow``) or to the next query."""
     ledger = Ledger.open(url, create=False)
     tokens = TokenStore(ledger.engine)
+    feed = Feed(ledger)
+    waiting = anyio.CapacityLimiter(FEED_WAITERS)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        feed.close()  # ends every wait, so the streams end too
         ledger.close()
 
     app = FastAPI(
@@ -439,6 +466,117 @@ def create_app(url: str | None = None, *, auth: bool = True, project: bool = Tru
             known_at,
             min_position,
             fixed=end is not None and known_at is not None,
+        )
+
+    # --- the change feed -------------------------------------------------------------------
+
+    async def wait_for(
+        request: Request, waiter: Waiter, after: int, company: str | None, seconds: float
+    ) -> bool:
+        """Whether an event after ``after`` came within ``seconds``: waited for in slices, in
+        threads of their own, ending early when the client goes away."""
+        deadline = anyio.current_time() + seconds
+        while (left := deadline - anyio.current_time()) > 0:
+            if await anyio.to_thread.run_sync(
+                waiter.wait_for, after, min(left, WAIT_SLICE), company, limiter=waiting
+            ):
+                return True
+            if waiter.cancelled or await request.is_disconnected():
+                return False
+        return False
+
+    Company = Annotated[str | None, Query(description="Only this company's events.")]
+    After = Annotated[int, Query(ge=0, le=2**63 - 1, description="Events after this position.")]
+
+    @app.get(
+        "/v1/events",
+        response_model=FeedAnswer,
+        responses=QUERY_ERRORS,
+        dependencies=reader,
+        tags=["change feed"],
+    )
+    async def events(
+        request: Request,
+        after: After = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Events at most.")] = PAGE,
+        company: Company = None,
+        wait: Annotated[
+            float,
+            Query(
+                ge=0,
+                le=MAX_WAIT,
+                description="Seconds to wait for an event when there is none yet (long-poll).",
+            ),
+        ] = 0,
+    ) -> Response:
+        """The events after ``after`` in position order (the ``history`` shape, company
+        included); resume after ``last``. A full page never changes: it is immutable."""
+        found = await run_in_threadpool(feed.page, after, limit, company)
+        if not found.events and wait > 0:
+            waiter = feed.waiter()
+            try:
+                if await wait_for(request, waiter, after, company, wait):
+                    found = await run_in_threadpool(feed.page, after, limit, company)
+            finally:
+                waiter.cancel()
+        body = FeedAnswer(after=after, last=found.last, events=found.events)
+        full = len(found.events) == limit
+        return Response(
+            (json.dumps(body.model_dump(mode="json"), indent=2) + "\n").encode(),
+            media_type="application/json",
+            headers={"Cache-Control": IMMUTABLE if full else "no-cache"},
+        )
+
+    @app.get(
+        "/v1/events/stream",
+        responses={
+            200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+                  "description": "Server-Sent Events: one event a ledger event, id = position"},
+            **READ_ERRORS,
+        },
+        dependencies=reader,
+        tags=["change feed"],
+    )  # fmt: skip
+    async def stream(
+        request: Request,
+        after: After = 0,
+        company: Company = None,
+        last_event_id: Annotated[
+            str | None,
+            Header(description="Resume after this position (what a reconnecting browser sends)."),
+        ] = None,
+    ) -> StreamingResponse:
+        """The change feed as Server-Sent Events (``event: ledger-event``, ``id:`` its
+        position, ``data:`` the event as in ``GET /v1/events``), from ``after`` or the
+        ``Last-Event-ID`` header, then each event as it is recorded."""
+        if last_event_id is not None:
+            if not last_event_id.strip().isdigit():
+                raise InputError(f"Last-Event-ID {last_event_id!r} is not a position")
+            after = int(last_event_id)
+        first = await run_in_threadpool(feed.page, after, PAGE, company)  # 404 before 200
+
+        async def lines() -> AsyncIterator[str]:
+            page, waiter = first, feed.waiter()
+            try:
+                while True:
+                    for e in page.events:
+                        data = json.dumps(e.model_dump(mode="json"), separators=(",", ":"))
+                        yield f"event: ledger-event\nid: {e.position}\ndata: {data}\n\n"
+                    quiet = not page.events
+                    if quiet and not await wait_for(
+                        request, waiter, page.last, company, KEEP_ALIVE
+                    ):
+                        if waiter.cancelled or await request.is_disconnected():
+                            return
+                        yield ": keep-alive\n\n"
+                    page = await run_in_threadpool(feed.page, page.last, PAGE, company)
+            finally:
+                waiter.cancel()
+
+        return StreamingResponse(
+            lines(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
     @app.post(

@@ -180,7 +180,7 @@ def test_bodies_that_do_not_parse(
         ("GET", "/v1/nothing", 404, "Not Found"),
         ("GET", "/v1/companies/no-such/roster", 404, "unknown company 'no-such'"),
         ("DELETE", "/v1/companies", 405, "Method Not Allowed"),
-        ("GET", "/v1/events", 405, "Method Not Allowed"),
+        ("PUT", "/v1/events", 405, "Method Not Allowed"),
         ("GET", f"/v1/companies/{COMPANY}/board?as_of=2021-02-30", 422,
          "as_of '2021-02-30' is not a valid date: day is out of range for month"),
         ("GET", f"/v1/companies/{COMPANY}/board?known_at=yesterday", 422,
