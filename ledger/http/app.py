@@ -40,6 +40,7 @@ from ..domain.errors import (
 from ..feed import MAX_PAGE, PAGE, Feed, Waiter
 from ..files import MAX_FILE_BYTES, read_document
 from ..params import parse_as_of, parse_date, parse_known_at
+from ..persistence.faults import fault
 from ..reports import (
     Audit,
     Board,
@@ -233,6 +234,14 @@ def create_app(url: str | None = None, *, auth: bool = True, project: bool = Tru
         ]
         return problem(422, lines)
 
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, e: Exception) -> Response:
+        """A failure no rule foresaw: a store fault in a person's words (503), else 500."""
+        found = fault(e)
+        if found is not None:
+            return problem(503, [found])
+        return problem(500, [f"internal error: {type(e).__name__} (see the server's log)"])
+
     @app.exception_handler(LedgerError)
     async def refused(_: Request, e: LedgerError) -> Response:
         if isinstance(e, UnknownCompany):
@@ -315,9 +324,13 @@ def create_app(url: str | None = None, *, auth: bool = True, project: bool = Tru
     reader = [Depends(caller)]
 
     @app.get("/healthz", response_model=Health, responses=_errors(503), tags=["service"])
-    def healthz() -> Health:
+    def healthz() -> Response:
         """The server is up and its store answers; ``position`` is the end of the log."""
-        return Health(status="ok", position=ledger.store.log.last_position())
+        try:
+            position = ledger.store.log.last_position()
+        except Exception as e:  # whatever the store's failure, the server is not healthy
+            return problem(503, [f"the store does not answer: {fault(e) or type(e).__name__}"])
+        return JSONResponse(Health(status="ok", position=position).model_dump())
 
     @app.get(
         "/v1/companies",

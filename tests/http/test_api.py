@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -294,3 +295,24 @@ def test_without_auth_every_request_is_let_in_and_recorded_by_the_actor(
         assert posted.status_code == 201, posted.text
         history = client.get(f"/v1/companies/{COMPANY}/history").json()
     assert history["events"][-1]["recorded_by"] == "local-admin"
+
+
+@pytest.mark.postgres
+def test_a_lost_database_connection_is_a_503_and_the_server_recovers(pg_url: str) -> None:
+    # The handler of unforeseen errors answers, then re-raises for the server's log.
+    with TestClient(create_app(pg_url, auth=False), raise_server_exceptions=False) as client:
+        assert client.get("/healthz").status_code == 200
+        with psycopg.connect(pg_url, autocommit=True) as other:
+            other.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        statuses = []
+        for _ in range(12):  # the pool drops its broken connections as it meets them
+            answer = client.get("/v1/companies")
+            statuses.append(answer.status_code)
+            if answer.status_code == 503:
+                assert answer.json()["errors"] == ["the connection to PostgreSQL was lost"]
+        assert statuses[0] == 503
+        assert statuses[-1] == 200
+        assert set(statuses) == {200, 503}
