@@ -624,14 +624,20 @@ def create_app(url: str | None = None, *, auth: bool = True, project: bool = Tru
                 [f"Content-Type {shown}: send application/json (a list of events) or "
                  "application/x-ndjson (one event a line)"],
             )  # fmt: skip
+        too_big = problem(413, [f"body larger than {MAX_FILE_BYTES >> 20} MiB"])
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_FILE_BYTES:
-            return problem(413, [f"body larger than {MAX_FILE_BYTES >> 20} MiB"])
-        raw = await request.body()
+            return too_big
+        chunks, size = [], 0
+        async for chunk in request.stream():  # counted as it comes: a chunked body too
+            size += len(chunk)
+            if size > MAX_FILE_BYTES:
+                return too_big
+            chunks.append(chunk)
         try:
-            items = read_document("body", raw, fmt)
+            items = read_document("body", b"".join(chunks), fmt)
         except InputError as e:
-            return problem(413 if len(raw) > MAX_FILE_BYTES else 400, e.lines)
+            return problem(400, e.lines)
         result = await run_in_threadpool(ledger.record, items, actor=actor, project=project)
         body = {
             **result.as_json(),

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from ledger import Ledger
 from ledger.cli import run
+from ledger.http import app as http_app
 from ledger.http.app import create_app
 from ledger.http.tokens import Role, TokenStore
 from tests import builders as b
@@ -316,3 +317,18 @@ def test_a_lost_database_connection_is_a_503_and_the_server_recovers(pg_url: str
         assert statuses[0] == 503
         assert statuses[-1] == 200
         assert set(statuses) == {200, 503}
+
+
+def test_a_body_over_the_limit_is_a_413_declared_or_chunked(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(http_app, "MAX_FILE_BYTES", 1_000)
+    headers = {**served.writer, "Content-Type": "application/json"}
+    body = json.dumps([b.issued(COMPANY, "ana", "common", 1, "2022-01-01")] * 20).encode()
+    assert len(body) > 1_000
+    declared = served.client.post("/v1/events", content=body, headers=headers)
+    chunked = served.client.post(
+        "/v1/events", content=(body[n : n + 100] for n in range(0, len(body), 100)), headers=headers
+    )
+    for answer in (declared, chunked):
+        assert (answer.status_code, answer.json()["errors"]) == (413, ["body larger than 0 MiB"])

@@ -99,3 +99,13 @@ def test_tokens_create_prints_the_token_alone_then_list_and_revoke(
     assert (listed["name"], listed["role"]) == ("importer", "writer")
     assert listed["revoked_at"] is not None
     assert out.strip() not in json.dumps(listed)
+
+
+def test_the_command_line_starts_without_the_web_framework() -> None:
+    """FastAPI and uvicorn load with ``serve`` only: every other command starts without them."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, ledger.cli; "
+         "print(sorted(m for m in ('fastapi', 'starlette', 'uvicorn') if m in sys.modules))"],
+        capture_output=True, text=True, check=True, env=clean_env(),
+    ).stdout  # fmt: skip
+    assert loaded == "[]\n"
