@@ -504,7 +504,7 @@ def create_app(url: str | None = None, *, auth: bool = True, project: bool = Tru
     @app.get(
         "/v1/events",
         response_model=FeedAnswer,
-        responses=QUERY_ERRORS,
+        responses=READ_ERRORS,
         dependencies=reader,
         tags=["change feed"],
     )
