@@ -52,6 +52,13 @@ POLL = 0.05
 RECHECK = 1.0
 """The longest a waiter goes without looking at the log itself."""
 
+LISTEN_TURN = 0.25
+"""The longest the PostgreSQL listener waits for a notification before it looks whether the
+feed was closed."""
+
+READY = 5.0
+"""The longest a first wait waits for the watching thread to start watching."""
+
 
 @dataclass(frozen=True)
 class FeedPage:
@@ -165,7 +172,7 @@ class Feed:
                     target=watch, name="corpledger-feed-watch", daemon=True
                 )
                 self._watching.start()
-        self._ready.wait(RECHECK)
+        self._ready.wait(READY)
 
     def _bump(self) -> None:
         with self._changed:
@@ -193,7 +200,7 @@ class Feed:
                 listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(store.channel_name)))
                 self._ready.set()
                 while not self._closed:
-                    for _ in listener.notifies(timeout=RECHECK / 4, stop_after=1):
+                    for _ in listener.notifies(timeout=LISTEN_TURN, stop_after=1):
                         self._bump()
         except psycopg.Error:
             # The waiters still look at the log every RECHECK seconds.
