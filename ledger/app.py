@@ -33,7 +33,14 @@ from sqlalchemy.engine import Engine
 from .batch import CHUNK, Planner, Skipped, rows_of, validate_all
 from .domain.corrections import in_force
 from .domain.entry import Entry, key_of
-from .domain.errors import ConflictError, InputError, LedgerError, RuleViolation, StoreError
+from .domain.errors import (
+    ConflictError,
+    InputError,
+    LedgerError,
+    RuleViolation,
+    StoreError,
+    UnknownCompany,
+)
 from .domain.events import Correction, EventRetracted, Fact, fact_parties
 from .domain.instruments import holders_of_instrument, instrument_holders
 from .domain.rules import replay, replay_known
@@ -143,6 +150,28 @@ class RecordResult:
     (``lagging.stuck``: the event they cannot apply), or None. The events are stored all
     the same: recording them again would store them twice."""
 
+    def as_json(self) -> dict[str, Any]:
+        """What ``record --format json`` prints and the HTTP API answers a POST with: every
+        event stored, and every one skipped."""
+        recorded = []
+        for e in self.recorded:
+            item: dict[str, Any] = {
+                "event_id": str(e.event_id),
+                "position": e.position,
+                "company": e.company,
+                "type": e.type,
+                "effective_date": e.effective_date.isoformat(),
+            }
+            if e.external_id is not None:
+                item["external_id"] = e.external_id
+            recorded.append(item)
+        skipped = [
+            {"where": s.where, "company": s.company, "external_id": s.external_id,
+             "event_id": str(s.event_id)}
+            for s in self.skipped
+        ]  # fmt: skip
+        return {"dry_run": self.dry_run, "recorded": recorded, "skipped": skipped}
+
 
 @dataclass(frozen=True, slots=True)
 class Stored:
@@ -240,9 +269,9 @@ class Ledger(Application[str]):
             self._read_models_found = True
         return self._read_models
 
-    def unknown_company(self, company: str) -> InputError:
+    def unknown_company(self, company: str) -> UnknownCompany:
         """The error for a company this ledger does not hold, naming where it looked."""
-        return InputError(f"unknown company {company!r} in {self.config.display}")
+        return UnknownCompany(company, self.config.display)
 
     # --- streams ---
 

@@ -24,7 +24,7 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from importlib import metadata, resources
@@ -49,13 +49,14 @@ from rich.table import Table
 from typer.core import TyperArgument, TyperOption
 from typer.main import get_command
 
-from .app import KnownAt, Ledger, RecordResult, default_actor
+from .app import Ledger, RecordResult, default_actor
 from .domain.errors import InputError, LedgerError
 from .domain.events import event_file_json_schema
 from .exports import EVENT_FORMATS, ExportFormat, company_tables, event_table, write_export
 from .feed import PAGE, Feed, Waiter
 from .files import Item, format_of, read_items
 from .integrity import CHECKS, run_checks
+from .params import parse_as_of, parse_date, parse_known_at
 from .persistence import schema
 from .persistence.faults import fault
 from .persistence.url import resolve_url, store_config
@@ -259,52 +260,6 @@ def _global_options(
     settings.debug = debug
 
 
-# --- parsing the options the commands share ------------------------------------------------
-
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_POSITION = re.compile(r"[+-]?\d+")
-
-
-def parse_as_of(text: str | None) -> date | None:
-    """``--as-of``: an ISO date, YYYY-MM-DD."""
-    return parse_date("--as-of", text)
-
-
-def parse_date(option: str, text: str | None) -> date | None:
-    """A date option: an ISO date, YYYY-MM-DD."""
-    if text is None:
-        return None
-    value = text.strip()
-    if not _DATE.fullmatch(value):
-        raise InputError(f"{option} {text!r} is not a date: write YYYY-MM-DD, e.g. 2025-06-12")
-    try:
-        return date.fromisoformat(value)
-    except ValueError as e:
-        raise InputError(f"{option} {text!r} is not a valid date: {e}") from None
-
-
-def parse_known_at(text: str | None) -> KnownAt:
-    """``--known-at``: a position (an integer), an ISO 8601 timestamp (naive means UTC) or
-    a date (the end of that day, UTC). The API checks the value against the log."""
-    if text is None:
-        return None
-    value = text.strip()
-    if _POSITION.fullmatch(value):
-        return int(value)
-    if _DATE.fullmatch(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError as e:
-            raise InputError(f"--known-at {text!r} is not a valid date: {e}") from None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise InputError(
-            f"--known-at {text!r} is not a position (an integer), an ISO 8601 timestamp "
-            "(e.g. 2025-06-12T09:30:00Z) or a date (YYYY-MM-DD)"
-        ) from None
-
-
 def chosen_db(db: str | None) -> str | None:
     """``--db`` given after the command, else before it (else None: the default)."""
     return db if db is not None else settings.db
@@ -337,7 +292,7 @@ def say(line: str = "") -> None:
 
 
 def print_json(report: Report) -> None:
-    say(json.dumps(report.model_dump(mode="json"), indent=2))
+    say(report.json_text())
 
 
 def write_csv(report: Report, out: TextIO) -> None:
@@ -1046,29 +1001,6 @@ def recorded_ids(result: RecordResult) -> list[str]:
     return lines
 
 
-def record_json(result: RecordResult) -> str:
-    """What ``record --format json`` prints: every event stored, and every one skipped."""
-    recorded = []
-    for e in result.recorded:
-        item: dict[str, Any] = {
-            "event_id": str(e.event_id),
-            "position": e.position,
-            "company": e.company,
-            "type": e.type,
-            "effective_date": e.effective_date.isoformat(),
-        }
-        if e.external_id is not None:
-            item["external_id"] = e.external_id
-        recorded.append(item)
-    skipped = [
-        {"where": s.where, "company": s.company, "external_id": s.external_id,
-         "event_id": str(s.event_id)}
-        for s in result.skipped
-    ]  # fmt: skip
-    answer = {"dry_run": result.dry_run, "recorded": recorded, "skipped": skipped}
-    return json.dumps(answer, indent=2)
-
-
 @app.command()
 def record(
     files: Annotated[
@@ -1151,7 +1083,7 @@ def record(
     finally:
         feedback.close()
     if output_format is RecordFormat.json:
-        say(record_json(result))
+        say(json.dumps(result.as_json(), indent=2))
         return
     for line in [*summarize(result), *recorded_ids(result)]:
         say(line)
@@ -1300,9 +1232,7 @@ def history(
             if company is not None
             else ledger.party_history(party or "", known_at=known)
         )
-    if day is not None:
-        events = [e for e in report.events if e.effective_date <= day]
-        report = report.model_copy(update={"events": events})
+    report = report.effective_until(day)
     emit(report, fmt, lambda: show_history(stdout_console(), report))
 
 
@@ -1907,6 +1837,143 @@ def projections_rebuild(
             ) from None
     which = f"{company}'s rows" if company else "the read models"
     say(f"rebuilt {which} up to position {position}")
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", metavar="HOST", help="The address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", metavar="PORT", min=0, max=65535, help="The TCP port.")
+    ] = 8000,
+    no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--no-auth",
+            metavar="",
+            help="Let every request in without a token (only on a loopback address).",
+        ),
+    ] = False,
+    workers: Annotated[
+        int,
+        typer.Option("--workers", metavar="N", min=1, max=64, help="Worker processes."),
+    ] = 1,
+    no_project: Annotated[
+        bool,
+        typer.Option(
+            "--no-project",
+            metavar="",
+            help="A POST returns once its events are stored; a worker (corpledger projections "
+            "run --follow), or the next query, brings the read models up to date.",
+        ),
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """The HTTP API (docs/http.md): the queries as JSON, POST /v1/events, OpenAPI at
+    /openapi.json and interactive docs at /docs. Requests need a token (corpledger tokens)."""
+    # Imported here: FastAPI and uvicorn would slow every other command's start.
+    import uvicorn
+
+    from .http.app import ENV_DB, ENV_NO_AUTH, ENV_NO_PROJECT, is_loopback
+
+    if no_auth and not is_loopback(host):
+        raise InputError(
+            f"--no-auth is refused on host {host}: only a loopback address (127.0.0.1, ::1, "
+            "localhost) may serve without tokens"
+        )
+    url = resolve_url(chosen_db(db))
+    with Ledger.open(url, create=False) as ledger:  # refuse a database without a ledger now
+        warn(f"corpledger serve: {ledger.config.display} on http://{host}:{port}")
+    os.environ[ENV_DB] = url
+    os.environ[ENV_NO_AUTH] = "1" if no_auth else "0"
+    os.environ[ENV_NO_PROJECT] = "1" if no_project else "0"
+    uvicorn.run(
+        "ledger.http.app:from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
+
+
+tokens_app = typer.Typer(
+    help="The HTTP API's bearer tokens: create (shown once), list, revoke.",
+    no_args_is_help=True,
+)
+app.add_typer(tokens_app, name="tokens")
+
+
+class TokenRole(StrEnum):
+    reader = "reader"
+    writer = "writer"
+
+
+@tokens_app.command("create")
+def tokens_create(
+    role: Annotated[
+        TokenRole,
+        typer.Option("--role", case_sensitive=False, help="reader: GET; writer: GET and POST."),
+    ],
+    name: Annotated[
+        str,
+        typer.Option(
+            "--name", metavar="NAME", help="Its name: history's recorded_by for its POSTs."
+        ),
+    ],
+    db: DbOption = None,
+) -> None:
+    """Make a token and print it alone on standard output: it is shown this once (only its
+    SHA-256 is stored)."""
+    from .http.tokens import Role, TokenStore
+
+    with open_ledger(db, create=True) as ledger:
+        say(TokenStore(ledger.engine).create(name, Role(role.value)))
+
+
+TOKEN_COLUMNS = ("name", "role", "created_at", "revoked_at")
+
+
+@tokens_app.command("list")
+def tokens_list(fmt: FormatOption = OutputFormat.table, db: DbOption = None) -> None:
+    """Every token: name, role, when made, when revoked (never the secret)."""
+    from .http.tokens import TokenStore
+
+    with open_ledger(db) as ledger:
+        found = TokenStore(ledger.engine).list()
+    rows = [
+        {"name": t.name, "role": t.role.value,
+         "created_at": t.created_at.isoformat().replace("+00:00", "Z"),
+         "revoked_at": t.revoked_at and t.revoked_at.isoformat().replace("+00:00", "Z")}
+        for t in found
+    ]  # fmt: skip
+    if fmt is OutputFormat.json:
+        say(json.dumps({"tokens": rows}, indent=2))
+    elif fmt is OutputFormat.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(TOKEN_COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
+    else:
+        table = new_table()
+        for column in TOKEN_COLUMNS:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*(escape(row[c] or "") for c in TOKEN_COLUMNS))
+        stdout_console().print(table)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The token's name.")],
+    db: DbOption = None,
+) -> None:
+    """Revoke a token: the next request with it gets 401. Its name stays taken."""
+    from .http.tokens import TokenStore
+
+    with open_ledger(db) as ledger:
+        revoked = TokenStore(ledger.engine).revoke(name)
+    say(f"revoked token {name}" if revoked else f"token {name} was revoked already")
 
 
 @app.command("schema")

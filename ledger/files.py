@@ -294,6 +294,11 @@ def _whole_text(path: str, name: str) -> str:
     """A YAML or JSON file's text, read whole within ``MAX_FILE_BYTES``."""
     with _opened(path, name) as binary:
         raw = binary.read(MAX_FILE_BYTES + 1)
+    return _text_of(name, raw)
+
+
+def _text_of(name: str, raw: bytes) -> str:
+    """A whole document's bytes as text: within ``MAX_FILE_BYTES``, UTF-8, no BOM."""
     if len(raw) > MAX_FILE_BYTES:
         raise InputError(
             f"{name}: larger than {MAX_FILE_BYTES >> 20} MiB, the most a YAML or JSON file is "
@@ -327,28 +332,43 @@ def read_items(path: str, input_format: str | None = None) -> Iterator[Item]:
         yield Item(f"{name} item {number}", data)
 
 
+def read_document(name: str, raw: bytes, input_format: Literal["json", "jsonl"]) -> list[Item]:
+    """The events of a JSON or JSON Lines document held in memory (an HTTP request's body),
+    read by the same rules as a file of that format; ``name`` stands for the file's name in
+    messages. A JSON Lines line is decoded here too, so every syntax error is found before
+    any event is checked."""
+    if input_format == "jsonl":
+        lines = _jsonl_items(io.BufferedReader(io.BytesIO(raw)), name)
+        return [Item(item.where, item.value()) for item in lines]
+    document = _json_document(name, _text_of(name, raw))
+    return [Item(f"{name} item {n}", data) for n, data in enumerate(_as_list(name, document), 1)]
+
+
 def _read_jsonl(path: str, name: str) -> Iterator[Item]:
     with _opened(path, name) as binary:
-        _refuse_other_encodings(name, binary.peek(4)[:4])
-        # Universal newlines: a CRLF line reads as an LF one. The byte-order mark goes.
-        lines = io.TextIOWrapper(binary, encoding="utf-8-sig")
-        number = 0
-        try:
-            for number, line in enumerate(
-                iter(partial(lines.readline, MAX_LINE_CHARS + 1), ""), start=1
-            ):
-                if len(line) > MAX_LINE_CHARS:
-                    raise InputError(
-                        f"{name} line {number}: longer than {MAX_LINE_CHARS:,} characters"
-                    )
-                if line.isspace():
-                    continue
-                # Decoded (and validated) later, in one pass: ``Item.value``.
-                yield Item(f"{name} line {number}", None, line.rstrip("\r\n"))
-        except UnicodeDecodeError as e:
-            raise InputError(_not_utf8_after(name, binary, number, e)) from None
-        finally:
-            lines.detach()  # the bytes stay open for their owner (standard input's too)
+        yield from _jsonl_items(binary, name)
+
+
+def _jsonl_items(binary: io.BufferedReader, name: str) -> Iterator[Item]:
+    """The lines of a JSON Lines document, each an undecoded ``Item``."""
+    _refuse_other_encodings(name, binary.peek(4)[:4])
+    # Universal newlines: a CRLF line reads as an LF one. The byte-order mark goes.
+    lines = io.TextIOWrapper(binary, encoding="utf-8-sig")
+    number = 0
+    try:
+        for number, line in enumerate(
+            iter(partial(lines.readline, MAX_LINE_CHARS + 1), ""), start=1
+        ):
+            if len(line) > MAX_LINE_CHARS:
+                raise InputError(f"{name} line {number}: longer than {MAX_LINE_CHARS:,} characters")
+            if line.isspace():
+                continue
+            # Decoded (and validated) later, in one pass: ``Item.value``.
+            yield Item(f"{name} line {number}", None, line.rstrip("\r\n"))
+    except UnicodeDecodeError as e:
+        raise InputError(_not_utf8_after(name, binary, number, e)) from None
+    finally:
+        lines.detach()  # the bytes stay open for their owner (standard input's too)
 
 
 def _not_utf8_after(

@@ -83,6 +83,10 @@ class ReadModels(Protocol):
         are committed."""
         ...
 
+    def tracked(self) -> int:
+        """The position the projections stand at (the lowest, were they out of step)."""
+        ...
+
     def run(
         self,
         *,

@@ -34,6 +34,15 @@ class InputError(LedgerError):
         return list(self.problems)
 
 
+class UnknownCompany(InputError):
+    """A company the ledger does not hold; the message says where the ledger looked (the
+    HTTP API answers 404 naming the company alone: its clients need not know the store)."""
+
+    def __init__(self, company: str, where: str) -> None:
+        super().__init__(f"unknown company {company!r} in {where}")
+        self.company = company
+
+
 class RuleViolation(LedgerError):
     """An event would break an invariant at some date of the company's timeline. Nothing stored.
 

@@ -15,7 +15,7 @@ import migrations
 from ..domain.errors import InputError, LedgerError, StoreError
 from .url import StoreConfig
 
-HEAD = "0005"
+HEAD = "0006"
 """The newest migration; a database at HEAD needs nothing."""
 
 EVENTS_TABLE = "stored_events"

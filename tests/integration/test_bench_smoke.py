@@ -169,3 +169,29 @@ def test_feed_bench_prints_its_section_and_writes_no_file() -> None:
         ],
         recorded_before,
     )
+
+
+@pytest.mark.slow
+def test_quick_http_bench_prints_its_section_and_writes_no_file() -> None:
+    recorded_before = _fingerprint(RECORDED)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.http", "--quick", "--engines", "sqlite", "--workers", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = re.findall(r"^\| (.+?) \| SQLite \| .+ \|$", done.stdout, flags=re.MULTILINE)
+    assert (done.stdout.startswith("## The HTTP API\n"), rows, _fingerprint(RECORDED)) == (
+        True,
+        [
+            "GET cap-table p50 ≤ 10.00 ms",
+            "GET cap-table p99 ≤ 50.00 ms",
+            "GET cap-table p50 ≤ 3× in-process",
+            "GET cap-table p50 with one client beside in-process (no target)",
+            "POST of 1,000-event batches ≥ 0.5× Ledger.record",
+        ],
+        recorded_before,
+    )

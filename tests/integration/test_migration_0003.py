@@ -63,7 +63,7 @@ def test_a_database_from_the_migrations_alone_has_the_tables_the_code_describes(
     reference_url = empty_url.replace("fresh.db", "reference.db") if kind == "sqlite" else None
     try:
         schema.upgrade(migrated)
-        assert schema.current_revision(migrated) == schema.HEAD == "0005"
+        assert schema.current_revision(migrated) == schema.HEAD == "0006"
         if reference_url is not None:
             reference = sa.create_engine(reference_url)
         else:

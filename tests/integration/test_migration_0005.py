@@ -57,7 +57,7 @@ def test_a_0004_ledger_in_use_is_migrated_and_its_read_models_projected_again(
         source_engine.dispose()
     try:
         schema.upgrade(old)
-        assert schema.current_revision(old) == schema.HEAD == "0005"
+        assert schema.current_revision(old) == schema.HEAD == "0006"
         with old.connect() as conn:
             for table in (*COPIED[1:], *NEW_TABLES):
                 count = conn.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one()

@@ -1,8 +1,13 @@
-"""Each report's CSV rows carry exactly its declared columns, in order (the CSV contract)."""
+"""Each report's CSV rows carry exactly its declared columns, in order (the CSV contract);
+its JSON text is the standard library's indented dump of its JSON values, byte for byte."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ledger.reports import (
     Board,
@@ -85,3 +90,20 @@ def test_a_cap_table_has_one_csv_row_per_party_and_share_class() -> None:
     assert [(r["options"], r["fully_diluted_shares"], r["name"]) for r in rows] == [
         (2, 12, "Ana"), (2, 12, "Ana"), (2, 2, None),
     ]  # fmt: skip
+
+
+@given(
+    name=st.text(st.characters(exclude_categories=()), max_size=20),  # surrogates too
+    data=st.dictionaries(
+        st.text(max_size=5),
+        st.none() | st.booleans() | st.integers(-(10**18), 10**18) | st.text(max_size=8),
+        max_size=4,
+    ),
+)
+def test_the_json_text_is_the_standard_librarys_indented_dump(
+    name: str, data: dict[str, object]
+) -> None:
+    """Non-ASCII, control characters, DEL and lone surrogates included."""
+    event = EVENT.model_copy(update={"data": {"name": name, **data}, "recorded_by": name})
+    for report in [*REPORTS, CompanyHistory(company=name, known_at=3, events=[event])]:
+        assert report.json_text() == json.dumps(report.model_dump(mode="json"), indent=2)

@@ -1,0 +1,357 @@
+"""The HTTP API's figures, each beside the in-process call in the same run.
+
+- **GET cap-table**: a company of 1,000 holders (``write_big``: 10,000 events), read models
+  caught up; ``corpledger serve`` in a process of its own (``--workers``, default 2) and 8
+  client threads, each on a keep-alive connection, asking ``GET
+  /v1/companies/big-corp/cap-table?as_of=D`` for random dates D over the history with a reader
+  token; p50 and p99 of the request times seen by the clients, beside ``ledger.cap_table`` in
+  this process on the same dates, one call at a time (p50). Targets: p50 ≤ 10 ms, p99 ≤ 50 ms,
+  p50 ≤ 3× the in-process p50.
+- **POST /v1/events**: batches of 1,000 events (a company registered, its class and 998
+  issuances) posted one after the other as JSON by a writer, beside ``Ledger.record`` of the
+  same batches in this process on a database of its own; both bring the read models up to
+  date. Target: the API's events/s ≥ 0.5× the in-process call's.
+
+``python -m bench.http [--quick] [--engines sqlite,postgres] [--workers N]`` prints the
+section as Markdown; it writes no file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+from ledger import Ledger
+from ledger.http.tokens import Role, TokenStore
+
+from .instruments import _met, _ms
+from .measure import log
+from .read_models import BIG_COMPANY, p99, record, vacuum, write_big
+from .stores import Engine
+from .workload import START
+
+CLIENTS = 8
+BATCH = 1_000
+P50_TARGET = 0.010
+P99_TARGET = 0.050
+IN_PROCESS_TIMES = 3.0
+POST_RATIO_TARGET = 0.5
+
+
+@dataclass
+class HttpFigures:
+    engine: str
+    workers: int
+    http: list[float] = field(default_factory=list)
+    one_client: list[float] = field(default_factory=list)
+    in_process: list[float] = field(default_factory=list)
+    post: list[float] = field(default_factory=list)
+    record: list[float] = field(default_factory=list)
+
+    @property
+    def post_ratio(self) -> float:
+        """The API's events/s over the in-process call's (1.0: as fast)."""
+        return median(self.record) / median(self.post)
+
+
+# --- the server ---
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """``corpledger serve`` on a free port of this machine, until ``stop``."""
+
+    def __init__(self, url: str, workers: int) -> None:
+        self.port = _free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ledger", "--db", url, "serve", "--port", str(self.port),
+             "--workers", str(workers)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if self.request("GET", "/healthz", {})[0] == 200:
+                    return
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit(f"bench: corpledger serve did not start: {self.process.stderr}")
+            time.sleep(0.1)
+
+    def connection(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+
+    def request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None = None
+    ) -> tuple[int, bytes]:
+        conn = self.connection()
+        try:
+            return _send(conn, method, path, headers, body)
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+
+
+def _send(
+    conn: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: bytes | None = None,
+) -> tuple[int, bytes]:
+    conn.request(method, path, body=body, headers=headers)
+    answer = conn.getresponse()
+    return answer.status, answer.read()
+
+
+# --- the workload ---
+
+
+def _batches(count: int) -> list[list[dict[str, Any]]]:
+    """``count`` batches of ``BATCH`` events, each a company of its own."""
+    out = []
+    for number in range(count):
+        company = f"posted-{number:04d}"
+        day = START.isoformat()
+        events: list[dict[str, Any]] = [
+            {"type": "CompanyRegistered", "company": company, "name": company,
+             "effective_date": day},
+            {"type": "ShareClassCreated", "company": company, "share_class": "common",
+             "name": "Common", "kind": "common", "effective_date": day},
+        ]  # fmt: skip
+        events += [
+            {"type": "SharesIssued", "company": company, "holder": f"holder-{n:04d}",
+             "share_class": "common", "shares": 1_000 + n,
+             "effective_date": (START + timedelta(days=n)).isoformat()}
+            for n in range(BATCH - 2)
+        ]  # fmt: skip
+        out.append(events)
+    return out
+
+
+def _get_concurrently(
+    server: Server, headers: dict[str, str], dates: list[date], clients: int = CLIENTS
+) -> tuple[list[float], list[str]]:
+    """Each of ``clients`` threads asks for its share of the dates on a connection of its
+    own."""
+    seconds: list[float] = []
+    problems: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(clients)
+
+    def client(number: int) -> None:
+        conn = server.connection()
+        mine = []
+        try:
+            start.wait()
+            for day in dates[number::clients]:
+                path = f"/v1/companies/{BIG_COMPANY}/cap-table?as_of={day.isoformat()}"
+                started = time.perf_counter()
+                status, body = _send(conn, "GET", path, headers)
+                mine.append(time.perf_counter() - started)
+                if status != 200:
+                    with lock:
+                        problems.append(f"{status} {body[:200]!r}")
+        finally:
+            conn.close()
+        with lock:
+            seconds.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return seconds, problems
+
+
+def measure(
+    engine: Engine, directory: Path, *, quick: bool, workers: int, queries: int
+) -> HttpFigures:
+    figures = HttpFigures(engine.name, workers)
+    big = write_big(directory / "http-big.jsonl")
+    rng = random.Random(23)
+    span = (big.last_date - big.first_date).days
+    dates = [big.first_date + timedelta(days=rng.randint(0, span)) for _ in range(queries)]
+    url = engine.fresh()
+    try:
+        log(f"  {engine.name}: recording {big.events:,} events of {BIG_COMPANY}")
+        record(url, big.path)
+        with Ledger.open(url) as ledger:
+            assert ledger.read_models is not None
+            ledger.read_models.catch_up()
+            vacuum(url)
+            tokens = TokenStore(ledger.engine)
+            reader = {"Authorization": f"Bearer {tokens.create('bench-reader', Role.reader)}"}
+            writer = {
+                "Authorization": f"Bearer {tokens.create('bench-writer', Role.writer)}",
+                "Content-Type": "application/json",
+            }
+            for day in dates[:20]:  # warm, as the server will be
+                ledger.cap_table(BIG_COMPANY, as_of=day)
+            for day in dates:
+                started = time.perf_counter()
+                ledger.cap_table(BIG_COMPANY, as_of=day)
+                figures.in_process.append(time.perf_counter() - started)
+        server = Server(url, workers)
+        try:
+            _get_concurrently(server, reader, dates[: CLIENTS * 10])  # warm each worker
+            figures.http, problems = _get_concurrently(server, reader, dates)
+            one, alone = _get_concurrently(server, reader, dates[: len(dates) // 4], 1)
+            figures.one_client, problems = one, problems + alone
+            if problems:
+                raise SystemExit(f"bench: GET cap-table failed: {problems[0]}")
+            log(
+                f"  {engine.name}: GET cap-table p50 {median(figures.http) * 1000:.2f} ms, p99 "
+                f"{p99(figures.http) * 1000:.2f} ms ({CLIENTS} clients), p50 "
+                f"{median(figures.one_client) * 1000:.2f} ms (one client); in-process p50 "
+                f"{median(figures.in_process) * 1000:.2f} ms"
+            )
+            batches = _batches(3 if quick else 10)
+            conn = server.connection()
+            try:
+                for batch in batches:
+                    body = json.dumps(batch).encode()
+                    started = time.perf_counter()
+                    status, answer = _send(conn, "POST", "/v1/events", writer, body)
+                    figures.post.append(time.perf_counter() - started)
+                    if status != 201:
+                        raise SystemExit(f"bench: POST failed: {status} {answer[:300]!r}")
+            finally:
+                conn.close()
+        finally:
+            server.stop()
+        other = engine.fresh()
+        try:
+            with Ledger.open(other) as ledger:
+                for batch in batches:
+                    started = time.perf_counter()
+                    ledger.record(batch, actor="bench")
+                    figures.record.append(time.perf_counter() - started)
+        finally:
+            engine.drop(other)
+        log(
+            f"  {engine.name}: POST {BATCH:,} events p50 {median(figures.post) * 1000:.0f} ms; "
+            f"Ledger.record p50 {median(figures.record) * 1000:.0f} ms "
+            f"({figures.post_ratio:.2f}×)"
+        )
+        return figures
+    finally:
+        engine.drop(url)
+
+
+# --- the report ---
+
+
+def markdown(results: list[HttpFigures], table: Any) -> list[str]:
+    out = ["## The HTTP API", ""]
+    rows = []
+    for r in results:
+        p50, inside = median(r.http), median(r.in_process)
+        rows += [
+            [f"GET cap-table p50 ≤ {_ms(P50_TARGET)} ms", r.engine, _ms(p50),
+             _met(p50 <= P50_TARGET)],
+            [f"GET cap-table p99 ≤ {_ms(P99_TARGET)} ms", r.engine, _ms(p99(r.http)),
+             _met(p99(r.http) <= P99_TARGET)],
+            [f"GET cap-table p50 ≤ {IN_PROCESS_TIMES:g}× in-process", r.engine,
+             f"{p50 / inside:.2f}× ({_ms(p50)} vs {_ms(inside)} ms)",
+             _met(p50 <= IN_PROCESS_TIMES * inside)],
+            ["GET cap-table p50 with one client beside in-process (no target)", r.engine,
+             f"{median(r.one_client) / inside:.2f}× ({_ms(median(r.one_client))} vs "
+             f"{_ms(inside)} ms)", ""],
+            [f"POST of {BATCH:,}-event batches ≥ {POST_RATIO_TARGET}× Ledger.record", r.engine,
+             f"{r.post_ratio:.2f}× ({BATCH / median(r.post):,.0f} vs "
+             f"{BATCH / median(r.record):,.0f} events/s)",
+             _met(r.post_ratio >= POST_RATIO_TARGET)],
+        ]  # fmt: skip
+    out += table(["target", "engine", "measured", ""], rows)
+    out += [
+        "",
+        f"GET: `corpledger serve --workers {results[0].workers if results else 1}`, "
+        f"{CLIENTS} client threads on keep-alive connections, a reader token, "
+        f"{len(results[0].http) if results else 0} requests for random dates over the "
+        f"history of a company of 1,000 holders (10,000 events; read models caught up); "
+        "request times as the clients see them; then one client alone, a quarter as many "
+        "requests (the API's own cost, without queueing for the cores). In-process: "
+        "`ledger.cap_table` on the same dates, one at a time. POST: batches of "
+        f"{BATCH:,} events (a new company each), one after the other, as JSON, read models "
+        "brought up to date in both.",
+        "",
+    ]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    from . import report
+    from .__main__ import _default_pg_url, _open_engines
+
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.http",
+        description="The HTTP API's figures beside the in-process calls (printed).",
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke test)")
+    parser.add_argument("--engines", default="sqlite,postgres")
+    parser.add_argument("--pg-url", default=_default_pg_url())
+    parser.add_argument("--workers", type=int, default=2, help="server processes (default 2)")
+    args = parser.parse_args(argv)
+    names = [e.strip() for e in args.engines.split(",") if e.strip()]
+    if not names or any(n not in ("sqlite", "postgres") for n in names) or args.workers < 1:
+        parser.error("--engines takes sqlite and/or postgres; --workers at least 1")
+    queries = 200 if args.quick else 2_000
+    started, machine = report.now(), report.machine()
+    with tempfile.TemporaryDirectory(prefix="corpledger-bench-") as tmp:
+        engines = _open_engines(names, Path(tmp), args.pg_url)
+        try:
+            results = [
+                measure(engine, Path(tmp), quick=args.quick, workers=args.workers, queries=queries)
+                for engine in engines
+            ]
+            versions = {engine.name: engine.version() for engine in engines}
+        finally:
+            for engine in engines:
+                engine.close()
+    finished = report.now()
+    lines = markdown(results, report.table)
+    lines += [
+        f"Run {started:%Y-%m-%d %H:%M} UTC ({(finished - started).seconds} s) with "
+        f"`{' '.join(['python -m bench.http', *argv])}`; corpledger {report.code_revision()}; "
+        f"{', '.join(f'{k} {v}' for k, v in versions.items())}; "
+        f"{', '.join(f'{k}: {v}' for k, v in machine.items())}, "
+        f"at end: {report.load_average()}.",
+    ]
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

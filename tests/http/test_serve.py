@@ -1,0 +1,111 @@
+"""``corpledger serve`` as a user starts it (a subprocess, per engine: start, /healthz, a
+query with a token, stop), and the ``tokens`` commands in-process."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+
+from ledger.cli import run
+from tests.e2e.conftest import clean_env
+from tests.http.conftest import COMPANY, acme_ledger
+
+STARTUP = 30.0
+"""Seconds the server may take to answer /healthz on a loaded machine."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_serve_starts_answers_and_stops(engine_url: str) -> None:
+    reader, _ = acme_ledger(engine_url)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ledger", "--db", engine_url, "serve", "--port", str(port)],
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP
+        while True:
+            try:
+                health = get(f"{base}/healthz")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert server.poll() is None, server.communicate()
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.1)
+        assert health == (200, {"status": "ok", "position": 11})
+        status, table = get(f"{base}/v1/companies/{COMPANY}/cap-table?as_of=2021-01-01", reader)
+        assert status == 200
+        assert (table["known_at"], table["total_shares"]) == (11, 12_500_000)
+        assert get(f"{base}/v1/companies")[0] == 401
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=30)
+    # uvicorn shuts down gracefully, then lets the signal end the process as it would have.
+    assert server.returncode == -signal.SIGTERM, err
+    assert err.startswith("corpledger serve: "), err
+    assert f"on http://127.0.0.1:{port}\n" in err
+    assert "Traceback" not in err
+
+
+def test_no_auth_is_refused_off_loopback(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["serve", "--no-auth", "--host", "0.0.0.0"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "error: --no-auth is refused on host 0.0.0.0: only a loopback address (127.0.0.1, "
+        "::1, localhost) may serve without tokens\n"
+    )
+
+
+def test_tokens_create_prints_the_token_alone_then_list_and_revoke(
+    tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = ["--db", f"sqlite:///{tmp_path}/tokens.db"]
+    assert run([*db, "tokens", "create", "--role", "writer", "--name", "importer"]) == 0
+    out, err = capsys.readouterr()
+    assert (out.count("\n"), out.startswith("clt_"), len(out.strip()), err) == (1, True, 47, "")
+    assert run([*db, "tokens", "create", "--role", "reader", "--name", "importer"]) == 2
+    assert capsys.readouterr().err == ("error: token name 'importer' is taken: choose another\n")
+    assert run([*db, "tokens", "revoke", "importer"]) == 0
+    assert capsys.readouterr().out == "revoked token importer\n"
+    assert run([*db, "tokens", "list", "--format", "json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)["tokens"]
+    assert (listed["name"], listed["role"]) == ("importer", "writer")
+    assert listed["revoked_at"] is not None
+    assert out.strip() not in json.dumps(listed)
+
+
+def test_the_command_line_starts_without_the_web_framework() -> None:
+    """FastAPI and uvicorn load with ``serve`` only: every other command starts without them."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, ledger.cli; "
+         "print(sorted(m for m in ('fastapi', 'starlette', 'uvicorn') if m in sys.modules))"],
+        capture_output=True, text=True, check=True, env=clean_env(),
+    ).stdout  # fmt: skip
+    assert loaded == "[]\n"
