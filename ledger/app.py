@@ -552,6 +552,16 @@ class Ledger(Application[str]):
             raise self.unknown_company(company)
         return self._fold(stream, as_of, position), as_of, position
 
+    def entries(self, company: str) -> tuple[list[Entry], datetime]:
+        """The company's entries in force as known now, in timeline order, and when the last
+        event of its log was recorded (a date that changes only when the company does)."""
+        stream = self._stream(company)
+        if not stream.stored:
+            raise self.unknown_company(company)
+        last = self._with_times(stream).stored[stream.version].recorded_at
+        assert last is not None  # _with_times filled it in
+        return list(stream.timeline.entries), last
+
     @staticmethod
     def _fold(stream: Stream, as_of: date, position: int) -> CompanyState:
         if position >= stream.last_position:
