@@ -219,10 +219,10 @@ class History:
         grant, holder = self.next_id("grant"), self.party()
         quantity = self.rng.randrange(100, 50_000)
         rsu = self.rng.random() < 0.2
-        # Half the grants vested from the start (exercisable at once), half on a 4-year
+        # Half the grants vested when granted (exercisable at once), half on a 4-year
         # schedule starting now (never exercised here: nothing would be vested yet).
         vested = self.rng.random() < 0.5
-        start = self.today - timedelta(days=5 * 366) if vested else self.today
+        schedule = {"start": self.today.isoformat(), "months": 48, "cliff_months": 12}
         self.add(
             "OptionGranted",
             grant=grant,
@@ -231,7 +231,7 @@ class History:
             quantity=quantity,
             kind="rsu" if rsu else "option",
             exercise_price=None if rsu else _usd("0.25"),
-            vesting={"start": start.isoformat(), "months": 48, "cliff_months": 12},
+            vesting=None if vested else schedule,
         )
         if vested:
             self.awards[grant] = quantity

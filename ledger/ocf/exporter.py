@@ -116,8 +116,10 @@ def number(value: int | Decimal) -> str:
     """An OCF Numeric: a plain decimal, no exponent, at most 10 places."""
     if isinstance(value, int):
         return str(value)
-    exact = value.quantize(PLACES, rounding=ROUND_HALF_EVEN).normalize()
-    return format(exact, "f")
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -10:  # a quotient: rounded, then trimmed
+        value = value.quantize(PLACES, rounding=ROUND_HALF_EVEN).normalize()
+    return format(value, "f")
 
 
 def monetary(amount: int | Decimal, currency: str) -> OCF:

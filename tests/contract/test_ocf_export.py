@@ -338,23 +338,37 @@ def test_bad_requests_are_one_line_input_errors(
     assert [p.name for p in (tmp_path / "full").iterdir()] == ["kept"]
 
 
-@settings(
-    max_examples=12,
+BOUNDED = settings(
+    max_examples=10,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(seed=st.integers(0, 10**6), events=st.integers(8, 60))
+"""Random histories: few examples, each recorded as a new company of a module's ledger."""
+HISTORIES = given(seed=st.integers(0, 10**6), events=st.integers(8, 60))
+
+
+def random_history(
+    ledger: Ledger, seed: int, events: int, parties: int = 5
+) -> tuple[str, list[date]]:
+    """A valid random history recorded as a new company: its slug and dates to check it on
+    (about five of its effective dates, the last included)."""
+    company = f"random-{next(RANDOM_COMPANIES)}"
+    history = company_events(company, events, seed=seed, parties=parties)
+    ledger.record(history)
+    days = sorted({date.fromisoformat(e["effective_date"]) for e in history})
+    return company, days[:: max(1, len(days) // 4)] + days[-1:]
+
+
+@BOUNDED
+@HISTORIES
 def test_random_histories_export_faithfully(
     ledger: Ledger, tmp_path_factory: pytest.TempPathFactory, seed: int, events: int
 ) -> None:
-    company = f"random-{next(RANDOM_COMPANIES)}"
-    history = company_events(company, events, seed=seed, parties=5)
-    ledger.record(history)
+    company, days = random_history(ledger, seed, events)
     out = tmp_path_factory.mktemp("random") / "package"
     write_package(ledger, company, out)
     for document in documents(out).values():
         for item in document.get("items", []):
             assert object_errors(item) == [], item["id"]
-    days = sorted({date.fromisoformat(e["effective_date"]) for e in history})
-    for day in days[:: max(1, len(days) // 4)] + days[-1:]:
+    for day in days:
         same_as_the_ledger(ledger, company, out, day)
