@@ -30,7 +30,7 @@ from enum import StrEnum
 from importlib import metadata, resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO
 
 import typer
 from rich import box
@@ -58,6 +58,10 @@ from .persistence import schema
 from .persistence.faults import fault
 from .persistence.url import resolve_url, store_config
 from .ports import ProjectionError, ReadModels, StuckEvent, check_read_models
+
+if TYPE_CHECKING:
+    from .ocf.importer import ImportResult
+
 from .reports import (
     Audit,
     AuditChange,
@@ -151,6 +155,17 @@ FormatOption = Annotated[
         "-f",
         case_sensitive=False,
         help="table for people; json and csv are stable contracts for programs.",
+    ),
+]
+
+ActorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--actor",
+        metavar="NAME",
+        help="Who records (history's recorded_by). Default: $CORPLEDGER_ACTOR, else the "
+        "operating-system user.",
+        show_default=False,
     ),
 ]
 
@@ -1077,16 +1092,7 @@ def record(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", metavar="", help="Check everything, store nothing.")
     ] = False,
-    actor: Annotated[
-        str | None,
-        typer.Option(
-            "--actor",
-            metavar="NAME",
-            help="Who records (history's recorded_by). Default: $CORPLEDGER_ACTOR, else the "
-            "operating-system user.",
-            show_default=False,
-        ),
-    ] = None,
+    actor: ActorOption = None,
     input_format: Annotated[
         InputFormat | None,
         typer.Option(
@@ -1372,6 +1378,132 @@ def verify(
 
 
 # --- projections: the read models ----------------------------------------------------------
+
+import_app = typer.Typer(
+    help="Bring other formats into the ledger: ocf (Open Cap Table Format packages).",
+    no_args_is_help=True,
+)
+app.add_typer(import_app, name="import")
+
+
+class ImportFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@import_app.command("ocf")
+def import_ocf(
+    path: Annotated[
+        str,
+        typer.Argument(
+            metavar="PATH",
+            help="An OCF package: a directory or a .zip holding Manifest.ocf.json.",
+            show_default=False,
+        ),
+    ],
+    company: Annotated[
+        str | None,
+        typer.Option(
+            "--company",
+            metavar="SLUG",
+            help="The company's slug in the ledger. Default: from the issuer's legal name.",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", metavar="", help="Map and check everything, store nothing."),
+    ] = False,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid",
+            metavar="",
+            help="Store what maps even when some objects have error findings; the findings "
+            "list what was left out.",
+        ),
+    ] = False,
+    output_format: Annotated[
+        ImportFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            case_sensitive=False,
+            help="table for people; json {company, events, stored, skipped, findings} for "
+            "programs (printed whatever the exit code).",
+        ),
+    ] = ImportFormat.table,
+    actor: ActorOption = None,
+    db: DbOption = None,
+) -> None:
+    """Import an Open Cap Table Format package as **one atomic batch**, with findings.
+
+    Every object is checked against its OCF schema, then for what the ledger needs (ids
+    that resolve, quantities that add up, securities still in force). An error finding
+    stores nothing (exit 2) unless --skip-invalid. Importing the same package again stores
+    nothing new: each event carries the external_id ocf:<object id>.
+    """
+    from .ocf.importer import Finding, ImportResult, import_package  # the OCF schemas load lazily
+
+    try:
+        with open_ledger(db, create=True) as ledger:
+            result = import_package(
+                ledger,
+                path,
+                company=company,
+                dry_run=dry_run,
+                skip_invalid=skip_invalid,
+                actor=actor or default_actor(),
+            )
+    except InputError as e:
+        if output_format is ImportFormat.json:
+            unreadable = Finding(
+                code="unreadable-package", severity="error", file=path, object_id=None,
+                message=one_line(str(e)),
+            )  # fmt: skip
+            empty = ImportResult(
+                company=company or "", events=0, stored=0, skipped=0, findings=[unreadable]
+            )
+            say(empty.model_dump_json())
+        raise
+    refused = bool(result.errors) and not skip_invalid
+    if output_format is ImportFormat.json:
+        say(result.model_dump_json())
+    else:
+        show_import(result, dry_run=dry_run, refused=refused)
+    if refused:
+        raise typer.Exit(2)
+
+
+SEVERITIES = ("error", "warning", "info")
+
+
+def show_import(result: "ImportResult", *, dry_run: bool, refused: bool) -> None:
+    """An import for people: what it did, the findings counted by code, then each finding on
+    one line (``severity code file#object: message``), errors first."""
+    if refused:
+        outcome = "nothing stored: there are error findings (--skip-invalid stores the rest)"
+    elif dry_run:
+        outcome = "dry run: nothing stored"
+    else:
+        outcome = f"{plural(result.stored, 'event')} stored"
+    say(
+        f"{result.company}: {plural(result.events, 'event')} mapped, {result.skipped:,} "
+        f"already recorded; {outcome}"
+    )
+    counts = {s: sum(f.severity == s for f in result.findings) for s in SEVERITIES}
+    say("findings: " + ", ".join(f"{counts[s]} {s}" for s in SEVERITIES))
+    by_code: dict[tuple[str, str], int] = {}
+    for f in result.findings:
+        by_code[f.severity, f.code] = by_code.get((f.severity, f.code), 0) + 1
+    for (severity, code), count in sorted(by_code.items(), key=lambda i: SEVERITIES.index(i[0][0])):
+        say(f"  {count:>5}  {severity:<7} {code}")
+    if result.findings:
+        say()
+    for f in sorted(result.findings, key=lambda f: SEVERITIES.index(f.severity)):
+        place = f"{f.file}#{f.object_id}" if f.object_id else f.file
+        say(f"{f.severity:<7} {f.code}  {place}: {f.message}")
+
 
 projections_app = typer.Typer(
     help="The read models (bitemporal history tables): run the worker, see where each "

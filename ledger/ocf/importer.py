@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -327,6 +327,11 @@ def _decimal(value: Any, what: str) -> Decimal:
     return number
 
 
+def plain(number: Decimal) -> str:
+    """A decimal without trailing zeros, never in exponent notation ("100000", "0.1")."""
+    return f"{number.normalize():f}"
+
+
 def count_of(value: Any, what: str) -> int:
     """A share count given as an OCF Numeric: a whole number from 1 to 10^15."""
     number = _decimal(value, what)
@@ -348,7 +353,7 @@ def money_of(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict) or "amount" not in value or "currency" not in value:
         raise Refused("missing-field", f"{what} is not a monetary value {{amount, currency}}")
     amount = _decimal(value["amount"], what)
-    return {"amount": str(amount), "currency": value["currency"]}
+    return {"amount": plain(amount), "currency": value["currency"]}
 
 
 def ratio_of(numerator: int, denominator: int, what: str) -> str:
@@ -678,11 +683,12 @@ class Mapper:
             issuance = self.issuance_of.get(security)
             if issuance is None:
                 raise Refused("dangling-id", f"security_id {security!r} is never issued")
-            raise Refused(
-                "security-not-in-force",
-                f"security {security!r} is not in force on this date (issued by {issuance.id}, "
-                "dated later or left out)",
-            )
+            day = issuance.data.get("date")
+            if isinstance(day, str) and day > str(obj.data.get("date")):
+                why = f"issued later, on {day}, by {issuance.id}"
+            else:
+                why = f"its issuance {issuance.id} is left out"
+            raise Refused("security-not-in-force", f"security {security!r} is not in force: {why}")
         if position.kind != kind:
             raise Refused(
                 "wrong-security", f"security {security!r} is a {position.kind}, not a {kind}"
@@ -1116,15 +1122,11 @@ def _pool_adjustment(m: Mapper, obj: Obj, day: date) -> None:
     m.emit(obj, day, "StockPlanReserveChanged", plan=plan.slug, reserved=int(reserved))
 
 
-def _checked_only(kind: str) -> Handler:
+def _checked_only(m: Mapper, obj: Obj, day: date) -> None:
     """An acceptance or vesting start: no event, but its security must exist."""
-
-    def handler(m: Mapper, obj: Obj, day: date) -> None:
-        security = obj.data.get("security_id")
-        if not isinstance(security, str) or security not in m.issuance_of:
-            m.note(obj, "warning", "dangling-id", f"security_id {security!r} is never issued")
-
-    return handler
+    security = obj.data.get("security_id")
+    if not isinstance(security, str) or security not in m.issuance_of:
+        m.note(obj, "warning", "dangling-id", f"security_id {security!r} is never issued")
 
 
 def _not_held(severity: Severity, why: str) -> Handler:
@@ -1160,7 +1162,7 @@ def _valuation(m: Mapper, obj: Obj, day: date) -> None:
         obj,
         day,
         "ValuationRecorded",
-        valuation={"amount": str(value), "currency": price["currency"]},
+        valuation={"amount": plain(value), "currency": price["currency"]},
         basis=basis,
     )
 
@@ -1567,14 +1569,14 @@ def _convertible_issuance(m: Mapper, obj: Obj, day: date) -> None:
     discount = mechanism.get("conversion_discount")
     # OCF gives a discount as a fraction (0.2), the ledger as a percentage (20).
     discount_percent = (
-        str(_decimal(discount, "conversion_discount") * 100) if discount is not None else None
+        plain(_decimal(discount, "conversion_discount") * 100) if discount is not None else None
     )
     timing = mechanism.get("conversion_timing")
     basis = {"PRE_MONEY": "pre-money", "POST_MONEY": "post-money"}.get(str(timing))
     rates = [r for r in mechanism.get("interest_rates") or [] if isinstance(r, dict)]
     interest = None
     if kind == "note" and rates:
-        interest = str(_decimal(rates[0].get("rate"), "interest rate") * 100)
+        interest = plain(_decimal(rates[0].get("rate"), "interest rate") * 100)
         if len(rates) > 1 or mechanism.get("compounding_type") not in (None, "SIMPLE"):
             m.note(
                 obj,
@@ -1677,12 +1679,12 @@ HANDLERS: dict[str, Handler] = {
     "TX_STOCK_CLASS_SPLIT": _class_split,
     "TX_STOCK_CLASS_AUTHORIZED_SHARES_ADJUSTMENT": _authorized_adjustment,
     "TX_STOCK_PLAN_POOL_ADJUSTMENT": _pool_adjustment,
-    "TX_STOCK_ACCEPTANCE": _checked_only("stock"),
-    "TX_EQUITY_COMPENSATION_ACCEPTANCE": _checked_only("award"),
-    "TX_PLAN_SECURITY_ACCEPTANCE": _checked_only("award"),
-    "TX_WARRANT_ACCEPTANCE": _checked_only("warrant"),
-    "TX_CONVERTIBLE_ACCEPTANCE": _checked_only("convertible"),
-    "TX_VESTING_START": _checked_only("award"),
+    "TX_STOCK_ACCEPTANCE": _checked_only,
+    "TX_EQUITY_COMPENSATION_ACCEPTANCE": _checked_only,
+    "TX_PLAN_SECURITY_ACCEPTANCE": _checked_only,
+    "TX_WARRANT_ACCEPTANCE": _checked_only,
+    "TX_CONVERTIBLE_ACCEPTANCE": _checked_only,
+    "TX_VESTING_START": _checked_only,
     "TX_EQUITY_COMPENSATION_ISSUANCE": _award_issuance,
     "TX_PLAN_SECURITY_ISSUANCE": _award_issuance,
     "TX_EQUITY_COMPENSATION_EXERCISE": _award_exercise,
@@ -1727,9 +1729,3 @@ HANDLERS: dict[str, Handler] = {
     "CE_STAKEHOLDER_STATUS": _not_held("info", "the ledger keeps no stakeholder status"),
 }
 """What each OCF transaction (and valuation) becomes; a type not here is an info finding."""
-
-
-def iter_findings(result: ImportResult) -> Iterator[Finding]:
-    """Findings by severity (errors first), then in package order."""
-    order = {"error": 0, "warning": 1, "info": 2}
-    yield from sorted(result.findings, key=lambda f: order[f.severity])

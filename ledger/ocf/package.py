@@ -57,16 +57,22 @@ class Package:
         self.path = path
         if path.is_dir():
             self._zip: zipfile.ZipFile | None = None
-            self._root = ""
+            if not (path / MANIFEST).is_file():
+                raise InputError(f"{path}: no {MANIFEST} in the directory")
         elif path.is_file() and zipfile.is_zipfile(path):
             self._zip = zipfile.ZipFile(path)
-            self._root = self._zip_root()
         elif path.exists():
             raise InputError(f"{path}: not an OCF package (a directory or a .zip)")
         else:
             raise InputError(f"{path}: no such file or directory")
-        self.manifest = self._document(MANIFEST)
+        try:
+            self._root = self._zip_root() if self._zip is not None else ""
+            self.manifest = self._document(MANIFEST)
+        except InputError:
+            self.close()
+            raise
         if self.manifest.get("file_type") != "OCF_MANIFEST_FILE":
+            self.close()
             raise InputError(f"{path}: {MANIFEST}: file_type is not OCF_MANIFEST_FILE")
 
     def close(self) -> None:
