@@ -5,7 +5,7 @@ The import names a party, a share class and a plan by its name in the package (s
 so the answers are compared with the copy's slugs renamed back through those names. Left out
 of the comparison: the cap table's ``valuation`` (not exported: OCF's is a price per share of
 a class) and a note's ``maturity_date`` (OCF has no field for it); percentages are compared
-as numbers (OCF writes 20% as 0.2).
+and amounts as numbers (OCF writes 20% as 0.2; the import writes $0.10 as 0.1).
 """
 
 from __future__ import annotations
@@ -92,11 +92,19 @@ def answers(ledger: Ledger, company: str, day: date, back: dict[str, str]) -> di
         for key in ("discount_percent", "interest_rate_percent"):
             if convertible[key] is not None:
                 convertible[key] = Decimal(convertible[key]).normalize()
+    for item in (*table["warrants"], *table["convertibles"]):
+        for money in ("exercise_price", "amount", "valuation_cap"):
+            if item.get(money):
+                item[money]["amount"] = Decimal(item[money]["amount"]).normalize()
     grants = ledger.grants(company, as_of=day).model_dump(mode="json")["grants"]
     for grant in grants:
         for key in ("holder", "plan", "share_class"):
             grant[key] = renamed(grant[key])
         grant.pop("name")
+        if grant["exercise_price"]:
+            grant["exercise_price"]["amount"] = Decimal(
+                grant["exercise_price"]["amount"]
+            ).normalize()
     for key in ("company", "known_at", "valuation"):
         table.pop(key)
     table["holders"].sort(key=lambda h: h["party"])
