@@ -196,10 +196,14 @@ def vesting_terms(vesting: Vesting) -> OCF:
 
 @dataclass
 class Lot:
-    """One stock security of a holder's position in a class."""
+    """One stock security of a holder's position in a class, and the issuance that made it."""
 
-    security: str
+    issuance: OCF
     quantity: int
+
+    @property
+    def security(self) -> str:
+        return str(self.issuance["security_id"])
 
 
 @dataclass
@@ -217,6 +221,8 @@ class Package:
     """(holder, share class) → its stock securities, oldest first."""
     securities: dict[str, OCF] = field(default_factory=dict)
     """grant, warrant or convertible id → the issuance of its current security."""
+    vesting_starts: dict[str, OCF] = field(default_factory=dict)
+    """award security → its vesting start."""
     issuer: OCF | None = None
 
     def add(self, entry: Entry) -> None:
@@ -242,23 +248,22 @@ class Package:
     ) -> None:
         """A new lot (a ``TX_STOCK_ISSUANCE``) at the end of the holder's position."""
         self.parties.add(holder)
-        self.transactions.append(
-            {
-                "object_type": "TX_STOCK_ISSUANCE",
-                "id": security,
-                "security_id": security,
-                "date": on.isoformat(),
-                "custom_id": security,
-                "stakeholder_id": ocf_id(holder),
-                "stock_class_id": ocf_id(share_class),
-                "quantity": number(quantity),
-                "share_price": price,
-                "security_law_exemptions": [],
-                "stock_legend_ids": [],
-                **extra,
-            }
-        )
-        self.lots.setdefault((holder, share_class), []).append(Lot(security, quantity))
+        issuance = {
+            "object_type": "TX_STOCK_ISSUANCE",
+            "id": security,
+            "security_id": security,
+            "date": on.isoformat(),
+            "custom_id": security,
+            "stakeholder_id": ocf_id(holder),
+            "stock_class_id": ocf_id(share_class),
+            "quantity": number(quantity),
+            "share_price": price,
+            "security_law_exemptions": [],
+            "stock_legend_ids": [],
+            **extra,
+        }
+        self.transactions.append(issuance)
+        self.lots.setdefault((holder, share_class), []).append(Lot(issuance, quantity))
 
     def consume(
         self,
@@ -284,29 +289,19 @@ class Package:
             if balance is None:
                 lots.pop(0)
                 continue
-            origin = self.stock_issuance(lot.security)
             lot.quantity -= taken
-            self.transactions.append(
-                {
-                    **origin,
-                    "id": balance,
-                    "security_id": balance,
-                    "custom_id": balance,
-                    "date": self.transactions[-1]["date"],
-                    "quantity": number(lot.quantity),
-                    "comments": [f"Balance of {lot.security} after {tx}."],
-                }
-            )
-            lot.security = balance
+            lot.issuance = {
+                **lot.issuance,
+                "id": balance,
+                "security_id": balance,
+                "custom_id": balance,
+                "date": self.transactions[-1]["date"],
+                "quantity": number(lot.quantity),
+                "comments": [f"Balance of {lot.security} after {tx}."],
+            }
+            self.transactions.append(lot.issuance)
         if not lots:
             del self.lots[(holder, share_class)]
-
-    def stock_issuance(self, security: str) -> OCF:
-        """The issuance of a stock security still held (a lot's origin is never far back)."""
-        for tx in reversed(self.transactions):
-            if tx["object_type"] == "TX_STOCK_ISSUANCE" and tx["security_id"] == security:
-                return tx
-        raise AssertionError(f"no issuance of {security}")
 
     def rescale(self, share_class: str, n: int, m: int) -> None:
         """After an ``n:m`` split of ``share_class``: each lot scaled, the remainder of the
@@ -343,18 +338,21 @@ class Package:
             )
         self.transactions.append(issuance)
         self.securities[key] = issuance
-        vesting = self.vesting_start(origin["security_id"])
+        vesting = self.vesting_starts.get(origin["security_id"])
         if vesting is not None:
-            self.transactions.append(
-                {**vesting, "id": f"{balance}.vesting", "security_id": balance}
-            )
+            self.vest(balance, vesting["date"])
         return balance
 
-    def vesting_start(self, security: str) -> OCF | None:
-        for tx in reversed(self.transactions):
-            if tx["object_type"] == "TX_VESTING_START" and tx["security_id"] == security:
-                return tx
-        return None
+    def vest(self, security: str, start: str) -> None:
+        """The vesting start of an award security."""
+        self.vesting_starts[security] = {
+            "object_type": "TX_VESTING_START",
+            "id": f"{security}.vesting",
+            "date": start,
+            "security_id": security,
+            "vesting_condition_id": "start",
+        }
+        self.transactions.append(self.vesting_starts[security])
 
 
 def _warrant_triggers(security: str, quantity: int, template: OCF) -> list[OCF]:
@@ -511,7 +509,7 @@ def _converted(p: Package, f: SharesConverted, event: str) -> After:
             )
         )
         if received:
-            price = p.stock_issuance(lot.security)["share_price"]
+            price = lot.issuance["share_price"]
             p.issue_stock(resulting, f.effective_date, f.holder, f.to_class, received, price)
 
     p.consume(event, f.holder, f.from_class, f.shares, convert)
@@ -591,15 +589,7 @@ def _granted(p: Package, f: OptionGranted, event: str) -> After:
     p.transactions.append(issuance)
     p.securities[f.grant] = issuance
     if f.vesting is not None:
-        p.transactions.append(
-            _tx(
-                "TX_VESTING_START",
-                f"{event}.vesting",
-                f.vesting.start,
-                security_id=event,
-                vesting_condition_id="start",
-            )
-        )
+        p.vest(event, f.vesting.start.isoformat())
     return None
 
 
