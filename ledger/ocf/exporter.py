@@ -918,7 +918,10 @@ def write_package(
         "vesting_terms_files": [package.vesting[k] for k in sorted(package.vesting)],
         "transactions_files": package.transactions,
     }
-    return _write(out, company, as_of or last, recorded, package.issuer, items)
+    try:
+        return _write(out, company, as_of or last, recorded, package.issuer, items)
+    except OSError as e:  # a parent that is a file, no permission, a full disk
+        raise InputError(f"--out {out}: cannot write the package: {e.strerror}") from None
 
 
 def _write(

@@ -4,6 +4,7 @@ ledger's holdings, grants, warrants and convertibles."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.ocf import company_events
+from bench.ocf import company_events, parse_files, write_bench_package
 from ledger import Ledger
 from ledger.domain.errors import InputError
 from ledger.ocf.exporter import MANIFEST, MAX_ID, write_package
@@ -322,6 +323,7 @@ def test_as_of_cuts_the_history(ledger: Ledger, tmp_path: Path) -> None:
         ("nobody", "fresh", None, "unknown company 'nobody'"),
         (STORY, "a-file", None, "a-file: a file, not a directory"),
         (STORY, "full", None, "full: the directory is not empty"),
+        (STORY, "a-file/below", None, "below: cannot write the package: Not a directory"),
         (STORY, "fresh", date(2019, 12, 31), "before company 'rocket-labs' was registered"),
     ],
 )
@@ -372,3 +374,21 @@ def test_random_histories_export_faithfully(
             assert object_errors(item) == [], item["id"]
     for day in days:
         same_as_the_ledger(ledger, company, out, day)
+
+
+def test_the_benchmarks_package_is_valid_and_its_manifest_checksums_hold(tmp_path: Path) -> None:
+    package = write_bench_package(tmp_path, 400)
+    found = documents(package)
+    manifest = found.pop(MANIFEST)
+    for name, document in found.items():
+        assert file_errors(document) == [], name
+        for item in document["items"]:
+            assert object_errors(item) == [], item["id"]
+    listed = [
+        entry for key, entries in manifest.items() if key.endswith("_files") for entry in entries
+    ]
+    for entry in listed:
+        body = (package / entry["filepath"]).read_bytes()
+        assert hashlib.md5(body).hexdigest() == entry["md5"]
+    assert parse_files(package) == 1 + sum(len(d["items"]) for d in found.values())
+    assert len(found["Transactions.ocf.json"]["items"]) > 300
