@@ -177,6 +177,45 @@ def test_a_partial_exercise_keeps_the_grant(
     assert imported == answers(ledger, "partial", on, {})["grants"]
 
 
+def later_plan(c: str) -> list[dict[str, Any]]:
+    return [
+        *b.founded(c, "2020-01-01", {"alice": 1000}),
+        I("StockPlanCreated", c, "2020-03-01", plan="pool", name="Pool", share_class="common",
+          reserved=1000),
+    ]  # fmt: skip
+
+
+def uneven_vesting(c: str) -> list[dict[str, Any]]:
+    return [
+        *later_plan(c),
+        I("OptionGranted", c, "2020-04-01", grant="g1", holder="bob", plan="pool", quantity=100,
+          exercise_price=b.usd(1),
+          vesting={"start": "2020-04-01", "months": 10, "every_months": 3}),
+    ]  # fmt: skip
+
+
+@pytest.mark.xfail(strict=True, reason="the import dates a plan at the issuer's formation")
+def test_a_plan_created_later_is_not_in_the_pools_before(ledger: Ledger, tmp_path: Path) -> None:
+    ledger.record(later_plan("later-plan"))
+    copy, back = round_trip(ledger, "later-plan", tmp_path / "package")
+    on = date(2020, 2, 1)
+    assert answers(ledger, copy, on, back) == answers(ledger, "later-plan", on, {})
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the import takes the shortest step as every_months: a schedule whose months are "
+    "not a multiple of every_months reads as vested when granted",
+)
+def test_a_schedule_with_a_shorter_last_step_keeps_its_vesting(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    ledger.record(uneven_vesting("uneven"))
+    copy, back = round_trip(ledger, "uneven", tmp_path / "package")
+    on = date(2020, 10, 1)
+    assert answers(ledger, copy, on, back)["grants"] == answers(ledger, "uneven", on, {})["grants"]
+
+
 def test_importing_the_export_again_stores_nothing(
     ledger: Ledger, copies: dict[str, tuple[str, dict[str, str]]], tmp_path: Path
 ) -> None:
