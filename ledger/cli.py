@@ -1441,7 +1441,7 @@ def import_ocf(
     Every object is checked against its OCF schema, then for what the ledger needs (ids
     that resolve, quantities that add up, securities still in force). An error finding
     stores nothing (exit 2) unless --skip-invalid. Importing the same package again stores
-    nothing new: each event carries the external_id ocf:<object id>.
+    nothing new: each event's external_id is "ocf:" and the id of its OCF object.
     """
     from .ocf.importer import Finding, ImportResult, import_package  # the OCF schemas load lazily
 

@@ -37,13 +37,13 @@ from pydantic import BaseModel, ValidationError
 
 from ..domain.errors import InputError, RuleViolation
 from ..domain.events import FACT_ADAPTER
-from ..domain.values import MAX_MONTHS, MAX_SHARES
+from ..domain.values import MAX_MONTHS, MAX_SHARES, SLUG_PATTERN
 from ..files import Item
 from . import schemas
 from .package import MANIFEST, Package
 
 if TYPE_CHECKING:
-    from ..app import Ledger
+    from ..app import Ledger, RecordResult
 
 Severity = Literal["error", "warning", "info"]
 
@@ -93,19 +93,16 @@ def import_package(
     while True:
         mapper = Mapper(loaded, left_out)
         events = mapper.run()
-        culprit = _ledger_refusal(ledger, events, mapper.places)
-        if culprit is None:
+        checked = _checked(ledger, events, mapper.places)
+        if not isinstance(checked, Finding):
             break
-        left_out[culprit.object_id or ""] = culprit
+        left_out[checked.object_id or ""] = checked
     findings = loaded.findings + mapper.findings + list(left_out.values())
     has_errors = any(f.severity == "error" for f in findings)
-    stored = skipped = 0
+    stored, skipped = 0, len(checked.skipped)
     if events and not dry_run and (skip_invalid or not has_errors):
-        result = ledger.record(events, actor=actor)
-        stored, skipped = len(result.recorded), len(result.skipped)
-    elif events:
-        result = ledger.record(events, actor=actor, dry_run=True)
-        skipped = len(result.skipped)
+        recorded = ledger.record(events, actor=actor)
+        stored, skipped = len(recorded.recorded), len(recorded.skipped)
     return ImportResult(
         company=loaded.company,
         events=len(events),
@@ -115,11 +112,12 @@ def import_package(
     )
 
 
-def _ledger_refusal(ledger: Ledger, events: list[Item], places: dict[str, Obj]) -> Finding | None:
-    """The first object whose events the ledger refuses (a dry run), as an error finding;
-    None when it accepts them all. A refusal naming no object of the package is raised."""
+def _checked(ledger: Ledger, events: list[Item], places: dict[str, Obj]) -> RecordResult | Finding:
+    """The ledger's dry run of ``events``; or, when it refuses them, the first object whose
+    events it names, as an error finding. A refusal naming no object of the package is
+    raised."""
     try:
-        ledger.record(events, dry_run=True)
+        return ledger.record(events, dry_run=True)
     except (RuleViolation, InputError) as e:
         for line in e.lines:
             where = line.split(" (", 1)[0].split(": ", 1)[0]
@@ -128,7 +126,6 @@ def _ledger_refusal(ledger: Ledger, events: list[Item], places: dict[str, Obj]) 
                 rest = line[len(where) :].lstrip(": ")
                 return obj.finding("error", "ledger-rule", f"the ledger refuses it: {rest}")
         raise
-    return None
 
 
 # --- the package as read -------------------------------------------------------------------
@@ -178,6 +175,7 @@ class Loaded:
     plans: list[Obj] = field(default_factory=list)
     vesting_terms: dict[str, Obj] = field(default_factory=dict)
     dated: list[Obj] = field(default_factory=list)  # transactions and valuations
+    duplicates: list[Obj] = field(default_factory=list)  # left out; their securities too
     findings: list[Finding] = field(default_factory=list)
 
     @classmethod
@@ -187,6 +185,10 @@ class Loaded:
         if not isinstance(issuer_data, dict):
             raise InputError(f"{package.path}: {MANIFEST}: no issuer")
         issuer = Obj(MANIFEST, issuer_data, 0)
+        if company is not None and not (re.match(SLUG_PATTERN, company) and len(company) <= 100):
+            raise InputError(
+                f"--company {company!r}: a slug is lowercase letters, digits and hyphens"
+            )
         slug = company or slugify(str(issuer_data.get("legal_name") or "company"))
         loaded = cls(slug, issuer)
         loaded._judge(issuer)
@@ -240,6 +242,7 @@ class Loaded:
                     loaded.findings.append(
                         obj.finding("error", "duplicate-id", "another object has this id")
                     )
+                    loaded.duplicates.append(obj)
                     continue
                 seen.add(obj.id)
                 kind = obj.type
@@ -295,6 +298,7 @@ class Loaded:
 
 
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def slugify(text: str) -> str:
@@ -397,7 +401,6 @@ class Position:
     share_class: str | None
     quantity: int
     instrument: str | None = None
-    issued_by: str = ""
 
 
 @dataclass
@@ -452,12 +455,13 @@ class Mapper:
         self.plans: dict[str, PlanInfo] = {}
         self.positions: dict[str, Position] = {}
         self.ended: dict[str, Ended] = {}
-        self.slugs: set[str] = set()
+        self.slugs: dict[str, set[str]] = {}
         self.formation: date | None = None
         # Per object being mapped: its events and notes, kept only if it maps whole.
         self._pending: list[Item] = []
         self._notes: list[Finding] = []
         self._count: dict[str, int] = {}
+        self._errors: dict[str, set[str]] = {}  # error codes by object id, said once each
         # Indexes over every transaction, built before the replay.
         self.issuance_of: dict[str, Obj] = {}
         self.parent_of: dict[str, Obj] = {}
@@ -507,21 +511,18 @@ class Mapper:
             security = data.get("security_id")
             if obj.type in ISSUANCES and isinstance(security, str):
                 if security in self.issuance_of:
-                    self.findings.append(
-                        obj.finding(
-                            "error",
-                            "duplicate-security",
-                            f"security_id {security!r} is already issued by "
-                            f"{self.issuance_of[security].id}",
-                        )
-                    )
+                    first = self.issuance_of[security].id
+                    message = f"security_id {security!r} is already issued by {first}"
+                    self.error(obj, "duplicate-security", message)
                     self.consumed.add(obj.id)  # never mapped
                 else:
                     self.issuance_of[security] = obj
             elif obj.type == "TX_VESTING_START" and isinstance(security, str):
                 self.vesting_start.setdefault(security, str(data.get("date")))
-            balance = data.get("balance_security_id")
-            children = ids_of(data, "resulting_security_ids")
+        # An object with a duplicate id is left out, and the securities it issues with it.
+        for obj in [*self.loaded.dated, *self.loaded.duplicates]:
+            balance = obj.data.get("balance_security_id")
+            children = ids_of(obj.data, "resulting_security_ids")
             if isinstance(balance, str) and balance:
                 children.append(balance)
             for security_id in children:
@@ -531,13 +532,8 @@ class Mapper:
             if child is not None:
                 self.consumed.add(child.id)
             else:
-                self.findings.append(
-                    parent.finding(
-                        "error",
-                        "missing-resulting-security",
-                        f"its balance or resulting security {security!r} is never issued",
-                    )
-                )
+                message = f"its balance or resulting security {security!r} is never issued"
+                self.error(parent, "missing-resulting-security", message)
         loaded = self.loaded
         known = {
             "stakeholders": {o.id for o in loaded.stakeholders},
@@ -550,10 +546,12 @@ class Mapper:
                 ref = obj.data.get(key)
                 if ref is not None and ref not in known[kind]:
                     # Unknown vesting terms lose the schedule, not the award (_vesting).
-                    severity: Severity = "warning" if kind == "vesting_terms" else "error"
                     what = kind[:-1].replace("_", " ")
                     message = f"{key} {ref!r} names no {what} of the package"
-                    self.findings.append(obj.finding(severity, "dangling-id", message))
+                    if kind == "vesting_terms":
+                        self.findings.append(obj.finding("warning", "dangling-id", message))
+                    else:
+                        self.error(obj, "dangling-id", message)
 
     def _map(self, obj: Obj, handler: Handler) -> None:
         """Map one object whole, or record why not (its events and notes are dropped)."""
@@ -565,9 +563,8 @@ class Mapper:
             day = self._date(obj)
             handler(self, obj, day)
         except Refused as e:
-            known = {f.code for f in self.findings if f.object_id == obj.id}
-            if refused is None and e.code not in known:
-                self.findings.append(obj.finding("error", e.code, str(e)))
+            if refused is None and e.code not in self._errors.get(obj.id, ()):
+                self.error(obj, e.code, str(e))
             self._undo(obj)
             self._extinguish(obj)
             return
@@ -575,6 +572,10 @@ class Mapper:
         self.findings.extend(self._notes)
         for item in self._pending:
             self.places[item.where] = obj
+
+    def error(self, obj: Obj, code: str, message: str) -> None:
+        self._errors.setdefault(obj.id, set()).add(code)
+        self.findings.append(obj.finding("error", code, message))
 
     def _extinguish(self, obj: Obj) -> None:
         """A terminal transaction left out still ends its security as far as OCF goes: a
@@ -639,13 +640,18 @@ class Mapper:
             raise Refused("not-representable", f"{event_type} {place}: {error['msg']}") from None
         self._pending.append(Item(obj.where, event))
 
-    def new_slug(self, text: str) -> str:
-        base = slugify(text)
+    def new_slug(self, kind: str, ocf_id: Any, text: str) -> str:
+        """A slug unique among the ``kind``'s (party, class, plan, instrument): the OCF id
+        itself when it is already a readable slug (a package written from a ledger), else
+        one made of ``text`` (a name), numbered from -2 when taken."""
+        taken = self.slugs.setdefault(kind, set())
+        readable = isinstance(ocf_id, str) and len(ocf_id) <= 90 and not _UUID.match(ocf_id)
+        base = ocf_id if readable and re.match(SLUG_PATTERN, ocf_id) else slugify(text)
         slug, number = base, 1
-        while slug in self.slugs:
+        while slug in taken:
             number += 1
             slug = f"{base}-{number}"
-        self.slugs.add(slug)
+        taken.add(slug)
         return slug
 
     def party(self, obj: Obj, key: str = "stakeholder_id") -> str:
@@ -735,7 +741,6 @@ class Mapper:
                 f"{security!r} is issued on {issuance.data.get('date')}, the transaction "
                 f"dated {obj.data.get('date')}: it counts from the transaction's date",
             )
-        position.issued_by = issuance.id
         return issuance, position
 
     def end(self, obj: Obj, security: str, day: date) -> None:
@@ -798,7 +803,7 @@ def _stakeholder(m: Mapper, obj: Obj, day: date) -> None:
     if legal is None:
         raise Refused("missing-field", "no name.legal_name")
     kind = "institution" if data.get("stakeholder_type") == "INSTITUTION" else "individual"
-    slug = m.new_slug(legal)
+    slug = m.new_slug("party", obj.id, legal)
     m.emit(obj, day, "StakeholderRecorded", party=slug, name=legal, kind=kind)
     m.parties[obj.id] = slug
 
@@ -844,7 +849,7 @@ def _stock_class(m: Mapper, obj: Obj, day: date) -> None:
             "not-held",
             "conversion_rights: the ledger records conversions as they happen, not the terms",
         )
-    slug = m.new_slug(name)
+    slug = m.new_slug("class", obj.id, name)
     kind = "preferred" if data.get("class_type") == "PREFERRED" else "common"
     m.emit(
         obj,
@@ -870,7 +875,7 @@ def _stock_plan(m: Mapper, obj: Obj, day: date) -> None:
     if behaviour not in (None, "RETIRE", "RETURN_TO_POOL"):
         m.note(obj, "info", "not-held", f"cancellation behaviour {behaviour}: returns to the pool")
     name = text_of(data, "plan_name") or obj.id
-    slug = m.new_slug(name)
+    slug = m.new_slug("plan", obj.id, name)
     reserved = count_of(data.get("initial_shares_reserved"), "initial_shares_reserved")
     m.emit(
         obj,
@@ -911,7 +916,7 @@ def _stock_issuance(m: Mapper, obj: Obj, day: date) -> None:
         shares=quantity,
         price_per_share=_price(data, "share_price"),
     )
-    m.positions[security] = Position("stock", holder, cls.slug, quantity, issued_by=obj.id)
+    m.positions[security] = Position("stock", holder, cls.slug, quantity)
 
 
 def _remainder_cancelled(
@@ -1201,7 +1206,7 @@ def _award_issuance(m: Mapper, obj: Obj, day: date) -> None:
         )
     if data.get("early_exercisable"):
         m.note(obj, "info", "not-held", "early exercise: the ledger exercises vested awards only")
-    grant = m.new_slug(text_of(data, "custom_id") or security)
+    grant = m.new_slug("instrument", security, text_of(data, "custom_id") or security)
     m.emit(
         obj,
         day,
@@ -1215,7 +1220,7 @@ def _award_issuance(m: Mapper, obj: Obj, day: date) -> None:
         expiration_date=text_of(data, "expiration_date"),
         vesting=_vesting(m, obj, security, day),
     )
-    m.positions[security] = Position("award", holder, plan.share_class, quantity, grant, obj.id)
+    m.positions[security] = Position("award", holder, plan.share_class, quantity, grant)
 
 
 def _vesting(m: Mapper, obj: Obj, security: str, day: date) -> dict[str, Any] | None:
@@ -1296,6 +1301,9 @@ def schedule_of(terms: dict[str, Any]) -> tuple[dict[str, int] | None, str]:
                 return None, f"vesting on {period.get('day_of_month')}"
             length, occurrences = int(period["length"]), int(period["occurrences"])
             portion = _portion(current)
+            if (current.get("portion") or {}).get("remainder") is True:
+                # A portion of what is still unvested when the condition starts.
+                portion *= 1 - sum(p for _, p in installments)
             base = at[relative]
             cliff = period.get("cliff_installment")
             old_cliff = (current.get("cliff_condition") or {}).get("period") or {}
@@ -1455,13 +1463,13 @@ def _warrant_issuance(m: Mapper, obj: Obj, day: date) -> None:
             "class-assumed",
             f"no stock class named: the only common class, {cls.name}, is assumed",
         )
-    warrant = m.new_slug(text_of(data, "custom_id") or security)
+    warrant = m.new_slug("instrument", security, text_of(data, "custom_id") or security)
     m.emit(
         obj, day, "WarrantIssued", warrant=warrant, holder=holder, share_class=cls.slug,
         quantity=quantity, exercise_price=price,
         expiration_date=text_of(data, "warrant_expiration_date"),
     )  # fmt: skip
-    m.positions[security] = Position("warrant", holder, cls.slug, quantity, warrant, obj.id)
+    m.positions[security] = Position("warrant", holder, cls.slug, quantity, warrant)
 
 
 def _warrant_exercise(m: Mapper, obj: Obj, day: date) -> None:
@@ -1585,14 +1593,14 @@ def _convertible_issuance(m: Mapper, obj: Obj, day: date) -> None:
                 "interest other than one simple rate: the first rate is recorded as simple "
                 "interest",
             )
-    slug = m.new_slug(text_of(data, "custom_id") or security)
+    slug = m.new_slug("instrument", security, text_of(data, "custom_id") or security)
     m.emit(
         obj, day, "ConvertibleIssued", convertible=slug, holder=holder, kind=kind,
         amount=amount, valuation_cap=cap,
         discount_percent=discount_percent, cap_basis=basis, interest_rate_percent=interest,
         maturity_date=text_of(mechanism, "maturity_date"),
     )  # fmt: skip
-    m.positions[security] = Position("convertible", holder, None, 1, slug, obj.id)
+    m.positions[security] = Position("convertible", holder, None, 1, slug)
 
 
 def _convertible_conversion(m: Mapper, obj: Obj, day: date) -> None:

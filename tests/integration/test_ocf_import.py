@@ -229,13 +229,31 @@ def issuance(security: str, holder: str, quantity: int, day: str = "2020-02-01")
     }
 
 
-def package(root: Path, transactions: list[dict[str, Any]], **manifest: Any) -> Path:
-    """A package directory with Tiny Co, Ann and Bob, the class Common and ``transactions``."""
+PLAN = {
+    "object_type": "STOCK_PLAN",
+    "id": "plan",
+    "plan_name": "2020 Plan",
+    "initial_shares_reserved": "500",
+    "stock_class_ids": ["common"],
+}
+FOUR_YEARS_ONE_YEAR_CLIFF = json.loads(
+    (ACME / "VestingTerms.ocf.json").read_text(encoding="utf-8")
+)["items"]
+
+
+def package(root: Path, transactions: list[dict[str, Any]], *, awards: bool = False) -> Path:
+    """A package directory with Tiny Co, Ann and Bob, the class Common and ``transactions``
+    (and with ``awards``, a plan of 500 shares and acme's vesting terms)."""
     files = {
         "Stakeholders.ocf.json": ("OCF_STAKEHOLDERS_FILE", STAKEHOLDERS, "stakeholders_files"),
         "StockClasses.ocf.json": ("OCF_STOCK_CLASSES_FILE", [COMMON], "stock_classes_files"),
         "Transactions.ocf.json": ("OCF_TRANSACTIONS_FILE", transactions, "transactions_files"),
     }
+    if awards:
+        files["StockPlans.ocf.json"] = ("OCF_STOCK_PLANS_FILE", [PLAN], "stock_plans_files")
+        files["VestingTerms.ocf.json"] = (
+            "OCF_VESTING_TERMS_FILE", FOUR_YEARS_ONE_YEAR_CLIFF, "vesting_terms_files",
+        )  # fmt: skip
     root.mkdir(parents=True, exist_ok=True)
     lists: dict[str, Any] = {}
     for name, (file_type, items, key) in files.items():
@@ -248,7 +266,6 @@ def package(root: Path, transactions: list[dict[str, Any]], **manifest: Any) -> 
         "as_of": "2024-01-01",
         "generated_at": "2024-01-01T00:00:00Z",
         **lists,
-        **manifest,
     }
     (root / "Manifest.ocf.json").write_text(json.dumps(body))
     return root
@@ -315,6 +332,89 @@ def test_an_object_the_ledger_refuses_is_left_out_and_named(ledger: Ledger, tmp_
     assert stored.stored == stored.events
 
 
+def test_an_option_with_vesting_exercised_with_a_balance_security(
+    memory: Ledger, tmp_path: Path
+) -> None:
+    def grant(security: str, quantity: int, day: str) -> dict[str, Any]:
+        return {
+            "object_type": "TX_EQUITY_COMPENSATION_ISSUANCE",
+            "id": f"{security}-grant",
+            "security_id": security,
+            "date": day,
+            "custom_id": security.upper(),
+            "stakeholder_id": "bob",
+            "stock_plan_id": "plan",
+            "quantity": str(quantity),
+            "exercise_price": {"amount": "0.50", "currency": "USD"},
+            "compensation_type": "OPTION_ISO",
+            "expiration_date": "2030-01-01",
+            "vesting_terms_id": FOUR_YEARS_ONE_YEAR_CLIFF[0]["id"],
+            "termination_exercise_windows": [],
+            "security_law_exemptions": [],
+        }
+
+    root = package(
+        tmp_path / "p",
+        [
+            grant("o1", 480, "2020-02-01"),
+            {
+                "object_type": "TX_VESTING_START",
+                "id": "o1-start",
+                "security_id": "o1",
+                "vesting_condition_id": "start_condition",
+                "date": "2020-03-01",
+            },
+            {
+                "object_type": "TX_EQUITY_COMPENSATION_EXERCISE",
+                "id": "o1-exercise",
+                "security_id": "o1",
+                "date": "2021-06-01",
+                "quantity": "100",
+                "resulting_security_ids": ["s1"],
+                "balance_security_id": "o2",
+            },
+            issuance("s1", "bob", 100, "2021-06-01"),
+            grant("o2", 380, "2021-06-01"),
+        ],
+        awards=True,
+    )
+    result = import_package(memory, root)
+    assert not result.errors, result.errors
+    (award,) = memory.grants("tiny-co", as_of=date(2021, 6, 1)).grants
+    assert award.vesting is not None
+    assert award.vesting.model_dump(mode="json") == {
+        "start": "2020-03-01", "months": 48, "cliff_months": 12, "every_months": 1,
+    }  # fmt: skip
+    # 15 whole months of 48 vested; the balance security o2 goes on as the same grant.
+    assert (award.grant, award.vested, award.exercised, award.outstanding) == ("o1", 150, 100, 380)
+    assert held(memory, "tiny-co", "2021-06-01") == {"bob": {"common": 100}}
+
+
+def test_board_relationships_become_the_board(memory: Ledger, tmp_path: Path) -> None:
+    def change(number: int, day: str, **relationship: str) -> dict[str, Any]:
+        return {
+            "object_type": "CE_STAKEHOLDER_RELATIONSHIP",
+            "id": f"ce-{number}",
+            "stakeholder_id": "ann",
+            "date": day,
+            **relationship,
+        }
+
+    root = package(
+        tmp_path / "p",
+        [
+            change(1, "2020-02-01", relationship_started="BOARD_MEMBER"),
+            change(2, "2021-02-01", relationship_started="EMPLOYEE"),
+            change(3, "2022-02-01", relationship_ended="BOARD_MEMBER"),
+        ],
+    )
+    result = import_package(memory, root)
+    assert codes(result, "info")["ce-2"] == {"not-held"}
+    on_board = memory.board("tiny-co", as_of=date(2021, 12, 31)).directors
+    assert [(d.person, str(d.since)) for d in on_board] == [("ann", "2020-02-01")]
+    assert memory.board("tiny-co", as_of=date(2022, 2, 1)).directors == []
+
+
 def test_a_huge_quantity_is_an_error_finding(memory: Ledger, tmp_path: Path) -> None:
     root = package(tmp_path / "p", [issuance("s1", "ann", 10**30)])
     result = import_package(memory, root)
@@ -362,4 +462,6 @@ def test_hostile_packages_are_one_line_errors_and_store_nothing(
             assert expected in message
             assert "\n" not in message
             assert str(path) in message
+        with pytest.raises(InputError, match="--company 'Not A Slug'"):
+            import_package(ledger, ACME, company="Not A Slug")
         assert ledger.known_position() == 0
