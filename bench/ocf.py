@@ -463,7 +463,7 @@ def measure(engine: Engine, package: Path, repeat: int) -> Figures:
         figures.peak_mb = max(figures.peak_mb, run["peak_kib"] / 1024)
     log(
         f"  {engine.name}: import {figures.rate:,.0f} ev/s, parse {figures.raw_rate:,.0f} "
-        f"objects/s ({figures.ratio:.2f}×), peak {figures.peak_mb:,.0f} MB"
+        f"objects/s ({figures.ratio:.3f}×), peak {figures.peak_mb:,.0f} MB"
     )
     return figures
 
@@ -476,7 +476,7 @@ def markdown(
             f"OCF import rate ≥ {RATIO_TARGET}× reading + json.loads of the same files "
             f"({transactions:,} transactions)",
             f.engine,
-            f"{f.ratio:.2f}× ({f.rate:,.0f} events/s vs {f.raw_rate:,.0f} objects/s; "
+            f"{f.ratio:.3f}× ({f.rate:,.0f} events/s vs {f.raw_rate:,.0f} objects/s; "
             f"{f.events:,} events from {f.objects:,} objects; peak RSS {f.peak_mb:,.0f} MB)",
             "**met**" if f.ratio >= RATIO_TARGET else "**not met**",
         ]
