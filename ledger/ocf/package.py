@@ -29,14 +29,15 @@ FILE_LISTS = (
     "stock_classes_files",
     "stock_plans_files",
     "vesting_terms_files",
-    "valuations_files",
     "stock_legend_templates_files",
     "documents_files",
     "financings_files",
     "transactions_files",
+    "valuations_files",
 )
 """The manifest's lists of files, in the order the importer reads them: who and what exists
-before what happens to it."""
+before what happens to it, and a valuation after the transactions of its date (it is priced
+on the shares outstanding at the end of that day)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class Package:
     """A package's manifest and a reader of the files it lists."""
 
     def __init__(self, path: Path) -> None:
+        if path.name == MANIFEST and path.is_file():
+            path = path.parent  # the manifest names its package
         self.path = path
         if path.is_dir():
             self._zip: zipfile.ZipFile | None = None

@@ -123,6 +123,9 @@ def test_acme_from_a_zip_is_the_same_import(memory: Ledger, tmp_path: Path) -> N
     result = import_package(memory, archive, company="acme", skip_invalid=True)
     assert result.stored == 22
     assert held(memory, "acme", "2023-06-29") == ACME_OUTSTANDING["2023-06-29"]
+    # The manifest itself names its package too.
+    again = import_package(memory, ACME / "Manifest.ocf.json", company="acme", skip_invalid=True)
+    assert (again.stored, again.skipped) == (0, 22)
 
 
 # --- example-inc: a real vendor export, dirty -------------------------------------------------
@@ -413,6 +416,18 @@ def test_board_relationships_become_the_board(memory: Ledger, tmp_path: Path) ->
     on_board = memory.board("tiny-co", as_of=date(2021, 12, 31)).directors
     assert [(d.person, str(d.since)) for d in on_board] == [("ann", "2020-02-01")]
     assert memory.board("tiny-co", as_of=date(2022, 2, 1)).directors == []
+
+
+def test_an_issuer_without_formation_date_starts_at_the_first_date(
+    memory: Ledger, tmp_path: Path
+) -> None:
+    root = package(tmp_path / "p", [issuance("s1", "ann", 100, "2020-05-01")])
+    manifest = json.loads((root / "Manifest.ocf.json").read_text())
+    del manifest["issuer"]["formation_date"]
+    (root / "Manifest.ocf.json").write_text(json.dumps(manifest))
+    result = import_package(memory, root)
+    assert codes(result, "warning")["issuer"] == {"schema", "formation-assumed"}
+    assert held(memory, "tiny-co", "2020-05-01") == {"ann": {"common": 100}}
 
 
 def test_a_huge_quantity_is_an_error_finding(memory: Ledger, tmp_path: Path) -> None:

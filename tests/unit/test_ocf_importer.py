@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from ledger.ocf.importer import Refused, count_of, schedule_of, slugify
+from ledger.ocf.values import Refused, count_of, slugify
+from ledger.ocf.vesting import schedule_of
 
 DATA = Path(__file__).parent.parent / "data" / "ocf"
 

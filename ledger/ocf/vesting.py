@@ -1,0 +1,98 @@
+"""OCF vesting terms as the ledger's schedule ``{months, cliff_months, every_months}``, when
+the ledger's vests exactly alike."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from itertools import pairwise
+from typing import Any
+
+from ..domain.values import MAX_MONTHS
+from .values import Refused, fraction_of
+
+
+def schedule_of(terms: dict[str, Any]) -> tuple[dict[str, int] | None, str]:
+    """The ledger's schedule ``{months, cliff_months, every_months}`` that vests exactly as
+    the OCF vesting conditions do, month by month; else None and why not."""
+    conditions = {
+        c.get("id"): c for c in terms.get("vesting_conditions") or [] if isinstance(c, dict)
+    }
+    starts = [
+        c
+        for c in conditions.values()
+        if (c.get("trigger") or {}).get("type") == "VESTING_START_DATE"
+    ]
+    if len(starts) != 1:
+        return None, "not a single vesting start"
+    installments: list[tuple[int, Fraction]] = []  # (month, portion)
+    at = {starts[0].get("id"): 0}
+    current = starts[0]
+    try:
+        if _portion(current) != 0:
+            return None, "shares vest at the start"
+        while True:
+            following = current.get("next_condition_ids") or []
+            if not following:
+                break
+            if len(following) != 1 or following[0] not in conditions:
+                return None, "conditions that branch or name unknown conditions"
+            current = conditions[following[0]]
+            trigger = current.get("trigger") or {}
+            period = trigger.get("period") or {}
+            relative = trigger.get("relative_to_condition_id")
+            if trigger.get("type") != "VESTING_SCHEDULE_RELATIVE" or relative not in at:
+                return None, f"a {trigger.get('type')} condition (vesting by events or conditions)"
+            if period.get("type") != "MONTHS":
+                return None, "a period counted in days"
+            if period.get("day_of_month") not in (None, "VESTING_START_DAY_OR_LAST_DAY_OF_MONTH"):
+                return None, f"vesting on {period.get('day_of_month')}"
+            length, occurrences = int(period["length"]), int(period["occurrences"])
+            portion = _portion(current)
+            if (current.get("portion") or {}).get("remainder") is True:
+                # A portion of what is still unvested when the condition starts.
+                portion *= 1 - sum(p for _, p in installments)
+            base = at[relative]
+            cliff = period.get("cliff_installment")
+            old_cliff = (current.get("cliff_condition") or {}).get("period") or {}
+            cliff_month = (
+                base + int(cliff) * length if cliff else base + int(old_cliff.get("length") or 0)
+            )
+            for number in range(1, occurrences + 1):
+                installments.append((max(base + number * length, cliff_month), portion))
+            at[current.get("id")] = base + occurrences * length
+    except (KeyError, TypeError, ValueError, Refused):
+        return None, "a period or portion that is not a number"
+    if not installments or sum(p for _, p in installments) != 1:
+        return None, "portions that do not add up to the whole"
+    months = max(month for month, _ in installments)
+    if not 0 < months <= MAX_MONTHS:
+        return None, f"{months} months"
+    vested = [Fraction(0)] * (months + 1)
+    for month, portion in installments:
+        for m in range(month, months + 1):
+            vested[m] += portion
+    steps = sorted({month for month, _ in installments})
+    every = min((b - a for a, b in pairwise(steps)), default=months)
+    cliff = steps[0] if steps[0] != every else 0
+    for month in range(months + 1):
+        if month < cliff:
+            ledger = Fraction(0)
+        elif month >= months:
+            ledger = Fraction(1)
+        else:
+            ledger = Fraction(max(cliff, month // every * every), months)
+        if ledger != vested[month]:
+            return None, "a schedule the ledger's (months, cliff, every) cannot express"
+    return {"months": months, "cliff_months": cliff, "every_months": every}, ""
+
+
+def _portion(condition: dict[str, Any]) -> Fraction:
+    portion = condition.get("portion")
+    if isinstance(portion, dict):
+        return fraction_of(portion.get("numerator"), "portion") / fraction_of(
+            portion.get("denominator"), "portion"
+        )
+    quantity = condition.get("quantity")
+    if quantity is not None and fraction_of(quantity, "quantity") != 0:
+        raise Refused("not-held", "a vesting quantity in shares")
+    return Fraction(0)
