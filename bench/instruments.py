@@ -419,11 +419,11 @@ def measure(
 SECTION = "## Targets of issue 11 (equity instruments)"
 
 
-def write_section(path: Path, lines: list[str]) -> None:
+def write_section(path: Path, lines: list[str], heading: str = SECTION) -> None:
     """Put the section at the end of ``path``, in place of the one there (the section is the
-    file's last: everything from its heading on is its own)."""
+    file's last: everything from its ``heading`` on is its own)."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    kept = text.split("\n" + SECTION, 1)[0].rstrip("\n")
+    kept = text.split("\n" + heading, 1)[0].rstrip("\n")
     path.write_text(kept + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
 
 

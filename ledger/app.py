@@ -590,6 +590,16 @@ class Ledger(Application[str]):
             raise self.unknown_company(company)
         return list(self._known(stream, position))
 
+    def last_recorded(self, company: str) -> datetime:
+        """When the last event of the company's log was recorded (a time that changes only
+        when the company does)."""
+        stream = self._stream(company)
+        if not stream.stored:
+            raise self.unknown_company(company)
+        last = self._with_times(stream).stored[stream.version].recorded_at
+        assert last is not None  # _with_times filled it in
+        return last
+
     @staticmethod
     def _known(stream: Stream, position: int) -> Sequence[Entry]:
         if position >= stream.last_position:

@@ -1408,7 +1408,21 @@ def export_events(r: ExportRequest) -> dict[str, Any]:
     return write_export(r.out, r.fmt, [table], {"kind": "events", **head})
 
 
-EXPORT_KINDS: dict[str, Callable[[ExportRequest], dict[str, Any]]] = {"events": export_events}
+def export_ocf(r: ExportRequest) -> dict[str, Any]:
+    from .ocf.exporter import write_package
+
+    r.only("export ocf", "--as-of")
+    if len(r.companies) != 1:
+        raise InputError("export ocf takes one company")
+    with open_ledger(r.db) as ledger:
+        written = write_package(ledger, r.companies[0], r.out, as_of=parse_as_of(r.as_of))
+    return {"files": [{"path": path, "rows": n} for path, n in written.files.items()]}
+
+
+EXPORT_KINDS: dict[str, Callable[[ExportRequest], dict[str, Any]]] = {
+    "events": export_events,
+    "ocf": export_ocf,
+}
 """What ``corpledger export KIND …`` does for a first argument naming a kind; any other first
 argument is a company. A company named like a kind is exported with ``--company NAME``."""
 
@@ -1418,8 +1432,9 @@ def export(
     targets: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="events|COMPANY",
-            help="events: the event log; else the companies to export.",
+            metavar="events|ocf|COMPANY",
+            help="events: the event log; ocf COMPANY: an Open Cap Table Format package; else "
+            "the companies to export.",
             show_default=False,
         ),
     ] = None,
@@ -1479,7 +1494,8 @@ def export(
     """Files for downstream tools (docs/exports.md): the cap table, grants, roster and board
     of companies as of --as-of (one file per table, every company in it), or the event log
     (export events), as Parquet, CSV or JSON Lines, with a manifest.json of rows and SHA-256
-    checksums."""
+    checksums. export ocf COMPANY writes an Open Cap Table Format package (docs/ocf-export.md),
+    with --as-of its events up to that date."""
     given = list(targets or [])
     kind = given.pop(0) if given and given[0] in EXPORT_KINDS else None
     if out is None:

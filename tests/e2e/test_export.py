@@ -260,3 +260,44 @@ def test_docs_exports_lists_every_column_of_every_file_with_its_type() -> None:
             for column in re.findall(r"`(\w+)`", cells)
         }
         assert documented == {c: column_type(c) for c in columns}, name
+
+
+def test_export_ocf_writes_a_package_that_imports_back_to_the_same_cap_table(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "ocf"
+    code, printed, err = cli_out(
+        capsys, "--db", url, "export", "ocf", "lumen-robotics", "--as-of", AS_OF, "--out", str(out)
+    )
+    assert (code, err) == (0, ""), err
+    assert printed.splitlines()[0] == f"{out / 'Manifest.ocf.json'}: 1 row"
+    assert json.loads((out / "Manifest.ocf.json").read_text())["as_of"] == AS_OF
+    code, _, err = cli_out(
+        capsys, "--db", url, "import", "ocf", str(out), "--company", "lumen-again"
+    )
+    assert (code, err) == (0, ""), err
+    with Ledger.open(url) as ledger:
+        day = date.fromisoformat(AS_OF)
+        before, after = (ledger.cap_table(c, as_of=day) for c in ("lumen-robotics", "lumen-again"))
+    assert after.model_dump(exclude={"company", "known_at", "valuation"}) == before.model_dump(
+        exclude={"company", "known_at", "valuation"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["acme-rockets", "lumen-robotics"], "export ocf takes one company"),
+        (["lumen-robotics", "--format", "csv"], "--format does not apply to export ocf"),
+        (["nobody"], "unknown company 'nobody'"),
+    ],
+)
+def test_export_ocf_refuses_in_one_line(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    out = tmp_path / "ocf"
+    code, printed, err = cli_out(capsys, "--db", url, "export", "ocf", *args, "--out", str(out))
+    assert (code, printed) == (2, "")
+    assert err.startswith(f"error: {message}"), err
+    assert err.count("\n") == 1, err
+    assert not out.exists()
