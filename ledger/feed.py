@@ -62,11 +62,15 @@ READY = 5.0
 
 @dataclass(frozen=True)
 class FeedPage:
-    """Up to ``limit`` events after ``after``; resume after ``last`` (the last event's position,
-    or ``after`` when there is none)."""
+    """Up to ``limit`` events after ``after``, read up to position ``end``: every event up to
+    ``end`` (of the company asked for) is in this page or an earlier one, so a consumer may
+    resume after ``end`` (or after ``last``, the last event's position, or ``after`` when there
+    is none). ``end`` is ``last`` for a full page, else the end of the log (or ``until``) as
+    the read found it: a consumer of one company moves past the others' events with it."""
 
     after: int
     events: list[HistoryEvent]
+    end: int
 
     @property
     def last(self) -> int:
@@ -107,14 +111,20 @@ class Feed:
         if not 1 <= limit <= MAX_PAGE:
             raise InputError(f"limit {limit} is not between 1 and {MAX_PAGE}")
         log = self.ledger.store.log
-        rows = log.timed_events_after(after, limit, until=until, company=company)
+        # The end first: every position up to it is visible by now, or a gap never filled
+        # (see the module's docstring), so the page holds every event up to it.
+        end = log.last_position()
+        if until is not None:
+            end = min(end, until)
+        rows = log.timed_events_after(after, limit, until=end, company=company)
         if not rows and company is not None and not log.has_company(company):
             raise self.ledger.unknown_company(company)
         events = []
         for position, owner, _, state, recorded_at in rows:
             event_id, actor, fact = decode(position, owner, state)
             events.append(history_event(owner, position, event_id, fact, recorded_at, actor))
-        return FeedPage(after, events)
+        full = len(events) == limit
+        return FeedPage(after, events, events[-1].position if full else max(after, end))
 
     def events(
         self,

@@ -90,9 +90,26 @@ def test_pages_after_any_position_concatenate_to_the_rest_of_the_log(
         if not page.events:
             break
         seen += [e.position for e in page.events]
-        position = page.last
+        assert page.end == page.last  # a full page, or the last one: the end of the log
+        position = page.end
     assert seen == [p for p in whole if p > after]
     assert feed.page(position).events == []
+
+
+def test_a_page_says_the_end_it_read_up_to_so_a_company_consumer_moves_past_the_others(
+    stocked: Ledger,
+) -> None:
+    feed = Feed(stocked)
+    end = stocked.known_position()
+    assert [e.company for e in feed.events(after=end - 1)] == ["alpha"]  # the retraction
+    beta = list(feed.events(company="beta"))
+    caught_up = feed.page(beta[-1].position, 10, "beta")
+    # No beta event is left, and none can come up to the end of the log: resume from there.
+    assert (caught_up.events, caught_up.last, caught_up.end) == ([], beta[-1].position, end)
+    full = feed.page(0, 3, "beta")
+    assert full.end == full.last == full.events[-1].position  # a full page: no further
+    assert feed.page(0, 10, "beta", until=5).end == 5
+    assert feed.page(end + 7).end == end + 7  # never behind where the consumer stands
 
 
 @pytest.mark.parametrize(
