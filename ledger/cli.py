@@ -1864,8 +1864,9 @@ def serve(
         typer.Option(
             "--no-project",
             metavar="",
-            help="A POST returns once its events are stored; a worker (corpledger projections "
-            "run --follow), or the next query, brings the read models up to date.",
+            help="A POST returns once its events are stored and queries answer as of the read "
+            "models, waiting for min_position: a worker (corpledger projections run --follow) "
+            "keeps them up to date.",
         ),
     ] = False,
     db: DbOption = None,
