@@ -67,8 +67,8 @@ MAX_WAIT = 60.0
 """The longest ``GET /v1/events`` long-polls (``wait``)."""
 
 WAIT_SLICE = 1.0
-"""A wait for the feed runs in a thread this long at a time, between looks at the client
-(gone: the wait ends)."""
+"""A wait for the feed lasts this long at a time, between looks at the client (gone: the wait
+ends)."""
 
 READ_WAIT = 2.0
 """The longest a ``--no-project`` server's query waits for the projections worker to bring
@@ -80,9 +80,6 @@ first to the longest (the worker projects a batch in milliseconds to a second)."
 
 KEEP_ALIVE = 15.0
 """Seconds of silence after which the event stream sends a comment (proxies keep it open)."""
-
-FEED_WAITERS = 200
-"""Threads that may wait for the feed at once, apart from those answering queries."""
 
 MEDIA_TYPES: dict[str, Literal["json", "jsonl"]] = {
     "application/json": "json",
@@ -219,7 +216,6 @@ def create_app(
     ledger = Ledger.open(url, create=False)
     tokens = TokenStore(ledger.engine)
     feed = Feed(ledger)
-    waiting = anyio.CapacityLimiter(FEED_WAITERS)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -525,13 +521,11 @@ def create_app(
     async def wait_for(
         request: Request, waiter: Waiter, after: int, company: str | None, seconds: float
     ) -> bool:
-        """Whether an event after ``after`` came within ``seconds``: waited for in slices, in
-        threads of their own, ending early when the client goes away."""
+        """Whether an event after ``after`` came within ``seconds``: waited for in slices (the
+        loop woken at a commit: no thread held), ending early when the client goes away."""
         deadline = anyio.current_time() + seconds
         while (left := deadline - anyio.current_time()) > 0:
-            if await anyio.to_thread.run_sync(
-                waiter.wait_for, after, min(left, WAIT_SLICE), company, limiter=waiting
-            ):
+            if await waiter.wait(after, min(left, WAIT_SLICE), company):
                 return True
             if waiter.cancelled or await request.is_disconnected():
                 return False

@@ -5,6 +5,7 @@ instance and end when cancelled."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 import time
@@ -239,3 +240,46 @@ def test_a_wait_wakes_on_a_commit_of_another_ledger_and_ends_when_cancelled(
         assert time.monotonic() - started < 2
         assert not waiter.wait_for(0, 30)  # cancelled for good
     assert not feed.wait_for(0, 30)  # closed
+
+
+def test_asyncio_waits_hold_no_thread_wake_on_a_commit_and_end_when_cancelled(
+    durable_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Waits never look at the log on their own: only the watching thread wakes them.
+    monkeypatch.setattr("ledger.feed.RECHECK", 60.0)
+    with Ledger.open(durable_url) as ledger, Feed(ledger) as feed:
+        ledger.record(b.founded("alpha", "2020-01-01", {"founder": 1}), project=False)
+        last = ledger.known_position()
+
+        def record_elsewhere() -> None:
+            time.sleep(0.3)
+            with Ledger.open(durable_url) as other:
+                other.record([b.issued("alpha", "ann", "common", 5, "2021-01-01")], project=False)
+
+        async def many_waits() -> tuple[list[bool], int, float]:
+            assert not await feed.waiter().wait(last, 0.1)  # nothing comes; the watch starts
+            threads = threading.active_count()
+            waits = [asyncio.create_task(feed.waiter().wait(last, 30, "alpha")) for _ in range(50)]
+            await asyncio.sleep(0.1)
+            waiting = threading.active_count() - threads  # at most the executor's lookers
+            started = time.monotonic()
+            woke = await asyncio.gather(*waits)
+            return woke, waiting, time.monotonic() - started
+
+        writer = threading.Thread(target=record_elsewhere)
+        writer.start()
+        woke, waiting, took = asyncio.run(many_waits())
+        writer.join()
+        assert woke == [True] * 50
+        assert waiting < 50  # a thread a wait would be 50 (and the executor queues past 32)
+        assert took < 2
+
+        async def cancelled() -> tuple[bool, float]:
+            waiter = feed.waiter()
+            threading.Timer(0.1, waiter.cancel).start()
+            started = time.monotonic()
+            return await waiter.wait(last + 1, 30), time.monotonic() - started
+
+        ended, took = asyncio.run(cancelled())
+        assert ended is False
+        assert took < 2
