@@ -1275,11 +1275,11 @@ def events(
         waiter = feed.waiter()
         with cancelled_on_signals(waiter):
             while not waiter.cancelled and (left is None or left > 0):
-                found = feed.page(after, min(PAGE, left or PAGE), company).events
+                page = feed.page(after, min(PAGE, left or PAGE), company)
+                found, after = page.events, page.end  # past the other companies' events too
                 if found:
                     sys.stdout.write("".join(feed_line(e) for e in found))
                     sys.stdout.flush()
-                    after = found[-1].position
                     left = None if left is None else left - len(found)
                 elif not follow:
                     break
@@ -1880,8 +1880,9 @@ def serve(
         typer.Option(
             "--no-project",
             metavar="",
-            help="A POST returns once its events are stored; a worker (corpledger projections "
-            "run --follow), or the next query, brings the read models up to date.",
+            help="A POST returns once its events are stored and queries answer as of the read "
+            "models, waiting for min_position: a worker (corpledger projections run --follow) "
+            "keeps them up to date.",
         ),
     ] = False,
     db: DbOption = None,

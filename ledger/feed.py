@@ -21,14 +21,19 @@ writes included, against a reader resuming page after page.
 **Waiting.** On PostgreSQL a thread LISTENs on the channel every append NOTIFYs on, inside the
 recording transaction (the bulk ``COPY`` path too), so a waiter wakes at the commit; on
 SQLite the thread polls the end of the log every ``POLL`` seconds. Either way a waiter looks
-at the log again at least every ``RECHECK`` seconds, in case a wake-up was lost.
+at the log again at least every ``RECHECK`` seconds, in case a wake-up was lost. A waiter
+waits in its thread (``Waiter.wait_for``), or in an asyncio loop (``await Waiter.wait``):
+the watching thread wakes it through the loop (``loop.call_soon_threadsafe``), so a server's
+long-polls and streams hold no thread while they wait, only while they look at the log.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 
 import psycopg
@@ -62,11 +67,15 @@ READY = 5.0
 
 @dataclass(frozen=True)
 class FeedPage:
-    """Up to ``limit`` events after ``after``; resume after ``last`` (the last event's position,
-    or ``after`` when there is none)."""
+    """Up to ``limit`` events after ``after``, read up to position ``end``: every event up to
+    ``end`` (of the company asked for) is in this page or an earlier one, so a consumer may
+    resume after ``end`` (or after ``last``, the last event's position, or ``after`` when there
+    is none). ``end`` is ``last`` for a full page, else the end of the log (or ``until``) as
+    the read found it: a consumer of one company moves past the others' events with it."""
 
     after: int
     events: list[HistoryEvent]
+    end: int
 
     @property
     def last(self) -> int:
@@ -87,6 +96,7 @@ class Feed:
         self._closed = False
         self._watching: threading.Thread | None = None
         self._ready = threading.Event()
+        self._wakers: set[Callable[[], None]] = set()  # the asyncio waits': each wakes one
 
     # --- reading ---
 
@@ -107,14 +117,20 @@ class Feed:
         if not 1 <= limit <= MAX_PAGE:
             raise InputError(f"limit {limit} is not between 1 and {MAX_PAGE}")
         log = self.ledger.store.log
-        rows = log.timed_events_after(after, limit, until=until, company=company)
+        # The end first: every position up to it is visible by now, or a gap never filled
+        # (see the module's docstring), so the page holds every event up to it.
+        end = log.last_position()
+        if until is not None:
+            end = min(end, until)
+        rows = log.timed_events_after(after, limit, until=end, company=company)
         if not rows and company is not None and not log.has_company(company):
             raise self.ledger.unknown_company(company)
         events = []
         for position, owner, _, state, recorded_at in rows:
             event_id, actor, fact = decode(position, owner, state)
             events.append(history_event(owner, position, event_id, fact, recorded_at, actor))
-        return FeedPage(after, events)
+        full = len(events) == limit
+        return FeedPage(after, events, events[-1].position if full else max(after, end))
 
     def events(
         self,
@@ -145,7 +161,7 @@ class Feed:
         """Cancel every wait and stop the watching thread."""
         with self._changed:
             self._closed = True
-            self._changed.notify_all()
+            self._wake_all()
         if self._watching is not None:
             self._watching.join()
 
@@ -177,7 +193,13 @@ class Feed:
     def _bump(self) -> None:
         with self._changed:
             self._generation += 1
-            self._changed.notify_all()
+            self._wake_all()
+
+    def _wake_all(self) -> None:
+        """Wake every wait, in threads and in asyncio loops (called holding ``_changed``)."""
+        self._changed.notify_all()
+        for wake in self._wakers:
+            wake()
 
     def _poll(self) -> None:
         log = self.ledger.store.log
@@ -214,6 +236,7 @@ class Waiter:
     def __init__(self, feed: Feed) -> None:
         self.feed = feed
         self.cancelled = False
+        self._wake: Callable[[], None] | None = None  # while an asyncio wait is under way
 
     def wait_for(self, after: int, timeout: float, company: str | None = None) -> bool:
         """Whether an event after ``after`` (of ``company``) is there, waiting up to
@@ -235,8 +258,44 @@ class Waiter:
                 if feed._generation == seen and not (self.cancelled or feed._closed):
                     feed._changed.wait(min(remaining, RECHECK))
 
+    async def wait(self, after: int, timeout: float, company: str | None = None) -> bool:
+        """``wait_for`` in an asyncio loop: the same answer, holding a thread only to look at
+        the log (the watching thread wakes the loop at a commit)."""
+        feed = self.feed
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        changed = asyncio.Event()
+
+        def wake() -> None:
+            with suppress(RuntimeError):  # the loop is closed: no one waits any more
+                loop.call_soon_threadsafe(changed.set)
+
+        if not feed._ready.is_set():
+            await asyncio.to_thread(feed._watch)  # the first wait starts the watching thread
+        with feed._changed:
+            feed._wakers.add(wake)
+            self._wake = wake
+        try:
+            while True:
+                changed.clear()  # before looking: a commit from now on sets it again
+                if self.cancelled or feed._closed:
+                    return False
+                if await asyncio.to_thread(feed._has_after, after, company):
+                    return True
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return False
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), min(remaining, RECHECK))
+        finally:
+            with feed._changed:
+                feed._wakers.discard(wake)
+                self._wake = None
+
     def cancel(self) -> None:
         feed = self.feed
         with feed._changed:
             self.cancelled = True
             feed._changed.notify_all()
+            if self._wake is not None:
+                self._wake()

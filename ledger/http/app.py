@@ -12,6 +12,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -66,14 +67,19 @@ MAX_WAIT = 60.0
 """The longest ``GET /v1/events`` long-polls (``wait``)."""
 
 WAIT_SLICE = 1.0
-"""A wait for the feed runs in a thread this long at a time, between looks at the client
-(gone: the wait ends)."""
+"""A wait for the feed lasts this long at a time, between looks at the client (gone: the wait
+ends)."""
+
+READ_WAIT = 2.0
+"""The longest a ``--no-project`` server's query waits for the projections worker to bring
+the read models up to the position it asks for, before it catches them up itself."""
+
+FIRST_PAUSE, MAX_PAUSE = 0.005, 0.1
+"""Seconds between looks at the read models' position while waiting: doubling from the
+first to the longest (the worker projects a batch in milliseconds to a second)."""
 
 KEEP_ALIVE = 15.0
 """Seconds of silence after which the event stream sends a comment (proxies keep it open)."""
-
-FEED_WAITERS = 200
-"""Threads that may wait for the feed at once, apart from those answering queries."""
 
 MEDIA_TYPES: dict[str, Literal["json", "jsonl"]] = {
     "application/json": "json",
@@ -125,10 +131,12 @@ class RecordAnswer(BaseModel):
 
 
 class FeedAnswer(BaseModel):
-    """A page of the change feed: the events after ``after``; resume after ``last``."""
+    """A page of the change feed: the events after ``after``, ``last`` the last one's position
+    (``after`` when there is none), read up to ``end``; resume after ``end`` (``Feed.page``)."""
 
     after: int
     last: int
+    end: int
     events: list[HistoryEvent]
 
 
@@ -193,15 +201,21 @@ def is_settled(known: KnownAt) -> bool:
     return moment <= datetime.now(UTC) - SETTLED
 
 
-def create_app(url: str | None = None, *, auth: bool = True, project: bool = True) -> FastAPI:
+def create_app(
+    url: str | None = None,
+    *,
+    auth: bool = True,
+    project: bool = True,
+    read_wait: float = READ_WAIT,
+) -> FastAPI:
     """The API over the ledger at ``url`` (which must hold one). Without ``auth`` every
     request is let in and POSTs are recorded by ``default_actor()``; without ``project`` a
     POST returns once its events are stored, leaving the read models to a worker (``corpledger
-    projections run --follow``) or to the next query."""
+    projections run --follow``), and a query answers as of the read models' position, once
+    it reaches the one asked for (waiting up to ``read_wait`` seconds for the worker)."""
     ledger = Ledger.open(url, create=False)
     tokens = TokenStore(ledger.engine)
     feed = Feed(ledger)
-    waiting = anyio.CapacityLimiter(FEED_WAITERS)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -284,18 +298,40 @@ def create_app(url: str | None = None, *, auth: bool = True, project: bool = Tru
 
     # --- answers -----------------------------------------------------------------------
 
-    def reach(min_position: int | None) -> None:
+    def reach(known: KnownAt, min_position: int | None) -> KnownAt:
         """Read your writes: ``min_position`` must be in the log (a position a POST returned
-        always is), and the read models are brought up to it before the query (taking turns
-        with a worker projecting at the same time)."""
-        if min_position is None:
-            return
-        last = ledger.store.log.last_position()
-        if last < min_position:
-            raise InputError(
-                f"min_position {min_position} is past the end of the log (last position {last})"
-            )
-        ledger.project(until=min_position)
+        always is); the answer reflects it. Returns the ``known_at`` to answer as of.
+
+        A server that projects on POST brings the read models up to ``min_position`` (taking
+        turns with a worker projecting at the same time), and answers as of ``known``. A
+        ``--no-project`` server leaves projecting to the worker: it answers as of the
+        position the read models stand at, once they reach the position asked for
+        (``min_position``, ``known_at``), waiting up to ``read_wait`` seconds for the worker
+        and then catching up itself (a worker that is down makes reads slower, not wrong)."""
+        if min_position is not None:
+            last = ledger.store.log.last_position()
+            if last < min_position:
+                raise InputError(
+                    f"min_position {min_position} is past the end of the log (last position {last})"
+                )
+        if project:
+            if min_position is not None:
+                ledger.project(until=min_position)
+            return known
+        read_models = ledger.read_models
+        if read_models is None:
+            return known
+        asked = 0 if known is None else ledger.known_position(known)
+        needed = max(asked, min_position or 0)
+        deadline = time.monotonic() + read_wait
+        pause = FIRST_PAUSE
+        while (at := read_models.tracked()) < needed:
+            if time.monotonic() >= deadline:
+                ledger.project(until=needed)
+                return needed if known is None else asked
+            time.sleep(pause)
+            pause = min(2 * pause, MAX_PAUSE)
+        return at if known is None else asked
 
     def answer(
         request: Request,
@@ -309,8 +345,7 @@ def create_app(url: str | None = None, *, auth: bool = True, project: bool = Tru
         ``as_of`` and ``known_at`` given, or no date to give) and a settled ``known_at`` make
         it immutable."""
         known = parse_known_at(known_at, "known_at")
-        reach(min_position)
-        body = (ask(known).json_text() + "\n").encode()
+        body = (ask(reach(known, min_position)).json_text() + "\n").encode()
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         headers = {
             "ETag": etag,
@@ -486,13 +521,11 @@ def create_app(url: str | None = None, *, auth: bool = True, project: bool = Tru
     async def wait_for(
         request: Request, waiter: Waiter, after: int, company: str | None, seconds: float
     ) -> bool:
-        """Whether an event after ``after`` came within ``seconds``: waited for in slices, in
-        threads of their own, ending early when the client goes away."""
+        """Whether an event after ``after`` came within ``seconds``: waited for in slices (the
+        loop woken at a commit: no thread held), ending early when the client goes away."""
         deadline = anyio.current_time() + seconds
         while (left := deadline - anyio.current_time()) > 0:
-            if await anyio.to_thread.run_sync(
-                waiter.wait_for, after, min(left, WAIT_SLICE), company, limiter=waiting
-            ):
+            if await waiter.wait(after, min(left, WAIT_SLICE), company):
                 return True
             if waiter.cancelled or await request.is_disconnected():
                 return False
@@ -523,16 +556,17 @@ def create_app(url: str | None = None, *, auth: bool = True, project: bool = Tru
         ] = 0,
     ) -> Response:
         """The events after ``after`` in position order (the ``history`` shape, company
-        included); resume after ``last``. A full page never changes: it is immutable."""
+        included); resume after ``end`` (the end of the log this page was read up to). A full
+        page never changes: it is immutable."""
         found = await run_in_threadpool(feed.page, after, limit, company)
         if not found.events and wait > 0:
             waiter = feed.waiter()
             try:
-                if await wait_for(request, waiter, after, company, wait):
-                    found = await run_in_threadpool(feed.page, after, limit, company)
+                if await wait_for(request, waiter, found.end, company, wait):
+                    found = await run_in_threadpool(feed.page, found.end, limit, company)
             finally:
                 waiter.cancel()
-        body = FeedAnswer(after=after, last=found.last, events=found.events)
+        body = FeedAnswer(after=after, last=found.last, end=found.end, events=found.events)
         full = len(found.events) == limit
         return Response(
             (json.dumps(body.model_dump(mode="json"), indent=2) + "\n").encode(),
@@ -576,13 +610,11 @@ def create_app(url: str | None = None, *, auth: bool = True, project: bool = Tru
                         data = json.dumps(e.model_dump(mode="json"), separators=(",", ":"))
                         yield f"event: ledger-event\nid: {e.position}\ndata: {data}\n\n"
                     quiet = not page.events
-                    if quiet and not await wait_for(
-                        request, waiter, page.last, company, KEEP_ALIVE
-                    ):
+                    if quiet and not await wait_for(request, waiter, page.end, company, KEEP_ALIVE):
                         if waiter.cancelled or await request.is_disconnected():
                             return
                         yield ": keep-alive\n\n"
-                    page = await run_in_threadpool(feed.page, page.last, PAGE, company)
+                    page = await run_in_threadpool(feed.page, page.end, PAGE, company)
             finally:
                 waiter.cancel()
 

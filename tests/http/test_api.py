@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,9 @@ from ledger.http.app import create_app
 from ledger.http.tokens import Role, TokenStore
 from tests import builders as b
 from tests.http.conftest import COMPANY, Served, bearer
+
+LONG = 20.0
+"""A wait no passing test sits through."""
 
 QUERIES = [  # (path, the command line's arguments)
     ("/v1/companies", ["companies"]),
@@ -260,22 +265,26 @@ def test_an_answer_fixed_in_time_is_immutable_and_revalidates_to_304(served: Ser
 
 
 def test_read_your_writes_without_projection_on_post(engine_url: str, served: Served) -> None:
-    """A server that does not project on POST answers a read with ``min_position`` as of that
-    position at least, from read models brought up to it; a position the log does not hold
-    is refused at once."""
-    with TestClient(create_app(engine_url, project=False)) as client:
+    """A server that does not project on POST answers as of the read models' position; a read
+    with ``min_position`` waits for them to reach it (here no worker comes: it catches them
+    up itself at once); a position the log does not hold is refused at once."""
+    with TestClient(create_app(engine_url, project=False, read_wait=0)) as client:
         events = [b.issued(COMPANY, "ben", "common", 7, "2021-06-01")]
         posted = client.post("/v1/events", json=events, headers=served.writer)
         assert posted.status_code == 201, posted.text
         position = posted.json()["recorded"][0]["position"]
+        path = f"/v1/companies/{COMPANY}/cap-table?as_of=2021-06-02"
         with Ledger.open(engine_url) as ledger:
             assert ledger.read_models is not None
-            assert ledger.read_models.tracked() < position
-            path = f"/v1/companies/{COMPANY}/cap-table?as_of=2021-06-02&min_position={position}"
-            table = client.get(path, headers=served.reader).json()
+            projected = ledger.read_models.tracked()
+            assert projected < position
+            stale = client.get(path, headers=served.reader).json()
+            assert stale["known_at"] == projected
+            assert ledger.read_models.tracked() == projected  # the query did not project
+            table = client.get(f"{path}&min_position={position}", headers=served.reader).json()
             assert ledger.read_models.tracked() >= position
+        assert (stale["total_shares"], table["total_shares"]) == (12_500_000, 12_500_007)
         assert table["known_at"] >= position
-        assert table["total_shares"] == 12_500_007
         late = client.get(
             f"/v1/companies/{COMPANY}/roster?min_position={position + 10**6}",
             headers=served.reader,
@@ -284,6 +293,29 @@ def test_read_your_writes_without_projection_on_post(engine_url: str, served: Se
         assert late.json()["errors"] == [
             f"min_position {position + 10**6} is past the end of the log (last position {position})"
         ]
+
+
+def test_a_read_with_min_position_waits_for_the_projections_worker(
+    engine_url: str, served: Served
+) -> None:
+    """Without projection on POST, a read for a position the read models have not reached
+    waits for the worker (here a thread catching up a moment later), and does not project."""
+    with TestClient(create_app(engine_url, project=False, read_wait=LONG)) as client:
+        events = [b.issued(COMPANY, "cy", "common", 5, "2021-06-03")]
+        posted = client.post("/v1/events", json=events, headers=served.writer)
+        position = posted.json()["recorded"][0]["position"]
+        with Ledger.open(engine_url) as ledger:
+            assert ledger.read_models is not None
+            worker = threading.Timer(0.3, ledger.read_models.catch_up)
+            worker.start()
+            started = time.monotonic()
+            path = f"/v1/parties/cy/holdings?as_of=2021-06-04&min_position={position}"
+            holdings = client.get(path, headers=served.reader)
+            waited = time.monotonic() - started
+            worker.join()
+    assert holdings.status_code == 200, holdings.text
+    assert holdings.json()["known_at"] >= position
+    assert 0.25 < waited < LONG
 
 
 def test_without_auth_every_request_is_let_in_and_recorded_by_the_actor(

@@ -27,14 +27,14 @@ def test_pages_of_the_feed_are_the_python_feeds_and_a_full_page_is_immutable(
         "/v1/events", params={"after": 3, "limit": 4, "company": COMPANY}, headers=served.reader
     )
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"after": 3, "last": 7, "events": expected}
+    assert answer.json() == {"after": 3, "last": 7, "end": 7, "events": expected}
     assert answer.headers["cache-control"].endswith("immutable")
     assert [e["position"] for e in expected] == [4, 5, 6, 7]
     assert all(e["company"] == COMPANY and e["retracted_by"] is None for e in expected)
     end = served.last_position()
     last = served.client.get("/v1/events", params={"after": end}, headers=served.reader)
     assert (last.json(), last.headers["cache-control"]) == (
-        {"after": end, "last": end, "events": []},
+        {"after": end, "last": end, "end": end, "events": []},
         "no-cache",
     )
     assert served.client.get("/v1/events").status_code == 401

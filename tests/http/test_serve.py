@@ -5,37 +5,14 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from typing import Any
 
 import pytest
 
 from ledger.cli import run
 from tests.e2e.conftest import clean_env
-from tests.http.conftest import COMPANY, acme_ledger
-
-STARTUP = 30.0
-"""Seconds the server may take to answer /healthz on a loaded machine."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
+from tests.http.conftest import COMPANY, acme_ledger, fetch_json, free_port, wait_until_up
 
 
 def test_serve_starts_answers_and_stops(engine_url: str) -> None:
@@ -50,20 +27,12 @@ def test_serve_starts_answers_and_stops(engine_url: str) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + STARTUP
-        while True:
-            try:
-                health = get(f"{base}/healthz")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert server.poll() is None, server.communicate()
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
-        assert health == (200, {"status": "ok", "position": 11})
-        status, table = get(f"{base}/v1/companies/{COMPANY}/cap-table?as_of=2021-01-01", reader)
+        assert wait_until_up(base, server) == (200, {"status": "ok", "position": 11})
+        cap_table = f"{base}/v1/companies/{COMPANY}/cap-table?as_of=2021-01-01"
+        status, table = fetch_json(cap_table, reader)
         assert status == 200
         assert (table["known_at"], table["total_shares"]) == (11, 12_500_000)
-        assert get(f"{base}/v1/companies")[0] == 401
+        assert fetch_json(f"{base}/v1/companies")[0] == 401
     finally:
         server.send_signal(signal.SIGTERM)
         _, err = server.communicate(timeout=30)

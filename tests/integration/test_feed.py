@@ -5,6 +5,7 @@ instance and end when cancelled."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 import time
@@ -90,9 +91,26 @@ def test_pages_after_any_position_concatenate_to_the_rest_of_the_log(
         if not page.events:
             break
         seen += [e.position for e in page.events]
-        position = page.last
+        assert page.end == page.last  # a full page, or the last one: the end of the log
+        position = page.end
     assert seen == [p for p in whole if p > after]
     assert feed.page(position).events == []
+
+
+def test_a_page_says_the_end_it_read_up_to_so_a_company_consumer_moves_past_the_others(
+    stocked: Ledger,
+) -> None:
+    feed = Feed(stocked)
+    end = stocked.known_position()
+    assert [e.company for e in feed.events(after=end - 1)] == ["alpha"]  # the retraction
+    beta = list(feed.events(company="beta"))
+    caught_up = feed.page(beta[-1].position, 10, "beta")
+    # No beta event is left, and none can come up to the end of the log: resume from there.
+    assert (caught_up.events, caught_up.last, caught_up.end) == ([], beta[-1].position, end)
+    full = feed.page(0, 3, "beta")
+    assert full.end == full.last == full.events[-1].position  # a full page: no further
+    assert feed.page(0, 10, "beta", until=5).end == 5
+    assert feed.page(end + 7).end == end + 7  # never behind where the consumer stands
 
 
 @pytest.mark.parametrize(
@@ -181,44 +199,90 @@ def test_a_consumer_resuming_from_its_last_position_sees_every_event_once_while_
         assert whole != list(range(1, len(whole) + 1))
 
 
-def test_a_wait_wakes_on_a_commit_of_another_ledger_and_ends_when_cancelled(
-    durable_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Waiters never look at the log on their own: only the watching thread wakes them.
+@pytest.fixture
+def watched(durable_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Feed, int]]:
+    """The feed of a ledger holding company alpha, and the end of its log. Its waits never
+    look at the log on their own: only the watching thread wakes them."""
     monkeypatch.setattr("ledger.feed.RECHECK", 60.0)
     with Ledger.open(durable_url) as ledger, Feed(ledger) as feed:
         ledger.record(b.founded("alpha", "2020-01-01", {"founder": 1}), project=False)
-        last = ledger.known_position()
-        assert feed.wait_for(last - 1, 0)  # already there: no wait
+        yield feed, ledger.known_position()
+
+
+def test_a_wait_wakes_on_a_commit_of_another_ledger_and_ends_when_cancelled(
+    durable_url: str, watched: tuple[Feed, int]
+) -> None:
+    feed, last = watched
+    assert feed.wait_for(last - 1, 0)  # already there: no wait
+    started = time.monotonic()
+    assert not feed.wait_for(last, 0.2)  # nothing comes
+    assert 0.2 <= time.monotonic() - started < 1.5
+
+    # One event, then a batch of COPY_THRESHOLD (PostgreSQL: written by COPY).
+    for count in (1, COPY_THRESHOLD):
+        recorded: list[float] = []
+
+        def record_elsewhere(count: int = count, recorded: list[float] = recorded) -> None:
+            time.sleep(0.2)
+            with Ledger.open(durable_url) as other:
+                events = [b.issued("alpha", "ann", "common", 5, "2021-01-01")] * count
+                other.record(events, project=False)
+                recorded.append(time.monotonic())
+
+        writer = threading.Thread(target=record_elsewhere)
+        writer.start()
+        assert feed.wait_for(last, 30, company="alpha")
+        woke = time.monotonic()
+        writer.join()
+        assert woke - recorded[0] < 2, woke - recorded[0]
+        page = feed.page(last, MAX_PAGE)
+        assert [e.data["holder"] for e in page.events] == ["ann"] * count
+        last = page.last
+
+    waiter = feed.waiter()
+    threading.Timer(0.1, waiter.cancel).start()
+    started = time.monotonic()
+    assert not waiter.wait_for(last, 30)
+    assert time.monotonic() - started < 2
+    assert not waiter.wait_for(0, 30)  # cancelled for good
+    feed.close()
+    assert not feed.wait_for(0, 30)  # closed
+
+
+def test_asyncio_waits_hold_no_thread_wake_on_a_commit_and_end_when_cancelled(
+    durable_url: str, watched: tuple[Feed, int]
+) -> None:
+    feed, last = watched
+
+    def record_elsewhere() -> None:
+        time.sleep(0.3)
+        with Ledger.open(durable_url) as other:
+            other.record([b.issued("alpha", "ann", "common", 5, "2021-01-01")], project=False)
+
+    async def many_waits() -> tuple[list[bool], int, float]:
+        assert not await feed.waiter().wait(last, 0.1)  # nothing comes; the watch starts
+        threads = threading.active_count()
+        waits = [asyncio.create_task(feed.waiter().wait(last, 30, "alpha")) for _ in range(50)]
+        await asyncio.sleep(0.1)
+        waiting = threading.active_count() - threads  # at most the executor's lookers
         started = time.monotonic()
-        assert not feed.wait_for(last, 0.2)  # nothing comes
-        assert 0.2 <= time.monotonic() - started < 1.5
+        woke = await asyncio.gather(*waits)
+        return woke, waiting, time.monotonic() - started
 
-        # One event, then a batch of COPY_THRESHOLD (PostgreSQL: written by COPY).
-        for count in (1, COPY_THRESHOLD):
-            recorded: list[float] = []
+    writer = threading.Thread(target=record_elsewhere)
+    writer.start()
+    woke, waiting, took = asyncio.run(many_waits())
+    writer.join()
+    assert woke == [True] * 50
+    assert waiting < 50  # a thread a wait would be 50 (and the executor queues past 32)
+    assert took < 2
 
-            def record_elsewhere(count: int = count, recorded: list[float] = recorded) -> None:
-                time.sleep(0.2)
-                with Ledger.open(durable_url) as other:
-                    events = [b.issued("alpha", "ann", "common", 5, "2021-01-01")] * count
-                    other.record(events, project=False)
-                    recorded.append(time.monotonic())
-
-            writer = threading.Thread(target=record_elsewhere)
-            writer.start()
-            assert feed.wait_for(last, 30, company="alpha")
-            woke = time.monotonic()
-            writer.join()
-            assert woke - recorded[0] < 2, woke - recorded[0]
-            page = feed.page(last, MAX_PAGE)
-            assert [e.data["holder"] for e in page.events] == ["ann"] * count
-            last = page.last
-
+    async def cancelled() -> tuple[bool, float]:
         waiter = feed.waiter()
         threading.Timer(0.1, waiter.cancel).start()
         started = time.monotonic()
-        assert not waiter.wait_for(last, 30)
-        assert time.monotonic() - started < 2
-        assert not waiter.wait_for(0, 30)  # cancelled for good
-    assert not feed.wait_for(0, 30)  # closed
+        return await waiter.wait(last + 1, 30), time.monotonic() - started
+
+    ended, took = asyncio.run(cancelled())
+    assert ended is False
+    assert took < 2
