@@ -103,21 +103,22 @@ def awards_of(s: CompanyState, plan: str) -> list[Award]:
     return [a for a in s.awards.values() if a.plan == plan]
 
 
-def retired(s: CompanyState, plan: Plan, on: date) -> int:
+def retired(plan: Plan, on: date) -> int:
     """Shares out of a plan for good on ``on``: those its cancellations retired and, under
     ``on_cancel: retire``, the remainders of its expired awards."""
     if plan.on_cancel != "retire":
         return plan.retired
-    return plan.retired + sum(a.unexercised() for a in awards_of(s, plan.plan) if a.expired(on))
+    return plan.retired + plan.expired(on)
 
 
-def plan_outstanding(s: CompanyState, plan: Plan, on: date) -> int:
-    return sum(a.outstanding(on) for a in awards_of(s, plan.plan))
+def plan_outstanding(plan: Plan, on: date) -> int:
+    """What its awards not expired on ``on`` have left."""
+    return plan.unexercised - plan.expired(on)
 
 
-def available(s: CompanyState, plan: Plan, on: date) -> int:
+def available(plan: Plan, on: date) -> int:
     """reserved − exercised − outstanding awards − retired."""
-    return plan.reserved - plan.exercised - plan_outstanding(s, plan, on) - retired(s, plan, on)
+    return plan.reserved - plan.exercised - plan_outstanding(plan, on) - retired(plan, on)
 
 
 class PlanStanding(NamedTuple):
@@ -222,13 +223,13 @@ def _plan_created(s: CompanyState, f: StockPlanCreated) -> None:
 def _check_reserve(s: CompanyState, f: StockPlanReserveChanged) -> None:
     plan = _need_plan(s, f.plan)
     on = f.effective_date
-    taken = plan.reserved - available(s, plan, on)
+    taken = plan.reserved - available(plan, on)
     if f.reserved < taken:
         raise Broken(
             7,
             f"a reserve of {f.reserved:,} for plan {f.plan} is below the {taken:,} it has "
-            f"allocated ({plan.exercised:,} exercised, {plan_outstanding(s, plan, on):,} "
-            f"outstanding, {retired(s, plan, on):,} retired)",
+            f"allocated ({plan.exercised:,} exercised, {plan_outstanding(plan, on):,} "
+            f"outstanding, {retired(plan, on):,} retired)",
         )
     _within_ceiling(s, f"a reserve of {f.reserved:,}", f.reserved - plan.reserved)
 
@@ -256,7 +257,7 @@ def _check_granted(s: CompanyState, f: OptionGranted) -> None:
     if f.grant in s.awards:
         raise _used("grant", f.grant, f"granted {s.awards[f.grant].granted}")
     plan = _need_plan(s, f.plan)
-    left = available(s, plan, f.effective_date)
+    left = available(plan, f.effective_date)
     if f.quantity > left:
         raise Broken(
             7,
@@ -267,7 +268,7 @@ def _check_granted(s: CompanyState, f: OptionGranted) -> None:
 
 def _granted(s: CompanyState, f: OptionGranted) -> None:
     v = f.vesting
-    s.awards[f.grant] = Award(
+    s.awards[f.grant] = award = Award(
         f.grant,
         f.holder,
         f.plan,
@@ -280,6 +281,7 @@ def _granted(s: CompanyState, f: OptionGranted) -> None:
         None if v is None else (v.start, v.months, v.cliff_months, v.every_months),
         f.effective_date,
     )
+    s.plans[f.plan].count(award, f.quantity)
 
 
 def _not_expired(what: str, expiration: date | None, on: date) -> None:
@@ -307,7 +309,9 @@ def _check_exercised(s: CompanyState, f: OptionExercised) -> None:
 def _exercised(s: CompanyState, f: OptionExercised) -> None:
     award = s.awards[f.grant]
     award.exercised += f.quantity
-    s.plans[award.plan].exercised += f.quantity
+    plan = s.plans[award.plan]
+    plan.exercised += f.quantity
+    plan.count(award, -f.quantity)
     issue(s, award.holder, award.share_class, f.quantity)
 
 
@@ -332,6 +336,7 @@ def _option_cancelled(s: CompanyState, f: OptionCancelled) -> None:
     taken = f.quantity if f.quantity is not None else award.outstanding(f.effective_date)
     award.cancelled += taken
     plan = s.plans[award.plan]
+    plan.count(award, -taken)
     if plan.on_cancel == "retire":
         plan.retired += taken
 
@@ -582,7 +587,10 @@ def split_instruments(s: CompanyState, f: StockSplit) -> None:
     for p in s.plans.values():
         if p.share_class == cls:
             p.reserved, p.retired = p.reserved * n // m, p.retired * n // m
-            p.exercised = sum(a.exercised for a in awards_of(s, p.plan))
+            p.exercised, p.unexercised, p.expiring, p.expiry_dates = 0, 0, {}, []
+            for a in awards_of(s, p.plan):
+                p.exercised += a.exercised
+                p.count(a, a.unexercised())
 
 
 def check_split_instruments(s: CompanyState, f: StockSplit) -> None:
@@ -594,7 +602,7 @@ def check_split_instruments(s: CompanyState, f: StockSplit) -> None:
     after = s.copy()
     split_instruments(after, f)
     for plan in after.plans.values():
-        left = available(after, plan, f.effective_date)
+        left = available(plan, f.effective_date)
         if left < 0:
             raise Broken(
                 7,

@@ -6,6 +6,7 @@ independent one, which keeps replay cheap (plain dict operations per event).
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -67,6 +68,29 @@ class Plan:
     on_cancel: str
     exercised: int = 0
     retired: int = 0
+    # Its awards' remainders (quantity − exercised − cancelled) summed as they change, in all
+    # and by expiration date, so that what a plan has left is not a pass over every award.
+    unexercised: int = 0
+    expiring: dict[date, int] = field(default_factory=dict)
+    expiry_dates: list[date] = field(default_factory=list)  # the keys of ``expiring``, sorted
+
+    def copy(self) -> Plan:
+        return replace(self, expiring=dict(self.expiring), expiry_dates=list(self.expiry_dates))
+
+    def count(self, award: Award, change: int) -> None:
+        """Add ``change`` to the remainder of ``award``, one of the plan's."""
+        self.unexercised += change
+        expires = award.expiration_date
+        if expires is not None:
+            if expires not in self.expiring:
+                insort(self.expiry_dates, expires)
+                self.expiring[expires] = 0
+            self.expiring[expires] += change
+
+    def expired(self, on: date) -> int:
+        """The remainders of the awards expired on ``on`` (after the end of their date)."""
+        dates = self.expiry_dates
+        return sum(self.expiring[d] for d in dates[: bisect_left(dates, on)])
 
 
 class Exercisable:
@@ -198,7 +222,7 @@ class CompanyState:
             board_size=self.board_size,
             valuation=self.valuation,
             stakeholders=dict(self.stakeholders),
-            plans={k: replace(p) for k, p in self.plans.items()},
+            plans={k: p.copy() for k, p in self.plans.items()},
             awards={k: replace(a) for k, a in self.awards.items()},
             warrants={k: replace(w) for k, w in self.warrants.items()},
             convertibles=dict(self.convertibles),

@@ -119,11 +119,11 @@ def test_available_fully_diluted_and_the_pool_growing_back_after_expiry() -> Non
     pool = s.plans["pool"]
     on = date(2022, 3, 1)
     # available = reserved 2000 − exercised 200 − outstanding 1000 − retired 0 = 800
-    assert available(s, pool, on) == 800
+    assert available(pool, on) == 800
     # fully diluted = 8200 shares + 1000 options + 800 available = 10,000
     assert fully_diluted(s, on) == 10_000
     # The day after expiry the 1,000 left go back to the pool: 1,800 available, still 10,000.
-    assert available(s, pool, date(2022, 3, 2)) == 1800
+    assert available(pool, date(2022, 3, 2)) == 1800
     assert fully_diluted(s, date(2022, 3, 2)) == 10_000
 
 
@@ -135,9 +135,9 @@ def test_under_retire_expired_and_cancelled_shares_leave_the_pool() -> None:
     s = timeline.end
     pool = s.plans["pool"]
     # 200 retired: available = 2000 − 0 − 1000 − 200 = 800
-    assert available(s, pool, date(2021, 1, 1)) == 800
+    assert available(pool, date(2021, 1, 1)) == 800
     # after expiry: outstanding 0, retired 200 + 1000: available still 800; FD = 8000 + 800
-    assert available(s, pool, date(2022, 3, 2)) == 800
+    assert available(pool, date(2022, 3, 2)) == 800
     assert fully_diluted(s, date(2022, 3, 2)) == 8800
 
 
@@ -154,7 +154,37 @@ def test_an_exercise_after_expiry_is_refused_and_the_pool_grows_back() -> None:
             quantity=2000, exercise_price="0.10 USD",
         ),
     )  # fmt: skip
-    assert available(grown.end, grown.end.plans["pool"], date(2022, 3, 2)) == 0
+    assert available(grown.end.plans["pool"], date(2022, 3, 2)) == 0
+
+
+@pytest.mark.parametrize("on_cancel", ["return", "retire"])
+def test_a_plans_running_counts_are_its_awards_sums_through_exercises_cancels_and_a_split(
+    on_cancel: str,
+) -> None:
+    timeline = plan_and_grants(
+        fact(
+            "OptionGranted", "2020-04-01", grant="g2", holder="bob", plan="pool", quantity=300,
+            exercise_price="0.10 USD", expiration_date="2021-06-30",
+        ),
+        fact(
+            "OptionGranted", "2020-05-01", grant="g3", holder="cy", plan="pool", quantity=250,
+            exercise_price="0.10 USD",
+        ),
+        fact("OptionExercised", "2021-03-01", grant="g1", quantity=200),
+        fact("OptionCancelled", "2021-04-01", grant="g3", quantity=50, reason="forfeited"),
+        fact("StockSplit", "2021-05-01", share_class="common", ratio="3:2"),
+        fact("OptionExercised", "2021-05-02", grant="g2", quantity=7),
+        on_cancel=on_cancel,
+    )  # fmt: skip
+    s = timeline.end
+    pool = s.plans["pool"]
+    awards = [a for a in s.awards.values() if a.plan == "pool"]
+    assert pool.unexercised == sum(a.unexercised() for a in awards) == 2_243
+    for on in (date(2021, 6, 30), date(2021, 7, 1), date(2022, 3, 1), date(2022, 3, 2)):
+        assert pool.expired(on) == sum(a.unexercised() for a in awards if a.expired(on))
+        naive = sum(a.outstanding(on) for a in awards)
+        gone = pool.retired + (pool.expired(on) if on_cancel == "retire" else 0)
+        assert available(pool, on) == pool.reserved - pool.exercised - naive - gone
 
 
 def test_an_exercise_beyond_what_is_vested_is_refused_with_the_numbers() -> None:
