@@ -11,13 +11,17 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -270,3 +274,53 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
         "executable_path": str(CHROMIUM),
         "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
     }
+
+
+STARTUP = 30.0
+"""Seconds ``corpledger serve`` may take to answer /healthz on a loaded machine."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A ``corpledger serve`` process: its base URL; once stopped, its exit code and stderr."""
+
+    base: str
+    process: subprocess.Popen[str]
+    code: int | None = None
+    err: str = ""
+
+
+@contextmanager
+def serving(url: str, *options: str) -> Iterator[Server]:
+    """``corpledger --db URL serve`` on a free port, as a user starts it (a subprocess), until
+    it answers /healthz; stopped with SIGTERM on leaving."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ledger", "--db", url, "serve", "--port", str(port), *options],
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    server = Server(f"http://127.0.0.1:{port}", process)
+    try:
+        deadline = time.monotonic() + STARTUP
+        while True:
+            try:
+                with urllib.request.urlopen(f"{server.base}/healthz", timeout=10):
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                assert process.poll() is None, process.communicate()
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.1)
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, server.err = process.communicate(timeout=30)
+        server.code = process.returncode

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -16,17 +14,8 @@ from typing import Any
 import pytest
 
 from ledger.cli import run
-from tests.e2e.conftest import clean_env
+from tests.e2e.conftest import clean_env, serving
 from tests.http.conftest import COMPANY, acme_ledger
-
-STARTUP = 30.0
-"""Seconds the server may take to answer /healthz on a loaded machine."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -40,38 +29,19 @@ def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
 
 def test_serve_starts_answers_and_stops(engine_url: str) -> None:
     reader, _ = acme_ledger(engine_url)
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "ledger", "--db", engine_url, "serve", "--port", str(port)],
-        env=clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP
-        while True:
-            try:
-                health = get(f"{base}/healthz")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert server.poll() is None, server.communicate()
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
-        assert health == (200, {"status": "ok", "position": 11})
-        status, table = get(f"{base}/v1/companies/{COMPANY}/cap-table?as_of=2021-01-01", reader)
+    with serving(engine_url) as server:
+        assert get(f"{server.base}/healthz") == (200, {"status": "ok", "position": 11})
+        status, table = get(
+            f"{server.base}/v1/companies/{COMPANY}/cap-table?as_of=2021-01-01", reader
+        )
         assert status == 200
         assert (table["known_at"], table["total_shares"]) == (11, 12_500_000)
-        assert get(f"{base}/v1/companies")[0] == 401
-    finally:
-        server.send_signal(signal.SIGTERM)
-        _, err = server.communicate(timeout=30)
+        assert get(f"{server.base}/v1/companies")[0] == 401
     # uvicorn shuts down gracefully, then lets the signal end the process as it would have.
-    assert server.returncode == -signal.SIGTERM, err
-    assert err.startswith("corpledger serve: "), err
-    assert f"on http://127.0.0.1:{port}\n" in err
-    assert "Traceback" not in err
+    assert server.code == -signal.SIGTERM, server.err
+    assert server.err.startswith("corpledger serve: "), server.err
+    assert f"on {server.base}\n" in server.err
+    assert "Traceback" not in server.err
 
 
 def test_no_auth_is_refused_off_loopback(capsys: pytest.CaptureFixture[str]) -> None:
