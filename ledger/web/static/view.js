@@ -472,15 +472,23 @@
         Plotly.restyle($("chart-dilution"), { "marker.color": [roundColors(day)] });
       }
       document.body.dataset.charted = day + "@" + data.recordings[j].position;
+      if (moved !== null) document.body.dataset.chartedMs = (performance.now() - moved).toFixed(1);
     }
     if (id === undefined) return;
     document.body.dataset.redrawMs = (performance.now() - started).toFixed(1);
+    // From the slider's move to this step's tables, a fetch from the server included.
+    if (moved !== null) document.body.dataset.stepMs = (performance.now() - moved).toFixed(1);
     document.body.dataset.drawn = day + "@" + data.recordings[j].position;
   }
 
+  let moved = null; // when a slider last moved
+  function step() {
+    moved = performance.now();
+    redraw();
+  }
   wanted();
-  dateSlider.addEventListener("input", redraw);
-  knownSlider.addEventListener("input", redraw);
+  dateSlider.addEventListener("input", step);
+  knownSlider.addEventListener("input", step);
   window.corpledgerPercent = percent;
   redraw();
 })();
