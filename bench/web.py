@@ -264,8 +264,9 @@ def markdown(r: WebResults, heading: list[str]) -> list[str]:
         "",
         "| what | time | beside |",
         "|---|---:|---|",
-        f"| page after a write (every step folded; assets by URL) | {ms(page)} | {verdict(page)} |",
-        f"| the same page again (the view's data kept) | {ms(again)} | {verdict(again)} |",
+        f"| every step's page after a write (every step folded; assets by URL) | {ms(page)} | "
+        "what a report costs |",
+        f"| the same page again (the view's data kept) | {ms(again)} | |",
         f"| the API's JSON of one step (cap table, grants, roster, board, history) | "
         f"{ms(statistics.median(r.api))} | what a page of one step costs |",
         "",

@@ -45,21 +45,21 @@
     const shift = (section) => (n) => n + offset[section];
     const base = data.snapshots.length;
     for (const s of part.snapshots) {
-      const moved = { ...s, parent: s.parent === null ? null : s.parent + base };
-      for (const section of LISTED) moved[section] = s[section].map(shift(section));
+      const renumbered = { ...s, parent: s.parent === null ? null : s.parent + base };
+      for (const section of LISTED) renumbered[section] = s[section].map(shift(section));
       for (const section of ["holders", "grants"]) {
-        moved[section] = s[section].map((list) => list.map(shift(section)));
+        renumbered[section] = s[section].map((list) => list.map(shift(section)));
       }
-      data.snapshots.push(moved);
+      data.snapshots.push(renumbered);
     }
     const line = grid[j] || (grid[j] = []);
     let found = 0;
     part.dates.forEach((day, k) => {
       const i = data.dates.indexOf(day);
-      if (i >= 0) {
-        line[i] = part.cells[k] + base;
-        found += 1;
-      }
+      if (i < 0) return;
+      // A cell already here stays: the tables showing it need no redraw.
+      if (line[i] === undefined) line[i] = part.cells[k] + base;
+      found += 1;
     });
     if (found === data.dates.length) complete.add(j);
   }
@@ -458,6 +458,9 @@
     $("loading").hidden = id !== undefined;
     if (id === undefined) $("loading").textContent = "Loading…";
     if (!complete.has(j)) {
+      // The line (every date, for the charts) once the step's own cell is drawn: the tables
+      // first.
+      if (id === undefined) return;
       const opened = data.dates[data.start.date];
       fetchPart("as_of=" + opened + "&known_at=" + data.recordings[j].position + "&line=true");
     } else if (window.Plotly) {
@@ -472,18 +475,26 @@
         Plotly.restyle($("chart-dilution"), { "marker.color": [roundColors(day)] });
       }
       document.body.dataset.charted = day + "@" + data.recordings[j].position;
-      if (moved !== null) document.body.dataset.chartedMs = (performance.now() - moved).toFixed(1);
+      if (moved.charts !== null) {
+        document.body.dataset.chartedMs = (performance.now() - moved.charts).toFixed(1);
+        moved.charts = null;
+      }
     }
     if (id === undefined) return;
     document.body.dataset.redrawMs = (performance.now() - started).toFixed(1);
     // From the slider's move to this step's tables, a fetch from the server included.
-    if (moved !== null) document.body.dataset.stepMs = (performance.now() - moved).toFixed(1);
+    if (moved.tables !== null) {
+      document.body.dataset.stepMs = (performance.now() - moved.tables).toFixed(1);
+      moved.tables = null;
+    }
     document.body.dataset.drawn = day + "@" + data.recordings[j].position;
   }
 
-  let moved = null; // when a slider last moved
+  // When a slider moved, until the step's tables and charts are drawn (data-step-ms and
+  // data-charted-ms: what a step costs, a fetch from the server included).
+  const moved = { tables: null, charts: null };
   function step() {
-    moved = performance.now();
+    moved.tables = moved.charts = performance.now();
     redraw();
   }
   wanted();
