@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from ledger import Ledger
 from ledger.app import today
 from ledger.http.tokens import Role, TokenStore
+from tests.conftest import drop_pg_database, new_pg_database
 from tests.e2e.conftest import serving
 from tests.e2e.test_report import HOSTILE, record_demo
 from tests.e2e.test_report_browser import (
@@ -40,21 +41,35 @@ class Site:
     shots: Path
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.slow)]
+"""PostgreSQL among the slow tests: the in-process page tests (tests/http/test_pages.py) run
+on both engines at every run."""
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
     """The demo, a back-dated hostile stakeholder record after it, a reader's token, and the
-    server over them."""
+    server over them, per engine."""
     home = tmp_path_factory.mktemp("serve")
-    url = f"sqlite:///{home}/ledger.db"
+    if request.param == "sqlite":
+        url = f"sqlite:///{home}/ledger.db"
+    else:
+        url = new_pg_database(request.getfixturevalue("pg_server"))
     with Ledger.open(url) as ledger:
         record_demo(ledger)
         ledger.record([HOSTILE], actor="</script><b>actor</b>")
         reader = TokenStore(ledger.engine).create("browser", Role.reader)
-    shots = tmp_path_factory.mktemp("serve-screenshots")
+    shots = tmp_path_factory.mktemp(f"serve-screenshots-{request.param}")
     print(f"\nscreenshots of the served pages: {shots}")
-    with serving(url) as server:
-        yield Site(url, server.base, reader, shots)
-    assert "Traceback" not in server.err, server.err
+    try:
+        with serving(url) as server:
+            yield Site(url, server.base, reader, shots)
+        assert "Traceback" not in server.err, server.err
+    finally:
+        if request.param == "postgres":
+            drop_pg_database(url)
 
 
 def sign_in(page: Page, token: str) -> None:
