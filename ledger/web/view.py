@@ -16,6 +16,10 @@ a server:
   a difference from a parent snapshot (the previous date at the same position).
 - the grid of cells → snapshots is stored per position as the difference from the previous
   position's: the dates from the first that changes, run-length encoded.
+
+That is the report's page (``render_company_page``). A served page (``render_served_page``)
+embeds the cell it opens at alone, and fetches the others from the server (``view_cells``): a
+cell, or the line of a known-at step (every date, for the charts), in the same shapes.
 """
 
 from __future__ import annotations
@@ -392,6 +396,7 @@ class Frame:
 
 
 def frame_of(ledger: Ledger, company: str, as_of: date | None, known_at: KnownAt) -> Frame:
+    """The steps of a page of ``company`` opened at (``as_of``, ``known_at``)."""
     position = ledger.known_position(known_at)
     as_of = as_of or today()
     events = ledger.history(company).events  # raises for an unknown company
