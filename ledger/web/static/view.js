@@ -438,6 +438,19 @@
     }
   }
 
+  // A line costs the server a fold per date: asked for once the known-at slider rests, not
+  // for every step it passes while dragged.
+  const LINE_DELAY_MS = 60;
+  let lineTimer = null;
+  function askLine(j) {
+    clearTimeout(lineTimer);
+    lineTimer = setTimeout(() => {
+      if (Number(knownSlider.value) !== j) return;
+      const opened = data.dates[data.start.date];
+      fetchPart("as_of=" + opened + "&known_at=" + data.recordings[j].position + "&line=true");
+    }, LINE_DELAY_MS);
+  }
+
   // What is drawn: a step of the other slider, or the same snapshot, redraws only what moved.
   let drawnKnown = null;
   let drawnSnapshot = null;
@@ -461,8 +474,7 @@
       // The line (every date, for the charts) once the step's own cell is drawn: the tables
       // first.
       if (id === undefined) return;
-      const opened = data.dates[data.start.date];
-      fetchPart("as_of=" + opened + "&known_at=" + data.recordings[j].position + "&line=true");
+      askLine(j);
     } else if (window.Plotly) {
       if (drawnKnown !== j) {
         drawOwnership(j, day);
