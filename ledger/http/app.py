@@ -177,6 +177,20 @@ def problem(status: int, lines: list[str], headers: dict[str, str] | None = None
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
+def refusal(e: LedgerError) -> tuple[int, list[str]]:
+    """The status and lines of the ledger's refusal: 404 an unknown company (named alone, not
+    where the ledger looked), 422 bad input, 409 a conflict, 503 the store."""
+    if isinstance(e, UnknownCompany):
+        return 404, [f"unknown company {e.company!r}"]
+    if isinstance(e, InputError) or e.exit_code == 2:
+        return 422, e.lines
+    if isinstance(e, ConflictError):
+        return 409, e.lines
+    if isinstance(e, StoreError):
+        return 503, e.lines
+    return 500, e.lines
+
+
 def is_loopback(host: str) -> bool:
     """Whether ``host`` only listens on this machine (``--no-auth`` needs that)."""
     if host == "localhost":
@@ -258,15 +272,7 @@ def create_app(
 
     @app.exception_handler(LedgerError)
     async def refused(_: Request, e: LedgerError) -> Response:
-        if isinstance(e, UnknownCompany):
-            return problem(404, [f"unknown company {e.company!r}"])
-        if isinstance(e, InputError) or e.exit_code == 2:
-            return problem(422, e.lines)
-        if isinstance(e, ConflictError):
-            return problem(409, e.lines)
-        if isinstance(e, StoreError):
-            return problem(503, e.lines)
-        return problem(500, e.lines)
+        return problem(*refusal(e))
 
     # --- access ------------------------------------------------------------------------
 
@@ -680,6 +686,10 @@ def create_app(
             status_code=201 if result.recorded else 200,
             media_type="application/json",
         )
+
+    from .pages import add_pages  # the pages use this module's answers and errors
+
+    add_pages(app, ledger, tokens, auth=auth)
 
     # --- the interactive documentation, from the package's files --------------------------
 

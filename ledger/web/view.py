@@ -16,6 +16,10 @@ a server:
   a difference from a parent snapshot (the previous date at the same position).
 - the grid of cells → snapshots is stored per position as the difference from the previous
   position's: the dates from the first that changes, run-length encoded.
+
+That is the report's page (``render_company_page``). A served page (``render_served_page``)
+embeds the cell it opens at alone, and fetches the others from the server (``view_cells``): a
+cell, or the line of a known-at step (every date, for the charts), in the same shapes.
 """
 
 from __future__ import annotations
@@ -377,35 +381,90 @@ def _difference(before: dict[str, int], after: dict[str, int]) -> list[list[int]
     return [sorted(was - now), sorted(now - was)]
 
 
+@dataclass(frozen=True)
+class Frame:
+    """What every step of a company's page shares: its events (known at the end of the log),
+    the known-at steps, the date steps, and the step asked for."""
+
+    company: str
+    events: list[HistoryEvent]
+    steps: list[Recording]
+    dates: list[date]
+    as_of: date
+    position: int
+    latest: int
+
+
+def frame_of(ledger: Ledger, company: str, as_of: date | None, known_at: KnownAt) -> Frame:
+    """The steps of a page of ``company`` opened at (``as_of``, ``known_at``)."""
+    position = ledger.known_position(known_at)
+    as_of = as_of or today()
+    events = ledger.history(company).events  # raises for an unknown company
+    # The effective dates, a replacement's included, and the date asked for.
+    dates = sorted({e.effective_date for e in events} | set(map(affects_from, events)) | {as_of})
+    steps = recordings(events, position)
+    return Frame(company, events, steps, dates, as_of, position, ledger.known_position())
+
+
+def frame_json(ledger: Ledger, frame: Frame) -> dict[str, Any]:
+    """The page's steps, history and the step it opens at (``start``)."""
+    return {
+        "company": frame.company,
+        "name": ledger.state(frame.company, date.max, frame.latest)[0].name,
+        "dates": [d.isoformat() for d in frame.dates],
+        "recordings": [
+            {"position": s.position, "recorded_at": s.recorded_at, "recorded_by": s.recorded_by}
+            for s in frame.steps
+        ],
+        "latest": frame.latest,
+        "start": {
+            "date": frame.dates.index(frame.as_of),
+            "known": [s.position for s in frame.steps].index(frame.position),
+        },
+        "events": history_rows(frame.events),
+    }
+
+
 def company_view(
     ledger: Ledger, company: str, as_of: date | None = None, known_at: KnownAt = None
 ) -> dict[str, Any]:
     """Everything the page shows, for every step of its sliders: a JSON-ready dict.
     ``start`` names the step of (``as_of``, ``known_at``) (defaults: today, now)."""
-    position = ledger.known_position(known_at)
-    as_of = as_of or today()
-    events = ledger.history(company).events  # raises for an unknown company
-    latest = ledger.known_position()
-    steps = recordings(events, position)
-    # The effective dates, a replacement's included, and the date asked for.
-    dates = sorted({e.effective_date for e in events} | set(map(affects_from, events)) | {as_of})
+    frame = frame_of(ledger, company, as_of, known_at)
     snapshots = Snapshots()
-    grid = build_grid(ledger, company, events, steps, dates, snapshots)
-
+    grid = build_grid(ledger, company, frame.events, frame.steps, frame.dates, snapshots)
     return {
-        "company": company,
-        "name": ledger.state(company, date.max, latest)[0].name,
-        "dates": [d.isoformat() for d in dates],
-        "recordings": [
-            {"position": s.position, "recorded_at": s.recorded_at, "recorded_by": s.recorded_by}
-            for s in steps
-        ],
-        "latest": latest,
-        "start": {"date": dates.index(as_of), "known": [s.position for s in steps].index(position)},
+        **frame_json(ledger, frame),
         "rows": snapshots.rows.rows,
         "snapshots": snapshots.stored,
         "grid": encode_grid(grid),
-        "events": history_rows(events),
+    }
+
+
+def view_cells(
+    ledger: Ledger, company: str, as_of: date | None, known_at: KnownAt, *, line: bool
+) -> dict[str, Any]:
+    """The cells of one known-at step, as a served page fetches them: the cell of ``as_of``
+    (one fold, as a query's), or with ``line`` every date step of a page opened at
+    ``as_of`` (what the charts draw). Rows and snapshots are numbered within the answer; the
+    page renumbers them as it adds them to its own."""
+    position = ledger.known_position(known_at)
+    as_of = as_of or today()
+    snapshots = Snapshots()
+    if line:
+        frame = frame_of(ledger, company, as_of, position)
+        dates = frame.dates
+        step = [s for s in frame.steps if s.position == position]
+        (cells,) = build_grid(ledger, company, frame.events, step, dates, snapshots)
+    else:
+        state, _, _ = ledger.state(company, as_of, position)  # raises for an unknown company
+        dates, cells = [as_of], [snapshots.add(state, as_of, None, None).number]
+    return {
+        "known_at": position,
+        "dates": [d.isoformat() for d in dates],
+        "rows": snapshots.rows.rows,
+        "snapshots": snapshots.stored,
+        "cells": cells,
     }
 
 
@@ -609,14 +668,45 @@ def render_company_page(
         while len(kept) > VIEWS_KEPT:
             kept.popitem(last=False)
     kept.move_to_end(key)
+    return _page(view, assets_url)
+
+
+def render_served_page(
+    ledger: Ledger,
+    company: str,
+    as_of: date | None,
+    known_at: KnownAt,
+    *,
+    assets_url: str,
+    cells_url: str,
+    sign_out: bool,
+) -> str:
+    """The company page as a server serves it: the assets from ``assets_url``, and only the
+    cell shown embedded; the page fetches the other cells from ``cells_url`` (the server's
+    route for ``view_cells``) as the sliders move, and the line of its known-at step for the
+    charts. Folding every step of a large company takes a second; one cell, milliseconds.
+    ``sign_out`` shows the sign-out button."""
+    frame = frame_of(ledger, company, as_of, known_at)
+    view = {
+        **frame_json(ledger, frame),
+        "rows": {},
+        "snapshots": [],
+        "parts": [view_cells(ledger, company, frame.as_of, frame.position, line=False)],
+        "cells_url": cells_url,
+    }
+    return _page(view, assets_url, sign_out=sign_out)
+
+
+def _page(view: dict[str, Any], assets_url: str | None, *, sign_out: bool = False) -> str:
     inline = assets_url is None
     return (
         environment()
         .get_template("company.html")
         .render(
             view=view,
-            title=view["name"] or company,
+            title=view["name"] or view["company"],
             assets_url=assets_url,
+            sign_out=sign_out,
             plotly=Markup(plotly_js().replace("</script", "<\\/script")) if inline else None,
             script=Markup(static_text("view.js")) if inline else None,
             style=Markup(static_text("view.css")) if inline else None,

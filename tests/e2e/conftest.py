@@ -11,13 +11,17 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -270,3 +274,74 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
         "executable_path": str(CHROMIUM),
         "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
     }
+
+
+STARTUP = 30.0
+"""Seconds ``corpledger serve`` may take to answer /healthz on a loaded machine."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def fetch_json(
+    url: str, headers: dict[str, str] | None = None, body: object = None
+) -> tuple[int, Any]:
+    """A request to a server in another process (a POST of ``body`` as JSON if given, else a
+    GET): its status and its JSON body."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def wait_until_up(base: str, server: subprocess.Popen[str]) -> tuple[int, Any]:
+    """``GET /healthz`` of the server at ``base`` once it answers (it fails if ``server``
+    exits first, or takes longer than ``STARTUP``)."""
+    deadline = time.monotonic() + STARTUP
+    while True:
+        try:
+            return fetch_json(f"{base}/healthz")
+        except (urllib.error.URLError, ConnectionError):
+            assert server.poll() is None, server.communicate()
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.1)
+
+
+@dataclass
+class Server:
+    """A ``corpledger serve`` process: its base URL; once stopped, its exit code and stderr."""
+
+    base: str
+    process: subprocess.Popen[str]
+    code: int | None = None
+    err: str = ""
+
+
+@contextmanager
+def serving(url: str, *options: str) -> Iterator[Server]:
+    """``corpledger --db URL serve`` on a free port, as a user starts it (a subprocess), until
+    it answers /healthz; stopped with SIGTERM on leaving."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ledger", "--db", url, "serve", "--port", str(port), *options],
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    server = Server(f"http://127.0.0.1:{port}", process)
+    try:
+        wait_until_up(server.base, process)
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, server.err = process.communicate(timeout=30)
+        server.code = process.returncode

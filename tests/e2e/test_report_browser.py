@@ -155,6 +155,11 @@ def test_the_known_at_slider_before_metas_investment_takes_meta_out_and_says_why
 
 def test_hostile_stored_text_shows_as_text_and_runs_nothing(page: Page, report: Report) -> None:
     show(page, today().isoformat(), 23)
+    assert_shown_as_text(page)
+
+
+def assert_shown_as_text(page: Page) -> None:
+    """The hostile record's texts and actor are on the page as text, and ran nothing."""
     assert page.evaluate("window.hacked") is None
     assert page.locator("img").count() == 0
     body = page.text_content("body") or ""

@@ -3,16 +3,9 @@
 
 from __future__ import annotations
 
-import json
-import socket
-import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,7 +16,6 @@ from ledger.http.app import create_app
 from ledger.http.tokens import Role, TokenStore
 from tests.conftest import DURABLE_BACKENDS, drop_pg_database, new_pg_database
 
-STARTUP = 30.0
 """Seconds a server may take to answer /healthz on a loaded machine."""
 
 ACME = Path(__file__).parents[1] / "data" / "acme-rockets.yaml"
@@ -46,41 +38,6 @@ class Served:
 
 def bearer(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def fetch_json(
-    url: str, headers: dict[str, str] | None = None, body: object = None
-) -> tuple[int, Any]:
-    """A request to a server in another process (a POST of ``body`` as JSON if given, else a
-    GET): its status and its JSON body."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers=headers or {})
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
-
-
-def wait_until_up(base: str, server: subprocess.Popen[str]) -> tuple[int, Any]:
-    """``GET /healthz`` of the server at ``base`` once it answers (it fails if ``server``
-    exits first, or takes longer than ``STARTUP``)."""
-    deadline = time.monotonic() + STARTUP
-    while True:
-        try:
-            return fetch_json(f"{base}/healthz")
-        except (urllib.error.URLError, ConnectionError):
-            assert server.poll() is None, server.communicate()
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
 
 
 def acme_ledger(url: str) -> tuple[dict[str, str], dict[str, str]]:

@@ -11,36 +11,25 @@ import sys
 import pytest
 
 from ledger.cli import run
-from tests.e2e.conftest import clean_env
-from tests.http.conftest import COMPANY, acme_ledger, fetch_json, free_port, wait_until_up
+from tests.e2e.conftest import clean_env, fetch_json, serving
+from tests.http.conftest import COMPANY, acme_ledger
 
 
 def test_serve_starts_answers_and_stops(engine_url: str) -> None:
     reader, _ = acme_ledger(engine_url)
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "ledger", "--db", engine_url, "serve", "--port", str(port)],
-        env=clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        assert wait_until_up(base, server) == (200, {"status": "ok", "position": 11})
-        cap_table = f"{base}/v1/companies/{COMPANY}/cap-table?as_of=2021-01-01"
-        status, table = fetch_json(cap_table, reader)
+    with serving(engine_url) as server:
+        assert fetch_json(f"{server.base}/healthz") == (200, {"status": "ok", "position": 11})
+        status, table = fetch_json(
+            f"{server.base}/v1/companies/{COMPANY}/cap-table?as_of=2021-01-01", reader
+        )
         assert status == 200
         assert (table["known_at"], table["total_shares"]) == (11, 12_500_000)
-        assert fetch_json(f"{base}/v1/companies")[0] == 401
-    finally:
-        server.send_signal(signal.SIGTERM)
-        _, err = server.communicate(timeout=30)
+        assert fetch_json(f"{server.base}/v1/companies")[0] == 401
     # uvicorn shuts down gracefully, then lets the signal end the process as it would have.
-    assert server.returncode == -signal.SIGTERM, err
-    assert err.startswith("corpledger serve: "), err
-    assert f"on http://127.0.0.1:{port}\n" in err
-    assert "Traceback" not in err
+    assert server.code == -signal.SIGTERM, server.err
+    assert server.err.startswith("corpledger serve: "), server.err
+    assert f"on {server.base}\n" in server.err
+    assert "Traceback" not in server.err
 
 
 def test_no_auth_is_refused_off_loopback(capsys: pytest.CaptureFixture[str]) -> None:

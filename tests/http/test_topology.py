@@ -41,8 +41,8 @@ from ledger.cli import run
 from ledger.feed import Feed
 from ledger.http.tokens import Role, TokenStore
 from tests import builders as b
-from tests.e2e.conftest import clean_env
-from tests.http.conftest import bearer, fetch_json, free_port, wait_until_up
+from tests.e2e.conftest import clean_env, fetch_json, free_port, wait_until_up
+from tests.http.conftest import bearer
 
 pytestmark = pytest.mark.postgres
 

@@ -14,7 +14,13 @@ import pytest
 
 from ledger import Ledger
 from ledger.files import read_items
-from ledger.web.view import company_view, encode_grid, render_company_page, script_json
+from ledger.web.view import (
+    company_view,
+    encode_grid,
+    render_company_page,
+    script_json,
+    view_cells,
+)
 from tests.e2e.test_report import HOSTILE, record_demo
 
 AMENDMENTS: list[list[dict[str, Any]]] = [
@@ -101,6 +107,37 @@ def test_every_sampled_cell_of_the_view_equals_the_apis_answer(amended: str) -> 
             )
             officers = [view["rows"]["officers"][n] for n in snapshot["officers"]]
             assert [o[2] for o in officers] == [o.person for o in roster.officers]
+
+
+def cell_of(view: dict[str, Any], number: int) -> tuple[Any, ...]:
+    """A snapshot as the page shows it: its holders' rows and its short tables' rows."""
+    snapshot = view["snapshots"][number]
+    rows = view["rows"]
+    return (
+        sorted(rows["holders"][n] for n in holders_of(view, number)),
+        snapshot["total"],
+        snapshot["diluted"],
+        snapshot["valuation"],
+        *([rows[name][n] for n in snapshot[name]] for name in ("officers", "directors")),
+    )
+
+
+def test_the_served_pages_cells_and_lines_are_the_reports(amended: str) -> None:
+    """One source of figures: a cell the served page fetches, and a known-at step's line,
+    equal the report's cells (corrections, retractions and back-dated events included)."""
+    with Ledger.open(amended) as ledger:
+        view = company_view(ledger, "scale-ai", date(2026, 1, 1))
+        grid, dates = decode(view), view["dates"]
+        positions = [r["position"] for r in view["recordings"]]
+        for j in (0, 16, 22, 23, 24, 25, 26):
+            line = view_cells(ledger, "scale-ai", date(2026, 1, 1), positions[j], line=True)
+            assert line["dates"] == dates
+            for i, number in enumerate(line["cells"]):
+                assert cell_of(line, number) == cell_of(view, grid[j][i]), (dates[i], j)
+            for i in random.Random(j).sample(range(len(dates)), 3):
+                day = date.fromisoformat(dates[i])
+                cell = view_cells(ledger, "scale-ai", day, positions[j], line=False)
+                assert cell_of(cell, cell["cells"][0]) == cell_of(view, grid[j][i])
 
 
 def test_the_correction_and_the_retraction_change_the_cells_they_bear_on(amended: str) -> None:

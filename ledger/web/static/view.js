@@ -1,6 +1,10 @@
 // The company page: redraws the figures, tables and charts for the sliders' step from the
 // data the page carries (#view-data), and keeps the URL in step. Stored text is only ever
 // written with textContent.
+//
+// A report carries every cell (data.grid). A served page carries the cell it opens at
+// (data.parts) and fetches the others from data.cells_url as the sliders move: a cell for the
+// tables, and the line of a known-at step (every date) for the charts.
 (function () {
   "use strict";
   const data = JSON.parse(document.getElementById("view-data").textContent);
@@ -11,14 +15,76 @@
 
   // --- the grid of cells: each position's snapshots by date ---
   const grid = [];
+  const complete = new Set(); // the known-at steps whose every date is here
   let previous = [];
-  for (const [start, runs] of data.grid) {
+  for (const [start, runs] of data.grid || []) {
     const line = previous.slice(0, start);
     for (let k = 0; k < runs.length; k += 2) {
       for (let n = 0; n < runs[k + 1]; n += 1) line.push(runs[k]);
     }
+    complete.add(grid.length);
     grid.push(line);
     previous = line;
+  }
+  function cellAt(j, i) {
+    return grid[j] === undefined ? undefined : grid[j][i];
+  }
+
+  // A fetched part (a cell, or a known-at step's line) joins the page's data: its rows and
+  // snapshots, numbered within the part, are numbered after the page's.
+  const LISTED = ["pools", "warrants", "convertibles", "officers", "directors"];
+  function merge(part) {
+    const j = data.recordings.findIndex((r) => r.position === part.known_at);
+    if (j < 0) return;
+    const offset = {};
+    for (const [section, list] of Object.entries(part.rows)) {
+      rows[section] = rows[section] || [];
+      offset[section] = rows[section].length;
+      rows[section].push(...list);
+    }
+    const shift = (section) => (n) => n + offset[section];
+    const base = data.snapshots.length;
+    for (const s of part.snapshots) {
+      const renumbered = { ...s, parent: s.parent === null ? null : s.parent + base };
+      for (const section of LISTED) renumbered[section] = s[section].map(shift(section));
+      for (const section of ["holders", "grants"]) {
+        renumbered[section] = s[section].map((list) => list.map(shift(section)));
+      }
+      data.snapshots.push(renumbered);
+    }
+    const line = grid[j] || (grid[j] = []);
+    let found = 0;
+    part.dates.forEach((day, k) => {
+      const i = data.dates.indexOf(day);
+      if (i < 0) return;
+      // A cell already here stays: the tables showing it need no redraw.
+      if (line[i] === undefined) line[i] = part.cells[k] + base;
+      found += 1;
+    });
+    if (found === data.dates.length) complete.add(j);
+  }
+  for (const part of data.parts || []) merge(part);
+
+  const asked = new Set();
+  function fetchPart(query) {
+    const url = data.cells_url + "?" + query;
+    if (asked.has(url)) return;
+    asked.add(url);
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then((answer) => {
+        if (answer.status === 401) location.reload(); // signed out or revoked: the sign-in page
+        if (!answer.ok) throw new Error("HTTP " + answer.status);
+        return answer.json();
+      })
+      .then((part) => {
+        merge(part);
+        redraw();
+      })
+      .catch((e) => {
+        asked.delete(url);
+        $("loading").textContent = "Could not load this step (" + e.message + "): move a slider to try again.";
+        $("loading").hidden = false;
+      });
   }
 
   // --- snapshots: the long tables as differences from a parent, made whole once ---
@@ -218,10 +284,9 @@
       (step.recorded_at ? " (recorded " + step.recorded_at + " by " + step.recorded_by + ")" : "");
     $("when").textContent = "As of " + day + ", known at position " + step.position;
     // The two axes disagree when a later recording changes what this date shows.
-    const last = data.recordings.length - 1;
     const note = $("disagreement");
-    const later = grid[j][i] === grid[last][i] ? [] : data.events.filter(
-      (e) => e.position > step.position && e.affects_from <= day);
+    // (The cell differs from the latest's exactly when an event recorded later bears on it.)
+    const later = data.events.filter((e) => e.position > step.position && e.affects_from <= day);
     if (later.length) {
       const first = later[0];
       let text = "As known at position " + step.position + ", before the " + eventName(first.type) +
@@ -373,6 +438,19 @@
     }
   }
 
+  // A line costs the server a fold per date: asked for once the known-at slider rests, not
+  // for every step it passes while dragged.
+  const LINE_DELAY_MS = 60;
+  let lineTimer = null;
+  function askLine(j) {
+    clearTimeout(lineTimer);
+    lineTimer = setTimeout(() => {
+      if (Number(knownSlider.value) !== j) return;
+      const opened = data.dates[data.start.date];
+      fetchPart("as_of=" + opened + "&known_at=" + data.recordings[j].position + "&line=true");
+    }, LINE_DELAY_MS);
+  }
+
   // What is drawn: a step of the other slider, or the same snapshot, redraws only what moved.
   let drawnKnown = null;
   let drawnSnapshot = null;
@@ -381,12 +459,23 @@
     const i = Number(dateSlider.value);
     const j = Number(knownSlider.value);
     const day = data.dates[i];
+    const id = cellAt(j, i);
     drawWhen(i, j);
-    if (drawnSnapshot !== grid[j][i]) {
-      drawTables(snapshot(grid[j][i]));
-      drawnSnapshot = grid[j][i];
+    keepUrl(i, j);
+    if (id === undefined) {
+      fetchPart("as_of=" + day + "&known_at=" + data.recordings[j].position);
+    } else if (drawnSnapshot !== id) {
+      drawTables(snapshot(id));
+      drawnSnapshot = id;
     }
-    if (window.Plotly) {
+    $("loading").hidden = id !== undefined;
+    if (id === undefined) $("loading").textContent = "Loading…";
+    if (!complete.has(j)) {
+      // The line (every date, for the charts) once the step's own cell is drawn: the tables
+      // first.
+      if (id === undefined) return;
+      askLine(j);
+    } else if (window.Plotly) {
       if (drawnKnown !== j) {
         drawOwnership(j, day);
         drawPeople(j, day);
@@ -397,15 +486,32 @@
         Plotly.relayout($("chart-people"), { shapes: dateLine(day) });
         Plotly.restyle($("chart-dilution"), { "marker.color": [roundColors(day)] });
       }
+      document.body.dataset.charted = day + "@" + data.recordings[j].position;
+      if (moved.charts !== null) {
+        document.body.dataset.chartedMs = (performance.now() - moved.charts).toFixed(1);
+        moved.charts = null;
+      }
     }
-    keepUrl(i, j);
+    if (id === undefined) return;
     document.body.dataset.redrawMs = (performance.now() - started).toFixed(1);
+    // From the slider's move to this step's tables, a fetch from the server included.
+    if (moved.tables !== null) {
+      document.body.dataset.stepMs = (performance.now() - moved.tables).toFixed(1);
+      moved.tables = null;
+    }
     document.body.dataset.drawn = day + "@" + data.recordings[j].position;
   }
 
+  // When a slider moved, until the step's tables and charts are drawn (data-step-ms and
+  // data-charted-ms: what a step costs, a fetch from the server included).
+  const moved = { tables: null, charts: null };
+  function step() {
+    moved.tables = moved.charts = performance.now();
+    redraw();
+  }
   wanted();
-  dateSlider.addEventListener("input", redraw);
-  knownSlider.addEventListener("input", redraw);
+  dateSlider.addEventListener("input", step);
+  knownSlider.addEventListener("input", step);
   window.corpledgerPercent = percent;
   redraw();
 })();
