@@ -130,6 +130,19 @@ valuation_history = sa.Table(
     sa.Index("valuation_history_known", "company", "valid_from", "valid_to"),
 )
 
+COUNTS_COLUMNS = (
+    "company",
+    "valid_from",
+    "valid_to",
+    "plan",
+    "holder",
+    "quantity",
+    "exercised",
+    "cancelled",
+    "expiration_date",
+    "known_to",  # implied, but SQLite covers a query only with every column it names
+)
+
 security_history = sa.Table(
     "security_history",
     metadata,
@@ -150,6 +163,8 @@ security_history = sa.Table(
     *_times(),
     _partial("security_history_believed", "company", "security", "kind", "valid_from", unique=True),
     sa.Index("security_history_known", "company", "valid_from", "valid_to"),
+    # The awards' counts a cap table reads "as of D, known now": a range of one covering index.
+    _partial("security_history_counts", *COUNTS_COLUMNS),
 )
 
 pool_history = sa.Table(

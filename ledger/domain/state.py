@@ -70,9 +70,10 @@ class Plan:
     retired: int = 0
     # Its awards' remainders (quantity − exercised − cancelled) summed as they change, in all
     # and by expiration date, so that what a plan has left is not a pass over every award.
-    unexercised: int = 0
-    expiring: dict[date, int] = field(default_factory=dict)
-    expiry_dates: list[date] = field(default_factory=list)  # the keys of ``expiring``, sorted
+    # Kept by the fold for its checks; derived from the awards, so not part of what a plan is.
+    unexercised: int = field(default=0, compare=False, repr=False)
+    expiring: dict[date, int] = field(default_factory=dict, compare=False, repr=False)
+    expiry_dates: list[date] = field(default_factory=list, compare=False, repr=False)  # sorted
 
     def copy(self) -> Plan:
         return replace(self, expiring=dict(self.expiring), expiry_dates=list(self.expiry_dates))

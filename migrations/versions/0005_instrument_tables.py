@@ -73,6 +73,25 @@ def upgrade() -> None:
         sa.Column("expiration_date", sa.Date, nullable=True),
         sa.Column("terms", sa.Text, nullable=False),
     )
+    where = sa.text("known_to IS NULL")
+    op.create_index(
+        "security_history_counts",
+        "security_history",
+        [
+            "company",
+            "valid_from",
+            "valid_to",
+            "plan",
+            "holder",
+            "quantity",
+            "exercised",
+            "cancelled",
+            "expiration_date",
+            "known_to",
+        ],
+        sqlite_where=where,
+        postgresql_where=where,
+    )
     _history(
         "pool_history",
         ["plan"],
