@@ -187,7 +187,7 @@ def _fill_instruments(
     if counts is not None:
         from_sql = db.from_sql
         counts += (
-            AwardCount(holder, plan, int(left), from_sql("expiration_date", expires))
+            (holder, plan, int(left), from_sql("expiration_date", expires))
             for holder, plan, left, expires in awards[0]
         )
     for (

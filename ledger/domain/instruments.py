@@ -10,7 +10,7 @@ an event, and its remainder goes back to its plan (or is retired) the day after.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date
 from fractions import Fraction
@@ -52,6 +52,7 @@ from .state import (
     Plan,
     Stakeholder,
     Warrant,
+    expired_on,
 )
 from .values import (
     MAX_TOTAL,
@@ -139,24 +140,22 @@ class Standing(NamedTuple):
     fully_diluted: int
 
     @staticmethod
-    def of(
-        s: CompanyState, on: date, awards: Collection[Award | AwardCount] | None = None
-    ) -> Standing:
-        """``awards``: the company's awards, when ``s`` holds only their counts elsewhere."""
-        if awards is None:
-            awards = s.awards.values()
-        if not (awards or s.warrants or s.plans):
+    def of(s: CompanyState, on: date, counts: Iterable[AwardCount] | None = None) -> Standing:
+        """``counts``: the company's awards as counts, when ``s`` holds them only so."""
+        if not (s.plans or s.warrants):  # an award is of a plan
             return Standing({}, {}, {}, s.outstanding)
+        if counts is None:
+            awards = s.awards.values()
+            counts = ((a.holder, a.plan, a.unexercised(), a.expiration_date) for a in awards)
         options: dict[str, int] = {}
         granted = dict.fromkeys(s.plans, 0)
         expired = dict.fromkeys(s.plans, 0)
-        for a in awards:
-            left = a.quantity - a.exercised - a.cancelled
-            if a.expired(on):
-                expired[a.plan] += left
+        for holder, plan, left, expiration in counts:
+            if expired_on(expiration, on):
+                expired[plan] += left
             elif left:
-                options[a.holder] = options.get(a.holder, 0) + left
-                granted[a.plan] += left
+                options[holder] = options.get(holder, 0) + left
+                granted[plan] += left
         warrants: dict[str, int] = {}
         for w in s.warrants.values():
             if n := w.outstanding(on):

@@ -94,6 +94,11 @@ class Plan:
         return sum(self.expiring[d] for d in dates[: bisect_left(dates, on)])
 
 
+def expired_on(expiration: date | None, on: date) -> bool:
+    """After the end of its expiration date, what is left of an award or a warrant expires."""
+    return expiration is not None and on > expiration
+
+
 class Exercisable:
     """What an award and a warrant share: a quantity, exercised and cancelled in part, that
     may expire."""
@@ -109,8 +114,7 @@ class Exercisable:
         return self.quantity - self.exercised - self.cancelled
 
     def expired(self, on: date) -> bool:
-        """After the end of its expiration date, what is left of it expires."""
-        return self.expiration_date is not None and on > self.expiration_date
+        return expired_on(self.expiration_date, on)
 
     def outstanding(self, on: date) -> int:
         return 0 if self.expired(on) else self.quantity - self.exercised - self.cancelled
@@ -136,18 +140,10 @@ class Award(Exercisable):
     cancelled: int = 0
 
 
-@dataclass(slots=True)
-class AwardCount(Exercisable):
-    """An award as far as its counts go: all that fully diluted and the pools read of it (a
-    cap table from the read models reads no more of a thousand awards). ``quantity`` is what
-    is left of it unexercised and uncancelled."""
-
-    holder: str
-    plan: str
-    quantity: int
-    expiration_date: date | None
-    exercised: int = 0
-    cancelled: int = 0
+AwardCount = tuple[str, str, int, date | None]
+"""An award as far as its counts go, all that fully diluted and the pools read of it: holder,
+plan, remainder (quantity − exercised − cancelled), expiration date. A cap table from the
+read models reads no more of a thousand awards."""
 
 
 @dataclass(slots=True)
