@@ -46,7 +46,7 @@ from .inputs import (
     setup_events,
 )
 
-EXAMPLES = {"sqlite": 300, "postgres": 120}
+EXAMPLES = {"sqlite": 150, "postgres": 60}
 """Per engine in ``make test`` (a PostgreSQL command costs about 0.25 s, most of it opening
 the ledger: its examples are fewer)."""
 SLOW_EXAMPLES = 10_000

@@ -190,7 +190,7 @@ def read_state(ledger: Ledger, as_of: date, known_at: int) -> CompanyState:
 
 def days() -> list[date]:
     first = D("2019-12-31")
-    every = [first + timedelta(days=n) for n in range(0, 1_000, 45)]
+    every = [first + timedelta(days=n) for n in range(0, 1_000, 90)]
     crossings = ["2021-03-15", "2021-06-01", "2021-08-01", "2022-06-30", "2022-07-01"]
     return [*every, *map(D, crossings)]
 
