@@ -121,6 +121,8 @@ class Mapper:
         self.parent_of: dict[str, Obj] = {}
         self.vesting_start: dict[str, str] = {}
         self.consumed: set[str] = set()
+        # The ledger's schedule of each vesting terms, worked out once for all its awards.
+        self.schedules: dict[str, tuple[dict[str, int] | None, str]] = {}
 
     # -- the pass --
 
@@ -933,7 +935,9 @@ def _vesting(m: Mapper, obj: Obj, security: str, day: date) -> dict[str, Any] | 
     terms = m.loaded.vesting_terms.get(ref) if isinstance(ref, str) else None
     if terms is None:  # the dangling id is a finding of its own (Mapper._index)
         return None
-    schedule, why = schedule_of(terms.data)
+    if ref not in m.schedules:
+        m.schedules[ref] = schedule_of(terms.data)
+    schedule, why = m.schedules[ref]
     if schedule is None:
         m.note(
             obj, "warning", "vesting-not-held",
