@@ -255,6 +255,9 @@ def _fill_instruments(
         state.plans[plan] = Plan(
             plan, name, share_class, int(reserved), on_cancel, int(exercised), int(retired)
         )
+    for award in state.awards.values():  # a plan sums its awards' remainders, as the fold does
+        if award.plan in state.plans:
+            state.plans[award.plan].count(award, award.unexercised())
     state.stakeholders = _named(stakeholders)
 
 
