@@ -294,8 +294,8 @@ class Mapper:
         self._notes.append(obj.finding(severity, code, message))
 
     def emit(self, obj: Obj, day: date, event_type: str, **fields: Any) -> None:
-        """One event of ``obj``, validated as the ledger will (a value it cannot hold refuses
-        the object)."""
+        """One event of ``obj``, validated into the ledger's fact (a value it cannot hold refuses
+        the object); the ledger records that fact without validating it again."""
         number = self._count.get(obj.id, 0) + 1
         self._count[obj.id] = number
         external = f"ocf:{obj.id}"
@@ -312,12 +312,12 @@ class Mapper:
             **{k: v for k, v in fields.items() if v is not None},
         }
         try:
-            FACT_ADAPTER.validate_python(event)
+            fact = FACT_ADAPTER.validate_python(event)
         except ValidationError as e:
             error = e.errors()[0]
             place = ".".join(str(p) for p in error["loc"][1:]) or event_type
             raise Refused("not-representable", f"{event_type} {place}: {error['msg']}") from None
-        self._pending.append(Item(obj.where, event))
+        self._pending.append(Item(obj.where, fact))  # the ledger takes the fact as validated
 
     def new_slug(self, kind: str, ocf_id: Any, text: str) -> str:
         """A slug unique among the ``kind``'s (party, class, plan, instrument): the OCF id
