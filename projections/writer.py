@@ -228,7 +228,7 @@ class Writer:
             if kind in shape.unchanged_by:
                 continue
             tail = book.tails[i]
-            touched = shape.touched(fact)
+            touched = shape.touched(state, fact)
             snapshot = snapshots[i]
             if touched is None:
                 fresh = shape.rows(state)
