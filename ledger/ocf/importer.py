@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from ..domain.errors import InputError, RuleViolation
 from .mapping import Mapper
-from .objects import Finding, Loaded, Obj
+from .objects import Finding, Loaded
 from .package import Package
 
 if TYPE_CHECKING:
@@ -67,25 +67,32 @@ def import_package(
     """Read the OCF package at ``path`` (a directory or a ``.zip`` with its manifest) into
     ``ledger`` as one atomic batch. Raises ``InputError`` for a package that cannot be read
     at all (nothing stored); anything else it meets is a finding in the result."""
-    with Package(Path(path)) as package:
-        loaded = Loaded.read(package, company)
+    path = Path(path)
+    loaded: Loaded | None = _read(path, company)
     left_out: dict[str, Finding] = {}
     while True:
+        if loaded is None:  # let go while the ledger recorded, which refused an object
+            loaded = _read(path, company)
         mapper = Mapper(loaded, left_out)
         events = mapper.run()
+        slug = loaded.company
         findings = loaded.findings + mapper.findings + list(left_out.values())
         has_errors = any(f.severity == "error" for f in findings)
         store = bool(events) and not dry_run and (skip_invalid or not has_errors)
+        places = {where: (obj.file, obj.id) for where, obj in mapper.places.items()}
+        del mapper
+        if store:
+            loaded = None  # the package's objects are not held while the ledger records
         try:
             # Recorded at once when it is to be stored: the record is atomic, a refusal
             # stores nothing, and the ledger checks the batch once instead of twice.
             recorded = ledger.record(events, actor=actor, dry_run=not store)
             break
         except (RuleViolation, InputError) as e:
-            refused = _refused(e, mapper.places)
+            refused = _refused(e, places)
         left_out[refused.object_id or ""] = refused
     return ImportResult(
-        company=loaded.company,
+        company=slug,
         events=len(events),
         stored=len(recorded.recorded) if store else 0,
         skipped=len(recorded.skipped),
@@ -93,13 +100,23 @@ def import_package(
     )
 
 
-def _refused(error: RuleViolation | InputError, places: dict[str, Obj]) -> Finding:
-    """The first object of the package whose events the ledger's refusal names, as an error
-    finding. A refusal naming no object of the package is raised."""
+def _read(path: Path, company: str | None) -> Loaded:
+    with Package(path) as package:
+        return Loaded.read(package, company)
+
+
+def _refused(error: RuleViolation | InputError, places: dict[str, tuple[str, str]]) -> Finding:
+    """The first object of the package (its file and id by the place of its events) whose
+    events the ledger's refusal names, as an error finding. A refusal naming no object of
+    the package is raised."""
     for line in error.lines:
         where = line.split(" (", 1)[0].split(": ", 1)[0]
-        obj = places.get(where)
-        if obj is not None:
+        if where in places:
+            file, object_id = places[where]
             rest = line[len(where) :].lstrip(": ")
-            return obj.finding("error", "ledger-rule", f"the ledger refuses it: {rest}")
+            message = f"the ledger refuses it: {rest}"
+            return Finding(
+                code="ledger-rule", severity="error", file=file, object_id=object_id,
+                message=message,
+            )  # fmt: skip
     raise error
