@@ -66,8 +66,9 @@ class Table:
     value_columns: tuple[str, ...]
     rows: Callable[[CompanyState], dict[Key, Value]]
     """Every key's value in a state."""
-    touched: Callable[[Fact], set[Key] | None]
-    """The keys an applied fact can change, or None for "any" (compare every row)."""
+    touched: Callable[[CompanyState, Fact], set[Key] | None]
+    """The keys an applied fact can change (the state: just after it), or None for "any"
+    (compare every row)."""
     value_of: Callable[[CompanyState, Key], Value | None]
     """One key's value in a state (None: the key has no row)."""
     behind: Callable[[CompanyState, Key, Fact], bool]
@@ -95,7 +96,7 @@ def _from_rows(
     return lambda state, key: rows(state).get(key)
 
 
-def _whole(fact: Fact) -> None:
+def _whole(state: CompanyState, fact: Fact) -> None:
     return None
 
 
@@ -115,12 +116,22 @@ def _cap_rows(state: CompanyState) -> dict[Key, Value]:
     }
 
 
-def _cap_touched(fact: Fact) -> set[Key] | None:
+def _cap_touched(state: CompanyState, fact: Fact) -> set[Key] | None:
+    """The moves' parties, an exercise's or a conversion's holder; None for a split (it
+    reaches every holder of its class)."""
     if isinstance(fact, SHARE_MOVES):
         return {(party, fact.share_class) for party in fact_parties(fact)}
     if isinstance(fact, SharesConverted):
         return {(fact.holder, fact.from_class), (fact.holder, fact.to_class)}
-    return None  # a split reaches every holder of its class; an exercise, its holder's
+    source: Award | Warrant | None = None
+    if isinstance(fact, OptionExercised):
+        source = state.awards.get(fact.grant)
+    elif isinstance(fact, WarrantExercised):
+        source = state.warrants.get(fact.warrant)
+    elif isinstance(fact, ConvertibleConverted):
+        found = state.convertibles.get(fact.convertible)
+        return None if found is None else {(found.holder, fact.share_class)}
+    return None if source is None else {(source.holder, source.share_class)}
 
 
 def _cap_value(state: CompanyState, key: Key) -> Value | None:
@@ -137,20 +148,10 @@ def _cap_value(state: CompanyState, key: Key) -> Value | None:
 def _cap_behind(state: CompanyState, key: Key, fact: Fact) -> bool:
     """A move of the party's shares of the class, a split of the class, an exercise or a
     conversion issuing them to the party."""
-    touched = _cap_touched(fact)
-    if touched is not None:
-        return key in touched
     if isinstance(fact, StockSplit):
         return fact.share_class == key[1]
-    source: Award | Warrant | None = None
-    if isinstance(fact, OptionExercised):
-        source = state.awards.get(fact.grant)
-    elif isinstance(fact, WarrantExercised):
-        source = state.warrants.get(fact.warrant)
-    elif isinstance(fact, ConvertibleConverted):
-        found = state.convertibles.get(fact.convertible)
-        return found is not None and (found.holder, fact.share_class) == key
-    return source is not None and (source.holder, source.share_class) == key
+    touched = _cap_touched(state, fact)
+    return touched is not None and key in touched
 
 
 # --- the valuation, the roster and the board ---
@@ -308,7 +309,7 @@ def _security_value(state: CompanyState, key: Key) -> Value | None:
     return None if a is None or a.kind != kind else award_row(a)
 
 
-def _security_of(fact: Fact) -> set[Key] | None:
+def _security_of(state: CompanyState, fact: Fact) -> set[Key] | None:
     """The keys of the instrument a fact names (an award's kind is not in its exercise or
     cancellation: both kinds), or None (a split: every instrument of its class)."""
     if isinstance(fact, OptionGranted):
@@ -328,7 +329,7 @@ def _security_behind(state: CompanyState, key: Key, fact: Fact) -> bool:
     if isinstance(fact, StockSplit):
         value = _security_value(state, key)
         return value is not None and value[2] == fact.share_class
-    named = _security_of(fact)
+    named = _security_of(state, fact)
     return named is not None and key in named
 
 
@@ -359,22 +360,24 @@ def _pool_value(state: CompanyState, key: Key) -> Value | None:
     return (p.name, p.share_class, p.on_cancel, p.reserved, p.exercised, p.retired)
 
 
-def _pool_touched(fact: Fact) -> set[Key] | None:
+def _pool_touched(state: CompanyState, fact: Fact) -> set[Key] | None:
+    """The plan a fact names, or its award's; None for a split (every plan of its class)."""
     if isinstance(fact, StockPlanCreated | StockPlanReserveChanged):
         return {(fact.plan,)}
-    return None  # an exercise or a cancellation names its grant, not the plan
+    if isinstance(fact, OptionExercised | OptionCancelled):
+        award = state.awards.get(fact.grant)
+        return None if award is None else {(award.plan,)}
+    return None
 
 
 def _pool_behind(state: CompanyState, key: Key, fact: Fact) -> bool:
     if fact.type not in POOL_EVENTS:
         return False
-    if isinstance(fact, OptionExercised | OptionCancelled):
-        award = state.awards.get(fact.grant)
-        return award is not None and award.plan == key[0]
     if isinstance(fact, StockSplit):
         plan = state.plans.get(str(key[0]))
         return plan is not None and plan.share_class == fact.share_class
-    return _pool_touched(fact) == {key}
+    touched = _pool_touched(state, fact)
+    return touched is not None and key in touched
 
 
 # --- stakeholders ---
@@ -389,7 +392,7 @@ def _stakeholder_value(state: CompanyState, key: Key) -> Value | None:
     return None if s is None else (s.name, s.kind)
 
 
-def _stakeholder_touched(fact: Fact) -> set[Key] | None:
+def _stakeholder_touched(state: CompanyState, fact: Fact) -> set[Key] | None:
     return {(fact.party,)} if isinstance(fact, StakeholderRecorded) else None
 
 

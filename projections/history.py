@@ -128,7 +128,7 @@ def segments_from(
             for i, shape in enumerate(shapes):
                 keys = dirty[i]
                 if keys is not None and entry.fact.type not in shape.unchanged_by:
-                    touched = shape.touched(entry.fact)
+                    touched = shape.touched(state, entry.fact)
                     if touched is None:
                         dirty[i] = None
                     else:

@@ -259,6 +259,11 @@ def _fill_instruments(
         state.plans[plan] = Plan(
             plan, name, share_class, int(reserved), on_cancel, int(exercised), int(retired)
         )
+    # The sums the fold keeps as it goes: a plan's of its awards' remainders, the warrants'.
+    for award in state.awards.values():
+        if award.plan in state.plans:
+            state.plans[award.plan].count(award, award.unexercised())
+    state.warrants_unexercised = sum(w.unexercised() for w in state.warrants.values())
     state.stakeholders = _named(stakeholders)
 
 

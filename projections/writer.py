@@ -228,22 +228,31 @@ class Writer:
             if kind in shape.unchanged_by:
                 continue
             tail = book.tails[i]
-            touched = shape.touched(fact)
+            touched = shape.touched(state, fact)
+            snapshot = snapshots[i]
             if touched is None:
                 fresh = shape.rows(state)
-                if fresh == snapshots[i]:
+                if fresh == snapshot:
                     continue  # the end values are those the open rows hold
                 snapshots[i] = fresh
-                opened = {k for k, rows in tail.items() if rows[-1].valid_to is None}
-                for key in fresh.keys() | opened:
+                if snapshot is None:
+                    keys = fresh.keys() | {k for k, r in tail.items() if r[-1].valid_to is None}
+                else:  # the open rows are the snapshot's: only the keys that differ change
+                    keys = {
+                        k for k in fresh.keys() | snapshot.keys() if fresh.get(k) != snapshot.get(k)
+                    }
+                for key in keys:
                     self._set(shape, book.company, tail, key, fresh.get(key), on, position)
             else:
-                # The rows last compared whole are no longer the open rows: a later fact
-                # compared whole that takes them back there must not look like no change.
-                snapshots[i] = None
                 value_of = shape.value_of
                 for key in touched:
-                    self._set(shape, book.company, tail, key, value_of(state, key), on, position)
+                    new = value_of(state, key)
+                    self._set(shape, book.company, tail, key, new, on, position)
+                    if snapshot is not None:  # kept equal to the open rows
+                        if new is None:
+                            snapshot.pop(key, None)
+                        else:
+                            snapshot[key] = new
 
     def _set(
         self,

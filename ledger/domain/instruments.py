@@ -358,6 +358,7 @@ def _check_warrant_issued(s: CompanyState, f: WarrantIssued) -> None:
 
 
 def _warrant_issued(s: CompanyState, f: WarrantIssued) -> None:
+    s.warrants_unexercised += f.quantity
     s.warrants[f.warrant] = Warrant(
         f.warrant,
         f.holder,
@@ -388,6 +389,7 @@ def _check_warrant_exercised(s: CompanyState, f: WarrantExercised) -> None:
 def _warrant_exercised(s: CompanyState, f: WarrantExercised) -> None:
     warrant = s.warrants[f.warrant]
     warrant.exercised += f.quantity
+    s.warrants_unexercised -= f.quantity
     issue(s, warrant.holder, warrant.share_class, f.quantity)
 
 
@@ -398,9 +400,9 @@ def _check_warrant_cancelled(s: CompanyState, f: WarrantCancelled) -> None:
 
 def _warrant_cancelled(s: CompanyState, f: WarrantCancelled) -> None:
     warrant = s.warrants[f.warrant]
-    warrant.cancelled += (
-        f.quantity if f.quantity is not None else warrant.outstanding(f.effective_date)
-    )
+    cancelled = f.quantity if f.quantity is not None else warrant.outstanding(f.effective_date)
+    warrant.cancelled += cancelled
+    s.warrants_unexercised -= cancelled
 
 
 # --- convertibles ---
@@ -583,6 +585,7 @@ def split_instruments(s: CompanyState, f: StockSplit) -> None:
                 w.cancelled * n // m,
             )
             w.exercise_price = split_price(w.exercise_price, n, m)
+    s.warrants_unexercised = sum(w.unexercised() for w in s.warrants.values())
     for p in s.plans.values():
         if p.share_class == cls:
             p.reserved, p.retired = p.reserved * n // m, p.retired * n // m

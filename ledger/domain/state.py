@@ -200,6 +200,9 @@ class CompanyState:
     awards: dict[str, Award] = field(default_factory=dict)
     warrants: dict[str, Warrant] = field(default_factory=dict)
     convertibles: dict[str, Convertible] = field(default_factory=dict)
+    # Its warrants' unexercised() summed as they change, so that diluted_ceiling (checked at
+    # every issuance) is not a pass over every warrant.
+    warrants_unexercised: int = 0
 
     def copy(self) -> CompanyState:
         return CompanyState(
@@ -223,6 +226,7 @@ class CompanyState:
             awards={k: replace(a) for k, a in self.awards.items()},
             warrants={k: replace(w) for k, w in self.warrants.items()},
             convertibles=dict(self.convertibles),
+            warrants_unexercised=self.warrants_unexercised,
         )
 
     def diluted_ceiling(self) -> int:
@@ -232,7 +236,7 @@ class CompanyState:
         return (
             self.outstanding
             + sum(p.reserved - p.exercised for p in self.plans.values())
-            + sum(w.unexercised() for w in self.warrants.values())
+            + self.warrants_unexercised
         )
 
     def held(self, party: str, share_class: str) -> int:

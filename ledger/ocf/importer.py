@@ -13,10 +13,11 @@ it, not issuances of their own.
 Every object is judged first against its own OCF schema (``schemas.object_errors``), then for
 what the ledger needs (ids that resolve, numbers that add up, securities still in force).
 What cannot be mapped faithfully is a finding; an object with an ``error`` finding is left
-out, and with it what depends on it. The events left are checked by the ledger itself (a
-dry run); an object whose events break one of its rules is left out as well, and the package
-mapped again without it, until the ledger accepts the whole. Only then is anything stored:
-one atomic batch, when there is no error or when ``skip_invalid`` says to store the rest.
+out, and with it what depends on it. The events left go to the ledger as one atomic batch:
+recorded at once when there is no error (or ``skip_invalid`` says to store the rest), else
+checked only (a dry run). An object whose events break one of the ledger's rules is left
+out as well (the refusal stored nothing) and the package mapped and offered again without
+it, until the ledger accepts the whole.
 """
 
 from __future__ import annotations
@@ -27,13 +28,12 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from ..domain.errors import InputError, RuleViolation
-from ..files import Item
 from .mapping import Mapper
-from .objects import Finding, Loaded, Obj
+from .objects import Finding, Loaded
 from .package import Package
 
 if TYPE_CHECKING:
-    from ..app import Ledger, RecordResult
+    from ..app import Ledger
 
 __all__ = ["Finding", "ImportResult", "import_package"]
 
@@ -67,42 +67,56 @@ def import_package(
     """Read the OCF package at ``path`` (a directory or a ``.zip`` with its manifest) into
     ``ledger`` as one atomic batch. Raises ``InputError`` for a package that cannot be read
     at all (nothing stored); anything else it meets is a finding in the result."""
-    with Package(Path(path)) as package:
-        loaded = Loaded.read(package, company)
+    path = Path(path)
+    loaded: Loaded | None = _read(path, company)
     left_out: dict[str, Finding] = {}
     while True:
+        if loaded is None:  # let go while the ledger recorded, which refused an object
+            loaded = _read(path, company)
         mapper = Mapper(loaded, left_out)
         events = mapper.run()
-        checked = _checked(ledger, events, mapper.places)
-        if not isinstance(checked, Finding):
+        slug = loaded.company
+        findings = loaded.findings + mapper.findings + list(left_out.values())
+        has_errors = any(f.severity == "error" for f in findings)
+        store = bool(events) and not dry_run and (skip_invalid or not has_errors)
+        places = {where: (obj.file, obj.id) for where, obj in mapper.places.items()}
+        del mapper
+        if store:
+            loaded = None  # the package's objects are not held while the ledger records
+        try:
+            # Recorded at once when it is to be stored: the record is atomic, a refusal
+            # stores nothing, and the ledger checks the batch once instead of twice.
+            recorded = ledger.record(events, actor=actor, dry_run=not store)
             break
-        left_out[checked.object_id or ""] = checked
-    findings = loaded.findings + mapper.findings + list(left_out.values())
-    has_errors = any(f.severity == "error" for f in findings)
-    stored, skipped = 0, len(checked.skipped)
-    if events and not dry_run and (skip_invalid or not has_errors):
-        recorded = ledger.record(events, actor=actor)
-        stored, skipped = len(recorded.recorded), len(recorded.skipped)
+        except (RuleViolation, InputError) as e:
+            refused = _refused(e, places)
+        left_out[refused.object_id or ""] = refused
     return ImportResult(
-        company=loaded.company,
+        company=slug,
         events=len(events),
-        stored=stored,
-        skipped=skipped,
+        stored=len(recorded.recorded) if store else 0,
+        skipped=len(recorded.skipped),
         findings=findings,
     )
 
 
-def _checked(ledger: Ledger, events: list[Item], places: dict[str, Obj]) -> RecordResult | Finding:
-    """The ledger's dry run of ``events``; or, when it refuses them, the first object whose
-    events it names, as an error finding. A refusal naming no object of the package is
-    raised."""
-    try:
-        return ledger.record(events, dry_run=True)
-    except (RuleViolation, InputError) as e:
-        for line in e.lines:
-            where = line.split(" (", 1)[0].split(": ", 1)[0]
-            obj = places.get(where)
-            if obj is not None:
-                rest = line[len(where) :].lstrip(": ")
-                return obj.finding("error", "ledger-rule", f"the ledger refuses it: {rest}")
-        raise
+def _read(path: Path, company: str | None) -> Loaded:
+    with Package(path) as package:
+        return Loaded.read(package, company)
+
+
+def _refused(error: RuleViolation | InputError, places: dict[str, tuple[str, str]]) -> Finding:
+    """The first object of the package (its file and id by the place of its events) whose
+    events the ledger's refusal names, as an error finding. A refusal naming no object of
+    the package is raised."""
+    for line in error.lines:
+        where = line.split(" (", 1)[0].split(": ", 1)[0]
+        if where in places:
+            file, object_id = places[where]
+            rest = line[len(where) :].lstrip(": ")
+            message = f"the ledger refuses it: {rest}"
+            return Finding(
+                code="ledger-rule", severity="error", file=file, object_id=object_id,
+                message=message,
+            )  # fmt: skip
+    raise error

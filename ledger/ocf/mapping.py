@@ -121,6 +121,8 @@ class Mapper:
         self.parent_of: dict[str, Obj] = {}
         self.vesting_start: dict[str, str] = {}
         self.consumed: set[str] = set()
+        # The ledger's schedule of each vesting terms, worked out once for all its awards.
+        self.schedules: dict[str, tuple[dict[str, int] | None, str]] = {}
 
     # -- the pass --
 
@@ -292,8 +294,8 @@ class Mapper:
         self._notes.append(obj.finding(severity, code, message))
 
     def emit(self, obj: Obj, day: date, event_type: str, **fields: Any) -> None:
-        """One event of ``obj``, validated as the ledger will (a value it cannot hold refuses
-        the object)."""
+        """One event of ``obj``, validated into the ledger's fact (a value it cannot hold refuses
+        the object); the ledger records that fact without validating it again."""
         number = self._count.get(obj.id, 0) + 1
         self._count[obj.id] = number
         external = f"ocf:{obj.id}"
@@ -310,12 +312,12 @@ class Mapper:
             **{k: v for k, v in fields.items() if v is not None},
         }
         try:
-            FACT_ADAPTER.validate_python(event)
+            fact = FACT_ADAPTER.validate_python(event)
         except ValidationError as e:
             error = e.errors()[0]
             place = ".".join(str(p) for p in error["loc"][1:]) or event_type
             raise Refused("not-representable", f"{event_type} {place}: {error['msg']}") from None
-        self._pending.append(Item(obj.where, event))
+        self._pending.append(Item(obj.where, fact))  # the ledger takes the fact as validated
 
     def new_slug(self, kind: str, ocf_id: Any, text: str) -> str:
         """A slug unique among the ``kind``'s (party, class, plan, instrument): the OCF id
@@ -933,7 +935,9 @@ def _vesting(m: Mapper, obj: Obj, security: str, day: date) -> dict[str, Any] | 
     terms = m.loaded.vesting_terms.get(ref) if isinstance(ref, str) else None
     if terms is None:  # the dangling id is a finding of its own (Mapper._index)
         return None
-    schedule, why = schedule_of(terms.data)
+    if ref not in m.schedules:
+        m.schedules[ref] = schedule_of(terms.data)
+    schedule, why = m.schedules[ref]
     if schedule is None:
         m.note(
             obj, "warning", "vesting-not-held",

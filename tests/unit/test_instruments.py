@@ -425,3 +425,25 @@ def test_fully_diluted_stays_within_the_bound() -> None:
     )
     assert error.rule == "bounds"
     assert "10,000,000,000,000,000,000 shares fully diluted" in str(error)
+
+
+def test_the_warrants_running_sum_is_their_unexercised_through_exercises_cancels_and_a_split() -> (
+    None
+):
+    timeline = plan_and_grants(
+        fact(
+            "WarrantIssued", "2020-04-01", warrant="w1", holder="fund", share_class="common",
+            quantity=300, exercise_price="1.00 USD",
+        ),
+        fact(
+            "WarrantIssued", "2020-04-02", warrant="w2", holder="bank", share_class="common",
+            quantity=125, exercise_price="1.00 USD",
+        ),
+        fact("WarrantExercised", "2021-01-04", warrant="w1", quantity=100),
+        fact("WarrantCancelled", "2021-02-01", warrant="w2", quantity=25, reason="lapsed"),
+        fact("StockSplit", "2021-05-01", share_class="common", ratio="3:2"),
+        fact("WarrantCancelled", "2021-06-01", warrant="w1", reason="lapsed"),
+    )  # fmt: skip
+    s = timeline.end
+    assert s.warrants_unexercised == sum(w.unexercised() for w in s.warrants.values()) == 150
+    assert s.copy().warrants_unexercised == 150

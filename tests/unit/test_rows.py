@@ -45,7 +45,7 @@ def test_every_table_names_the_rows_a_fact_can_change() -> None:
                 seen[name].add(fact.type)
             if fact.type in table.unchanged_by:
                 assert not changed, (name, fact.type)
-            touched = table.touched(fact)
+            touched = table.touched(state, fact)
             if touched is not None:
                 assert changed <= touched, (name, fact.type, changed - touched)
             for key in changed:
