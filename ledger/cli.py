@@ -10,6 +10,8 @@ stable contract; ``--format csv`` a header row and the model's ``csv_rows()``; `
 table`` (the default) Rich tables for people.
 """
 
+from __future__ import annotations
+
 import csv
 import errno
 import json
@@ -49,38 +51,31 @@ from rich.table import Table
 from typer.core import TyperArgument, TyperOption
 from typer.main import get_command
 
-from .app import Ledger, RecordResult, default_actor
-from .domain.errors import InputError, LedgerError
-from .domain.events import event_file_json_schema
-from .exports import EVENT_FORMATS, ExportFormat, company_tables, event_table, write_export
-from .feed import PAGE, Feed, Waiter
-from .files import Item, format_of, read_items
-from .integrity import CHECKS, run_checks
-from .params import parse_as_of, parse_date, parse_known_at
-from .persistence import schema
-from .persistence.faults import fault
-from .persistence.url import resolve_url, store_config
-from .ports import ProjectionError, ReadModels, StuckEvent, check_read_models
+from .formats import EVENT_FORMATS, ExportFormat
 
+# The rest of the ledger (SQLAlchemy, psycopg, eventsourcing, the pydantic models, the
+# exporters) is imported inside the functions that use it, so that ``--help``, ``--version``
+# and usage mistakes answer without loading it (tests/http/test_serve.py checks).
 if TYPE_CHECKING:
+    from .app import Ledger, RecordResult
+    from .feed import Waiter
+    from .files import Item
     from .ocf.importer import ImportResult
-
-from .reports import (
-    Audit,
-    AuditChange,
-    AuditEvent,
-    Board,
-    CapTable,
-    Companies,
-    Grants,
-    History,
-    HistoryEvent,
-    Holdings,
-    PartyHistory,
-    Report,
-    Roster,
-    csv_cell,
-)
+    from .ports import ProjectionError, ReadModels, StuckEvent
+    from .reports import (
+        Audit,
+        AuditChange,
+        AuditEvent,
+        Board,
+        CapTable,
+        Companies,
+        Grants,
+        History,
+        HistoryEvent,
+        Holdings,
+        Report,
+        Roster,
+    )
 
 LAGGING = 3
 """The exit code of a ``record`` that stored its events but could not bring the read models
@@ -269,6 +264,8 @@ def chosen_db(db: str | None) -> str | None:
 def open_ledger(db: str | None, *, create: bool = False) -> Iterator[Ledger]:
     """The ledger of ``--db``. Only the commands that record (and ``init``) pass
     ``create``: any other on a database without a ledger says so and creates nothing."""
+    from .app import Ledger
+
     with Ledger.open(chosen_db(db), create=create) as ledger:
         yield ledger
 
@@ -296,6 +293,8 @@ def print_json(report: Report) -> None:
 
 
 def write_csv(report: Report, out: TextIO) -> None:
+    from .reports import csv_cell
+
     rows = report.csv_rows()
     header = list(report.csv_columns)
     writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
@@ -390,7 +389,7 @@ class Header:
     unknown: str | None = None
 
     @staticmethod
-    def of(ledger: Ledger, company: str, known_at: int) -> "Header":
+    def of(ledger: Ledger, company: str, known_at: int) -> Header:
         state, _, _ = ledger.state(company, date.max, known_at)
         if state.registered is not None:
             return Header(state.name, state.registered)
@@ -711,6 +710,8 @@ def event_details(data: dict[str, Any]) -> str:
 
 
 def show_history(console: Console, h: History) -> None:
+    from .reports import PartyHistory
+
     if isinstance(h, PartyHistory):
         title = f"{h.party}: every event touching them"
     else:
@@ -822,6 +823,9 @@ def show_audit(console: Console, a: Audit) -> None:
 @app.command()
 def init(db: DbOption = None) -> None:
     """Create the ledger's schema, or migrate it to the newest revision (safe to repeat)."""
+    from .persistence import schema
+    from .persistence.url import resolve_url, store_config
+
     config = store_config(resolve_url(chosen_db(db)))
     engine = schema.engine_for(config)
     try:
@@ -893,6 +897,9 @@ def events_in(files: Sequence[str], input_format: str | None) -> int | None:
     """About how many events the files hold, for the progress bar: the lines of JSON Lines
     files (counted in binary, a fraction of a second for a million), None if any file is of
     another format or standard input."""
+    from .domain.errors import InputError
+    from .files import format_of
+
     total = 0
     for path in files:
         try:
@@ -908,6 +915,8 @@ def events_in(files: Sequence[str], input_format: str | None) -> int | None:
 def stream(files: Sequence[str], input_format: str | None) -> Iterator[Item]:
     """The items of every file, in order, read lazily: ``Ledger.record`` validates, checks
     and stores them a chunk at a time, so a file of millions of events is never held whole."""
+    from .files import read_items
+
     for path in files:
         yield from read_items(path, input_format)
 
@@ -1056,6 +1065,8 @@ def record(
     Exit 3: the events are stored, but the read models cannot catch up (an event they cannot
     apply, named on stderr); do not record them again.
     """
+    from .app import default_actor
+
     feedback = Feedback()
     fmt = input_format.value if input_format else None
     try:
@@ -1102,6 +1113,8 @@ def cap_table(
     db: DbOption = None,
 ) -> None:
     """Holders, shares by class, ownership % and voting %, totals and the last valuation."""
+    from .params import parse_as_of, parse_known_at
+
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     with open_ledger(db) as ledger:
         report = ledger.cap_table(company, as_of=day, known_at=known)
@@ -1121,6 +1134,8 @@ def grants(
     db: DbOption = None,
 ) -> None:
     """Awards: quantity, vested, exercised, cancelled, outstanding, exercisable."""
+    from .params import parse_as_of, parse_known_at
+
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     with open_ledger(db) as ledger:
         report = ledger.grants(company, as_of=day, known_at=known, holder=holder)
@@ -1137,6 +1152,8 @@ def roster(
     db: DbOption = None,
 ) -> None:
     """Officers in office: role, person, title, since, interim."""
+    from .params import parse_as_of, parse_known_at
+
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     with open_ledger(db) as ledger:
         report = ledger.roster(company, as_of=day, known_at=known)
@@ -1153,6 +1170,8 @@ def board(
     db: DbOption = None,
 ) -> None:
     """Directors: person, seat, since, designated by, executive or not."""
+    from .params import parse_as_of, parse_known_at
+
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     with open_ledger(db) as ledger:
         report = ledger.board(company, as_of=day, known_at=known)
@@ -1169,6 +1188,8 @@ def holdings(
     db: DbOption = None,
 ) -> None:
     """Every position of a party across the companies of the ledger."""
+    from .params import parse_as_of, parse_known_at
+
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     with open_ledger(db) as ledger:
         report = ledger.holdings(party, as_of=day, known_at=known)
@@ -1183,6 +1204,8 @@ def companies(
     db: DbOption = None,
 ) -> None:
     """Every company in the ledger: slug, name, registration date, events, last position."""
+    from .params import parse_known_at
+
     known = parse_known_at(known_at)
     with open_ledger(db) as ledger:
         report = ledger.companies(known_at=known)
@@ -1223,6 +1246,9 @@ def history(
 ) -> None:
     """The audit trail: every event with its effective date, position, recorded_at,
     recorded_by and source, in the order recorded."""
+    from .domain.errors import InputError
+    from .params import parse_as_of, parse_known_at
+
     if (company is None) == (party is None):
         raise InputError("history needs a COMPANY or --party PARTY (one of them, not both)")
     day, known = parse_as_of(as_of), parse_known_at(known_at)
@@ -1270,6 +1296,8 @@ def events(
     """The change feed: every event after --after in log order, one JSON object per line
     (the history event, with company). Resume after the last position printed to see every
     later event exactly once."""
+    from .feed import PAGE, Feed
+
     left = limit
     with open_ledger(db) as ledger, Feed(ledger) as feed:
         waiter = feed.waiter()
@@ -1340,6 +1368,8 @@ def audit(
     """Every change in a period to holdings, officers and the board: each row whose value
     differs from the day before, with the events behind it, who recorded them, when and
     from which source."""
+    from .params import parse_date, parse_known_at
+
     first, last = parse_date("--from", start), parse_date("--to", end)
     known = parse_known_at(known_at)
     with open_ledger(db) as ledger:
@@ -1362,6 +1392,8 @@ class ExportRequest:
 
     def only(self, kind: str, *allowed: str) -> None:
         """Refuse the options this kind of export does not take."""
+        from .domain.errors import InputError
+
         given = {
             "--all": self.every,
             "--as-of": self.as_of is not None,
@@ -1375,6 +1407,10 @@ class ExportRequest:
 
 
 def export_tables(r: ExportRequest) -> dict[str, Any]:
+    from .domain.errors import InputError
+    from .exports import company_tables, write_export
+    from .params import parse_as_of, parse_known_at
+
     r.only("an export of companies", "--all", "--as-of", "--known-at", "--format")
     if r.every == bool(r.companies):
         raise InputError("export needs COMPANY… (or --company C) or --all, one of them")
@@ -1394,6 +1430,9 @@ def export_tables(r: ExportRequest) -> dict[str, Any]:
 
 
 def export_events(r: ExportRequest) -> dict[str, Any]:
+    from .domain.errors import InputError
+    from .exports import event_table, write_export
+
     r.only("export events", "--format", "--after")
     if len(r.companies) > 1:
         raise InputError("export events takes one --company at most")
@@ -1409,7 +1448,9 @@ def export_events(r: ExportRequest) -> dict[str, Any]:
 
 
 def export_ocf(r: ExportRequest) -> dict[str, Any]:
+    from .domain.errors import InputError
     from .ocf.exporter import write_package
+    from .params import parse_as_of
 
     r.only("export ocf", "--as-of")
     if len(r.companies) != 1:
@@ -1496,6 +1537,8 @@ def export(
     (export events), as Parquet, CSV or JSON Lines, with a manifest.json of rows and SHA-256
     checksums. export ocf COMPANY writes an Open Cap Table Format package (docs/ocf-export.md),
     with --as-of its events up to that date."""
+    from .domain.errors import InputError
+
     given = list(targets or [])
     kind = given.pop(0) if given and given[0] in EXPORT_KINDS else None
     if out is None:
@@ -1527,6 +1570,7 @@ def report(
     """Write the company's page as one self-contained HTML file that opens offline: cap
     table, pools, grants, roster, board, charts and history as of --as-of, known at
     --known-at, with sliders over every other date and recording."""
+    from .params import parse_as_of, parse_known_at
     from .web.view import render_company_page  # jinja2 and plotly: only for this command
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
@@ -1539,6 +1583,8 @@ def report(
 def write_whole(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file beside it: a reader never sees
     half a file, and a failure leaves the previous one in place."""
+    from .domain.errors import InputError
+
     part = path.with_name(f".{path.name}.part")
     try:
         part.write_text(text, encoding="utf-8")
@@ -1569,6 +1615,9 @@ def verify(
     naming the first broken link (position, company, event id) and what is wrong: a forged
     event, a deleted one, a reordered pair; or the first difference of a read model; or the
     event the read models cannot apply (they are behind the fold)."""
+    from .integrity import CHECKS, run_checks
+    from .ports import check_read_models
+
     with open_ledger(db) as ledger:
         checks = [*CHECKS, lambda opened: check_read_models(opened, company)]
         for line in run_checks(ledger, checks):
@@ -1641,6 +1690,8 @@ def import_ocf(
     stores nothing (exit 2) unless --skip-invalid. Importing the same package again stores
     nothing new: each event's external_id is "ocf:" and the id of its OCF object.
     """
+    from .app import default_actor
+    from .domain.errors import InputError
     from .ocf.importer import Finding, ImportResult, import_package  # the OCF schemas load lazily
 
     try:
@@ -1676,7 +1727,7 @@ def import_ocf(
 SEVERITIES = ("error", "warning", "info")
 
 
-def show_import(result: "ImportResult", *, dry_run: bool, refused: bool) -> None:
+def show_import(result: ImportResult, *, dry_run: bool, refused: bool) -> None:
     """An import for people: what it did, the findings counted by code, then each finding on
     one line (``severity code file#object: message``), errors first."""
     if refused:
@@ -1712,6 +1763,8 @@ app.add_typer(projections_app, name="projections")
 
 
 def read_models_of(ledger: Ledger) -> ReadModels:
+    from .domain.errors import LedgerError
+
     models = ledger.read_models
     if models is None:
         raise LedgerError(
@@ -1788,6 +1841,9 @@ def projections_run(
 def projections_status(fmt: FormatOption = OutputFormat.table, db: DbOption = None) -> None:
     """Each projection's tracked position and its lag behind the end of the log, and the event
     it cannot apply if that is why it lags (position, company, event id, type, reason)."""
+    from .ports import StuckEvent
+    from .reports import csv_cell
+
     with open_ledger(db) as ledger:
         rows = read_models_of(ledger).status()
     if fmt is OutputFormat.json:
@@ -1835,6 +1891,8 @@ def projections_rebuild(
 ) -> None:
     """Rebuild the read models from the events: every table (cleared, then projected again in
     batches), or one company's rows. The tables come out as a run from the start makes them."""
+    from .ports import ProjectionError
+
     with open_ledger(db) as ledger:
         try:
             position = read_models_of(ledger).rebuild(company)
@@ -1892,7 +1950,10 @@ def serve(
     # Imported here: FastAPI and uvicorn would slow every other command's start.
     import uvicorn
 
+    from .app import Ledger
+    from .domain.errors import InputError
     from .http.app import ENV_DB, ENV_NO_AUTH, ENV_NO_PROJECT, is_loopback
+    from .persistence.url import resolve_url
 
     if no_auth and not is_loopback(host):
         raise InputError(
@@ -1956,6 +2017,7 @@ TOKEN_COLUMNS = ("name", "role", "created_at", "revoked_at")
 def tokens_list(fmt: FormatOption = OutputFormat.table, db: DbOption = None) -> None:
     """Every token: name, role, when made, when revoked (never the secret)."""
     from .http.tokens import TokenStore
+    from .reports import csv_cell
 
     with open_ledger(db) as ledger:
         found = TokenStore(ledger.engine).list()
@@ -1996,6 +2058,8 @@ def tokens_revoke(
 @app.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of an event file (a list of events)."""
+    from .domain.events import event_file_json_schema
+
     say(json.dumps(event_file_json_schema(), indent=2))
 
 
@@ -2028,6 +2092,8 @@ def record_story(console: Console, ledger: Ledger, items: list[Item]) -> None:
 
 
 def has_company(ledger: Ledger, company: str) -> bool:
+    from .domain.errors import InputError
+
     try:
         ledger.history(company)
     except InputError:
@@ -2060,6 +2126,9 @@ def demo(
     cache folder, replaced on each run and kept to explore afterwards; $CORPLEDGER_DB is not
     used, so the demo never writes into your own ledger by accident.
     """
+    from .domain.errors import LedgerError
+    from .files import Item, read_items
+
     story = demo_events()
     if not story.is_file():
         raise LedgerError(f"the demo's events file is missing from the package: {story}")
@@ -2201,11 +2270,6 @@ def run(argv: Sequence[str] | None = None) -> int:
     except typer.Abort:
         fail("aborted")
         return 1
-    except LedgerError as e:
-        if settings.debug:
-            traceback.print_exc()
-        fail(*e.lines)
-        return e.exit_code
     except KeyboardInterrupt:
         fail("interrupted")
         return 130
@@ -2215,8 +2279,15 @@ def run(argv: Sequence[str] | None = None) -> int:
             return reader_left()
         raise
     except Exception as e:
+        # Imported here, not at the top: ``--help`` and usage mistakes start without them.
+        from .domain.errors import LedgerError
+        from .persistence.faults import fault
+
         if settings.debug:
             traceback.print_exc()
+        if isinstance(e, LedgerError):
+            fail(*e.lines)
+            return e.exit_code
         found = fault(e)  # a full disk, a read-only database, a lost connection: say that
         if found is not None:
             fail(found)

@@ -24,7 +24,6 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -32,18 +31,8 @@ from typing import Any
 from .app import Ledger
 from .domain.errors import InputError
 from .feed import Feed
+from .formats import ExportFormat
 from .reports import Board, CapTable, Grants, HistoryEvent, Report, Roster, csv_cell
-
-
-class ExportFormat(StrEnum):
-    parquet = "parquet"
-    csv = "csv"
-    jsonl = "jsonl"
-
-
-EVENT_FORMATS = (ExportFormat.parquet, ExportFormat.jsonl)
-"""The formats of the event log (its ``data`` is nested: JSON text in a CSV cell helps
-nobody)."""
 
 MANIFEST = "manifest.json"
 

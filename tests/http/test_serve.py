@@ -59,11 +59,30 @@ def test_tokens_create_prints_the_token_alone_then_list_and_revoke(
     assert out.strip() not in json.dumps(listed)
 
 
-def test_the_command_line_starts_without_the_web_framework() -> None:
-    """FastAPI and uvicorn load with ``serve`` only: every other command starts without them."""
-    loaded = subprocess.run(
-        [sys.executable, "-c", "import sys, ledger.cli; "
-         "print(sorted(m for m in ('fastapi', 'starlette', 'uvicorn') if m in sys.modules))"],
-        capture_output=True, text=True, check=True, env=clean_env(),
-    ).stdout  # fmt: skip
-    assert loaded == "[]\n"
+HEAVY = ("sqlalchemy", "psycopg", "eventsourcing", "pydantic", "fastapi", "starlette",
+         "uvicorn", "pyarrow", "plotly", "jinja2", "alembic", "yaml", "ledger.app",
+         "ledger.domain.events", "ledger.reports")  # fmt: skip
+"""What the command line must start without: each loads when a command that needs it runs
+(FastAPI and uvicorn with ``serve`` only)."""
+
+
+def test_the_command_line_starts_without_its_heavy_libraries() -> None:
+    """``--help``, ``--version`` and a usage mistake answer before any database, model, web or
+    export library loads (issue 15: a start a few times the bare interpreter's). Typer itself
+    loads pydantic to parse a command's arguments, so only the first two are without it."""
+    script = (
+        "import sys; from ledger.cli import run\n"
+        f"def loaded(): return sorted(m for m in {HEAVY!r} if m in sys.modules)\n"
+        "print([run(['--help']), run(['--version'])], loaded(), file=sys.stderr)\n"
+        "print(run(['no-such-command']), loaded(), file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True,
+        env=clean_env(),
+    )  # fmt: skip
+    assert "Usage: corpledger" in done.stdout
+    assert done.stderr.splitlines() == [
+        "[0, 0] []",
+        "error: No such command 'no-such-command'. (see corpledger --help)",
+        "2 ['pydantic']",
+    ]
