@@ -7,6 +7,7 @@ terminal width so tables lay out the same everywhere).
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -78,11 +79,18 @@ start-up and imports each time (``tests/e2e/test_cli_contract.py`` always runs t
 program itself)."""
 
 
+WARM = ("ledger.app", "ledger.persistence.schema", "projections.service")
+"""The modules a command imports when it runs (``corpledger`` itself imports them lazily, to
+start quickly): imported here once, so that no forked command imports them again."""
+
+
 def forked(argv: list[str], cwd: Path, env: dict[str, str], stdin: str | None) -> Run:
     """``python -m ledger ARGV`` from ``cwd`` with ``env``, in a forked child: its own
     process, working directory, environment and standard streams (files, read afterwards), its
     exit code. The child leaves with ``os._exit``: nothing of this process's is cleaned up
     twice."""
+    for module in WARM:
+        importlib.import_module(module)
     with tempfile.TemporaryDirectory(prefix="cli-") as tmp:
         paths = [Path(tmp, name) for name in ("in", "out", "err")]
         paths[0].write_text(stdin or "", encoding="utf-8")
