@@ -15,7 +15,6 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date
 from typing import Any, cast
 
-import psycopg
 import sqlalchemy as sa
 
 from ledger.persistence.log import EventLog, log_on
@@ -282,6 +281,8 @@ class PostgresDatabase(Database):
         return cast(AbstractContextManager[Any], raw.pipeline())
 
     def unavailable(self, error: Exception) -> bool:
+        import psycopg  # loaded already: this database is PostgreSQL's
+
         # psycopg's OperationalError also covers what the server refuses of the rows it is
         # sent (54000: an index entry too big); these classes are of the server's state.
         if isinstance(error, psycopg.InterfaceError):

@@ -31,7 +31,6 @@ from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-import psycopg
 import sqlalchemy as sa
 
 from ledger.app import gc_paused
@@ -40,8 +39,7 @@ from ledger.reports import Board, CapTable, Grants, Holdings, Roster
 
 from . import queries
 from .database import Database, database_for
-from .history import PROJECTIONS
-from .tables import DERIVED_TABLES
+from .history import PROJECTIONS, SHAPES
 from .writer import Buffer, Writer
 
 if TYPE_CHECKING:
@@ -53,8 +51,9 @@ AHEAD = 4
 """Batches behind the log from which a catch-up folds ahead of its writes (``_ahead``)."""
 CHANNEL = "stored_events"
 """eventsourcing's PostgreSQL recorder NOTIFYs on its events table's name."""
-DERIVED = [table.name for table in DERIVED_TABLES]
-"""The tables a rebuild clears."""
+DERIVED = [*(shape.table for shape in SHAPES), "party_companies"]
+"""The tables a rebuild clears: ``projections.tables.DERIVED_TABLES`` by name (that module is
+not imported here: its SQLAlchemy definitions load every dialect, a cost no query needs)."""
 
 
 class ReadModelService:
@@ -276,6 +275,8 @@ class ReadModelService:
 
             yield sleep
             return
+        import psycopg  # here: a SQLite process never loads it
+
         params = self.engine.url.translate_connect_args(username="user", database="dbname")
         with psycopg.connect(**params, autocommit=True) as listener:
             listener.execute(f"LISTEN {CHANNEL}")

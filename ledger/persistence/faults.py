@@ -11,20 +11,14 @@ class name and message only.
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Iterator
-
-import psycopg
-from psycopg import errors as pg
 
 from ..domain.errors import StoreError
 
 DISK_FULL = "the disk is full"
 READ_ONLY = "the database is read-only"
 CONNECTION_LOST = "the connection to PostgreSQL was lost"
-
-_LOST = (pg.AdminShutdown, pg.CrashShutdown)
-"""PostgreSQL ended the session: ``pg_terminate_backend``, a server shutdown or crash. (Its
-idle-in-transaction timeout says why in its own words.)"""
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:
@@ -38,6 +32,9 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
 
 def fault(error: BaseException) -> str | None:
     """The fault behind ``error`` in a person's words, or None if it is none of those."""
+    # psycopg is imported only by a process that opened PostgreSQL: where it is not loaded,
+    # no error can be its own (and a SQLite command need not pay for importing it).
+    psycopg = sys.modules.get("psycopg")
     for cause in _causes(error):
         text = str(cause)
         if isinstance(cause, sqlite3.Error):
@@ -47,15 +44,19 @@ def fault(error: BaseException) -> str | None:
                 return READ_ONLY
             if "SQLite writer process ended unexpectedly" in text:
                 return text
-        if isinstance(cause, pg.DiskFull):
-            return f"{DISK_FULL} (PostgreSQL's)"
-        if isinstance(cause, pg.ReadOnlySqlTransaction):
-            return READ_ONLY
-        if isinstance(cause, _LOST) or (
-            isinstance(cause, psycopg.OperationalError) and cause.sqlstate is None
-        ):
-            # No SQLSTATE: the client found the connection broken (closed, reset, gone).
-            return CONNECTION_LOST
+        if psycopg is not None and isinstance(cause, psycopg.Error):
+            pg = psycopg.errors
+            if isinstance(cause, pg.DiskFull):
+                return f"{DISK_FULL} (PostgreSQL's)"
+            if isinstance(cause, pg.ReadOnlySqlTransaction):
+                return READ_ONLY
+            # The session ended (pg_terminate_backend, a server shutdown or crash; its
+            # idle-in-transaction timeout says why in its own words), or, with no SQLSTATE,
+            # the client found the connection broken (closed, reset, gone).
+            if isinstance(cause, pg.AdminShutdown | pg.CrashShutdown) or (
+                isinstance(cause, psycopg.OperationalError) and cause.sqlstate is None
+            ):
+                return CONNECTION_LOST
     return None
 
 

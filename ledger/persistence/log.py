@@ -25,8 +25,6 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg.rows import tuple_row
-
 from ..domain.errors import StoreError
 from ..domain.events import Fact
 from .mapper import NewerEventError, decode_state
@@ -396,6 +394,8 @@ class PostgresEventLog(EventLog):
 def pg_cursor(connection: Any, name: str | None = None) -> Any:
     """A cursor of ``connection`` (psycopg) as ``PostgresEventLog`` reads: tuple rows, and
     binary (bytea as stored, not as hex text to parse back; numbers and times too)."""
+    from psycopg.rows import tuple_row  # here: a SQLite process never loads psycopg
+
     if name is None:
         return connection.cursor(row_factory=tuple_row, binary=True)
     return connection.cursor(name, row_factory=tuple_row, binary=True)

@@ -17,7 +17,8 @@ from ledger import Ledger
 from ledger.persistence import schema
 from ledger.persistence.chain import GENESIS, chain_link
 from ledger.persistence.url import store_config
-from projections.tables import metadata
+from projections.service import DERIVED
+from projections.tables import DERIVED_TABLES, metadata
 from tests.conftest import drop_pg_database, new_pg_database
 from tests.contract.test_read_models import a_history_with_late_facts, answers, tables
 from tests.integration.test_migration_0002 import events_of_the_0001_era
@@ -97,6 +98,10 @@ def test_a_database_from_the_migrations_alone_has_the_tables_the_code_describes(
             assert answers(ledger, "acme", as_of, known_at, fold=False) == answers(
                 ledger, "acme", as_of, known_at, fold=True
             )
+
+
+def test_a_rebuild_clears_every_derived_table() -> None:
+    assert [table.name for table in DERIVED_TABLES] == DERIVED
 
 
 def test_a_0002_ledger_with_events_is_migrated_and_its_read_models_fill_on_first_use(
