@@ -1,11 +1,14 @@
 """``python -m bench [--quick] [--engines sqlite,postgres] [--pg-url URL] [--output PATH]
-[--compare-with CHECKOUT]``.
+[--sections startup,http,feed,web,ocf] [--compare-with CHECKOUT]``.
 
 Generates the event files into a temp directory, measures each engine (fresh databases,
-created and dropped here), prints the results as Markdown and writes them to
-``bench/RESULTS.md`` (or ``--output``). With ``--quick`` the workload is ten times smaller
-and nothing is written unless ``--output`` is given, so a smoke run never replaces the
-recorded results. Exit code 0 whether or not the targets are met (the table says which),
+created and dropped here), then runs the other sections (``bench/sections.py``: start-up,
+HTTP API, change feed, web page, OCF import), each in a process of its own, prints the
+results as Markdown with every target of the previous results beside this run's figure
+(``bench/previous.py``), and writes them to ``bench/RESULTS.md`` (or ``--output``).
+With ``--quick`` the workload is ten times smaller and nothing is written unless
+``--output`` is given, so a smoke run never replaces the recorded results. Exit code 0
+whether or not the targets are met (the table says which),
 2 for a usage error or an unreachable PostgreSQL.
 """
 
@@ -19,7 +22,17 @@ from pathlib import Path
 
 import psycopg
 
-from . import before_after, bulk, chain, instruments, measure, read_models, report
+from . import (
+    before_after,
+    bulk,
+    chain,
+    instruments,
+    measure,
+    previous,
+    read_models,
+    report,
+    sections,
+)
 from .measure import log
 from .stores import Engine, PostgresEngine, SQLiteEngine
 from .workload import SINGLE_COMPANY, Workload, write_multi, write_single
@@ -97,7 +110,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="a checkout of the code before issue 11 with its .venv installed (make install): "
         "recording and rebuilding by both, alternating (bench/before_after.py)",
     )
+    parser.add_argument(
+        "--sections",
+        default=",".join(sections.NAMES),
+        help="comma-separated sections run after the main one, each in a process of its own: "
+        f"{', '.join(sections.NAMES)}, or none (default: all)",
+    )
     args = parser.parse_args(argv)
+    args.sections = [s.strip() for s in args.sections.split(",") if s.strip() not in ("", "none")]
+    if unknown_sections := [s for s in args.sections if s not in sections.NAMES]:
+        parser.error(
+            f"--sections takes {', '.join(sections.NAMES)} or none, not {unknown_sections}"
+        )
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = [e for e in engines if e not in ENGINES]
     if unknown or not engines:
@@ -271,9 +295,36 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     results = run(args, argv)
-    text = report.markdown(results)
-    print(text)
+    measured = sections.run(
+        args.sections, quick=args.quick, engines=args.engines, pg_url=args.pg_url
+    )
+    text = report.markdown(results) + "\n".join(sections.markdown(measured)) + "\n"
     output: Path | None = args.output or (None if args.quick else DEFAULT_OUTPUT)
+    before = None if args.quick or output is None else previous.read(output)
+    if before is not None:
+        text += "\n".join(
+            [
+                "",
+                "## Every target of the previous results, before and now",
+                "",
+                f"Each target row of the {output.name} this run replaces, beside the same "
+                "target's figure in this run.",
+                "",
+                *report.table(
+                    ["section", "target · engine", "before", "now"],
+                    previous.compared(before, text),
+                ),
+                "",
+                "And every other figure of it (a row named by its cells without a figure):",
+                "",
+                *report.table(
+                    ["section", "row", "column", "before", "now"],
+                    previous.compared_figures(before, text),
+                ),
+                "",
+            ]
+        )
+    print(text)
     if output is None:
         log("--quick: results not written (pass --output PATH to write them)")
     else:

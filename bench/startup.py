@@ -48,7 +48,10 @@ def timed(argv: list[str], repeat: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.startup", description=__doc__)
     parser.add_argument("--repeat", type=int, default=5, help="timed runs of each (default 5)")
+    parser.add_argument("--quick", action="store_true", help="three runs of each (a smoke test)")
     args = parser.parse_args()
+    if args.quick:
+        args.repeat = 3
     cli = corpledger()
     with tempfile.TemporaryDirectory() as tmp:
         db = ["--db", f"sqlite:///{Path(tmp) / 'startup.db'}"]

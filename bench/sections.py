@@ -1,0 +1,108 @@
+"""The benchmark's other sections, each measured by its own module in a process of its own.
+
+``python -m bench`` measures recording, reading back, the read models and the instruments in
+its own process; then it runs each section below as ``python -m bench.<module>`` (a fresh
+interpreter: no section inherits another's heap, caches or threads) and puts the Markdown it
+prints into the results. A section that fails is reported as failed, with the end of what it
+wrote to stderr; the others still run.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .measure import log
+
+
+@dataclass(frozen=True)
+class Section:
+    module: str
+    title: str
+    engines: bool
+    """Whether the module takes ``--engines`` and ``--pg-url``."""
+    writes_results: bool = False
+    """Whether it writes itself into bench/RESULTS.md unless given ``--output``."""
+
+
+SECTIONS = (
+    Section("startup", "Start-up of a command (issue 15)", engines=False),
+    Section("http", "The HTTP API (issue 13)", engines=True),
+    Section("feed", "The change feed (issue 13)", engines=True),
+    Section("web", "The company page and the report (issue 14)", engines=False),
+    Section("ocf", "OCF import (issue 12)", engines=True, writes_results=True),
+)
+NAMES = tuple(s.module for s in SECTIONS)
+
+
+@dataclass
+class Measured:
+    section: Section
+    seconds: float
+    markdown: list[str]
+    failure: str | None = None
+
+
+def run(
+    names: list[str], *, quick: bool, engines: list[str], pg_url: str, timeout: float = 3600
+) -> list[Measured]:
+    """Run the sections named (in ``SECTIONS`` order)."""
+    measured = []
+    for section in SECTIONS:
+        if section.module not in names:
+            continue
+        argv = [sys.executable, "-m", f"bench.{section.module}"]
+        if quick:
+            argv.append("--quick")
+        if section.engines:
+            argv += ["--engines", ",".join(engines), "--pg-url", pg_url]
+        with tempfile.TemporaryDirectory(prefix="corpledger-bench-section-") as tmp:
+            if section.writes_results:
+                output = Path(tmp) / "section.md"
+                output.write_text("", encoding="utf-8")
+                argv += ["--output", str(output)]
+            log(f"section {section.module}: {' '.join(argv[1:])}")
+            started = time.perf_counter()
+            try:
+                done = subprocess.run(
+                    argv, capture_output=True, text=True, timeout=timeout, check=False
+                )
+            except subprocess.TimeoutExpired:
+                measured.append(
+                    Measured(section, timeout, [], f"did not finish in {timeout:.0f} s")
+                )
+                continue
+        seconds = time.perf_counter() - started
+        if done.returncode != 0:
+            tail = " / ".join(done.stderr.strip().splitlines()[-3:])
+            failure = f"exited {done.returncode}: {tail}"
+            log(f"section {section.module} FAILED: {failure}")
+            measured.append(Measured(section, seconds, [], failure))
+        else:
+            measured.append(Measured(section, seconds, _demoted(done.stdout)))
+    return measured
+
+
+def _demoted(text: str) -> list[str]:
+    """A section's Markdown under the results' own ``##`` heading: its headings one level
+    down."""
+    return [f"#{line}" if line.startswith("#") else line for line in text.rstrip().splitlines()]
+
+
+def markdown(measured: list[Measured]) -> list[str]:
+    out: list[str] = []
+    for m in measured:
+        out += ["", f"## {m.section.title}", ""]
+        out.append(
+            f"`python -m bench.{m.section.module}`, in a process of its own ({m.seconds:.0f} s)."
+        )
+        out.append("")
+        if m.failure is not None:
+            out.append(f"**Failed**: {m.failure}")
+        else:
+            out += m.markdown
+    return out
