@@ -22,7 +22,8 @@ from typing import Any, Protocol
 import psycopg
 
 from ledger import Ledger
-from ledger.persistence.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
+from ledger.persistence.postgres import LedgerPostgresRecorder
+from ledger.persistence.recorders import LedgerSQLiteRecorder
 
 Row = tuple[str, int, str, bytes, bytes]
 """A stored event as the ledger wrote it: originator_id, originator_version, topic, state,

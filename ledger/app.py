@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from datetime import time as clock
 from itertools import chain, islice
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -51,7 +51,7 @@ from .persistence import schema
 from .persistence.faults import read_failed, write_failed
 from .persistence.log import StreamRow, decode
 from .persistence.mapper import FactMapper
-from .persistence.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
+from .persistence.recorders import LedgerSQLiteRecorder
 from .persistence.url import StoreConfig, resolve_url, store_config
 from .ports import ProjectionError, ReadModels, read_model_factory
 from .reports import (
@@ -79,6 +79,9 @@ from .reports import (
     position_of,
     roster_of,
 )
+
+if TYPE_CHECKING:
+    from .persistence.postgres import LedgerPostgresRecorder
 
 MAX_ATTEMPTS = 8
 """Tries of one batch against concurrent writers before it fails with ConflictError."""
@@ -242,9 +245,13 @@ class Ledger(Application[str]):
 
     def construct_recorder(self) -> LedgerSQLiteRecorder | LedgerPostgresRecorder:
         # The same table name, stored_events, on both engines (the migrations own it).
-        recorder_class = (
-            LedgerSQLiteRecorder if self.config.kind == "sqlite" else LedgerPostgresRecorder
-        )
+        recorder_class: type[LedgerSQLiteRecorder | LedgerPostgresRecorder]
+        if self.config.kind == "sqlite":
+            recorder_class = LedgerSQLiteRecorder
+        else:  # here: a SQLite process never loads psycopg
+            from .persistence.postgres import LedgerPostgresRecorder
+
+            recorder_class = LedgerPostgresRecorder
         datastore = self.factory.datastore  # type: ignore[attr-defined]
         self._ledger_recorder = recorder_class(
             datastore=datastore, events_table_name=schema.EVENTS_TABLE

@@ -42,7 +42,7 @@ from psycopg import sql
 from .app import Ledger, history_event
 from .domain.errors import InputError
 from .persistence.log import decode
-from .persistence.recorders import LedgerPostgresRecorder
+from .persistence.postgres import LedgerPostgresRecorder
 from .reports import HistoryEvent
 
 PAGE = 1_000

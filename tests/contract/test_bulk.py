@@ -23,7 +23,7 @@ from ledger.files import Item
 from ledger.integrity import verify_chain
 from ledger.persistence.log import ChainRow
 from ledger.persistence.mapper import FactMapper, decode_state
-from ledger.persistence.recorders import COPY_THRESHOLD, copy_binary
+from ledger.persistence.postgres import COPY_THRESHOLD, copy_binary
 from ledger.replay import fold_log
 from tests import builders as b
 

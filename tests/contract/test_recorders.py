@@ -37,7 +37,8 @@ from sqlalchemy.engine import make_url
 
 from ledger import Ledger
 from ledger.persistence.chain import GENESIS, chain_link
-from ledger.persistence.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
+from ledger.persistence.postgres import LedgerPostgresRecorder
+from ledger.persistence.recorders import LedgerSQLiteRecorder
 from tests.conftest import drop_pg_database, new_pg_database
 
 

@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -86,3 +87,23 @@ def test_the_command_line_starts_without_its_heavy_libraries() -> None:
         "error: No such command 'no-such-command'. (see corpledger --help)",
         "2 ['pydantic']",
     ]
+
+
+def test_a_query_on_sqlite_loads_nothing_of_postgresql(tmp_path: Path) -> None:
+    """A one-shot query on a SQLite ledger never imports psycopg, its pool, eventsourcing's
+    PostgreSQL module or SQLAlchemy's PostgreSQL dialect (a fifth of such a process's start)."""
+    url = f"sqlite:///{tmp_path}/acme.db"
+    acme_ledger(url)
+    postgres = ("psycopg", "psycopg_pool", "eventsourcing.postgres",
+                "sqlalchemy.dialects.postgresql")  # fmt: skip
+    script = (
+        "import sys; from ledger.cli import run\n"
+        f"code = run(['--db', {url!r}, 'cap-table', {COMPANY!r}, '--format', 'json'])\n"
+        f"print(code, sorted(m for m in {postgres!r} if m in sys.modules), file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True,
+        env=clean_env(),
+    )  # fmt: skip
+    assert json.loads(done.stdout)["company"] == COMPANY
+    assert done.stderr.splitlines() == ["0 []"]

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from ledger import Ledger
 from ledger.domain.errors import InputError
 from ledger.feed import MAX_PAGE, Feed
-from ledger.persistence.recorders import COPY_THRESHOLD
+from ledger.persistence.postgres import COPY_THRESHOLD
 from tests import builders as b
 from tests.conftest import drop_pg_database, new_pg_database
 
