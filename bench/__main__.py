@@ -27,6 +27,7 @@ from . import (
     bulk,
     chain,
     instruments,
+    issue15,
     measure,
     previous,
     read_models,
@@ -217,6 +218,14 @@ def run(args: argparse.Namespace, argv: list[str]) -> report.Results:
                     batch_size=args.batch_size,
                 )
                 assert multi_url is not None
+                log(f"{engine.name}: `corpledger record`, read models current on return")
+                results.issue15.projected[engine.name] = issue15.projected_record(
+                    engine,
+                    multi,
+                    workload.repeat,
+                    timeout=args.run_timeout * 4,
+                    batch_size=args.batch_size,
+                )
                 log(f"{engine.name}: the hash chain's cost")
                 results.chain[engine.name] = chain.measure(
                     engine, multi, workload.repeat, args.run_timeout

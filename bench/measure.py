@@ -121,11 +121,14 @@ def _batches(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
         yield batch
 
 
-def cli_record(url: str, path: Path) -> str:
-    """``corpledger record --no-project`` of one file, in this process; its stdout."""
+def cli_record(url: str, path: Path, *, project: bool = False) -> str:
+    """``corpledger record --no-project`` of one file (with ``project``, ``corpledger
+    record``: the read models brought up to date before it returns), in this process; its
+    stdout."""
     out = io.StringIO()
+    how = [] if project else ["--no-project"]
     with contextlib.redirect_stdout(out):
-        code = cli_run(["--db", url, "record", "--no-project", "--actor", ACTOR, str(path)])
+        code = cli_run(["--db", url, "record", *how, "--actor", ACTOR, str(path)])
     if code != 0:
         raise RuntimeError(f"corpledger record {path} exited {code}")
     return out.getvalue()
@@ -139,6 +142,7 @@ def api_record(
     timeout: float,
     batch_size: int | None = None,
     settings: dict[str, str] | None = None,
+    project: bool = False,
 ) -> float:
     """Seconds to record the file with ``corpledger record`` (in this process, opening the
     ledger included), or, with ``batch_size``, through the API with one ``record`` call per
@@ -146,7 +150,8 @@ def api_record(
 
     A run still going after ``timeout`` seconds is aborted (the engine drops its database,
     which makes the ledger's connection fail) and raises ``RunFailed`` naming where it was
-    stuck; so does a run that raises or skips events."""
+    stuck; so does a run that raises or skips events. With ``project`` the read models are
+    brought up to date in the run (``corpledger record`` as a user runs it), else not."""
     caller = threading.get_ident()
     stuck: list[str] = []
 
@@ -165,13 +170,12 @@ def api_record(
         started = time.perf_counter()
         if batch_size is None:
             # What a user runs: the command line, in this process (it opens the ledger).
-            # Recording alone: the read models are measured apart (bench/read_models.py).
-            said = cli_record(url, path)
+            said = cli_record(url, path, project=project)
             skipped = int("already recorded" in said)
         else:
             with Ledger.open(url) as ledger:
                 skipped = sum(
-                    len(ledger.record(batch, actor=ACTOR, project=False).skipped)
+                    len(ledger.record(batch, actor=ACTOR, project=project).skipped)
                     for batch in _batches(read_items(str(path)), batch_size)
                 )
         seconds = time.perf_counter() - started
@@ -206,11 +210,13 @@ def throughput(
     timeout: float,
     batch_size: int,
     keep_last: bool = False,
+    project: bool = False,
 ) -> tuple[Throughput, str | None]:
     """The API and raw runs of one file, alternating; a fresh database for every run.
 
     With ``keep_last`` the database of the last API run is kept (for the latency run) and
-    its URL returned. Once a one-batch API run fails, it is not tried again: that run and
+    its URL returned. ``project``: the API runs bring the read models up to date
+    (``api_record``). Once a one-batch API run fails, it is not tried again: that run and
     the remaining ones record the file in batches of ``batch_size`` (see ``Throughput``).
     A database left behind by an error is dropped by ``engine.close()``."""
     result = Throughput(engine.name, workload, file.events, batch_size=batch_size)
@@ -229,6 +235,7 @@ def throughput(
                 timeout=timeout,
                 batch_size=batch_size if batched else None,
                 settings=settings,
+                project=project,
             )
         except RunFailed as e:
             engine.drop(url)
@@ -239,7 +246,13 @@ def throughput(
             batched = True
             url = engine.fresh()
             seconds = api_record(
-                engine, url, file.path, timeout=timeout, batch_size=batch_size, settings=settings
+                engine,
+                url,
+                file.path,
+                timeout=timeout,
+                batch_size=batch_size,
+                settings=settings,
+                project=project,
             )
         _check_count(engine, url, file.events, "API run")
         (result.batched if batched else result.api).append(seconds)

@@ -66,11 +66,13 @@ def main() -> None:
         medians = {name: timed(argv, args.repeat) for name, argv in runs.items()}
     bare = medians["bare"]
     print(f"Median of {args.repeat} runs each ({' '.join(cli)}).\n")
-    print("| run | median ms | × bare | target |")
-    print("|---|---:|---:|---:|")
+    print("| run | median ms | × bare | target |  |")
+    print("|---|---:|---:|---:|---|")
     for name, seconds in medians.items():
+        ratio = seconds / bare
         target = f"≤ {TARGETS[name]}×" if name in TARGETS else ""
-        print(f"| {name} | {seconds * 1000:.0f} | {seconds / bare:.1f} | {target} |")
+        verdict = ("**met**" if ratio <= TARGETS[name] else "**not met**") if target else ""
+        print(f"| {name} | {seconds * 1000:.0f} | {ratio:.1f} | {target} | {verdict} |")
 
 
 if __name__ == "__main__":
