@@ -115,7 +115,6 @@
         holderIds: changed(base ? base.holderIds : [], raw.holders),
         grantIds: changed(base ? base.grantIds : [], raw.grants),
         holders: null,
-        dilutedBy: null,
       };
       made.set(chain[k], whole);
       base = whole;
@@ -162,18 +161,28 @@
     return s.holders;
   }
 
-  // Each holder's fully diluted shares, unsorted: what the ownership chart reads at every date.
-  function dilutedBy(s) {
-    if (s.dilutedBy === null) {
-      s.dilutedBy = new Map();
-      for (const id of s.holderIds) {
-        const [party, , classes, options, warrants] = rows.holders[id];
+  // Each party's holder rows (one per distinct state of its holdings): the ownership chart
+  // reads a few parties' shares at every date without making whole tables.
+  const partyRows = new Map();
+  let indexed = 0;
+  function indexHolders() {
+    const list = rows.holders || [];
+    for (; indexed < list.length; indexed += 1) {
+      const party = list[indexed][0];
+      if (!partyRows.has(party)) partyRows.set(party, []);
+      partyRows.get(party).push(indexed);
+    }
+  }
+  function dilutedOf(s, party) {
+    for (const id of partyRows.get(party) || []) {
+      if (s.holderIds.has(id)) {
+        const [, , classes, options, warrants] = rows.holders[id];
         let n = options + warrants;
         for (const c in classes) n += classes[c];
-        s.dilutedBy.set(party, n);
+        return n;
       }
     }
-    return s.dilutedBy;
+    return 0;
   }
 
   // --- drawing tables ---
@@ -326,6 +335,8 @@
 
   // --- charts (plotly.js, drawn as SVG in the page) ---
   const TOP = 8;
+  // The dates as milliseconds: plotly reads numbers faster than it parses dates.
+  const dateTimes = data.dates.map((day) => Date.parse(day));
   const plotConfig = { displayModeBar: false, responsive: true };
   // A chart goes to plotly only when what it shows changed: a known-at step that moves none
   // of its figures costs nothing.
@@ -345,16 +356,16 @@
     const last = holders(cells[cells.length - 1]).list;
     const top = last.slice(0, TOP).map((h) => h.party);
     // Ownership changes on event dates and holds between them: steps, not slopes.
-    const area = (name) => ({ name, x: data.dates, y: [], stackgroup: "one", mode: "lines",
+    const area = (name) => ({ name, x: dateTimes, y: [], stackgroup: "one", mode: "lines",
                               type: "scatter", line: { shape: "hv" } });
     const traces = top.map(area);
     const others = area("others");
+    indexHolders();
     for (const s of cells) {
-      const byParty = dilutedBy(s);
       const whole = s.raw.diluted || 1;
       let rest = whole;
       traces.forEach((t, k) => {
-        const n = byParty.get(top[k]) || 0;
+        const n = dilutedOf(s, top[k]);
         rest -= n;
         t.y.push((100 * n) / whole);
       });
@@ -362,7 +373,8 @@
     }
     if (last.length > TOP) traces.push(others);
     plot("chart-ownership", traces, {
-      margin: { t: 10, r: 10, b: 40, l: 50 }, yaxis: { title: { text: "% fully diluted" }, range: [0, 100] },
+      margin: { t: 10, r: 10, b: 40, l: 50 }, xaxis: { type: "date" },
+      yaxis: { title: { text: "% fully diluted" }, range: [0, 100] },
       shapes: dateLine(day), legend: { font: { size: 10 } },
     });
   }
@@ -382,8 +394,8 @@
     const x = [], y = [], colors = [];
     for (const e of rounds) {
       const i = data.dates.indexOf(e.effective_date);
-      const after = snapshot(grid[j][i]).raw.diluted;
-      const before = i > 0 ? snapshot(grid[j][i - 1]).raw.diluted : 0;
+      const after = data.snapshots[grid[j][i]].diluted;
+      const before = i > 0 ? data.snapshots[grid[j][i - 1]].diluted : 0;
       x.push((e.round || "round") + " " + e.effective_date);
       y.push(after ? (100 * (after - before)) / after : 0);
       colors.push(roundColor(e, day));
@@ -399,7 +411,7 @@
     const spans = new Map();
     const end = data.dates[data.dates.length - 1];
     data.dates.forEach((d, i) => {
-      const raw = snapshot(grid[j][i]).raw;
+      const raw = data.snapshots[grid[j][i]];
       const present = new Set();
       for (const id of raw.officers) {
         const o = rows.officers[id];
