@@ -7,9 +7,8 @@
 - **Report file**: the size of ``corpledger report``'s self-contained file, and of the data it
   embeds for every (date, position) cell.
 - **Served page** (``corpledger serve``): ``render_served_page`` right after a write (it
-  embeds the cell shown alone; nothing of the company is kept from before the write), the
-  cell and the known-at step's line its sliders fetch (``view_cells``), beside the API's JSON
-  of the same step.
+  embeds the cell shown alone; the company's history is read again), a cell and the line of a
+  known-at step its sliders fetch (``view_cells``), beside the API's JSON of the same step.
 - **Slider steps** in Chromium, in the report file (``file://``) and on the page served by
   ``corpledger serve --no-auth``: each slider moved in turn to random steps, each step timed
   in the page from the slider's move to its tables drawn (``data-step-ms``) and to the first
@@ -19,6 +18,7 @@
 The company: 1,000 holders need 1,000 issuances; after them come 200 more events (issuances
 and transfers), one recording per event, over about 400 effective dates
 (``read_models.write_big``). ``python -m bench.web`` prints the section; it writes no file.
+``measure`` returns the figures (``WebResults``), ``markdown`` renders them as that section.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def file_steps(page_file: Path, steps: int) -> tuple[dict[str, Steps], str]:
 
 def served_steps(url: str, steps: int) -> dict[str, Steps]:
     """The slider steps of the page served by ``corpledger serve --no-auth`` over ``url``: a
-    known-at step fetches its cell, then its line for the charts."""
+    known-at step fetches its line (every date of it) for its tables and charts."""
     from playwright.sync_api import sync_playwright
 
     with socket.socket() as s:
@@ -275,7 +275,8 @@ def markdown(r: WebResults, heading: list[str]) -> list[str]:
         f"| the API's JSON of the same step (cap table, grants, roster, board, history) | "
         f"{ms(api)} | |",
         f"| a cell the served page fetches (`view.json`) | {ms(statistics.median(r.cell))} | |",
-        f"| a known-at step's line for the charts (`view.json?line=true`, {r.dates} dates) | "
+        f"| a known-at step's line, its tables and charts (`view.json?line=true`, {r.dates} "
+        "dates) | "
         f"{ms(statistics.median(r.line))} (worst {ms(max(r.line))}) | |",
         f"| the report's page (every step folded; assets by URL) | "
         f"{ms(statistics.median(r.page))} | what `corpledger report` costs |",
@@ -289,8 +290,8 @@ def markdown(r: WebResults, heading: list[str]) -> list[str]:
         return [*lines, f"Slider steps: not measured (no Chromium at {CHROMIUM})."]
     lines += [
         f"Slider steps in {r.browser} (headless), each slider moved to random steps in turn, "
-        "timed in the page from the move; a served known-at step fetches its cell, then its "
-        "line:",
+        "timed in the page from the move; a served known-at step fetches its line from the "
+        "server:",
         "",
         "| page | slider | steps | to its tables | to its frame painted (tables and charts) "
         "| worst | |",

@@ -30,33 +30,46 @@
     return grid[j] === undefined ? undefined : grid[j][i];
   }
 
-  // A fetched part (a cell, or a known-at step's line) joins the page's data: its rows and
-  // snapshots, numbered within the part, are numbered after the page's.
+  // A fetched part (a cell, or a known-at step's line) joins the page's data: its snapshots,
+  // numbered within the part, are numbered after the page's; its rows keep the number of the
+  // same row fetched before (a holder that no step moved is one row, whatever line brought
+  // it), else are numbered after the page's.
   const LISTED = ["pools", "warrants", "convertibles", "officers", "directors"];
+  const rowNumbers = {};
+  function numberRow(section, row) {
+    const numbers = rowNumbers[section] || (rowNumbers[section] = new Map());
+    const key = JSON.stringify(row);
+    let n = numbers.get(key);
+    if (n === undefined) {
+      const list = rows[section] || (rows[section] = []);
+      n = list.push(row) - 1;
+      numbers.set(key, n);
+    }
+    return n;
+  }
+  const dateIndex = new Map(data.dates.map((day, i) => [day, i]));
   function merge(part) {
     const j = data.recordings.findIndex((r) => r.position === part.known_at);
     if (j < 0) return;
-    const offset = {};
+    const numbered = {};
     for (const [section, list] of Object.entries(part.rows)) {
-      rows[section] = rows[section] || [];
-      offset[section] = rows[section].length;
-      rows[section].push(...list);
+      numbered[section] = list.map((row) => numberRow(section, row));
     }
-    const shift = (section) => (n) => n + offset[section];
+    const renumber = (section) => (n) => numbered[section][n];
     const base = data.snapshots.length;
     for (const s of part.snapshots) {
       const renumbered = { ...s, parent: s.parent === null ? null : s.parent + base };
-      for (const section of LISTED) renumbered[section] = s[section].map(shift(section));
+      for (const section of LISTED) renumbered[section] = s[section].map(renumber(section));
       for (const section of ["holders", "grants"]) {
-        renumbered[section] = s[section].map((list) => list.map(shift(section)));
+        renumbered[section] = s[section].map((list) => list.map(renumber(section)));
       }
       data.snapshots.push(renumbered);
     }
     const line = grid[j] || (grid[j] = []);
     let found = 0;
     part.dates.forEach((day, k) => {
-      const i = data.dates.indexOf(day);
-      if (i < 0) return;
+      const i = dateIndex.get(day);
+      if (i === undefined) return;
       // A cell already here stays: the tables showing it need no redraw.
       if (line[i] === undefined) line[i] = part.cells[k] + base;
       found += 1;
@@ -496,6 +509,11 @@
       drawTables(snapshot(id));
       drawnSnapshot = id;
     }
+    // From the slider's move to this step's tables, a fetch from the server included.
+    if (id !== undefined && moved.tables !== null) {
+      document.body.dataset.stepMs = (performance.now() - moved.tables).toFixed(1);
+      moved.tables = null;
+    }
     $("loading").hidden = id !== undefined;
     if (id === undefined) $("loading").textContent = "Loading…";
     if (complete.has(j) && window.Plotly) {
@@ -514,17 +532,11 @@
       drawnDay = day;
       drawnColors = roundColors(day).join();
       document.body.dataset.charted = shown;
-      if (moved.tables === null) paint(shown);
     }
     if (id === undefined) return;
     document.body.dataset.redrawMs = (performance.now() - started).toFixed(1);
-    // From the slider's move to this step's tables, a fetch from the server included.
-    if (moved.tables !== null) {
-      document.body.dataset.stepMs = (performance.now() - moved.tables).toFixed(1);
-      moved.tables = null;
-      if (document.body.dataset.charted === shown) paint(shown);
-    }
     document.body.dataset.drawn = shown;
+    if (document.body.dataset.charted === shown) paint(shown);
   }
 
   // When a slider moved: until the step's tables are drawn (data-step-ms), and until the
