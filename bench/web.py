@@ -254,11 +254,14 @@ def ms(seconds: float) -> str:
 
 
 def markdown(r: WebResults, heading: list[str]) -> list[str]:
-    def verdict(seconds: list[float], target: float) -> str:
-        met = max(seconds) * 1000 <= target and statistics.median(seconds) * 1000 <= target
-        return f"target {target:.0f} ms: {'met' if met else 'not met'}"
+    def verdict(seconds: list[float], target: float, *, worst_too: bool) -> str:
+        met = statistics.median(seconds) * 1000 <= target
+        met = met and (max(seconds) * 1000 <= target or not worst_too)
+        within = "median and worst" if worst_too else "median"
+        return f"target {target:.0f} ms ({within}): {'met' if met else 'not met'}"
 
     served, api = statistics.median(r.served), statistics.median(r.api)
+    page_verdict = verdict(r.served, PAGE_TARGET_MS, worst_too=False)
     lines = [
         "## Company page and report (issue 14)",
         "",
@@ -270,7 +273,7 @@ def markdown(r: WebResults, heading: list[str]) -> list[str]:
         "| what | time | beside |",
         "|---|---:|---|",
         f"| served page (`corpledger serve`: the cell shown embedded; assets by URL) | "
-        f"{ms(served)} (worst {ms(max(r.served))}) | {verdict(r.served, PAGE_TARGET_MS)}; "
+        f"{ms(served)} (worst {ms(max(r.served))}) | {page_verdict}; "
         f"{served / api:.1f}× the API's JSON |",
         f"| the API's JSON of the same step (cap table, grants, roster, board, history) | "
         f"{ms(api)} | |",
@@ -298,11 +301,12 @@ def markdown(r: WebResults, heading: list[str]) -> list[str]:
         "|---|---|---:|---:|---:|---:|---|",
     ]
     for (where, slider), steps in r.steps.items():
+        step_verdict = verdict(steps.painted, REDRAW_TARGET_MS, worst_too=True)
         lines.append(
             f"| {'report file' if where == 'file' else 'served'} | "
             f"{'date' if slider == 'date' else 'known-at'} | {len(steps.painted)} | "
             f"{ms(statistics.median(steps.tables))} | {ms(statistics.median(steps.painted))} | "
-            f"{ms(max(steps.painted))} | {verdict(steps.painted, REDRAW_TARGET_MS)} |"
+            f"{ms(max(steps.painted))} | {step_verdict} |"
         )
     return lines
 
