@@ -18,8 +18,9 @@ a server:
   position's: the dates from the first that changes, run-length encoded.
 
 That is the report's page (``render_company_page``). A served page (``render_served_page``)
-embeds the cell it opens at alone, and fetches the others from the server (``view_cells``): a
-cell, or the line of a known-at step (every date, for the charts), in the same shapes.
+embeds the cell it opens at alone, and fetches the line of each known-at step it moves to
+from the server (``view_cells``: every date of that step, for its tables and its charts), in
+the same shapes; a line is one fold advanced date by date (``fold_line``).
 """
 
 from __future__ import annotations
@@ -569,10 +570,10 @@ def company_view(
 def view_cells(
     ledger: Ledger, company: str, as_of: date | None, known_at: KnownAt, *, line: bool
 ) -> dict[str, Any]:
-    """The cells of one known-at step, as a served page fetches them: the cell of ``as_of``
-    (one fold, as a query's), or with ``line`` every date step of a page opened at
-    ``as_of`` (what the charts draw). Rows and snapshots are numbered within the answer; the
-    page renumbers them as it adds them to its own."""
+    """The cells of one known-at step: the cell of ``as_of`` (one fold, as a query's: what a
+    served page embeds), or with ``line`` every date step of a page opened at ``as_of`` (what
+    a served page fetches for a known-at step: its tables and its charts). Rows and snapshots
+    are numbered within the answer; the page renumbers them as it adds them to its own."""
     position = ledger.known_position(known_at)
     as_of = as_of or today()
     snapshots = Snapshots()
@@ -890,10 +891,9 @@ def render_served_page(
     sign_out: bool,
 ) -> str:
     """The company page as a server serves it: the assets from ``assets_url``, and only the
-    cell shown embedded; the page fetches the other cells from ``cells_url`` (the server's
-    route for ``view_cells``) as the sliders move, and the line of its known-at step for the
-    charts. Folding every step of a large company takes a second; one cell, milliseconds.
-    ``sign_out`` shows the sign-out button."""
+    cell shown embedded; the page fetches the line of each known-at step it moves to from
+    ``cells_url`` (the server's route for ``view_cells``). Folding every step of a large
+    company takes seconds; one cell, milliseconds. ``sign_out`` shows the sign-out button."""
     frame = frame_of(ledger, company, as_of, known_at)
     view = {
         **frame_json(ledger, frame),
