@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache, cached_property
 from importlib import resources
+from threading import Lock
 from typing import Any, TypeVar
 from uuid import UUID
 from weakref import WeakKeyDictionary
@@ -506,20 +507,26 @@ LOGS_KEPT = 16
 """Companies whose log is kept per open ledger (``company_log``)."""
 
 _logs: WeakKeyDictionary[Ledger, OrderedDict[str, CompanyLog]] = WeakKeyDictionary()
+_logs_lock = Lock()
 
 
 def company_log(ledger: Ledger, company: str) -> CompanyLog:
     """The company's log, kept while the ledger's log has not grown: a page and every line
-    its sliders fetch read it, and reading a thousand events takes tens of milliseconds."""
+    its sliders fetch read it, and reading a thousand events takes tens of milliseconds.
+    (A server answers from several threads: the lock keeps the kept logs whole.)"""
     latest = ledger.known_position()
-    kept = _logs.setdefault(ledger, OrderedDict())
-    log = kept.get(company)
+    with _logs_lock:
+        kept = _logs.setdefault(ledger, OrderedDict())
+        log = kept.get(company)
     if log is None or log.latest != latest:
         events = ledger.history(company, latest).events  # raises for an unknown company
-        log = kept[company] = CompanyLog(latest, events, {} if log is None else log.made)
+        log = CompanyLog(latest, events, {} if log is None else log.made)
+    with _logs_lock:
+        if company not in kept or kept[company].latest <= log.latest:
+            kept[company] = log
+        kept.move_to_end(company)
         while len(kept) > LOGS_KEPT:
             kept.popitem(last=False)
-    kept.move_to_end(company)
     return log
 
 
