@@ -18,8 +18,9 @@ a server:
   position's: the dates from the first that changes, run-length encoded.
 
 That is the report's page (``render_company_page``). A served page (``render_served_page``)
-embeds the cell it opens at alone, and fetches the others from the server (``view_cells``): a
-cell, or the line of a known-at step (every date, for the charts), in the same shapes.
+embeds the cell it opens at alone, and fetches the line of each known-at step it moves to
+from the server (``view_cells``: every date of that step, for its tables and its charts), in
+the same shapes; a line is one fold advanced date by date (``fold_line``).
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
-from typing import Any
+from threading import Lock
+from typing import Any, TypeVar
 from uuid import UUID
 from weakref import WeakKeyDictionary
 
@@ -43,7 +45,7 @@ from ..app import KnownAt, Ledger, today
 from ..domain.entry import Entry
 from ..domain.instruments import Standing
 from ..domain.rules import apply_known
-from ..domain.state import CompanyState
+from ..domain.state import CompanyState, Stakeholder
 from ..domain.values import decimal_text
 from ..reports import (
     HistoryEvent,
@@ -54,6 +56,8 @@ from ..reports import (
     roster_of,
     warrants_of,
 )
+
+_Value = TypeVar("_Value")
 
 CORRECTIONS = frozenset({"EventRetracted", "EventCorrected"})
 
@@ -86,7 +90,9 @@ class Rows:
     rows: dict[str, list[Any]] = field(default_factory=dict)
 
     def number(self, section: str, row: list[Any]) -> int:
-        text = json.dumps(row, sort_keys=True)
+        # A row holds plain values (text, numbers, booleans, None, a dict of counts): its repr
+        # tells rows apart exactly, and costs a fraction of a JSON text.
+        text = repr(row)
         numbered = self.numbers.setdefault(section, {})
         if text not in numbered:
             numbered[text] = len(numbered)
@@ -220,52 +226,60 @@ def affects_from(e: HistoryEvent) -> date:
     return e.effective_date
 
 
-def recordings(events: Sequence[HistoryEvent], asked: int) -> list[Recording]:
-    """The known-at steps: the position of each of the company's events, and the position
-    asked for if it is not one of them; in position order."""
-    steps = [Recording(e.position, _moment(e), e.recorded_by) for e in events]
-    if all(e.position != asked for e in events):
-        steps.append(Recording(asked, None, None))
-        steps.sort(key=lambda s: s.position)
-    return steps
+def recordings(steps: Sequence[Recording], asked: int) -> list[Recording]:
+    """The known-at steps: ``steps`` (the position of each of the company's events), and the
+    position asked for if it is not one of them; in position order."""
+    if all(s.position != asked for s in steps):
+        return sorted([*steps, Recording(asked, None, None)], key=lambda s: s.position)
+    return list(steps)
 
 
 def _moment(e: HistoryEvent) -> str:
     return e.recorded_at.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def history_rows(events: Iterable[HistoryEvent]) -> list[dict[str, Any]]:
-    """The company's events as the page lists them (every one known at the latest position;
-    the page shows those known at the chosen one)."""
-    positions = {e.event_id: e.position for e in events}
-    rows = []
-    for e in events:
-        undone = e.retracted_by or e.corrected_by
-        data = e.data
-        rows.append(
-            {
-                "position": e.position,
-                "event_id": e.event_id,
-                "type": e.type,
-                "effective_date": e.effective_date.isoformat(),
-                "affects_from": affects_from(e).isoformat(),
-                "recorded_at": _moment(e),
-                "recorded_by": e.recorded_by,
-                "source": e.source,
-                "note": data.get("note"),
-                "details": event_details(data),
-                "round": data.get("round"),
-                "person": data.get("person"),
-                "undone": None
-                if undone is None
-                else {
-                    "how": "retracted" if e.retracted_by else "corrected",
-                    "by": undone,
-                    "position": positions.get(undone),
-                },
-            }
-        )
-    return rows
+@dataclass(frozen=True)
+class EventRow:
+    """One event as the page shows it: its row of the history (HTML), and what the page's
+    script reads of it (``mark``)."""
+
+    html: Markup
+    mark: dict[str, Any]
+
+
+def event_row(e: HistoryEvent, positions: dict[str, int]) -> EventRow:
+    """``e`` as the page's history lists it (``positions``: each event's, by id)."""
+    undone = e.retracted_by or e.corrected_by
+    data = e.data
+    row = {
+        "position": e.position,
+        "event_id": e.event_id,
+        "type": e.type,
+        "effective_date": e.effective_date.isoformat(),
+        "recorded_at": _moment(e),
+        "recorded_by": e.recorded_by,
+        "source": e.source,
+        "note": data.get("note"),
+        "details": event_details(data),
+        "round": data.get("round"),
+        "undone": None
+        if undone is None
+        else {
+            "how": "retracted" if e.retracted_by else "corrected",
+            "by": undone,
+            "position": positions.get(undone),
+        },
+    }
+    mark = {
+        "position": e.position,
+        "type": e.type,
+        "effective_date": row["effective_date"],
+        "affects_from": affects_from(e).isoformat(),
+        "round": row["round"],
+        "person": data.get("person"),
+        "undone_at": positions.get(undone) if undone else None,
+    }
+    return EventRow(Markup(history_macro()(row)), mark)
 
 
 _COMMON_FIELDS = {"type", "company", "effective_date", "source", "note", "external_id"}
@@ -294,14 +308,17 @@ def event_details(data: dict[str, Any]) -> str:
 @dataclass
 class Made:
     """A snapshot as the builder keeps it while it may be a parent (a cell of the position
-    last built): its state, the latest effective date folded into it, and its long tables'
-    rows by key (party, grant). ``forget`` drops them once no cell of that position has it."""
+    last built): its state, the latest effective date folded into it, its long tables' rows
+    by key (party, grant), and each holder's outstanding awards and warrants. ``forget``
+    drops them once no cell of that position has it."""
 
     number: int
     state: CompanyState | None
     last: date | None
     holders: dict[str, int]
     grants: dict[str, int]
+    options: dict[str, int]
+    warrants: dict[str, int]
 
     def forget(self) -> None:
         self.state, self.holders, self.grants = None, {}, {}
@@ -315,16 +332,33 @@ class Snapshots:
     rows: Rows = field(default_factory=Rows)
     stored: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, state: CompanyState, day: date, last: date | None, parent: Made | None) -> Made:
+    def add(
+        self,
+        state: CompanyState,
+        day: date,
+        last: date | None,
+        parent: Made | None,
+        moved: set[str] | None = None,
+    ) -> Made:
+        """The snapshot of ``state`` on ``day``, its long tables as a difference from
+        ``parent``'s. ``moved``: the parties whose holdings or names may differ from the
+        parent's, when ``state`` is the parent's own state folded further (``fold_line``);
+        else the parent's kept state tells."""
         standing = Standing.of(state, day)
         numbers = self.rows.number
         before = parent.holders if parent is not None else {}
         was = parent.state if parent is not None else None
-        parties = state.holdings.keys() | standing.options.keys() | standing.warrants.keys()
-        if was is not None and was.stakeholders == state.stakeholders:
-            holders = _changed_holders(state, standing, was, Standing.of(was, day), before, numbers)
+        if parent is not None and moved is not None:
+            holders, holders_difference = _moved_holders(state, standing, parent, moved, numbers)
         else:
-            holders = {p: numbers("holders", holder_row(state, standing, p)) for p in parties}
+            if was is not None and was.stakeholders == state.stakeholders:
+                was_standing = Standing.of(was, day)
+                holders = _changed_holders(state, standing, was, was_standing, before, numbers)
+            else:
+                parties = state.holdings.keys() | standing.options.keys()
+                parties |= standing.warrants.keys()
+                holders = {p: numbers("holders", holder_row(state, standing, p)) for p in parties}
+            holders_difference = _difference(before, holders)
         grants = (
             {grant: numbers("grants", row) for grant, row in grant_rows(state, day).items()}
             if state.awards
@@ -337,11 +371,50 @@ class Snapshots:
                 name: [numbers(name, row) for row in table]
                 for name, table in listed_rows(state, standing, day).items()
             },
-            "holders": _difference(before, holders),
+            "holders": holders_difference,
             "grants": _difference(parent.grants if parent is not None else {}, grants),
         }
         self.stored.append(snapshot)
-        return Made(len(self.stored) - 1, state, last, holders, grants)
+        return Made(
+            len(self.stored) - 1,
+            state,
+            last,
+            holders,
+            grants,
+            standing.options,
+            standing.warrants,
+        )
+
+
+def _moved_holders(
+    state: CompanyState,
+    standing: Standing,
+    parent: Made,
+    moved: set[str],
+    numbers: Callable[[str, list[Any]], int],
+) -> tuple[dict[str, int], list[list[int]]]:
+    """The holders' row numbers of ``state`` and their difference from its parent's: a new
+    row only for a party the fold moved or whose awards or warrants differ. The parent hands
+    its rows over: a running fold never comes back to it."""
+    holders, parent.holders = parent.holders, {}
+    moved = moved | _differing(standing.options, parent.options)
+    moved |= _differing(standing.warrants, parent.warrants)
+    gone, come = [], []
+    for party in moved:
+        was = holders.pop(party, None)
+        now = None
+        if party in state.holdings or party in standing.options or party in standing.warrants:
+            now = holders[party] = numbers("holders", holder_row(state, standing, party))
+        if now != was:
+            gone += [] if was is None else [was]
+            come += [] if now is None else [now]
+    return holders, [sorted(gone), sorted(come)]
+
+
+def _differing(now: dict[str, int], then: dict[str, int]) -> set[str]:
+    if now == then:
+        return set()
+    return {key for key in now.keys() | then.keys() if now.get(key) != then.get(key)}
 
 
 def _changed_holders(
@@ -387,7 +460,7 @@ class Frame:
     the known-at steps, the date steps, and the step asked for."""
 
     company: str
-    events: list[HistoryEvent]
+    log: CompanyLog
     steps: list[Recording]
     dates: list[date]
     as_of: date
@@ -395,15 +468,75 @@ class Frame:
     latest: int
 
 
+@dataclass
+class CompanyLog:
+    """A company's events known at the end of the log (``latest``), and the page's rows of
+    them, made once. ``made``: the rows of a former log of the company, by event and how it
+    was undone: the log is append-only, so an event's row changes only when it is undone."""
+
+    latest: int
+    events: list[HistoryEvent]
+    made: dict[tuple[str, str | None, str | None], EventRow] = field(default_factory=dict)
+
+    @cached_property
+    def rows(self) -> list[EventRow]:
+        positions = {e.event_id: e.position for e in self.events}
+        made = {}
+        for e in self.events:
+            key = (e.event_id, e.retracted_by, e.corrected_by)
+            made[key] = self.made.get(key) or event_row(e, positions)
+        self.made = made
+        return list(made.values())
+
+    @cached_property
+    def marks(self) -> list[dict[str, Any]]:
+        return [row.mark for row in self.rows]
+
+    @cached_property
+    def steps(self) -> list[Recording]:
+        """Where each event was recorded: the known-at steps."""
+        return [Recording(e.position, _moment(e), e.recorded_by) for e in self.events]
+
+    @cached_property
+    def dates(self) -> set[date]:
+        """The effective dates, a replacement's included: the date steps."""
+        return {e.effective_date for e in self.events} | set(map(affects_from, self.events))
+
+
+LOGS_KEPT = 16
+"""Companies whose log is kept per open ledger (``company_log``)."""
+
+_logs: WeakKeyDictionary[Ledger, OrderedDict[str, CompanyLog]] = WeakKeyDictionary()
+_logs_lock = Lock()
+
+
+def company_log(ledger: Ledger, company: str) -> CompanyLog:
+    """The company's log, kept while the ledger's log has not grown: a page and every line
+    its sliders fetch read it, and reading a thousand events takes tens of milliseconds.
+    (A server answers from several threads: the lock keeps the kept logs whole.)"""
+    latest = ledger.known_position()
+    with _logs_lock:
+        kept = _logs.setdefault(ledger, OrderedDict())
+        log = kept.get(company)
+    if log is None or log.latest != latest:
+        events = ledger.history(company, latest).events  # raises for an unknown company
+        log = CompanyLog(latest, events, {} if log is None else log.made)
+    with _logs_lock:
+        if company not in kept or kept[company].latest <= log.latest:
+            kept[company] = log
+        kept.move_to_end(company)
+        while len(kept) > LOGS_KEPT:
+            kept.popitem(last=False)
+    return log
+
+
 def frame_of(ledger: Ledger, company: str, as_of: date | None, known_at: KnownAt) -> Frame:
     """The steps of a page of ``company`` opened at (``as_of``, ``known_at``)."""
     position = ledger.known_position(known_at)
     as_of = as_of or today()
-    events = ledger.history(company).events  # raises for an unknown company
-    # The effective dates, a replacement's included, and the date asked for.
-    dates = sorted({e.effective_date for e in events} | set(map(affects_from, events)) | {as_of})
-    steps = recordings(events, position)
-    return Frame(company, events, steps, dates, as_of, position, ledger.known_position())
+    log = company_log(ledger, company)
+    dates = sorted(log.dates | {as_of})
+    return Frame(company, log, recordings(log.steps, position), dates, as_of, position, log.latest)
 
 
 def frame_json(ledger: Ledger, frame: Frame) -> dict[str, Any]:
@@ -421,7 +554,7 @@ def frame_json(ledger: Ledger, frame: Frame) -> dict[str, Any]:
             "date": frame.dates.index(frame.as_of),
             "known": [s.position for s in frame.steps].index(frame.position),
         },
-        "events": history_rows(frame.events),
+        "events": frame.log.marks,
     }
 
 
@@ -432,7 +565,7 @@ def company_view(
     ``start`` names the step of (``as_of``, ``known_at``) (defaults: today, now)."""
     frame = frame_of(ledger, company, as_of, known_at)
     snapshots = Snapshots()
-    grid = build_grid(ledger, company, frame.events, frame.steps, frame.dates, snapshots)
+    grid = build_grid(ledger, company, frame.log.events, frame.steps, frame.dates, snapshots)
     return {
         **frame_json(ledger, frame),
         "rows": snapshots.rows.rows,
@@ -444,18 +577,19 @@ def company_view(
 def view_cells(
     ledger: Ledger, company: str, as_of: date | None, known_at: KnownAt, *, line: bool
 ) -> dict[str, Any]:
-    """The cells of one known-at step, as a served page fetches them: the cell of ``as_of``
-    (one fold, as a query's), or with ``line`` every date step of a page opened at
-    ``as_of`` (what the charts draw). Rows and snapshots are numbered within the answer; the
-    page renumbers them as it adds them to its own."""
+    """The cells of one known-at step: the cell of ``as_of`` (one fold, as a query's: what a
+    served page embeds), or with ``line`` every date step of a page opened at ``as_of`` (what
+    a served page fetches for a known-at step: its tables and its charts). Rows and snapshots
+    are numbered within the answer; the page renumbers them as it adds them to its own."""
     position = ledger.known_position(known_at)
     as_of = as_of or today()
     snapshots = Snapshots()
     if line:
         frame = frame_of(ledger, company, as_of, position)
         dates = frame.dates
-        step = [s for s in frame.steps if s.position == position]
-        (cells,) = build_grid(ledger, company, frame.events, step, dates, snapshots)
+        cells = fold_line(
+            ledger, company, position, dates, snapshots, timed=is_timed(frame.log.events)
+        )
     else:
         state, _, _ = ledger.state(company, as_of, position)  # raises for an unknown company
         dates, cells = [as_of], [snapshots.add(state, as_of, None, None).number]
@@ -466,6 +600,14 @@ def view_cells(
         "snapshots": snapshots.stored,
         "cells": cells,
     }
+
+
+def is_timed(events: Iterable[HistoryEvent]) -> bool:
+    """Whether the company's figures move with the date alone (``TIMED_TYPES``)."""
+    return any(
+        e.type in TIMED_TYPES or (e.data.get("replacement") or {}).get("type") in TIMED_TYPES
+        for e in events
+    )
 
 
 def build_grid(
@@ -484,10 +626,7 @@ def build_grid(
     it. Position by position, only the cells from the first date the position's event bears
     on can change; a new state is folded from the cell above it when it holds one event more
     that comes after all it folded, else by folding that position's events up to the date."""
-    timed = any(
-        e.type in TIMED_TYPES or (e.data.get("replacement") or {}).get("type") in TIMED_TYPES
-        for e in events
-    )
+    by_date = is_timed(events)
     positions = [e.position for e in events]
     known = [(1 << bisect_right(positions, step.position)) - 1 for step in steps]
     starts = [affects_from(e) for e in events]
@@ -519,7 +658,7 @@ def build_grid(
         cursor: _Cursor | None = None
         for i in range(first, len(dates)):
             day = dates[i]
-            key = (known[j] & bearing[i], day if timed else None)
+            key = (known[j] & bearing[i], day if by_date else None)
             made = states.get(key)
             if made is None:
                 last: date | None
@@ -548,6 +687,77 @@ def build_grid(
                 made.forget()
         above = row
     return grid
+
+
+def fold_line(
+    ledger: Ledger,
+    company: str,
+    position: int,
+    dates: Sequence[date],
+    snapshots: Snapshots,
+    *,
+    timed: bool,
+) -> list[int]:
+    """The snapshot number of each date of one known-at step: one fold of the entries known
+    at ``position``, advanced date by date and never copied; a new snapshot where an entry
+    was folded (at every date for a ``timed`` company), its holders' rows made again only
+    for the parties the fold moved."""
+    state = CompanyState(company)
+    holdings: _Noted[dict[str, int]] = _Noted()
+    stakeholders: _Noted[Stakeholder] = _Noted()
+    state.holdings, state.stakeholders = holdings, stakeholders
+    entries = ledger.entries(company, position)
+    cells: list[int] = []
+    made: Made | None = None
+    k = 0
+    for day in dates:
+        folded = False
+        while k < len(entries) and entries[k].fact.effective_date <= day:
+            apply_known(state, entries[k])
+            k += 1
+            folded = True
+        if made is None or folded or timed:
+            moved = holdings.take() | stakeholders.take()
+            made = snapshots.add(state, day, None, made, moved)
+            made.state = None  # folded further at the next date: no parent state to keep
+        cells.append(made.number)
+    return cells
+
+
+class _Noted(dict[str, _Value]):
+    """A dict of a running fold's state (holdings, stakeholders) that notes each key the
+    fold reads by key, sets or deletes: the parties a step may have moved, without comparing
+    every holder. (The fold changes a party's holdings only through such an access:
+    ``domain.equity`` takes its classes with ``setdefault``.)"""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.noted: set[str] = set()
+
+    def take(self) -> set[str]:
+        """The keys noted since the last ``take``."""
+        noted, self.noted = self.noted, set()
+        return noted
+
+    def __getitem__(self, key: str) -> _Value:
+        self.noted.add(key)
+        return super().__getitem__(key)
+
+    def __setitem__(self, key: str, value: _Value) -> None:
+        self.noted.add(key)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self.noted.add(key)
+        super().__delitem__(key)
+
+    def setdefault(self, key: str, default: _Value) -> _Value:
+        self.noted.add(key)
+        return super().setdefault(key, default)
+
+    def pop(self, key: str, *default: _Value) -> _Value:  # type: ignore[override]
+        self.noted.add(key)
+        return super().pop(key, *default)
 
 
 def _comes_after(effective: date, last: date | None, day: date) -> bool:
@@ -616,6 +826,12 @@ _views: WeakKeyDictionary[Ledger, OrderedDict[tuple[str, date, int, int], dict[s
 
 
 @cache
+def history_macro() -> Any:
+    """The macro that writes an event's row of the history (templates/history.html)."""
+    return environment().get_template("history.html").module.row  # type: ignore[attr-defined]
+
+
+@cache
 def environment() -> Environment:
     env = Environment(
         loader=PackageLoader("ledger.web", "templates"),
@@ -668,7 +884,7 @@ def render_company_page(
         while len(kept) > VIEWS_KEPT:
             kept.popitem(last=False)
     kept.move_to_end(key)
-    return _page(view, assets_url)
+    return _page(view, [row.html for row in company_log(ledger, company).rows], assets_url)
 
 
 def render_served_page(
@@ -682,10 +898,9 @@ def render_served_page(
     sign_out: bool,
 ) -> str:
     """The company page as a server serves it: the assets from ``assets_url``, and only the
-    cell shown embedded; the page fetches the other cells from ``cells_url`` (the server's
-    route for ``view_cells``) as the sliders move, and the line of its known-at step for the
-    charts. Folding every step of a large company takes a second; one cell, milliseconds.
-    ``sign_out`` shows the sign-out button."""
+    cell shown embedded; the page fetches the line of each known-at step it moves to from
+    ``cells_url`` (the server's route for ``view_cells``). Folding every step of a large
+    company takes seconds; one cell, milliseconds. ``sign_out`` shows the sign-out button."""
     frame = frame_of(ledger, company, as_of, known_at)
     view = {
         **frame_json(ledger, frame),
@@ -694,16 +909,23 @@ def render_served_page(
         "parts": [view_cells(ledger, company, frame.as_of, frame.position, line=False)],
         "cells_url": cells_url,
     }
-    return _page(view, assets_url, sign_out=sign_out)
+    return _page(view, [row.html for row in frame.log.rows], assets_url, sign_out=sign_out)
 
 
-def _page(view: dict[str, Any], assets_url: str | None, *, sign_out: bool = False) -> str:
+def _page(
+    view: dict[str, Any],
+    history: list[Markup],
+    assets_url: str | None,
+    *,
+    sign_out: bool = False,
+) -> str:
     inline = assets_url is None
     return (
         environment()
         .get_template("company.html")
         .render(
             view=view,
+            history=history,
             title=view["name"] or view["company"],
             assets_url=assets_url,
             sign_out=sign_out,

@@ -110,15 +110,17 @@ def test_every_sampled_cell_of_the_view_equals_the_apis_answer(amended: str) -> 
 
 
 def cell_of(view: dict[str, Any], number: int) -> tuple[Any, ...]:
-    """A snapshot as the page shows it: its holders' rows and its short tables' rows."""
+    """A snapshot as the page shows it: its long tables' rows and its short tables' rows."""
     snapshot = view["snapshots"][number]
     rows = view["rows"]
+    short = ("pools", "warrants", "convertibles", "officers", "directors")
     return (
         sorted(rows["holders"][n] for n in holders_of(view, number)),
+        sorted(rows["grants"][n] for n in members(view, number, "grants")),
         snapshot["total"],
         snapshot["diluted"],
         snapshot["valuation"],
-        *([rows[name][n] for n in snapshot[name]] for name in ("officers", "directors")),
+        *([rows[name][n] for n in snapshot[name]] for name in short),
     )
 
 
@@ -244,3 +246,19 @@ def test_a_page_is_kept_until_the_log_grows(tmp_path: Path) -> None:
         again = render_company_page(ledger, "acme-rockets", date(2026, 1, 1))
     assert "Ana Renamed" not in first
     assert "Ana Renamed" in again
+
+
+def test_every_line_of_a_company_with_grants_warrants_and_a_split_is_the_reports(
+    seed_stage: str,
+) -> None:
+    """A known-at step's line folds its entries once, date by date: its cells equal the
+    report's, where vesting moves with the date and a split moves every holder."""
+    with Ledger.open(seed_stage) as ledger:
+        company = ledger.companies().companies[0].company
+        view = company_view(ledger, company, date(2026, 1, 1))
+        grid, dates = decode(view), view["dates"]
+        for j, recording in enumerate(view["recordings"]):
+            line = view_cells(ledger, company, date(2026, 1, 1), recording["position"], line=True)
+            assert line["dates"] == dates
+            for i, number in enumerate(line["cells"]):
+                assert cell_of(line, number) == cell_of(view, grid[j][i]), (dates[i], j)

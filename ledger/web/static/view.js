@@ -3,8 +3,8 @@
 // written with textContent.
 //
 // A report carries every cell (data.grid). A served page carries the cell it opens at
-// (data.parts) and fetches the others from data.cells_url as the sliders move: a cell for the
-// tables, and the line of a known-at step (every date) for the charts.
+// (data.parts) and fetches the others from data.cells_url as the sliders move: the line of a
+// known-at step, every date of it, for its tables and its charts.
 (function () {
   "use strict";
   const data = JSON.parse(document.getElementById("view-data").textContent);
@@ -30,33 +30,46 @@
     return grid[j] === undefined ? undefined : grid[j][i];
   }
 
-  // A fetched part (a cell, or a known-at step's line) joins the page's data: its rows and
-  // snapshots, numbered within the part, are numbered after the page's.
+  // A fetched part (a cell, or a known-at step's line) joins the page's data: its snapshots,
+  // numbered within the part, are numbered after the page's; its rows keep the number of the
+  // same row fetched before (a holder that no step moved is one row, whatever line brought
+  // it), else are numbered after the page's.
   const LISTED = ["pools", "warrants", "convertibles", "officers", "directors"];
+  const rowNumbers = {};
+  function numberRow(section, row) {
+    const numbers = rowNumbers[section] || (rowNumbers[section] = new Map());
+    const key = JSON.stringify(row);
+    let n = numbers.get(key);
+    if (n === undefined) {
+      const list = rows[section] || (rows[section] = []);
+      n = list.push(row) - 1;
+      numbers.set(key, n);
+    }
+    return n;
+  }
+  const dateIndex = new Map(data.dates.map((day, i) => [day, i]));
   function merge(part) {
     const j = data.recordings.findIndex((r) => r.position === part.known_at);
     if (j < 0) return;
-    const offset = {};
+    const numbered = {};
     for (const [section, list] of Object.entries(part.rows)) {
-      rows[section] = rows[section] || [];
-      offset[section] = rows[section].length;
-      rows[section].push(...list);
+      numbered[section] = list.map((row) => numberRow(section, row));
     }
-    const shift = (section) => (n) => n + offset[section];
+    const renumber = (section) => (n) => numbered[section][n];
     const base = data.snapshots.length;
     for (const s of part.snapshots) {
       const renumbered = { ...s, parent: s.parent === null ? null : s.parent + base };
-      for (const section of LISTED) renumbered[section] = s[section].map(shift(section));
+      for (const section of LISTED) renumbered[section] = s[section].map(renumber(section));
       for (const section of ["holders", "grants"]) {
-        renumbered[section] = s[section].map((list) => list.map(shift(section)));
+        renumbered[section] = s[section].map((list) => list.map(renumber(section)));
       }
       data.snapshots.push(renumbered);
     }
     const line = grid[j] || (grid[j] = []);
     let found = 0;
     part.dates.forEach((day, k) => {
-      const i = data.dates.indexOf(day);
-      if (i < 0) return;
+      const i = dateIndex.get(day);
+      if (i === undefined) return;
       // A cell already here stays: the tables showing it need no redraw.
       if (line[i] === undefined) line[i] = part.cells[k] + base;
       found += 1;
@@ -65,11 +78,15 @@
   }
   for (const part of data.parts || []) merge(part);
 
-  const asked = new Set();
-  function fetchPart(query) {
-    const url = data.cells_url + "?" + query;
-    if (asked.has(url)) return;
-    asked.add(url);
+  // A known-at step's line is fetched once. While one is on its way, the step the known-at
+  // slider rests on waits for it: dragging the slider asks for no more than one at a time.
+  let fetching = false;
+  function askLine(j) {
+    if (fetching || complete.has(j)) return;
+    fetching = true;
+    const opened = data.dates[data.start.date];
+    const url = data.cells_url + "?as_of=" + opened + "&known_at=" + data.recordings[j].position +
+      "&line=true";
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then((answer) => {
         if (answer.status === 401) location.reload(); // signed out or revoked: the sign-in page
@@ -77,11 +94,12 @@
         return answer.json();
       })
       .then((part) => {
+        fetching = false;
         merge(part);
         redraw();
       })
       .catch((e) => {
-        asked.delete(url);
+        fetching = false;
         $("loading").textContent = "Could not load this step (" + e.message + "): move a slider to try again.";
         $("loading").hidden = false;
       });
@@ -110,7 +128,6 @@
         holderIds: changed(base ? base.holderIds : [], raw.holders),
         grantIds: changed(base ? base.grantIds : [], raw.grants),
         holders: null,
-        dilutedBy: null,
       };
       made.set(chain[k], whole);
       base = whole;
@@ -157,18 +174,28 @@
     return s.holders;
   }
 
-  // Each holder's fully diluted shares, unsorted: what the ownership chart reads at every date.
-  function dilutedBy(s) {
-    if (s.dilutedBy === null) {
-      s.dilutedBy = new Map();
-      for (const id of s.holderIds) {
-        const [party, , classes, options, warrants] = rows.holders[id];
+  // Each party's holder rows (one per distinct state of its holdings): the ownership chart
+  // reads a few parties' shares at every date without making whole tables.
+  const partyRows = new Map();
+  let indexed = 0;
+  function indexHolders() {
+    const list = rows.holders || [];
+    for (; indexed < list.length; indexed += 1) {
+      const party = list[indexed][0];
+      if (!partyRows.has(party)) partyRows.set(party, []);
+      partyRows.get(party).push(indexed);
+    }
+  }
+  function dilutedOf(s, party) {
+    for (const id of partyRows.get(party) || []) {
+      if (s.holderIds.has(id)) {
+        const [, , classes, options, warrants] = rows.holders[id];
         let n = options + warrants;
         for (const c in classes) n += classes[c];
-        s.dilutedBy.set(party, n);
+        return n;
       }
     }
-    return s.dilutedBy;
+    return 0;
   }
 
   // --- drawing tables ---
@@ -297,18 +324,42 @@
     } else {
       note.hidden = true;
     }
-    for (const tr of $("history").tBodies[0].rows) {
-      const pos = Number(tr.dataset.position);
-      tr.hidden = pos > step.position;
-      tr.classList.toggle("later", tr.dataset.effective > day);
-      const undone = tr.querySelector(".undone");
-      if (undone) undone.hidden = Number(tr.dataset.undonePosition) > step.position;
+    for (const r of historyRows) {
+      const hidden = r.position > step.position;
+      if (hidden !== r.hidden) r.tr.hidden = r.hidden = hidden;
+      const later = r.effective > day;
+      if (later !== r.later) r.tr.classList.toggle("later", (r.later = later));
+      const undoneLater = r.undonePosition > step.position;
+      if (r.undone && undoneLater !== r.undoneLater) r.undone.hidden = r.undoneLater = undoneLater;
     }
   }
+  // The history's rows as drawn (the page serves them all shown): a step writes only the rows
+  // it changes.
+  const historyRows = [...$("history").tBodies[0].rows].map((tr) => ({
+    tr,
+    position: Number(tr.dataset.position),
+    effective: tr.dataset.effective,
+    undone: tr.querySelector(".undone"),
+    undonePosition: Number(tr.dataset.undonePosition),
+    hidden: false,
+    later: false,
+    undoneLater: false,
+  }));
 
   // --- charts (plotly.js, drawn as SVG in the page) ---
   const TOP = 8;
+  // The dates as milliseconds: plotly reads numbers faster than it parses dates.
+  const dateTimes = data.dates.map((day) => Date.parse(day));
   const plotConfig = { displayModeBar: false, responsive: true };
+  // A chart goes to plotly only when what it shows changed: a known-at step that moves none
+  // of its figures costs nothing.
+  const plotted = new Map();
+  function plot(id, traces, layout) {
+    const drawn = JSON.stringify([traces, layout]);
+    if (plotted.get(id) === drawn) return;
+    plotted.set(id, drawn);
+    Plotly.react($(id), traces, layout, plotConfig);
+  }
   function dateLine(day) {
     return [{ type: "line", xref: "x", yref: "paper", x0: day, x1: day, y0: 0, y1: 1,
               line: { color: "#b00020", width: 1, dash: "dot" } }];
@@ -318,29 +369,30 @@
     const last = holders(cells[cells.length - 1]).list;
     const top = last.slice(0, TOP).map((h) => h.party);
     // Ownership changes on event dates and holds between them: steps, not slopes.
-    const area = (name) => ({ name, x: data.dates, y: [], stackgroup: "one", mode: "lines",
+    const area = (name) => ({ name, x: dateTimes, y: [], stackgroup: "one", mode: "lines",
                               type: "scatter", line: { shape: "hv" } });
     const traces = top.map(area);
     const others = area("others");
+    indexHolders();
     for (const s of cells) {
-      const byParty = dilutedBy(s);
       const whole = s.raw.diluted || 1;
       let rest = whole;
       traces.forEach((t, k) => {
-        const n = byParty.get(top[k]) || 0;
+        const n = dilutedOf(s, top[k]);
         rest -= n;
         t.y.push((100 * n) / whole);
       });
       others.y.push((100 * rest) / whole);
     }
     if (last.length > TOP) traces.push(others);
-    Plotly.react($("chart-ownership"), traces, {
-      margin: { t: 10, r: 10, b: 40, l: 50 }, yaxis: { title: { text: "% fully diluted" }, range: [0, 100] },
+    plot("chart-ownership", traces, {
+      margin: { t: 10, r: 10, b: 40, l: 50 }, xaxis: { type: "date" },
+      yaxis: { title: { text: "% fully diluted" }, range: [0, 100] },
       shapes: dateLine(day), legend: { font: { size: 10 } },
-    }, plotConfig);
+    });
   }
   function inForce(e, position) {
-    return e.position <= position && !(e.undone && e.undone.position <= position);
+    return e.position <= position && !(e.undone_at !== null && e.undone_at <= position);
   }
   let rounds = [];
   function roundColor(e, day) {
@@ -355,24 +407,24 @@
     const x = [], y = [], colors = [];
     for (const e of rounds) {
       const i = data.dates.indexOf(e.effective_date);
-      const after = snapshot(grid[j][i]).raw.diluted;
-      const before = i > 0 ? snapshot(grid[j][i - 1]).raw.diluted : 0;
+      const after = data.snapshots[grid[j][i]].diluted;
+      const before = i > 0 ? data.snapshots[grid[j][i - 1]].diluted : 0;
       x.push((e.round || "round") + " " + e.effective_date);
       y.push(after ? (100 * (after - before)) / after : 0);
       colors.push(roundColor(e, day));
     }
-    Plotly.react($("chart-dilution"), [{ type: "bar", x, y, marker: { color: colors },
+    plot("chart-dilution", [{ type: "bar", x, y, marker: { color: colors },
       hovertemplate: "%{x}: %{y:.2f}% new<extra></extra>" }], {
       margin: { t: 10, r: 10, b: 10, l: 50 }, xaxis: { automargin: true, tickangle: -30 },
       yaxis: { title: { text: "% new (fully diluted)" } },
-    }, plotConfig);
+    });
   }
   function drawPeople(j, day) {
     const position = data.recordings[j].position;
     const spans = new Map();
     const end = data.dates[data.dates.length - 1];
     data.dates.forEach((d, i) => {
-      const raw = snapshot(grid[j][i]).raw;
+      const raw = data.snapshots[grid[j][i]];
       const present = new Set();
       for (const id of raw.officers) {
         const o = rows.officers[id];
@@ -414,10 +466,10 @@
         y: retained.map((e) => labels.get(e.person) || ""),
         marker: { symbol: "star", size: 14, color: "#b00020" } });
     }
-    Plotly.react($("chart-people"), traces, {
+    plot("chart-people", traces, {
       margin: { t: 10, r: 10, b: 40, l: 200 }, shapes: dateLine(day),
       yaxis: { automargin: true }, legend: { orientation: "h" },
-    }, plotConfig);
+    });
   }
 
   // --- the URL: shareable, on a server (query) and in a file (hash) ---
@@ -438,76 +490,73 @@
     }
   }
 
-  // A line costs the server a fold per date: asked for once the known-at slider rests, not
-  // for every step it passes while dragged.
-  const LINE_DELAY_MS = 60;
-  let lineTimer = null;
-  function askLine(j) {
-    clearTimeout(lineTimer);
-    lineTimer = setTimeout(() => {
-      if (Number(knownSlider.value) !== j) return;
-      const opened = data.dates[data.start.date];
-      fetchPart("as_of=" + opened + "&known_at=" + data.recordings[j].position + "&line=true");
-    }, LINE_DELAY_MS);
-  }
-
   // What is drawn: a step of the other slider, or the same snapshot, redraws only what moved.
   let drawnKnown = null;
+  let drawnDay = null;
+  let drawnColors = null;
   let drawnSnapshot = null;
   function redraw() {
     const started = performance.now();
     const i = Number(dateSlider.value);
     const j = Number(knownSlider.value);
     const day = data.dates[i];
+    const shown = day + "@" + data.recordings[j].position;
     const id = cellAt(j, i);
     drawWhen(i, j);
     keepUrl(i, j);
-    if (id === undefined) {
-      fetchPart("as_of=" + day + "&known_at=" + data.recordings[j].position);
-    } else if (drawnSnapshot !== id) {
+    askLine(j);
+    if (id !== undefined && drawnSnapshot !== id) {
       drawTables(snapshot(id));
       drawnSnapshot = id;
     }
+    // From the slider's move to this step's tables, a fetch from the server included.
+    if (id !== undefined && moved.tables !== null) {
+      document.body.dataset.stepMs = (performance.now() - moved.tables).toFixed(1);
+      moved.tables = null;
+    }
     $("loading").hidden = id !== undefined;
     if (id === undefined) $("loading").textContent = "Loading…";
-    if (!complete.has(j)) {
-      // The line (every date, for the charts) once the step's own cell is drawn: the tables
-      // first.
-      if (id === undefined) return;
-      askLine(j);
-    } else if (window.Plotly) {
+    if (complete.has(j) && window.Plotly) {
       if (drawnKnown !== j) {
         drawOwnership(j, day);
         drawPeople(j, day);
         drawDilution(j, day);
         drawnKnown = j;
-      } else {
+      } else if (drawnDay !== day) {
+        // The same lines: the date's marker moves, and the rounds it passes change colour.
         Plotly.relayout($("chart-ownership"), { shapes: dateLine(day) });
         Plotly.relayout($("chart-people"), { shapes: dateLine(day) });
-        Plotly.restyle($("chart-dilution"), { "marker.color": [roundColors(day)] });
+        const colors = roundColors(day);
+        if (colors.join() !== drawnColors) Plotly.restyle($("chart-dilution"), { "marker.color": [colors] });
       }
-      document.body.dataset.charted = day + "@" + data.recordings[j].position;
-      if (moved.charts !== null) {
-        document.body.dataset.chartedMs = (performance.now() - moved.charts).toFixed(1);
-        moved.charts = null;
-      }
+      drawnDay = day;
+      drawnColors = roundColors(day).join();
+      document.body.dataset.charted = shown;
     }
     if (id === undefined) return;
     document.body.dataset.redrawMs = (performance.now() - started).toFixed(1);
-    // From the slider's move to this step's tables, a fetch from the server included.
-    if (moved.tables !== null) {
-      document.body.dataset.stepMs = (performance.now() - moved.tables).toFixed(1);
-      moved.tables = null;
-    }
-    document.body.dataset.drawn = day + "@" + data.recordings[j].position;
+    document.body.dataset.drawn = shown;
+    if (document.body.dataset.charted === shown) paint(shown);
   }
 
-  // When a slider moved, until the step's tables and charts are drawn (data-step-ms and
-  // data-charted-ms: what a step costs, a fetch from the server included).
-  const moved = { tables: null, charts: null };
+  // When a slider moved: until the step's tables are drawn (data-step-ms), and until the
+  // first frame painted with its tables and charts (data-painted-ms): what a step costs the
+  // reader, a fetch from the server included.
+  const moved = { tables: null, painted: null };
   function step() {
-    moved.tables = moved.charts = performance.now();
+    moved.tables = moved.painted = performance.now();
     redraw();
+  }
+  function paint(shown) {
+    const since = moved.painted;
+    if (since === null) return;
+    // A task queued from an animation frame runs once that frame is painted.
+    requestAnimationFrame(() => setTimeout(() => {
+      if (moved.painted !== since) return; // moved again meanwhile
+      moved.painted = null;
+      document.body.dataset.paintedMs = (performance.now() - since).toFixed(1);
+      document.body.dataset.painted = shown;
+    }, 0));
   }
   wanted();
   dateSlider.addEventListener("input", step);
