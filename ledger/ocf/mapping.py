@@ -70,15 +70,17 @@ class Ended:
 Handler = Callable[["Mapper", Obj, date], None]
 
 ISSUANCES = {
-    "TX_STOCK_ISSUANCE",
-    "TX_EQUITY_COMPENSATION_ISSUANCE",
-    "TX_PLAN_SECURITY_ISSUANCE",
-    "TX_WARRANT_ISSUANCE",
-    "TX_CONVERTIBLE_ISSUANCE",
+    "TX_STOCK_ISSUANCE": "stock",
+    "TX_EQUITY_COMPENSATION_ISSUANCE": "award",
+    "TX_PLAN_SECURITY_ISSUANCE": "award",
+    "TX_WARRANT_ISSUANCE": "warrant",
+    "TX_CONVERTIBLE_ISSUANCE": "convertible",
 }
+"""Issuance object types and the kind of security each issues."""
 
 UNDATED = {"STAKEHOLDER", "STOCK_CLASS", "STOCK_PLAN"}
-"""Objects without a date of their own: recorded at the issuer's formation date."""
+"""Objects without a date of their own: recorded at the issuer's formation date (a plan at
+its approval, ``_plan_created_on``)."""
 
 REFERENCES = {
     "stakeholder_id": "stakeholders",
@@ -121,6 +123,7 @@ class Mapper:
         self.parent_of: dict[str, Obj] = {}
         self.vesting_start: dict[str, str] = {}
         self.consumed: set[str] = set()
+        self.plan_uses: dict[str, date] = {}  # plan id → the first date anything names it
         # The ledger's schedule of each vesting terms, worked out once for all its awards.
         self.schedules: dict[str, tuple[dict[str, int] | None, str]] = {}
 
@@ -135,6 +138,7 @@ class Mapper:
             self._map(obj, _stakeholder)
         for obj in loaded.classes:
             self._map(obj, _stock_class)
+        self.plan_uses = self._plan_uses()
         for obj in loaded.plans:
             self._map(obj, _stock_plan)
         self._index()
@@ -209,6 +213,20 @@ class Mapper:
                     else:
                         self.error(obj, "dangling-id", message)
 
+    def _plan_uses(self) -> dict[str, date]:
+        """Each plan's first use: the earliest date of a transaction naming it."""
+        first: dict[str, date] = {}
+        for obj in self.loaded.dated:
+            plan, text = obj.data.get("stock_plan_id"), obj.data.get("date")
+            if isinstance(plan, str) and isinstance(text, str):
+                try:
+                    day = date.fromisoformat(text)
+                except ValueError:
+                    continue  # said when the object is mapped
+                if plan not in first or day < first[plan]:
+                    first[plan] = day
+        return first
+
     def _map(self, obj: Obj, handler: Handler) -> None:
         """Map one object whole, or record why not (its events and notes are dropped)."""
         self._pending, self._notes = [], []
@@ -239,7 +257,8 @@ class Mapper:
         security = obj.data.get("security_id")
         if obj.type in TERMINAL and isinstance(security, str) and security not in self.ended:
             self.positions.pop(security, None)
-            self.ended[security] = Ended(f"{_ending(obj)}, left out,", str(obj.data.get("date")))
+            ending = _ending(obj, bool(obj.data.get("balance_security_id")))
+            self.ended[security] = Ended(f"{ending}, left out,", str(obj.data.get("date")))
 
     def _undo(self, obj: Obj) -> None:
         self._count.pop(obj.id, None)
@@ -253,13 +272,7 @@ class Mapper:
                 return self._first_date(obj)
         if obj.type in UNDATED and self.formation is not None:
             return self.formation
-        text = obj.data.get(key)
-        try:
-            day = date.fromisoformat(text) if isinstance(text, str) else None
-        except ValueError:
-            day = None
-        if day is None:
-            raise Refused("bad-date", f"{key} {text!r} is not a date (YYYY-MM-DD)")
+        day = _date_of(obj.data, key)
         if self.formation is not None and day < self.formation:
             raise Refused(
                 "before-formation",
@@ -432,16 +445,17 @@ class Mapper:
         """``obj`` extinguishes ``security``; its balance and resulting securities are in
         force from now."""
         self.positions.pop(security, None)
-        self.ended[security] = Ended(_ending(obj), day.isoformat())
+        self.ended[security] = Ended(_ending(obj, balance is not None), day.isoformat())
         for child, position in [*([balance] if balance else []), *(results or [])]:
             self.positions[child] = position
 
     def balance(
-        self, obj: Obj, position: Position, remaining: int, kind: str
+        self, obj: Obj, position: Position, remaining: int, kind: str, security: Any = None
     ) -> tuple[str, Position] | None:
-        """The balance security of a partial transaction: it must hold exactly what is left.
-        None when the transaction names none."""
-        security = obj.data.get("balance_security_id")
+        """The balance security of a partial transaction (``security``, else its
+        ``balance_security_id``): it must hold exactly what is left. None when there is
+        none."""
+        security = security or obj.data.get("balance_security_id")
         if not isinstance(security, str) or not security:
             return None
         _, new = self.child(obj, security, kind)
@@ -461,11 +475,22 @@ class Mapper:
         return security, new
 
 
-def _ending(obj: Obj) -> str:
+def _ending(obj: Obj, balanced: bool) -> str:
     """A terminal transaction as an extinguished security's message names it."""
-    if obj.data.get("balance_security_id"):
+    if balanced:
         return obj.id
     return f"{obj.id} (with no balance security)"
+
+
+def _date_of(data: dict[str, Any], key: str) -> date:
+    text = data.get(key)
+    try:
+        day = date.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise Refused("bad-date", f"{key} {text!r} is not a date (YYYY-MM-DD)")
+    return day
 
 
 def _date_key(obj: Obj) -> tuple[str, int]:
@@ -575,7 +600,7 @@ def _stock_plan(m: Mapper, obj: Obj, day: date) -> None:
     reserved = count_of(data.get("initial_shares_reserved"), "initial_shares_reserved")
     m.emit(
         obj,
-        day,
+        _plan_created_on(m, obj, day),
         "StockPlanCreated",
         plan=slug,
         name=name,
@@ -584,6 +609,35 @@ def _stock_plan(m: Mapper, obj: Obj, day: date) -> None:
         on_cancel=on_cancel,
     )
     m.plans[obj.id] = PlanInfo(slug, cls.slug)
+
+
+def _plan_created_on(m: Mapper, obj: Obj, formation: date) -> date:
+    """A plan exists from its board's (else its stockholders') approval; from the formation
+    without either. Approved before the formation: from the formation; something of the plan
+    dated before its approval (a grant, a pool adjustment): from the first of those. Either
+    is a ``date-mismatch`` warning."""
+    key = next(
+        (k for k in ("board_approval_date", "stockholder_approval_date") if k in obj.data),
+        "board_approval_date",
+    )
+    if obj.data.get(key) is None:
+        return formation
+    approved = _date_of(obj.data, key)
+    if approved < formation:
+        m.note(
+            obj, "warning", "date-mismatch",
+            f"{key} {approved} is before the issuer's formation: created on {formation}",
+        )  # fmt: skip
+        return formation
+    used = m.plan_uses.get(obj.id)
+    if used is not None and used < approved:
+        created = max(used, formation)
+        m.note(
+            obj, "warning", "date-mismatch",
+            f"{key} {approved}, but the plan is used from {used}: created on {created}",
+        )  # fmt: skip
+        return created
+    return approved
 
 
 # --- stock ---------------------------------------------------------------------------------
@@ -970,6 +1024,7 @@ def _award_ending(
     what: str,
     effect: Callable[[Position], None],
     results: list[tuple[str, Position]] | None = None,
+    balance_id: str | None = None,
 ) -> None:
     """A terminal award transaction, as ``_stock_ending``."""
     security, position = m.in_force(obj, "award")
@@ -980,16 +1035,38 @@ def _award_ending(
         )
     effect(position)
     remaining = position.quantity - consumed
-    balance = m.balance(obj, position, remaining, "award")
+    balance = m.balance(obj, position, remaining, "award", balance_id)
     if balance is None and remaining:
         _remainder_cancelled(m, obj, day, position, remaining, what)
     m.end(obj, security, day, balance, results)
 
 
+def _exercised_into(
+    m: Mapper, obj: Obj, kind: str
+) -> tuple[list[tuple[str, Position]], str | None]:
+    """The resulting securities of an exercise or release of a ``kind`` of security: its
+    shares, and its balance. OCF's exercise and release have no ``balance_security_id``:
+    the one security of the exercised kind among the resulting ones is the balance."""
+    shares, balances = [], []
+    for security in ids_of(obj.data, "resulting_security_ids"):
+        issuance = m.issuance_of.get(security)
+        if issuance is not None and ISSUANCES.get(issuance.type) == kind:
+            balances.append(security)
+        else:
+            shares.append((security, m.child(obj, security, "stock")[1]))
+    if not shares:
+        raise Refused("missing-resulting-security", "an exercise without resulting shares")
+    if len(balances) > 1:
+        raise Refused(
+            "balance-mismatch", f"several {kind}s among the resulting securities: {balances}"
+        )
+    return shares, balances[0] if balances else None
+
+
 def _award_exercise(m: Mapper, obj: Obj, day: date) -> None:
     m.in_force(obj, "award")  # an extinguished security is the first thing to say
     consumed = count_of(obj.data.get("quantity"), "quantity")
-    results = _resulting(m, obj, "stock", "an exercise")
+    results, balance = _exercised_into(m, obj, "award")
 
     def exercised(position: Position) -> None:
         total = sum(p.quantity for _, p in results)
@@ -1005,7 +1082,7 @@ def _award_exercise(m: Mapper, obj: Obj, day: date) -> None:
                 )
         m.emit(obj, day, "OptionExercised", grant=position.instrument, quantity=consumed)
 
-    _award_ending(m, obj, day, consumed, "exercise", exercised, results)
+    _award_ending(m, obj, day, consumed, "exercise", exercised, results, balance)
 
 
 def _award_cancellation(m: Mapper, obj: Obj, day: date) -> None:
@@ -1076,7 +1153,7 @@ def _warrant_issuance(m: Mapper, obj: Obj, day: date) -> None:
 
 def _warrant_exercise(m: Mapper, obj: Obj, day: date) -> None:
     security, position = m.in_force(obj, "warrant")
-    results = _resulting(m, obj, "stock", "an exercise")
+    results, balance_id = _exercised_into(m, obj, "warrant")
     exercised = sum(p.quantity for _, p in results)
     for _, new in results:
         if new.holder != position.holder or new.share_class != position.share_class:
@@ -1088,7 +1165,7 @@ def _warrant_exercise(m: Mapper, obj: Obj, day: date) -> None:
         )
     m.emit(obj, day, "WarrantExercised", warrant=position.instrument, quantity=exercised)
     remaining = position.quantity - exercised
-    balance = m.balance(obj, position, remaining, "warrant")
+    balance = m.balance(obj, position, remaining, "warrant", balance_id)
     if balance is None and remaining:
         _remainder_cancelled(m, obj, day, position, remaining, "exercise")
     m.end(obj, security, day, balance, results)

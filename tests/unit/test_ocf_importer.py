@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ledger.domain.events import Vesting
+from ledger.domain.instruments import vested
+from ledger.domain.state import Award
+from ledger.ocf.exporter import vesting_terms
 from ledger.ocf.values import Refused, count_of, slugify
 from ledger.ocf.vesting import schedule_of
 
@@ -61,6 +68,32 @@ def test_schedules_the_ledger_can_hold(package: str, name: str, schedule: dict[s
 )
 def test_schedules_the_ledger_cannot_hold_say_why(name: str, why: str) -> None:
     assert schedule_of(terms("ocx-example-inc", name)) == (None, why)
+
+
+def test_every_exported_schedule_imports_to_one_that_vests_alike() -> None:
+    # Whatever months, cliff and step (a last step shorter than the others, a cliff off the
+    # steps): the schedule read back vests the same number of shares at every month.
+    start = date(2020, 1, 1)
+    award = Award(
+        grant="g", holder="h", plan="p", kind="option", share_class="c", quantity=1_000_003,
+        exercise_price=Decimal(1), currency="USD", expiration_date=None, vesting=None,
+        granted=start,
+    )  # fmt: skip
+    days = [date(2020 + m // 12, m % 12 + 1, 1) for m in range(25)]
+    for months in range(1, 25):
+        for cliff in range(months + 1):
+            for every in range(1, months + 1):
+                terms = vesting_terms(Vesting(start=start, months=months, cliff_months=cliff,
+                                              every_months=every))  # fmt: skip
+                schedule, why = schedule_of(terms)
+                assert schedule is not None, (months, cliff, every, why)
+                original = replace(award, vesting=(start, months, cliff, every))
+                imported = replace(
+                    award,
+                    vesting=(start, schedule["months"], schedule["cliff_months"],
+                             schedule["every_months"]),
+                )  # fmt: skip
+                assert [vested(imported, d) for d in days] == [vested(original, d) for d in days]
 
 
 def test_slugs_from_names_and_ids() -> None:
