@@ -1,8 +1,8 @@
 """``import_package``: OCF packages onto the ledger, with findings (docs/ocf.md).
 
 The samples in tests/data/ocf are published OCF packages, copied unchanged with their
-licences: acme (OCF-Tools), example-inc (an LTSE Equity export, OCF 1.0.0-b1) and the
-specification's own samples."""
+licences: acme and its smaller testPackage (OCF-Tools), example-inc (an LTSE Equity export, OCF
+1.0.0-b1) and the specification's own samples (its main branch and release 1.2.0)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ from ledger.persistence.url import MEMORY_URL
 DATA = Path(__file__).parent.parent / "data" / "ocf"
 ACME = DATA / "ocf-tools-acme-holdings-limited"
 EXAMPLE_INC = DATA / "ocx-example-inc"
+TEST_PACKAGE = DATA / "ocf-tools-testPackage"
 SPEC = DATA / "ocf-spec-samples"
+SPEC_1_2_0 = DATA / "ocf-spec-samples-v1.2.0"
 
 FIONA, CHARLIE, JANE = "fiona-felicity-founder", "charlie-chuck-cofounder", "jane-eyre-cto"
 
@@ -174,15 +176,36 @@ def test_example_inc_cap_table_and_fully_diluted(example_inc: tuple[Ledger, Impo
     assert dict(irene.classes) == {"common": 4_901_278, "series-a1-preferred": 110}
 
 
+# --- testPackage: acme's issuer, people and classes, and one option ------------------------
+
+
+def test_the_test_package_keeps_its_company_and_leaves_out_its_option(
+    ledger: Ledger,
+) -> None:
+    # OCF-Tools' own check finds this package valid; its option is granted in 2019 from a plan
+    # the package never defines, by a company formed in 2022.
+    result = import_package(ledger, TEST_PACKAGE, skip_invalid=True)
+    assert codes(result) == {
+        "eci_01": {"dangling-id", "before-formation"},
+        "eci_vs_01": {"before-formation"},
+        **{f"valuation_0{n}": {"before-formation"} for n in (1, 2, 3)},
+    }
+    assert (result.events, result.stored) == (8, 8)  # the company, 4 people, 3 classes
+    assert ledger.grants("acme-holdings-limited", as_of=date(2023, 6, 29)).grants == []
+    assert ledger.cap_table("acme-holdings-limited", as_of=date(2023, 6, 29)).total_shares == 0
+
+
 # --- the specification's samples: ids that resolve nowhere ------------------------------------
 
 
-def test_spec_samples_give_findings_not_a_crash(memory: Ledger) -> None:
-    result = import_package(memory, SPEC, dry_run=True)
-    errors = codes(result)
-    assert "dangling-id" in {c for found in errors.values() for c in found}
-    assert "duplicate-security" in {c for found in errors.values() for c in found}
-    assert memory.known_position() == 0
+@pytest.mark.parametrize("samples", [SPEC, SPEC_1_2_0], ids=["main", "1.2.0"])
+def test_spec_samples_give_findings_not_a_crash(ledger: Ledger, samples: Path) -> None:
+    result = import_package(ledger, samples, skip_invalid=True)
+    errors = {c for found in codes(result).values() for c in found}
+    assert {"dangling-id", "duplicate-security", "extinguished-security"} <= errors
+    assert result.stored == result.events == 9  # the company, its people, classes and plan
+    again = import_package(ledger, samples, skip_invalid=True)
+    assert (again.stored, again.skipped) == (0, 9)
 
 
 # --- hand-made packages: one rule at a time ---------------------------------------------------
