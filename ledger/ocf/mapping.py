@@ -6,7 +6,7 @@ inside its handler: its events and notes are dropped and its error is a finding.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from ..domain.events import FACT_ADAPTER
 from ..files import Item
-from .objects import Finding, Loaded, Obj, Severity
+from .objects import ISSUANCES, REFERENCES, Finding, Loaded, Obj, Severity
 from .values import (
     Refused,
     count_of,
@@ -69,26 +69,9 @@ class Ended:
 
 Handler = Callable[["Mapper", Obj, date], None]
 
-ISSUANCES = {
-    "TX_STOCK_ISSUANCE": "stock",
-    "TX_EQUITY_COMPENSATION_ISSUANCE": "award",
-    "TX_PLAN_SECURITY_ISSUANCE": "award",
-    "TX_WARRANT_ISSUANCE": "warrant",
-    "TX_CONVERTIBLE_ISSUANCE": "convertible",
-}
-"""Issuance object types and the kind of security each issues."""
-
 UNDATED = {"STAKEHOLDER", "STOCK_CLASS", "STOCK_PLAN"}
 """Objects without a date of their own: recorded at the issuer's formation date (a plan at
 its approval, ``_plan_created_on``)."""
-
-REFERENCES = {
-    "stakeholder_id": "stakeholders",
-    "stock_class_id": "classes",
-    "stock_plan_id": "plans",
-    "vesting_terms_id": "vesting_terms",
-}
-"""Fields of a transaction that name another object, and the kind they name."""
 
 BOARD = "BOARD_MEMBER"
 OFFICER = "OFFICER"
@@ -103,9 +86,8 @@ class Mapper:
         self.loaded = loaded
         self.company = loaded.company
         self.left_out = left_out
-        self.events: list[Item] = []
         self.findings: list[Finding] = []
-        self.places: dict[str, Obj] = {}
+        self.places: dict[str, tuple[str, str]] = {}  # an event's place → its object's file, id
         self.parties: dict[str, str] = {}
         self.classes: dict[str, ClassInfo] = {}
         self.plans: dict[str, PlanInfo] = {}
@@ -121,28 +103,28 @@ class Mapper:
         # Indexes over every transaction, built before the replay.
         self.issuance_of: dict[str, Obj] = {}
         self.parent_of: dict[str, Obj] = {}
-        self.vesting_start: dict[str, str] = {}
         self.consumed: set[str] = set()
-        self.plan_uses: dict[str, date] = {}  # plan id → the first date anything names it
         # The ledger's schedule of each vesting terms, worked out once for all its awards.
         self.schedules: dict[str, tuple[dict[str, int] | None, str]] = {}
 
     # -- the pass --
 
-    def run(self) -> list[Item]:
+    def run(self) -> Iterator[Item]:
+        """The events of the package, object by object in the replay's order; the findings
+        grow as they go."""
         loaded = self.loaded
-        self._map(loaded.issuer, _issuer)
+        yield from self._map(loaded.issuer, _issuer)
         if self.formation is None:
-            return []
+            return
         for obj in loaded.stakeholders:
-            self._map(obj, _stakeholder)
+            yield from self._map(obj, _stakeholder)
         for obj in loaded.classes:
-            self._map(obj, _stock_class)
-        self.plan_uses = self._plan_uses()
+            yield from self._map(obj, _stock_class)
         for obj in loaded.plans:
-            self._map(obj, _stock_plan)
+            yield from self._map(obj, _stock_plan)
         self._index()
-        for obj in sorted(loaded.dated, key=_date_key):
+        order = [seq for _, seq in sorted(loaded.dated)]
+        for obj in loaded.replay(order):
             if obj.type in ISSUANCES and obj.id in self.consumed:
                 continue  # a balance or resulting security: mapped with its parent
             handler = HANDLERS.get(obj.type)
@@ -151,7 +133,7 @@ class Mapper:
                     obj.finding("info", "not-held", f"{obj.type}: the ledger has nothing for it")
                 )
                 continue
-            self._map(obj, handler)
+            yield from self._map(obj, handler)
         failed = {f.object_id for f in self.findings if f.severity == "error"}
         for security, parent in self.parent_of.items():
             child = self.issuance_of.get(security)
@@ -161,30 +143,23 @@ class Mapper:
                         "warning", "left-out", f"left out with {parent.id}, which issues it"
                     )
                 )
-        return self.events
 
     def _index(self) -> None:
         """Issuances by security, the transaction each balance or resulting security comes
-        from, vesting start dates."""
-        for obj in self.loaded.dated:
-            data = obj.data
-            security = data.get("security_id")
-            if obj.type in ISSUANCES and isinstance(security, str):
-                if security in self.issuance_of:
-                    first = self.issuance_of[security].id
-                    message = f"security_id {security!r} is already issued by {first}"
-                    self.error(obj, "duplicate-security", message)
-                    self.consumed.add(obj.id)  # never mapped
-                else:
-                    self.issuance_of[security] = obj
-            elif obj.type == "TX_VESTING_START" and isinstance(security, str):
-                self.vesting_start.setdefault(security, str(data.get("date")))
+        from, references to nothing."""
+        for obj in self.loaded.issuances:
+            security = obj.data.get("security_id")
+            if not isinstance(security, str):
+                continue
+            if security in self.issuance_of:
+                first = self.issuance_of[security].id
+                message = f"security_id {security!r} is already issued by {first}"
+                self.error(obj, "duplicate-security", message)
+                self.consumed.add(obj.id)  # never mapped
+            else:
+                self.issuance_of[security] = obj
         # An object with a duplicate id is left out, and the securities it issues with it.
-        for obj in [*self.loaded.dated, *self.loaded.duplicates]:
-            balance = obj.data.get("balance_security_id")
-            children = ids_of(obj.data, "resulting_security_ids")
-            if isinstance(balance, str) and balance:
-                children.append(balance)
+        for obj, children in self.loaded.children:
             for security_id in children:
                 self.parent_of.setdefault(security_id, obj)
         for security, parent in self.parent_of.items():
@@ -194,41 +169,18 @@ class Mapper:
             else:
                 message = f"its balance or resulting security {security!r} is never issued"
                 self.error(parent, "missing-resulting-security", message)
-        loaded = self.loaded
-        known = {
-            "stakeholders": {o.id for o in loaded.stakeholders},
-            "classes": {o.id for o in loaded.classes},
-            "plans": {o.id for o in loaded.plans},
-            "vesting_terms": set(loaded.vesting_terms),
-        }
-        for obj in loaded.dated:
-            for key, kind in REFERENCES.items():
-                ref = obj.data.get(key)
-                if ref is not None and ref not in known[kind]:
-                    # Unknown vesting terms lose the schedule, not the award (_vesting).
-                    what = kind[:-1].replace("_", " ")
-                    message = f"{key} {ref!r} names no {what} of the package"
-                    if kind == "vesting_terms":
-                        self.findings.append(obj.finding("warning", "dangling-id", message))
-                    else:
-                        self.error(obj, "dangling-id", message)
+        for obj, key, ref in self.loaded.unresolved:
+            kind = REFERENCES[key]
+            what = kind[:-1].replace("_", " ")
+            message = f"{key} {ref!r} names no {what} of the package"
+            if kind == "vesting_terms":
+                # Unknown vesting terms lose the schedule, not the award (_vesting).
+                self.findings.append(obj.finding("warning", "dangling-id", message))
+            else:
+                self.error(obj, "dangling-id", message)
 
-    def _plan_uses(self) -> dict[str, date]:
-        """Each plan's first use: the earliest date of a transaction naming it."""
-        first: dict[str, date] = {}
-        for obj in self.loaded.dated:
-            plan, text = obj.data.get("stock_plan_id"), obj.data.get("date")
-            if isinstance(plan, str) and isinstance(text, str):
-                try:
-                    day = date.fromisoformat(text)
-                except ValueError:
-                    continue  # said when the object is mapped
-                if plan not in first or day < first[plan]:
-                    first[plan] = day
-        return first
-
-    def _map(self, obj: Obj, handler: Handler) -> None:
-        """Map one object whole, or record why not (its events and notes are dropped)."""
+    def _map(self, obj: Obj, handler: Handler) -> list[Item]:
+        """Map one object whole (its events), or record why not (no events)."""
         self._pending, self._notes = [], []
         refused = self.left_out.get(obj.id)
         try:
@@ -241,11 +193,11 @@ class Mapper:
                 self.error(obj, e.code, str(e))
             self._undo(obj)
             self._extinguish(obj)
-            return
-        self.events.extend(self._pending)
+            return []
         self.findings.extend(self._notes)
         for item in self._pending:
-            self.places[item.where] = obj
+            self.places[item.where] = (obj.file, obj.id)
+        return self._pending
 
     def error(self, obj: Obj, code: str, message: str) -> None:
         self._errors.setdefault(obj.id, set()).add(code)
@@ -284,10 +236,9 @@ class Mapper:
         """An issuer without a formation date (a schema warning) is registered on the
         earliest date of the package."""
         days = []
-        for obj in self.loaded.dated:
-            text = obj.data.get("effective_date" if obj.type == "VALUATION" else "date")
+        for text, _ in self.loaded.dated:
             try:
-                days.append(date.fromisoformat(str(text)))
+                days.append(date.fromisoformat(text))
             except ValueError:
                 continue  # said when the object is mapped
         if not days:
@@ -493,11 +444,6 @@ def _date_of(data: dict[str, Any], key: str) -> date:
     return day
 
 
-def _date_key(obj: Obj) -> tuple[str, int]:
-    day = obj.data.get("date", obj.data.get("effective_date"))
-    return (day if isinstance(day, str) else "", obj.seq)
-
-
 # --- the issuer, stakeholders, classes, plans ----------------------------------------------
 
 
@@ -629,7 +575,7 @@ def _plan_created_on(m: Mapper, obj: Obj, formation: date) -> date:
             f"{key} {approved} is before the issuer's formation: created on {formation}",
         )  # fmt: skip
         return formation
-    used = m.plan_uses.get(obj.id)
+    used = m.loaded.plan_uses.get(obj.id)
     if used is not None and used < approved:
         created = max(used, formation)
         m.note(
@@ -998,7 +944,7 @@ def _vesting(m: Mapper, obj: Obj, security: str, day: date) -> dict[str, Any] | 
             f"vesting terms {ref!r}: {why}; the award is recorded as vested when granted",
         )  # fmt: skip
         return None
-    start = m.vesting_start.get(security)
+    start = m.loaded.vesting_starts.get(security)
     if start is None:
         start = day.isoformat()
         m.note(

@@ -1,5 +1,5 @@
 """An OCF package on disk: a directory or a ``.zip`` holding ``Manifest.ocf.json`` and the
-files it lists, read one file at a time.
+files it lists, read one file at a time, each file's items decoded one at a time.
 
 A package is outside input: every way it can be unreadable (no manifest, a name that climbs
 out of the package, malformed or non-OCF JSON, a number too long to read) is one
@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
+from json.scanner import make_scanner
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, cast
 
 from ..domain.errors import InputError
 
@@ -40,15 +42,113 @@ before what happens to it, and a valuation after the transactions of its date (i
 on the shares outstanding at the end of that day)."""
 
 
+_SCAN: Callable[[str, int], tuple[Any, int]] = make_scanner(cast(Any, json.JSONDecoder()))
+"""Decodes the one JSON value starting at an index: ``(value, end)``."""
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _skip(text: str, at: int) -> int:
+    """Past the JSON white space at ``at``."""
+    space = _SPACE.match(text, at)
+    return space.end() if space else at
+
+
 @dataclass(frozen=True)
 class PackageFile:
-    """One file the manifest lists: its path as listed, the md5 it records (or None), and the
-    md5 of what is there."""
+    """One file the manifest lists: its path as listed, the md5 it records (or None), the md5
+    of what is there, and its text. Its items are decoded one at a time (``items``): a file
+    is held as text, never as a tree of every object it holds."""
 
+    package: Path
     path: str
     recorded_md5: str | None
     actual_md5: str
-    document: dict[str, Any]
+    text: str
+
+    def items(self, envelope: dict[str, Any] | None = None) -> Iterator[Any]:
+        """Each item of the file's ``items`` array, decoded when reached. The file's other
+        members go into ``envelope`` as they are passed (``items`` itself as ``[]``), so it
+        is whole once the items are. Raises ``InputError`` for text that is not an OCF file."""
+        envelope = {} if envelope is None else envelope
+        text = self.text
+        try:
+            at = _skip(text, 0)
+            if text[at : at + 1] != "{":
+                _decode(self.package, self.path, text)  # raises: malformed, or not an object
+            at = _skip(text, at + 1)
+            while text[at : at + 1] != "}":
+                if text[at : at + 1] != '"':
+                    raise json.JSONDecodeError("Expecting property name", text, at)
+                key, at = _SCAN(text, at)
+                at = _skip(text, at)
+                if text[at : at + 1] != ":":
+                    raise json.JSONDecodeError("Expecting ':' delimiter", text, at)
+                at = _skip(text, at + 1)
+                if key == "items" and text[at : at + 1] == "[":
+                    at = yield from _array(text, at)
+                    envelope[key] = []
+                else:
+                    envelope[key], at = _SCAN(text, at)
+                at = _skip(text, at)
+                if text[at : at + 1] == ",":
+                    at = _skip(text, at + 1)
+                elif text[at : at + 1] != "}":
+                    raise json.JSONDecodeError("Expecting ',' delimiter", text, at)
+            if _skip(text, at + 1) != len(text):
+                raise json.JSONDecodeError("Extra data", text, at + 1)
+        except StopIteration as e:  # the scanner's way of saying no value starts there
+            problem = json.JSONDecodeError("Expecting value", text, e.value)
+            raise _unreadable(self.package, self.path, problem) from None
+        except (json.JSONDecodeError, RecursionError, ValueError) as e:
+            raise _unreadable(self.package, self.path, e) from None
+        if not isinstance(envelope.get("file_type"), str):
+            raise InputError(f"{self.package}: {self.path}: not an OCF file (no file_type)")
+
+
+def _array(text: str, at: int) -> Generator[Any, None, int]:
+    """The values of the JSON array starting at ``at``, one at a time; returns where it ends."""
+    at = _skip(text, at + 1)
+    if text[at : at + 1] == "]":
+        return at + 1
+    while True:
+        value, at = _SCAN(text, at)
+        yield value
+        at = _skip(text, at)
+        if text[at : at + 1] == "]":
+            return at + 1
+        if text[at : at + 1] != ",":
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, at)
+        at = _skip(text, at + 1)
+
+
+def _unreadable(package: Path, name: str, error: Exception) -> InputError:
+    if isinstance(error, RecursionError):
+        return InputError(f"{package}: {name}: JSON nested too deeply")
+    if isinstance(error, json.JSONDecodeError):
+        return InputError(
+            f"{package}: {name}: malformed JSON at line {error.lineno} column {error.colno}: "
+            f"{error.msg}"
+        )
+    # an integer of more digits than Python converts
+    return InputError(f"{package}: {name}: unreadable JSON: {error}")
+
+
+def _text(package: Path, name: str, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{package}: {name}: not UTF-8 text") from None
+
+
+def _decode(package: Path, name: str, text: str) -> dict[str, Any]:
+    """A whole OCF file (the manifest) decoded at once."""
+    try:
+        document = json.loads(text)
+    except (json.JSONDecodeError, RecursionError, ValueError) as e:
+        raise _unreadable(package, name, e) from None
+    if not isinstance(document, dict) or not isinstance(document.get("file_type"), str):
+        raise InputError(f"{package}: {name}: not an OCF file (no file_type)")
+    return document
 
 
 class Package:
@@ -70,7 +170,7 @@ class Package:
             raise InputError(f"{path}: no such file or directory")
         try:
             self._root = self._zip_root() if self._zip is not None else ""
-            self.manifest = self._document(MANIFEST)
+            self.manifest = _decode(path, MANIFEST, _text(path, MANIFEST, self._bytes(MANIFEST)))
         except InputError:
             self.close()
             raise
@@ -128,24 +228,6 @@ class Package:
         except (zipfile.BadZipFile, OSError, EOFError) as e:
             raise InputError(f"{self.path}: {name}: unreadable archive member: {e}") from None
 
-    def _document(self, name: str, data: bytes | None = None) -> dict[str, Any]:
-        data = self._bytes(name) if data is None else data
-        try:
-            document = json.loads(data.decode("utf-8-sig"))
-        except UnicodeDecodeError:
-            raise InputError(f"{self.path}: {name}: not UTF-8 text") from None
-        except RecursionError:
-            raise InputError(f"{self.path}: {name}: JSON nested too deeply") from None
-        except json.JSONDecodeError as e:
-            raise InputError(
-                f"{self.path}: {name}: malformed JSON at line {e.lineno} column {e.colno}: {e.msg}"
-            ) from None
-        except ValueError as e:  # an integer of more digits than Python converts
-            raise InputError(f"{self.path}: {name}: unreadable JSON: {e}") from None
-        if not isinstance(document, dict) or not isinstance(document.get("file_type"), str):
-            raise InputError(f"{self.path}: {name}: not an OCF file (no file_type)")
-        return document
-
     def files(self) -> Iterator[PackageFile]:
         """Each file the manifest lists, read when reached, in ``FILE_LISTS`` order."""
         for key in FILE_LISTS:
@@ -159,8 +241,9 @@ class Package:
                 data = self._bytes(name)
                 md5 = entry.get("md5")
                 yield PackageFile(
+                    self.path,
                     name.removeprefix("./"),
                     md5 if isinstance(md5, str) else None,
                     hashlib.md5(data, usedforsecurity=False).hexdigest(),
-                    self._document(name, data),
+                    _text(self.path, name, data),
                 )
