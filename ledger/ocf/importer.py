@@ -95,7 +95,7 @@ def import_package(
             store = False  # checked only, from the start
             continue
         except (RuleViolation, InputError) as e:
-            refused = _refused(e, mapper.places)
+            refused = _refused(e, mapper.files)
         left_out[refused.object_id or ""] = refused
         store = store and skip_invalid  # the refusal is an error finding
     return ImportResult(
@@ -133,18 +133,18 @@ def _stopping(items: Iterator[Item], mapper: Mapper) -> Iterator[Item]:
         yield item
 
 
-def _refused(error: RuleViolation | InputError, places: dict[str, tuple[str, str]]) -> Finding:
-    """The first object of the package (its file and id by the place of its events) whose
-    events the ledger's refusal names, as an error finding. A refusal naming no object of
+def _refused(error: RuleViolation | InputError, files: set[str]) -> Finding:
+    """The first object of the package whose events the ledger's refusal names (by their
+    place, ``ocf:<file>#<object id>``), as an error finding. A refusal naming no object of
     the package is raised."""
     for line in error.lines:
         where = line.split(" (", 1)[0].split(": ", 1)[0]
-        if where in places:
-            file, object_id = places[where]
-            rest = line[len(where) :].lstrip(": ")
-            message = f"the ledger refuses it: {rest}"
-            return Finding(
-                code="ledger-rule", severity="error", file=file, object_id=object_id,
-                message=message,
-            )  # fmt: skip
+        for file in files:
+            prefix = f"ocf:{file}#"
+            if where.startswith(prefix):
+                rest = line[len(where) :].lstrip(": ")
+                return Finding(
+                    code="ledger-rule", severity="error", file=file,
+                    object_id=where[len(prefix) :], message=f"the ledger refuses it: {rest}",
+                )  # fmt: skip
     raise error

@@ -87,7 +87,7 @@ class Mapper:
         self.company = loaded.company
         self.left_out = left_out
         self.findings: list[Finding] = []
-        self.places: dict[str, tuple[str, str]] = {}  # an event's place → its object's file, id
+        self.files: set[str] = set()  # of the objects mapped to events (their places name them)
         self.parties: dict[str, str] = {}
         self.classes: dict[str, ClassInfo] = {}
         self.plans: dict[str, PlanInfo] = {}
@@ -98,7 +98,7 @@ class Mapper:
         # Per object being mapped: its events and notes, kept only if it maps whole.
         self._pending: list[Item] = []
         self._notes: list[Finding] = []
-        self._count: dict[str, int] = {}
+        self._number = 0  # of the object's events so far
         self._errors: dict[str, set[str]] = {}  # error codes by object id, said once each
         # Indexes over every transaction, built before the replay.
         self.issuance_of: dict[str, Obj] = {}
@@ -181,7 +181,7 @@ class Mapper:
 
     def _map(self, obj: Obj, handler: Handler) -> list[Item]:
         """Map one object whole (its events), or record why not (no events)."""
-        self._pending, self._notes = [], []
+        self._pending, self._notes, self._number = [], [], 0
         refused = self.left_out.get(obj.id)
         try:
             if refused is not None:
@@ -191,12 +191,10 @@ class Mapper:
         except Refused as e:
             if refused is None and e.code not in self._errors.get(obj.id, ()):
                 self.error(obj, e.code, str(e))
-            self._undo(obj)
             self._extinguish(obj)
             return []
         self.findings.extend(self._notes)
-        for item in self._pending:
-            self.places[item.where] = (obj.file, obj.id)
+        self.files.add(obj.file)
         return self._pending
 
     def error(self, obj: Obj, code: str, message: str) -> None:
@@ -211,10 +209,6 @@ class Mapper:
             self.positions.pop(security, None)
             ending = _ending(obj, bool(obj.data.get("balance_security_id")))
             self.ended[security] = Ended(f"{ending}, left out,", str(obj.data.get("date")))
-
-    def _undo(self, obj: Obj) -> None:
-        self._count.pop(obj.id, None)
-        self._pending, self._notes = [], []
 
     def _date(self, obj: Obj) -> date:
         key = "effective_date" if obj.type == "VALUATION" else "date"
@@ -260,8 +254,8 @@ class Mapper:
     def emit(self, obj: Obj, day: date, event_type: str, **fields: Any) -> None:
         """One event of ``obj``, validated into the ledger's fact (a value it cannot hold refuses
         the object); the ledger records that fact without validating it again."""
-        number = self._count.get(obj.id, 0) + 1
-        self._count[obj.id] = number
+        self._number += 1
+        number = self._number
         external = f"ocf:{obj.id}"
         if len(external) > 90:  # the ledger's external_id holds 100 characters
             external = "ocf:sha256:" + hashlib.sha256(obj.id.encode()).hexdigest()[:40]
