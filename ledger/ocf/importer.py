@@ -71,33 +71,32 @@ def import_package(
     ``ledger`` as one atomic batch. Raises ``InputError`` for a package that cannot be read
     at all (nothing stored); anything else it meets is a finding in the result.
 
-    The package is read once into an index (``Loaded``), then replayed object by object: the
-    events go to the ledger as they are mapped, which checks and writes them in chunks inside
-    the one transaction, so neither the package's objects nor its events are ever all held.
-    An error met on the way (without ``skip_invalid``) stops the record, which stores
-    nothing, and the package is replayed again as a check only."""
-    path = Path(path)
-    with Package(path) as package:
+    The package is read once into an index (``Loaded``), then read again and replayed
+    object by object: the events go to the ledger as they are mapped, which checks and
+    writes them in chunks inside the one transaction, so neither the package's objects nor
+    its events are ever all held. An error met on the way (without ``skip_invalid``) stops
+    the record, which stores nothing, and the package is replayed again as a check only."""
+    with Package(Path(path)) as package:  # open while the replay reads it again
         loaded = Loaded.read(package, company)
-    left_out: dict[str, Finding] = {}
-    errors = any(f.severity == "error" for f in loaded.findings)
-    store = not dry_run and (skip_invalid or not errors)
-    while True:
-        mapper = Mapper(loaded, left_out)
-        counted = _Counted(mapper.run())
-        # Without skip_invalid, an error found on the way stops the record.
-        stop = store and not skip_invalid
-        events = _stopping(counted, mapper) if stop else counted
-        try:
-            recorded = ledger.record(events, actor=actor, dry_run=not store)
-            break
-        except _ErrorFound:
-            store = False  # checked only, from the start
-            continue
-        except (RuleViolation, InputError) as e:
-            refused = _refused(e, mapper.files)
-        left_out[refused.object_id or ""] = refused
-        store = store and skip_invalid  # the refusal is an error finding
+        left_out: dict[str, Finding] = {}
+        errors = any(f.severity == "error" for f in loaded.findings)
+        store = not dry_run and (skip_invalid or not errors)
+        while True:
+            mapper = Mapper(loaded, left_out)
+            counted = _Counted(mapper.run())
+            # Without skip_invalid, an error found on the way stops the record.
+            stop = store and not skip_invalid
+            events = _stopping(counted, mapper) if stop else counted
+            try:
+                recorded = ledger.record(events, actor=actor, dry_run=not store)
+                break
+            except _ErrorFound:
+                store = False  # checked only, from the start
+                continue
+            except (RuleViolation, InputError) as e:
+                refused = _refused(e, mapper.files)
+            left_out[refused.object_id or ""] = refused
+            store = store and skip_invalid  # the refusal is an error finding
     return ImportResult(
         company=loaded.company,
         events=counted.count,

@@ -103,12 +103,12 @@ REFERENCES = {
 @dataclass
 class Loaded:
     """A package as read once, object by object: the objects every transaction may name
-    (issuer, stakeholders, classes, plans, vesting terms) whole; the files of transactions
-    and valuations as text, with an index of them (each object's date and place, the
+    (issuer, stakeholders, classes, plans, vesting terms) whole; an index of the
+    transactions and valuations (each object's date and place, the
     issuances in brief, the balance and resulting securities each transaction names, vesting
     starts, plans' first uses, references to nothing read before them); and the findings of
-    reading (checksums, schemas, duplicate ids). ``replay`` decodes the dated objects again,
-    in the order asked."""
+    reading (checksums, schemas, duplicate ids). ``replay`` reads the files of transactions
+    and valuations again, object by object, in the order asked (the package stays open)."""
 
     company: str
     issuer: Obj
@@ -158,16 +158,6 @@ class Loaded:
         references: list[tuple[Obj, str, Any]] = []
         seq = 0
         for file in package.files():
-            if file.recorded_md5 is not None and file.recorded_md5.lower() != file.actual_md5:
-                loaded.findings.append(
-                    file_finding(
-                        file.path,
-                        "warning",
-                        "checksum-mismatch",
-                        f"the manifest records md5 {file.recorded_md5}, the file has "
-                        f"{file.actual_md5}; its content is read as it is",
-                    )
-                )
             first_seq, dated = seq + 1, len(loaded.dated)
             without: dict[str, int] = {}
             envelope: dict[str, Any] = {}
@@ -208,6 +198,16 @@ class Loaded:
                     loaded._index(obj, known, references)
             if not isinstance(envelope.get("items"), list):
                 raise InputError(f"{package.path}: {file.path}: items is not a list")
+            if file.recorded_md5 is not None and file.recorded_md5.lower() != file.actual_md5:
+                loaded.findings.append(
+                    file_finding(
+                        file.path,
+                        "warning",
+                        "checksum-mismatch",
+                        f"the manifest records md5 {file.recorded_md5}, the file has "
+                        f"{file.actual_md5}; its content is read as it is",
+                    )
+                )
             for error in schemas.file_errors(envelope):
                 loaded.findings.append(file_finding(file.path, "warning", "schema", str(error)))
             for kind, count in sorted(without.items()):
@@ -219,7 +219,7 @@ class Loaded:
                         f"{count} {kind} object(s): the ledger has nothing for them",
                     )
                 )
-            if len(loaded.dated) > dated:  # kept as text, to be decoded again in the replay
+            if len(loaded.dated) > dated:  # read again in the replay
                 loaded.files.append(file)
                 loaded.first_seqs.append(first_seq)
         loaded.unresolved = [
@@ -266,9 +266,9 @@ class Loaded:
             self.children.append((obj.brief(("id", "object_type")), children))
 
     def replay(self, seqs: list[int]) -> Iterator[Obj]:
-        """The dated objects of ``seqs``, in that order, each file's items decoded again one
-        at a time. An object decoded before its turn waits for it (none waits when each file
-        is in date order)."""
+        """The dated objects of ``seqs``, in that order, each file read and its items
+        decoded again one at a time. An object decoded before its turn waits for it (none
+        waits when each file is in date order)."""
         wanted = set(seqs)
         streams = [self._objects(i) for i in range(len(self.files))]
         waiting: dict[int, Obj] = {}

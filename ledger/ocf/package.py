@@ -1,5 +1,6 @@
 """An OCF package on disk: a directory or a ``.zip`` holding ``Manifest.ocf.json`` and the
-files it lists, read one file at a time, each file's items decoded one at a time.
+files it lists, read one file at a time, each file's items decoded one at a time as it is
+read.
 
 A package is outside input: every way it can be unreadable (no manifest, a name that climbs
 out of the package, malformed or non-OCF JSON, a number too long to read) is one
@@ -9,15 +10,16 @@ sense is the importer's business (findings), not this module's.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import re
 import zipfile
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from json.scanner import make_scanner
 from pathlib import Path, PurePosixPath
-from typing import Any, cast
+from typing import IO, Any, cast
 
 from ..domain.errors import InputError
 
@@ -53,72 +55,137 @@ def _skip(text: str, at: int) -> int:
     return space.end() if space else at
 
 
-@dataclass(frozen=True)
+CHUNK_BYTES = 1 << 20
+"""How much of a file is read at a time."""
+
+
+class _Text:
+    """A file's text, read a chunk at a time: ``text[at:]`` is what is read and not yet
+    consumed; ``line`` and ``column`` place the start of ``text`` in the file (for error
+    messages)."""
+
+    def __init__(self, raw: IO[bytes], digest: Any) -> None:
+        self.raw, self.digest = raw, digest
+        self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self.text, self.at, self.ended = "", 0, False
+        self.line, self.column = 1, 1
+
+    def more(self) -> bool:
+        """Read the next chunk (after dropping what is consumed); False at the end."""
+        if self.ended:
+            return False
+        data = self.raw.read(CHUNK_BYTES)
+        self.digest.update(data)
+        self.ended = not data
+        dropped, rest = self.text[: self.at], self.text[self.at :]
+        newlines = dropped.count("\n")
+        self.line += newlines
+        self.column = (
+            len(dropped) - dropped.rfind("\n") if newlines else self.column + len(dropped)
+        )
+        self.text, self.at = rest + self.decoder.decode(data, final=self.ended), 0
+        return True
+
+    def char(self) -> str:
+        """The next character that is not white space ("" at the end), not consumed."""
+        while True:
+            self.at = _skip(self.text, self.at)
+            if self.at < len(self.text) or not self.more():
+                return self.text[self.at : self.at + 1]
+
+    def expect(self, chars: str, what: str) -> str:
+        char = self.char()
+        if not char or char not in chars:
+            raise self.error(f"Expecting {what}")
+        self.at += 1
+        return char
+
+    def value(self) -> Any:
+        """The JSON value starting here, consumed. A value is taken only with a character
+        after it (or at the end of the file): a number cut by a chunk would read short."""
+        self.char()
+        while True:
+            try:
+                value, end = _SCAN(self.text, self.at)
+                if end < len(self.text) or self.ended:
+                    self.at = end
+                    return value
+            except StopIteration as e:
+                if self.ended:
+                    raise self.error("Expecting value", e.value) from None
+            except json.JSONDecodeError as e:
+                if self.ended:
+                    raise self.error(e.msg, e.pos) from None
+            self.more()
+
+    def error(self, message: str, at: int | None = None) -> json.JSONDecodeError:
+        """A decoding error at ``at`` (default: here), placed in the whole file."""
+        error = json.JSONDecodeError(message, self.text, self.at if at is None else at)
+        if error.lineno == 1:
+            error.colno += self.column - 1
+        error.lineno += self.line - 1
+        return error
+
+
+@dataclass
 class PackageFile:
-    """One file the manifest lists: its path as listed, the md5 it records (or None), the md5
-    of what is there, and its text. Its items are decoded one at a time (``items``): a file
-    is held as text, never as a tree of every object it holds."""
+    """One file the manifest lists: its path as listed, the md5 it records (or None), and the
+    md5 of what is there once its items are read. Its items are decoded one at a time as the
+    file is read (``items``): neither its text nor its objects are ever held whole."""
 
     package: Path
     path: str
     recorded_md5: str | None
-    actual_md5: str
-    text: str
+    open: Callable[[], IO[bytes]]
+    actual_md5: str | None = None
 
     def items(self, envelope: dict[str, Any] | None = None) -> Iterator[Any]:
         """Each item of the file's ``items`` array, decoded when reached. The file's other
         members go into ``envelope`` as they are passed (``items`` itself as ``[]``), so it
         is whole once the items are. Raises ``InputError`` for text that is not an OCF file."""
         envelope = {} if envelope is None else envelope
-        text = self.text
+        digest = hashlib.md5(usedforsecurity=False)
+        not_ocf = InputError(f"{self.package}: {self.path}: not an OCF file (no file_type)")
         try:
-            at = _skip(text, 0)
-            if text[at : at + 1] != "{":
-                _decode(self.package, self.path, text)  # raises: malformed, or not an object
-            at = _skip(text, at + 1)
-            while text[at : at + 1] != "}":
-                if text[at : at + 1] != '"':
-                    raise json.JSONDecodeError("Expecting property name", text, at)
-                key, at = _SCAN(text, at)
-                at = _skip(text, at)
-                if text[at : at + 1] != ":":
-                    raise json.JSONDecodeError("Expecting ':' delimiter", text, at)
-                at = _skip(text, at + 1)
-                if key == "items" and text[at : at + 1] == "[":
-                    at = yield from _array(text, at)
-                    envelope[key] = []
-                else:
-                    envelope[key], at = _SCAN(text, at)
-                at = _skip(text, at)
-                if text[at : at + 1] == ",":
-                    at = _skip(text, at + 1)
-                elif text[at : at + 1] != "}":
-                    raise json.JSONDecodeError("Expecting ',' delimiter", text, at)
-            if _skip(text, at + 1) != len(text):
-                raise json.JSONDecodeError("Extra data", text, at + 1)
-        except StopIteration as e:  # the scanner's way of saying no value starts there
-            problem = json.JSONDecodeError("Expecting value", text, e.value)
-            raise _unreadable(self.package, self.path, problem) from None
+            with self.open() as raw:
+                text = _Text(raw, digest)
+                if text.char() != "{":
+                    text.value()  # malformed JSON says so; anything else is not an OCF file
+                    raise not_ocf
+                text.at += 1
+                while text.char() != "}":
+                    if text.char() != '"':
+                        raise text.error("Expecting property name enclosed in double quotes")
+                    key = text.value()
+                    text.expect(":", "':' delimiter")
+                    if key == "items" and text.char() == "[":
+                        text.at += 1
+                        if text.char() == "]":
+                            text.at += 1
+                        else:
+                            while True:
+                                yield text.value()
+                                if text.expect(",]", "',' delimiter") == "]":
+                                    break
+                        envelope[key] = []
+                    else:
+                        envelope[key] = text.value()
+                    if text.char() == ",":
+                        text.at += 1
+                    elif text.char() != "}":
+                        raise text.error("Expecting ',' delimiter")
+                text.at += 1
+                if text.char():
+                    raise text.error("Extra data")
+        except UnicodeDecodeError:
+            raise InputError(f"{self.package}: {self.path}: not UTF-8 text") from None
+        except (zipfile.BadZipFile, OSError, EOFError) as e:
+            raise InputError(f"{self.package}: {self.path}: unreadable: {e}") from None
         except (json.JSONDecodeError, RecursionError, ValueError) as e:
             raise _unreadable(self.package, self.path, e) from None
+        self.actual_md5 = digest.hexdigest()
         if not isinstance(envelope.get("file_type"), str):
-            raise InputError(f"{self.package}: {self.path}: not an OCF file (no file_type)")
-
-
-def _array(text: str, at: int) -> Generator[Any, None, int]:
-    """The values of the JSON array starting at ``at``, one at a time; returns where it ends."""
-    at = _skip(text, at + 1)
-    if text[at : at + 1] == "]":
-        return at + 1
-    while True:
-        value, at = _SCAN(text, at)
-        yield value
-        at = _skip(text, at)
-        if text[at : at + 1] == "]":
-            return at + 1
-        if text[at : at + 1] != ",":
-            raise json.JSONDecodeError("Expecting ',' delimiter", text, at)
-        at = _skip(text, at + 1)
+            raise not_ocf
 
 
 def _unreadable(package: Path, name: str, error: Exception) -> InputError:
@@ -203,8 +270,8 @@ class Package:
             raise InputError(f"{self.path}: no {MANIFEST} in the archive")
         return min(roots, key=len)
 
-    def _bytes(self, name: str) -> bytes:
-        """The bytes of a file named relative to the manifest's folder."""
+    def _opener(self, name: str) -> Callable[[], IO[bytes]]:
+        """What opens a file named relative to the manifest's folder (checked first)."""
         parts = PurePosixPath(name.replace("\\", "/")).parts
         if PurePosixPath(name).is_absolute() or ".." in parts:
             raise InputError(f"{self.path}: {name}: the manifest names a file outside the package")
@@ -215,18 +282,23 @@ class Package:
                 raise InputError(f"{self.path}: {name}: no such file in the package")
             if file.stat().st_size > MAX_FILE_BYTES:
                 raise InputError(f"{self.path}: {name}: larger than {MAX_FILE_BYTES} bytes")
-            return file.read_bytes()
+            return lambda: file.open("rb")
+        archive = self._zip
         member = f"{self._root}/{relative}" if self._root else relative
         try:
-            info = self._zip.getinfo(member)
+            info = archive.getinfo(member)
         except KeyError:
             raise InputError(f"{self.path}: {name}: no such file in the package") from None
         if info.file_size > MAX_FILE_BYTES:
             raise InputError(f"{self.path}: {name}: larger than {MAX_FILE_BYTES} bytes")
+        return lambda: archive.open(info)
+
+    def _bytes(self, name: str) -> bytes:
         try:
-            return self._zip.read(member)
+            with self._opener(name)() as file:
+                return file.read()
         except (zipfile.BadZipFile, OSError, EOFError) as e:
-            raise InputError(f"{self.path}: {name}: unreadable archive member: {e}") from None
+            raise InputError(f"{self.path}: {name}: unreadable: {e}") from None
 
     def files(self) -> Iterator[PackageFile]:
         """Each file the manifest lists, read when reached, in ``FILE_LISTS`` order."""
@@ -238,12 +310,10 @@ class Package:
                 if not isinstance(entry, dict) or not isinstance(entry.get("filepath"), str):
                     raise InputError(f"{self.path}: {MANIFEST}: {key}: an entry without filepath")
                 name = entry["filepath"]
-                data = self._bytes(name)
                 md5 = entry.get("md5")
                 yield PackageFile(
                     self.path,
                     name.removeprefix("./"),
                     md5 if isinstance(md5, str) else None,
-                    hashlib.md5(data, usedforsecurity=False).hexdigest(),
-                    _text(self.path, name, data),
+                    self._opener(name),
                 )

@@ -1,7 +1,9 @@
-"""The importer's pure parts: OCF vesting conditions as the ledger's schedule, slugs, counts."""
+"""The importer's pure parts: OCF vesting conditions as the ledger's schedule, slugs, counts,
+a file's items read a chunk at a time."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import replace
 from datetime import date
@@ -11,10 +13,13 @@ from typing import Any
 
 import pytest
 
+from ledger.domain.errors import InputError
 from ledger.domain.events import Vesting
 from ledger.domain.instruments import vested
 from ledger.domain.state import Award
+from ledger.ocf import package
 from ledger.ocf.exporter import vesting_terms
+from ledger.ocf.package import PackageFile
 from ledger.ocf.values import Refused, count_of, slugify
 from ledger.ocf.vesting import schedule_of
 
@@ -117,3 +122,32 @@ def test_counts_that_are_not_share_counts(value: object, code: str) -> None:
 
 def test_a_count_with_decimal_zeros_is_whole() -> None:
     assert count_of("51000.0000000000", "quantity") == 51_000
+
+
+def test_a_file_reads_alike_whatever_its_chunks(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Items, numbers and a two-byte character cut anywhere by a chunk; an error placed in the
+    # whole file, as json.loads places it.
+    document = {
+        "file_type": "OCF_TRANSACTIONS_FILE",
+        "count": 12345678,
+        "items": [{"id": f"o{n}", "quantity": 10**n, "name": "Zoë"} for n in range(20)],
+        "after": [1.5, "é"],
+    }
+    text = json.dumps(document, indent=1, ensure_ascii=False)
+    good, broken = tmp_path / "good.json", tmp_path / "broken.json"
+    good.write_text(text, encoding="utf-8")
+    broken.write_text(text.replace('"o17"', '"o17" "x"'), encoding="utf-8")
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(broken.read_text(encoding="utf-8"))
+    place = f"line {expected.value.lineno} column {expected.value.colno}"
+    for size in (1, 2, 3, 7, 64, 1 << 20):
+        monkeypatch.setattr(package, "CHUNK_BYTES", size)
+        envelope: dict[str, Any] = {}
+        read = PackageFile(tmp_path, "good.json", None, lambda: good.open("rb"))
+        assert list(read.items(envelope)) == document["items"]
+        assert envelope == {**document, "items": []}
+        assert read.actual_md5 == hashlib.md5(good.read_bytes()).hexdigest()
+        with pytest.raises(InputError, match=place):
+            list(PackageFile(tmp_path, "broken.json", None, lambda: broken.open("rb")).items())
