@@ -118,6 +118,32 @@ class _Text:
                     raise self.error(e.msg, e.pos) from None
             self.more()
 
+    def values(self) -> Iterator[Any]:
+        """The values of the JSON array whose ``[`` is just consumed, one at a time. The
+        common case (a value and its delimiter within the chunk) is read here; the rest
+        through ``value`` and ``expect``, which read on."""
+        space, scan = _SPACE.match, _SCAN
+        if self.char() == "]":
+            self.at += 1
+            return
+        while True:
+            text = self.text
+            start = space(text, self.at).end()  # type: ignore[union-attr]
+            try:
+                value, end = scan(text, start)
+                after = space(text, end).end()  # type: ignore[union-attr]
+                delimiter = text[after] if after < len(text) else ""
+            except (StopIteration, json.JSONDecodeError):
+                delimiter = ""
+            if delimiter in (",", "]"):
+                self.at = after + 1
+            else:
+                value = self.value()
+                delimiter = self.expect(",]", "',' delimiter")
+            yield value
+            if delimiter == "]":
+                return
+
     def error(self, message: str, at: int | None = None) -> json.JSONDecodeError:
         """A decoding error at ``at`` (default: here), placed in the whole file."""
         error = json.JSONDecodeError(message, self.text, self.at if at is None else at)
@@ -160,13 +186,7 @@ class PackageFile:
                     text.expect(":", "':' delimiter")
                     if key == "items" and text.char() == "[":
                         text.at += 1
-                        if text.char() == "]":
-                            text.at += 1
-                        else:
-                            while True:
-                                yield text.value()
-                                if text.expect(",]", "',' delimiter") == "]":
-                                    break
+                        yield from text.values()
                         envelope[key] = []
                     else:
                         envelope[key] = text.value()
