@@ -632,7 +632,18 @@ def _exercised(p: Package, f: OptionExercised, event: str) -> After:
         price,
         stock_plan_id=ocf_id(award.plan),
     )
-    return lambda: _award_balance(p, f.grant, event, f.effective_date)
+    return lambda: _exercise_balance(
+        p, tx, f.effective_date, f.grant, p.state.awards[f.grant].unexercised()
+    )
+
+
+def _exercise_balance(p: Package, tx: OCF, on: date, key: str, left: int) -> None:
+    """The balance security of an exercise or release (after the fold: ``left`` unexercised).
+    OCF's exercise and release objects have no ``balance_security_id``: the balance is listed
+    among the resulting securities, after the shares."""
+    balance = p.reissue_balance(key, tx["id"], on, left)
+    if balance is not None:
+        tx["resulting_security_ids"].append(balance)
 
 
 def _award_balance(p: Package, grant: str, tx: str, on: date) -> None:
@@ -693,19 +704,20 @@ def _warrant_exercised(p: Package, f: WarrantExercised, event: str) -> After:
     warrant = p.state.warrants[f.warrant]
     issuance = p.securities[f.warrant]
     shares = f"{event}.shares"
-    p.transactions.append(
-        _tx(
-            "TX_WARRANT_EXERCISE",
-            event,
-            f.effective_date,
-            security_id=issuance["security_id"],
-            trigger_id=issuance["exercise_triggers"][0]["trigger_id"],
-            resulting_security_ids=[shares],
-        )
+    tx = _tx(
+        "TX_WARRANT_EXERCISE",
+        event,
+        f.effective_date,
+        security_id=issuance["security_id"],
+        trigger_id=issuance["exercise_triggers"][0]["trigger_id"],
+        resulting_security_ids=[shares],
     )
+    p.transactions.append(tx)
     price = monetary(warrant.exercise_price, warrant.currency)
     p.issue_stock(shares, f.effective_date, warrant.holder, warrant.share_class, f.quantity, price)
-    return lambda: _warrant_balance(p, f.warrant, event, f.effective_date)
+    return lambda: _exercise_balance(
+        p, tx, f.effective_date, f.warrant, p.state.warrants[f.warrant].unexercised()
+    )
 
 
 def _warrant_balance(p: Package, warrant: str, tx: str, on: date) -> None:

@@ -22,12 +22,15 @@ it, until the ledger accepts the whole.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from ..domain.errors import InputError, RuleViolation
+from ..files import Item
 from .mapping import Mapper
 from .objects import Finding, Loaded
 from .package import Package
@@ -66,57 +69,81 @@ def import_package(
 ) -> ImportResult:
     """Read the OCF package at ``path`` (a directory or a ``.zip`` with its manifest) into
     ``ledger`` as one atomic batch. Raises ``InputError`` for a package that cannot be read
-    at all (nothing stored); anything else it meets is a finding in the result."""
-    path = Path(path)
-    loaded: Loaded | None = _read(path, company)
-    left_out: dict[str, Finding] = {}
-    while True:
-        if loaded is None:  # let go while the ledger recorded, which refused an object
-            loaded = _read(path, company)
-        mapper = Mapper(loaded, left_out)
-        events = mapper.run()
-        slug = loaded.company
-        findings = loaded.findings + mapper.findings + list(left_out.values())
-        has_errors = any(f.severity == "error" for f in findings)
-        store = bool(events) and not dry_run and (skip_invalid or not has_errors)
-        places = {where: (obj.file, obj.id) for where, obj in mapper.places.items()}
-        del mapper
-        if store:
-            loaded = None  # the package's objects are not held while the ledger records
-        try:
-            # Recorded at once when it is to be stored: the record is atomic, a refusal
-            # stores nothing, and the ledger checks the batch once instead of twice.
-            recorded = ledger.record(events, actor=actor, dry_run=not store)
-            break
-        except (RuleViolation, InputError) as e:
-            refused = _refused(e, places)
-        left_out[refused.object_id or ""] = refused
+    at all (nothing stored); anything else it meets is a finding in the result.
+
+    The package is read once into an index (``Loaded``), then read again and replayed
+    object by object: the events go to the ledger as they are mapped, which checks and
+    writes them in chunks inside the one transaction, so neither the package's objects nor
+    its events are ever all held. An error met on the way (without ``skip_invalid``) stops
+    the record, which stores nothing, and the package is replayed again as a check only."""
+    with Package(Path(path)) as package:  # open while the replay reads it again
+        loaded = Loaded.read(package, company)
+        left_out: dict[str, Finding] = {}
+        errors = any(f.severity == "error" for f in loaded.findings)
+        store = not dry_run and (skip_invalid or not errors)
+        while True:
+            mapper = Mapper(loaded, left_out)
+            counted = _Counted(mapper.run())
+            # Without skip_invalid, an error found on the way stops the record.
+            stop = store and not skip_invalid
+            events = _stopping(counted, mapper) if stop else counted
+            try:
+                recorded = ledger.record(events, actor=actor, dry_run=not store)
+                break
+            except _ErrorFound:
+                store = False  # checked only, from the start
+                continue
+            except (RuleViolation, InputError) as e:
+                refused = _refused(e, mapper.files)
+            left_out[refused.object_id or ""] = refused
+            store = store and skip_invalid  # the refusal is an error finding
     return ImportResult(
-        company=slug,
-        events=len(events),
+        company=loaded.company,
+        events=counted.count,
         stored=len(recorded.recorded) if store else 0,
         skipped=len(recorded.skipped),
-        findings=findings,
+        findings=loaded.findings + mapper.findings + list(left_out.values()),
     )
 
 
-def _read(path: Path, company: str | None) -> Loaded:
-    with Package(path) as package:
-        return Loaded.read(package, company)
+class _ErrorFound(Exception):
+    """An error finding, met while recording without ``skip_invalid``: nothing is stored."""
 
 
-def _refused(error: RuleViolation | InputError, places: dict[str, tuple[str, str]]) -> Finding:
-    """The first object of the package (its file and id by the place of its events) whose
-    events the ledger's refusal names, as an error finding. A refusal naming no object of
+class _Counted(Iterator[Item]):
+    def __init__(self, items: Iterator[Item]) -> None:
+        self.items, self.count = items, 0
+
+    def __next__(self) -> Item:
+        item = next(self.items)
+        self.count += 1
+        return item
+
+
+def _stopping(items: Iterator[Item], mapper: Mapper) -> Iterator[Item]:
+    """``items`` until the mapper finds an error (then ``_ErrorFound``)."""
+    seen = 0
+    for item in chain(items, [None]):
+        if any(f.severity == "error" for f in mapper.findings[seen:]):
+            raise _ErrorFound
+        seen = len(mapper.findings)
+        if item is None:
+            return
+        yield item
+
+
+def _refused(error: RuleViolation | InputError, files: set[str]) -> Finding:
+    """The first object of the package whose events the ledger's refusal names (by their
+    place, ``ocf:<file>#<object id>``), as an error finding. A refusal naming no object of
     the package is raised."""
     for line in error.lines:
         where = line.split(" (", 1)[0].split(": ", 1)[0]
-        if where in places:
-            file, object_id = places[where]
-            rest = line[len(where) :].lstrip(": ")
-            message = f"the ledger refuses it: {rest}"
-            return Finding(
-                code="ledger-rule", severity="error", file=file, object_id=object_id,
-                message=message,
-            )  # fmt: skip
+        for file in files:
+            prefix = f"ocf:{file}#"
+            if where.startswith(prefix):
+                rest = line[len(where) :].lstrip(": ")
+                return Finding(
+                    code="ledger-rule", severity="error", file=file,
+                    object_id=where[len(prefix) :], message=f"the ledger refuses it: {rest}",
+                )  # fmt: skip
     raise error

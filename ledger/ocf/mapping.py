@@ -6,7 +6,7 @@ inside its handler: its events and notes are dropped and its error is a finding.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from ..domain.events import FACT_ADAPTER
 from ..files import Item
-from .objects import Finding, Loaded, Obj, Severity
+from .objects import ISSUANCES, REFERENCES, Finding, Loaded, Obj, Severity
 from .values import (
     Refused,
     count_of,
@@ -69,24 +69,9 @@ class Ended:
 
 Handler = Callable[["Mapper", Obj, date], None]
 
-ISSUANCES = {
-    "TX_STOCK_ISSUANCE",
-    "TX_EQUITY_COMPENSATION_ISSUANCE",
-    "TX_PLAN_SECURITY_ISSUANCE",
-    "TX_WARRANT_ISSUANCE",
-    "TX_CONVERTIBLE_ISSUANCE",
-}
-
 UNDATED = {"STAKEHOLDER", "STOCK_CLASS", "STOCK_PLAN"}
-"""Objects without a date of their own: recorded at the issuer's formation date."""
-
-REFERENCES = {
-    "stakeholder_id": "stakeholders",
-    "stock_class_id": "classes",
-    "stock_plan_id": "plans",
-    "vesting_terms_id": "vesting_terms",
-}
-"""Fields of a transaction that name another object, and the kind they name."""
+"""Objects without a date of their own: recorded at the issuer's formation date (a plan at
+its approval, ``_plan_created_on``)."""
 
 BOARD = "BOARD_MEMBER"
 OFFICER = "OFFICER"
@@ -101,9 +86,8 @@ class Mapper:
         self.loaded = loaded
         self.company = loaded.company
         self.left_out = left_out
-        self.events: list[Item] = []
         self.findings: list[Finding] = []
-        self.places: dict[str, Obj] = {}
+        self.files: set[str] = set()  # of the objects mapped to events (their places name them)
         self.parties: dict[str, str] = {}
         self.classes: dict[str, ClassInfo] = {}
         self.plans: dict[str, PlanInfo] = {}
@@ -114,31 +98,33 @@ class Mapper:
         # Per object being mapped: its events and notes, kept only if it maps whole.
         self._pending: list[Item] = []
         self._notes: list[Finding] = []
-        self._count: dict[str, int] = {}
+        self._number = 0  # of the object's events so far
         self._errors: dict[str, set[str]] = {}  # error codes by object id, said once each
         # Indexes over every transaction, built before the replay.
         self.issuance_of: dict[str, Obj] = {}
         self.parent_of: dict[str, Obj] = {}
-        self.vesting_start: dict[str, str] = {}
         self.consumed: set[str] = set()
         # The ledger's schedule of each vesting terms, worked out once for all its awards.
         self.schedules: dict[str, tuple[dict[str, int] | None, str]] = {}
 
     # -- the pass --
 
-    def run(self) -> list[Item]:
+    def run(self) -> Iterator[Item]:
+        """The events of the package, object by object in the replay's order; the findings
+        grow as they go."""
         loaded = self.loaded
-        self._map(loaded.issuer, _issuer)
+        yield from self._map(loaded.issuer, _issuer)
         if self.formation is None:
-            return []
+            return
         for obj in loaded.stakeholders:
-            self._map(obj, _stakeholder)
+            yield from self._map(obj, _stakeholder)
         for obj in loaded.classes:
-            self._map(obj, _stock_class)
+            yield from self._map(obj, _stock_class)
         for obj in loaded.plans:
-            self._map(obj, _stock_plan)
+            yield from self._map(obj, _stock_plan)
         self._index()
-        for obj in sorted(loaded.dated, key=_date_key):
+        order = [seq for _, seq in sorted(loaded.dated)]
+        for obj in loaded.replay(order):
             if obj.type in ISSUANCES and obj.id in self.consumed:
                 continue  # a balance or resulting security: mapped with its parent
             handler = HANDLERS.get(obj.type)
@@ -147,7 +133,7 @@ class Mapper:
                     obj.finding("info", "not-held", f"{obj.type}: the ledger has nothing for it")
                 )
                 continue
-            self._map(obj, handler)
+            yield from self._map(obj, handler)
         failed = {f.object_id for f in self.findings if f.severity == "error"}
         for security, parent in self.parent_of.items():
             child = self.issuance_of.get(security)
@@ -157,30 +143,23 @@ class Mapper:
                         "warning", "left-out", f"left out with {parent.id}, which issues it"
                     )
                 )
-        return self.events
 
     def _index(self) -> None:
         """Issuances by security, the transaction each balance or resulting security comes
-        from, vesting start dates."""
-        for obj in self.loaded.dated:
-            data = obj.data
-            security = data.get("security_id")
-            if obj.type in ISSUANCES and isinstance(security, str):
-                if security in self.issuance_of:
-                    first = self.issuance_of[security].id
-                    message = f"security_id {security!r} is already issued by {first}"
-                    self.error(obj, "duplicate-security", message)
-                    self.consumed.add(obj.id)  # never mapped
-                else:
-                    self.issuance_of[security] = obj
-            elif obj.type == "TX_VESTING_START" and isinstance(security, str):
-                self.vesting_start.setdefault(security, str(data.get("date")))
+        from, references to nothing."""
+        for obj in self.loaded.issuances:
+            security = obj.data.get("security_id")
+            if not isinstance(security, str):
+                continue
+            if security in self.issuance_of:
+                first = self.issuance_of[security].id
+                message = f"security_id {security!r} is already issued by {first}"
+                self.error(obj, "duplicate-security", message)
+                self.consumed.add(obj.id)  # never mapped
+            else:
+                self.issuance_of[security] = obj
         # An object with a duplicate id is left out, and the securities it issues with it.
-        for obj in [*self.loaded.dated, *self.loaded.duplicates]:
-            balance = obj.data.get("balance_security_id")
-            children = ids_of(obj.data, "resulting_security_ids")
-            if isinstance(balance, str) and balance:
-                children.append(balance)
+        for obj, children in self.loaded.children:
             for security_id in children:
                 self.parent_of.setdefault(security_id, obj)
         for security, parent in self.parent_of.items():
@@ -190,28 +169,19 @@ class Mapper:
             else:
                 message = f"its balance or resulting security {security!r} is never issued"
                 self.error(parent, "missing-resulting-security", message)
-        loaded = self.loaded
-        known = {
-            "stakeholders": {o.id for o in loaded.stakeholders},
-            "classes": {o.id for o in loaded.classes},
-            "plans": {o.id for o in loaded.plans},
-            "vesting_terms": set(loaded.vesting_terms),
-        }
-        for obj in loaded.dated:
-            for key, kind in REFERENCES.items():
-                ref = obj.data.get(key)
-                if ref is not None and ref not in known[kind]:
-                    # Unknown vesting terms lose the schedule, not the award (_vesting).
-                    what = kind[:-1].replace("_", " ")
-                    message = f"{key} {ref!r} names no {what} of the package"
-                    if kind == "vesting_terms":
-                        self.findings.append(obj.finding("warning", "dangling-id", message))
-                    else:
-                        self.error(obj, "dangling-id", message)
+        for obj, key, ref in self.loaded.unresolved:
+            kind = REFERENCES[key]
+            what = kind[:-1].replace("_", " ")
+            message = f"{key} {ref!r} names no {what} of the package"
+            if kind == "vesting_terms":
+                # Unknown vesting terms lose the schedule, not the award (_vesting).
+                self.findings.append(obj.finding("warning", "dangling-id", message))
+            else:
+                self.error(obj, "dangling-id", message)
 
-    def _map(self, obj: Obj, handler: Handler) -> None:
-        """Map one object whole, or record why not (its events and notes are dropped)."""
-        self._pending, self._notes = [], []
+    def _map(self, obj: Obj, handler: Handler) -> list[Item]:
+        """Map one object whole (its events), or record why not (no events)."""
+        self._pending, self._notes, self._number = [], [], 0
         refused = self.left_out.get(obj.id)
         try:
             if refused is not None:
@@ -221,13 +191,11 @@ class Mapper:
         except Refused as e:
             if refused is None and e.code not in self._errors.get(obj.id, ()):
                 self.error(obj, e.code, str(e))
-            self._undo(obj)
             self._extinguish(obj)
-            return
-        self.events.extend(self._pending)
+            return []
         self.findings.extend(self._notes)
-        for item in self._pending:
-            self.places[item.where] = obj
+        self.files.add(obj.file)
+        return self._pending
 
     def error(self, obj: Obj, code: str, message: str) -> None:
         self._errors.setdefault(obj.id, set()).add(code)
@@ -239,11 +207,8 @@ class Mapper:
         security = obj.data.get("security_id")
         if obj.type in TERMINAL and isinstance(security, str) and security not in self.ended:
             self.positions.pop(security, None)
-            self.ended[security] = Ended(f"{_ending(obj)}, left out,", str(obj.data.get("date")))
-
-    def _undo(self, obj: Obj) -> None:
-        self._count.pop(obj.id, None)
-        self._pending, self._notes = [], []
+            ending = _ending(obj, bool(obj.data.get("balance_security_id")))
+            self.ended[security] = Ended(f"{ending}, left out,", str(obj.data.get("date")))
 
     def _date(self, obj: Obj) -> date:
         key = "effective_date" if obj.type == "VALUATION" else "date"
@@ -253,13 +218,7 @@ class Mapper:
                 return self._first_date(obj)
         if obj.type in UNDATED and self.formation is not None:
             return self.formation
-        text = obj.data.get(key)
-        try:
-            day = date.fromisoformat(text) if isinstance(text, str) else None
-        except ValueError:
-            day = None
-        if day is None:
-            raise Refused("bad-date", f"{key} {text!r} is not a date (YYYY-MM-DD)")
+        day = _date_of(obj.data, key)
         if self.formation is not None and day < self.formation:
             raise Refused(
                 "before-formation",
@@ -271,10 +230,9 @@ class Mapper:
         """An issuer without a formation date (a schema warning) is registered on the
         earliest date of the package."""
         days = []
-        for obj in self.loaded.dated:
-            text = obj.data.get("effective_date" if obj.type == "VALUATION" else "date")
+        for text, _ in self.loaded.dated:
             try:
-                days.append(date.fromisoformat(str(text)))
+                days.append(date.fromisoformat(text))
             except ValueError:
                 continue  # said when the object is mapped
         if not days:
@@ -296,8 +254,8 @@ class Mapper:
     def emit(self, obj: Obj, day: date, event_type: str, **fields: Any) -> None:
         """One event of ``obj``, validated into the ledger's fact (a value it cannot hold refuses
         the object); the ledger records that fact without validating it again."""
-        number = self._count.get(obj.id, 0) + 1
-        self._count[obj.id] = number
+        self._number += 1
+        number = self._number
         external = f"ocf:{obj.id}"
         if len(external) > 90:  # the ledger's external_id holds 100 characters
             external = "ocf:sha256:" + hashlib.sha256(obj.id.encode()).hexdigest()[:40]
@@ -432,16 +390,17 @@ class Mapper:
         """``obj`` extinguishes ``security``; its balance and resulting securities are in
         force from now."""
         self.positions.pop(security, None)
-        self.ended[security] = Ended(_ending(obj), day.isoformat())
+        self.ended[security] = Ended(_ending(obj, balance is not None), day.isoformat())
         for child, position in [*([balance] if balance else []), *(results or [])]:
             self.positions[child] = position
 
     def balance(
-        self, obj: Obj, position: Position, remaining: int, kind: str
+        self, obj: Obj, position: Position, remaining: int, kind: str, security: Any = None
     ) -> tuple[str, Position] | None:
-        """The balance security of a partial transaction: it must hold exactly what is left.
-        None when the transaction names none."""
-        security = obj.data.get("balance_security_id")
+        """The balance security of a partial transaction (``security``, else its
+        ``balance_security_id``): it must hold exactly what is left. None when there is
+        none."""
+        security = security or obj.data.get("balance_security_id")
         if not isinstance(security, str) or not security:
             return None
         _, new = self.child(obj, security, kind)
@@ -461,16 +420,22 @@ class Mapper:
         return security, new
 
 
-def _ending(obj: Obj) -> str:
+def _ending(obj: Obj, balanced: bool) -> str:
     """A terminal transaction as an extinguished security's message names it."""
-    if obj.data.get("balance_security_id"):
+    if balanced:
         return obj.id
     return f"{obj.id} (with no balance security)"
 
 
-def _date_key(obj: Obj) -> tuple[str, int]:
-    day = obj.data.get("date", obj.data.get("effective_date"))
-    return (day if isinstance(day, str) else "", obj.seq)
+def _date_of(data: dict[str, Any], key: str) -> date:
+    text = data.get(key)
+    try:
+        day = date.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise Refused("bad-date", f"{key} {text!r} is not a date (YYYY-MM-DD)")
+    return day
 
 
 # --- the issuer, stakeholders, classes, plans ----------------------------------------------
@@ -575,7 +540,7 @@ def _stock_plan(m: Mapper, obj: Obj, day: date) -> None:
     reserved = count_of(data.get("initial_shares_reserved"), "initial_shares_reserved")
     m.emit(
         obj,
-        day,
+        _plan_created_on(m, obj, day),
         "StockPlanCreated",
         plan=slug,
         name=name,
@@ -584,6 +549,35 @@ def _stock_plan(m: Mapper, obj: Obj, day: date) -> None:
         on_cancel=on_cancel,
     )
     m.plans[obj.id] = PlanInfo(slug, cls.slug)
+
+
+def _plan_created_on(m: Mapper, obj: Obj, formation: date) -> date:
+    """A plan exists from its board's (else its stockholders') approval; from the formation
+    without either. Approved before the formation: from the formation; something of the plan
+    dated before its approval (a grant, a pool adjustment): from the first of those. Either
+    is a ``date-mismatch`` warning."""
+    key = next(
+        (k for k in ("board_approval_date", "stockholder_approval_date") if k in obj.data),
+        "board_approval_date",
+    )
+    if obj.data.get(key) is None:
+        return formation
+    approved = _date_of(obj.data, key)
+    if approved < formation:
+        m.note(
+            obj, "warning", "date-mismatch",
+            f"{key} {approved} is before the issuer's formation: created on {formation}",
+        )  # fmt: skip
+        return formation
+    used = m.loaded.plan_uses.get(obj.id)
+    if used is not None and used < approved:
+        created = max(used, formation)
+        m.note(
+            obj, "warning", "date-mismatch",
+            f"{key} {approved}, but the plan is used from {used}: created on {created}",
+        )  # fmt: skip
+        return created
+    return approved
 
 
 # --- stock ---------------------------------------------------------------------------------
@@ -944,7 +938,7 @@ def _vesting(m: Mapper, obj: Obj, security: str, day: date) -> dict[str, Any] | 
             f"vesting terms {ref!r}: {why}; the award is recorded as vested when granted",
         )  # fmt: skip
         return None
-    start = m.vesting_start.get(security)
+    start = m.loaded.vesting_starts.get(security)
     if start is None:
         start = day.isoformat()
         m.note(
@@ -970,6 +964,7 @@ def _award_ending(
     what: str,
     effect: Callable[[Position], None],
     results: list[tuple[str, Position]] | None = None,
+    balance_id: str | None = None,
 ) -> None:
     """A terminal award transaction, as ``_stock_ending``."""
     security, position = m.in_force(obj, "award")
@@ -980,16 +975,38 @@ def _award_ending(
         )
     effect(position)
     remaining = position.quantity - consumed
-    balance = m.balance(obj, position, remaining, "award")
+    balance = m.balance(obj, position, remaining, "award", balance_id)
     if balance is None and remaining:
         _remainder_cancelled(m, obj, day, position, remaining, what)
     m.end(obj, security, day, balance, results)
 
 
+def _exercised_into(
+    m: Mapper, obj: Obj, kind: str
+) -> tuple[list[tuple[str, Position]], str | None]:
+    """The resulting securities of an exercise or release of a ``kind`` of security: its
+    shares, and its balance. OCF's exercise and release have no ``balance_security_id``:
+    the one security of the exercised kind among the resulting ones is the balance."""
+    shares, balances = [], []
+    for security in ids_of(obj.data, "resulting_security_ids"):
+        issuance = m.issuance_of.get(security)
+        if issuance is not None and ISSUANCES.get(issuance.type) == kind:
+            balances.append(security)
+        else:
+            shares.append((security, m.child(obj, security, "stock")[1]))
+    if not shares:
+        raise Refused("missing-resulting-security", "an exercise without resulting shares")
+    if len(balances) > 1:
+        raise Refused(
+            "balance-mismatch", f"several {kind}s among the resulting securities: {balances}"
+        )
+    return shares, balances[0] if balances else None
+
+
 def _award_exercise(m: Mapper, obj: Obj, day: date) -> None:
     m.in_force(obj, "award")  # an extinguished security is the first thing to say
     consumed = count_of(obj.data.get("quantity"), "quantity")
-    results = _resulting(m, obj, "stock", "an exercise")
+    results, balance = _exercised_into(m, obj, "award")
 
     def exercised(position: Position) -> None:
         total = sum(p.quantity for _, p in results)
@@ -1005,7 +1022,7 @@ def _award_exercise(m: Mapper, obj: Obj, day: date) -> None:
                 )
         m.emit(obj, day, "OptionExercised", grant=position.instrument, quantity=consumed)
 
-    _award_ending(m, obj, day, consumed, "exercise", exercised, results)
+    _award_ending(m, obj, day, consumed, "exercise", exercised, results, balance)
 
 
 def _award_cancellation(m: Mapper, obj: Obj, day: date) -> None:
@@ -1076,7 +1093,7 @@ def _warrant_issuance(m: Mapper, obj: Obj, day: date) -> None:
 
 def _warrant_exercise(m: Mapper, obj: Obj, day: date) -> None:
     security, position = m.in_force(obj, "warrant")
-    results = _resulting(m, obj, "stock", "an exercise")
+    results, balance_id = _exercised_into(m, obj, "warrant")
     exercised = sum(p.quantity for _, p in results)
     for _, new in results:
         if new.holder != position.holder or new.share_class != position.share_class:
@@ -1088,7 +1105,7 @@ def _warrant_exercise(m: Mapper, obj: Obj, day: date) -> None:
         )
     m.emit(obj, day, "WarrantExercised", warrant=position.instrument, quantity=exercised)
     remaining = position.quantity - exercised
-    balance = m.balance(obj, position, remaining, "warrant")
+    balance = m.balance(obj, position, remaining, "warrant", balance_id)
     if balance is None and remaining:
         _remainder_cancelled(m, obj, day, position, remaining, "exercise")
     m.end(obj, security, day, balance, results)

@@ -62,6 +62,10 @@ def plain(number: Decimal) -> str:
 
 def count_of(value: Any, what: str) -> int:
     """A share count given as an OCF Numeric: a whole number from 1 to 10^15."""
+    if type(value) is str and value.isascii() and value.isdigit() and len(value) <= 16:
+        count = int(value)  # the common case, without a Decimal
+        if 1 <= count <= MAX_SHARES:
+            return count
     number = decimal_of(value, what)
     if number.adjusted() > 18 or not 1 <= number <= MAX_SHARES:
         raise Refused("out-of-bounds", f"{what} {value} is outside 1 to 10^15")

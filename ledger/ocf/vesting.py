@@ -71,19 +71,28 @@ def schedule_of(terms: dict[str, Any]) -> tuple[dict[str, int] | None, str]:
     for month, portion in installments:
         for m in range(month, months + 1):
             vested[m] += portion
+    # The ledger steps up at the cliff, at each multiple of every_months past it and at
+    # ``months``: every_months is the gap between two of those multiples, or the first of them
+    # when there is only one (the gaps after the cliff and before the end can be shorter).
+    # Each candidate is tried, the shortest first.
     steps = sorted({month for month, _ in installments})
-    every = min((b - a for a, b in pairwise(steps)), default=months)
-    cliff = steps[0] if steps[0] != every else 0
-    for month in range(months + 1):
-        if month < cliff:
-            ledger = Fraction(0)
-        elif month >= months:
-            ledger = Fraction(1)
-        else:
-            ledger = Fraction(max(cliff, month // every * every), months)
-        if ledger != vested[month]:
-            return None, "a schedule the ledger's (months, cliff, every) cannot express"
-    return {"months": months, "cliff_months": cliff, "every_months": every}, ""
+    for every in sorted({b - a for a, b in pairwise(steps)} | set(steps)):
+        cliff = steps[0] if steps[0] != every else 0
+        if all(
+            _ledger_vested(month, months, cliff, every) == vested[month]
+            for month in range(months + 1)
+        ):
+            return {"months": months, "cliff_months": cliff, "every_months": every}, ""
+    return None, "a schedule the ledger's (months, cliff, every) cannot express"
+
+
+def _ledger_vested(month: int, months: int, cliff: int, every: int) -> Fraction:
+    """The part of an award the ledger's schedule has vested after ``month`` months."""
+    if month < cliff:
+        return Fraction(0)
+    if month >= months:
+        return Fraction(1)
+    return Fraction(max(cliff, month // every * every), months)
 
 
 def _portion(condition: dict[str, Any]) -> Fraction:

@@ -1,8 +1,8 @@
 """``import_package``: OCF packages onto the ledger, with findings (docs/ocf.md).
 
 The samples in tests/data/ocf are published OCF packages, copied unchanged with their
-licences: acme (OCF-Tools), example-inc (an LTSE Equity export, OCF 1.0.0-b1) and the
-specification's own samples."""
+licences: acme and its smaller testPackage (OCF-Tools), example-inc (an LTSE Equity export, OCF
+1.0.0-b1) and the specification's own samples (its main branch and release 1.2.0)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ from ledger.persistence.url import MEMORY_URL
 DATA = Path(__file__).parent.parent / "data" / "ocf"
 ACME = DATA / "ocf-tools-acme-holdings-limited"
 EXAMPLE_INC = DATA / "ocx-example-inc"
+TEST_PACKAGE = DATA / "ocf-tools-testPackage"
 SPEC = DATA / "ocf-spec-samples"
+SPEC_1_2_0 = DATA / "ocf-spec-samples-v1.2.0"
 
 FIONA, CHARLIE, JANE = "fiona-felicity-founder", "charlie-chuck-cofounder", "jane-eyre-cto"
 
@@ -174,15 +176,36 @@ def test_example_inc_cap_table_and_fully_diluted(example_inc: tuple[Ledger, Impo
     assert dict(irene.classes) == {"common": 4_901_278, "series-a1-preferred": 110}
 
 
+# --- testPackage: acme's issuer, people and classes, and one option ------------------------
+
+
+def test_the_test_package_keeps_its_company_and_leaves_out_its_option(
+    ledger: Ledger,
+) -> None:
+    # OCF-Tools' own check finds this package valid; its option is granted in 2019 from a plan
+    # the package never defines, by a company formed in 2022.
+    result = import_package(ledger, TEST_PACKAGE, skip_invalid=True)
+    assert codes(result) == {
+        "eci_01": {"dangling-id", "before-formation"},
+        "eci_vs_01": {"before-formation"},
+        **{f"valuation_0{n}": {"before-formation"} for n in (1, 2, 3)},
+    }
+    assert (result.events, result.stored) == (8, 8)  # the company, 4 people, 3 classes
+    assert ledger.grants("acme-holdings-limited", as_of=date(2023, 6, 29)).grants == []
+    assert ledger.cap_table("acme-holdings-limited", as_of=date(2023, 6, 29)).total_shares == 0
+
+
 # --- the specification's samples: ids that resolve nowhere ------------------------------------
 
 
-def test_spec_samples_give_findings_not_a_crash(memory: Ledger) -> None:
-    result = import_package(memory, SPEC, dry_run=True)
-    errors = codes(result)
-    assert "dangling-id" in {c for found in errors.values() for c in found}
-    assert "duplicate-security" in {c for found in errors.values() for c in found}
-    assert memory.known_position() == 0
+@pytest.mark.parametrize("samples", [SPEC, SPEC_1_2_0], ids=["main", "1.2.0"])
+def test_spec_samples_give_findings_not_a_crash(ledger: Ledger, samples: Path) -> None:
+    result = import_package(ledger, samples, skip_invalid=True)
+    errors = {c for found in codes(result).values() for c in found}
+    assert {"dangling-id", "duplicate-security", "extinguished-security"} <= errors
+    assert result.stored == result.events == 9  # the company, its people, classes and plan
+    again = import_package(ledger, samples, skip_invalid=True)
+    assert (again.stored, again.skipped) == (0, 9)
 
 
 # --- hand-made packages: one rule at a time ---------------------------------------------------
@@ -335,27 +358,29 @@ def test_an_object_the_ledger_refuses_is_left_out_and_named(ledger: Ledger, tmp_
     assert stored.stored == stored.events
 
 
+def grant(security: str, quantity: int, day: str) -> dict[str, Any]:
+    """An option of Bob's from the plan, on acme's vesting terms."""
+    return {
+        "object_type": "TX_EQUITY_COMPENSATION_ISSUANCE",
+        "id": f"{security}-grant",
+        "security_id": security,
+        "date": day,
+        "custom_id": security.upper(),
+        "stakeholder_id": "bob",
+        "stock_plan_id": "plan",
+        "quantity": str(quantity),
+        "exercise_price": {"amount": "0.50", "currency": "USD"},
+        "compensation_type": "OPTION_ISO",
+        "expiration_date": "2030-01-01",
+        "vesting_terms_id": FOUR_YEARS_ONE_YEAR_CLIFF[0]["id"],
+        "termination_exercise_windows": [],
+        "security_law_exemptions": [],
+    }
+
+
 def test_an_option_with_vesting_exercised_with_a_balance_security(
     memory: Ledger, tmp_path: Path
 ) -> None:
-    def grant(security: str, quantity: int, day: str) -> dict[str, Any]:
-        return {
-            "object_type": "TX_EQUITY_COMPENSATION_ISSUANCE",
-            "id": f"{security}-grant",
-            "security_id": security,
-            "date": day,
-            "custom_id": security.upper(),
-            "stakeholder_id": "bob",
-            "stock_plan_id": "plan",
-            "quantity": str(quantity),
-            "exercise_price": {"amount": "0.50", "currency": "USD"},
-            "compensation_type": "OPTION_ISO",
-            "expiration_date": "2030-01-01",
-            "vesting_terms_id": FOUR_YEARS_ONE_YEAR_CLIFF[0]["id"],
-            "termination_exercise_windows": [],
-            "security_law_exemptions": [],
-        }
-
     root = package(
         tmp_path / "p",
         [
@@ -391,6 +416,50 @@ def test_an_option_with_vesting_exercised_with_a_balance_security(
     # 15 whole months of 48 vested; the balance security o2 goes on as the same grant.
     assert (award.grant, award.vested, award.exercised, award.outstanding) == ("o1", 150, 100, 380)
     assert held(memory, "tiny-co", "2021-06-01") == {"bob": {"common": 100}}
+
+
+def test_an_option_partly_exercised_goes_on_as_the_resulting_option(
+    memory: Ledger, tmp_path: Path
+) -> None:
+    # OCF's exercise has no balance_security_id: an option among its resulting securities is
+    # the balance.
+    exercise = {
+        "object_type": "TX_EQUITY_COMPENSATION_EXERCISE",
+        "id": "o1-exercise",
+        "security_id": "o1",
+        "date": "2021-06-01",
+        "quantity": "100",
+        "resulting_security_ids": ["s1", "o2"],
+    }
+
+    def exercised(name: str, balance: int) -> Path:
+        return package(
+            tmp_path / name,
+            [grant("o1", 480, "2020-02-01"), exercise, issuance("s1", "bob", 100, "2021-06-01"),
+             grant("o2", balance, "2021-06-01")],
+            awards=True,
+        )  # fmt: skip
+
+    result = import_package(memory, exercised("right", 380))
+    assert not result.errors, result.errors
+    (award,) = memory.grants("tiny-co", as_of=date(2021, 6, 1)).grants
+    assert (award.grant, award.exercised, award.outstanding) == ("o1", 100, 380)
+    wrong = import_package(memory, exercised("wrong", 300), dry_run=True)
+    assert codes(wrong)["o1-exercise"] == {"balance-mismatch"}
+
+
+def test_a_plan_exists_from_its_approval_or_its_first_grant(
+    memory: Ledger, tmp_path: Path
+) -> None:
+    root = package(tmp_path / "p", [grant("o1", 100, "2020-03-01")], awards=True)
+    plans = json.loads((root / "StockPlans.ocf.json").read_text())
+    plans["items"][0]["board_approval_date"] = "2020-06-01"
+    (root / "StockPlans.ocf.json").write_text(json.dumps(plans))
+    result = import_package(memory, root)
+    assert codes(result, "warning")["plan"] == {"date-mismatch"}
+    assert memory.cap_table("tiny-co", as_of=date(2020, 2, 29)).pools == []
+    (pool,) = memory.cap_table("tiny-co", as_of=date(2020, 3, 1)).pools
+    assert pool.outstanding == 100
 
 
 def test_board_relationships_become_the_board(memory: Ledger, tmp_path: Path) -> None:

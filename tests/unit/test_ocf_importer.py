@@ -1,13 +1,25 @@
-"""The importer's pure parts: OCF vesting conditions as the ledger's schedule, slugs, counts."""
+"""The importer's pure parts: OCF vesting conditions as the ledger's schedule, slugs, counts,
+a file's items read a chunk at a time."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ledger.domain.errors import InputError
+from ledger.domain.events import Vesting
+from ledger.domain.instruments import vested
+from ledger.domain.state import Award
+from ledger.ocf import package
+from ledger.ocf.exporter import vesting_terms
+from ledger.ocf.package import PackageFile
 from ledger.ocf.values import Refused, count_of, slugify
 from ledger.ocf.vesting import schedule_of
 
@@ -63,6 +75,32 @@ def test_schedules_the_ledger_cannot_hold_say_why(name: str, why: str) -> None:
     assert schedule_of(terms("ocx-example-inc", name)) == (None, why)
 
 
+def test_every_exported_schedule_imports_to_one_that_vests_alike() -> None:
+    # Whatever months, cliff and step (a last step shorter than the others, a cliff off the
+    # steps): the schedule read back vests the same number of shares at every month.
+    start = date(2020, 1, 1)
+    award = Award(
+        grant="g", holder="h", plan="p", kind="option", share_class="c", quantity=1_000_003,
+        exercise_price=Decimal(1), currency="USD", expiration_date=None, vesting=None,
+        granted=start,
+    )  # fmt: skip
+    days = [date(2020 + m // 12, m % 12 + 1, 1) for m in range(25)]
+    for months in range(1, 25):
+        for cliff in range(months + 1):
+            for every in range(1, months + 1):
+                terms = vesting_terms(Vesting(start=start, months=months, cliff_months=cliff,
+                                              every_months=every))  # fmt: skip
+                schedule, why = schedule_of(terms)
+                assert schedule is not None, (months, cliff, every, why)
+                original = replace(award, vesting=(start, months, cliff, every))
+                imported = replace(
+                    award,
+                    vesting=(start, schedule["months"], schedule["cliff_months"],
+                             schedule["every_months"]),
+                )  # fmt: skip
+                assert [vested(imported, d) for d in days] == [vested(original, d) for d in days]
+
+
 def test_slugs_from_names_and_ids() -> None:
     assert slugify("Fiona Felicity Founder") == "fiona-felicity-founder"
     assert slugify("fionaFounder") == "fiona-founder"
@@ -84,3 +122,32 @@ def test_counts_that_are_not_share_counts(value: object, code: str) -> None:
 
 def test_a_count_with_decimal_zeros_is_whole() -> None:
     assert count_of("51000.0000000000", "quantity") == 51_000
+
+
+def test_a_file_reads_alike_whatever_its_chunks(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Items, numbers and a two-byte character cut anywhere by a chunk; an error placed in the
+    # whole file, as json.loads places it.
+    document = {
+        "file_type": "OCF_TRANSACTIONS_FILE",
+        "count": 12345678,
+        "items": [{"id": f"o{n}", "quantity": 10**n, "name": "Zoë"} for n in range(20)],
+        "after": [1.5, "é"],
+    }
+    text = json.dumps(document, indent=1, ensure_ascii=False)
+    good, broken = tmp_path / "good.json", tmp_path / "broken.json"
+    good.write_text(text, encoding="utf-8")
+    broken.write_text(text.replace('"o17"', '"o17" "x"'), encoding="utf-8")
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(broken.read_text(encoding="utf-8"))
+    place = f"line {expected.value.lineno} column {expected.value.colno}"
+    for size in (1, 2, 3, 7, 64, 1 << 20):
+        monkeypatch.setattr(package, "CHUNK_BYTES", size)
+        envelope: dict[str, Any] = {}
+        read = PackageFile(tmp_path, "good.json", None, lambda: good.open("rb"))
+        assert list(read.items(envelope)) == document["items"]
+        assert envelope == {**document, "items": []}
+        assert read.actual_md5 == hashlib.md5(good.read_bytes()).hexdigest()
+        with pytest.raises(InputError, match=place):
+            list(PackageFile(tmp_path, "broken.json", None, lambda: broken.open("rb")).items())
