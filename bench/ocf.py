@@ -11,7 +11,7 @@
   second, in the same run; the ratio is import over raw (target ≥ 0.25, events against
   objects).
 - **Peak memory**: each import runs in a process of its own; the largest resident set of
-  those (``ru_maxrss``).
+  those (Linux ``VmHWM``: the process's own high-water mark).
 
 ``python -m bench.ocf`` measures this section alone and, unless ``--quick``, writes it at the
 end of ``bench/RESULTS.md`` in place of its previous figures.
