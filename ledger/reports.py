@@ -563,8 +563,8 @@ def _holder_fields(state: CompanyState, dilution: Standing) -> list[dict[str, An
                 "ownership_percent_by_class": owned_by_class,
                 "voting_percent_by_class": voted_by_class,
                 "name": None if named is None else named.name,
-                "options": options.get(party, 0),
-                "warrants": warrants.get(party, 0),
+                "options": options.get(party, 0) if instruments else 0,
+                "warrants": warrants.get(party, 0) if instruments else 0,
                 "fully_diluted_shares": -negative,
                 "fully_diluted_percent": of_diluted,
             }
