@@ -365,22 +365,27 @@ def percent_texts(parts: list[int], whole: int) -> list[str | None]:
     units = _percent_units(parts, whole)
     if units is None:
         return [None] * len(parts)
-    # Ten-thousandths as text: "49.0000"; the decimals from a table of the 10,000 endings (a
-    # third of the time of formatting them); a negative part (never in a cap table) keeps its
-    # sign.
-    endings = _decimals()
+    # Ten-thousandths as text: "49.0000", from tables of the texts of 0 to 100 and of the
+    # 10,000 decimals (a third of the time of formatting them).
+    integers, decimals = _percent_texts()
     return [
-        str(u // 10_000) + endings[u % 10_000]
-        if u >= 0
-        else "-" + str(-u // 10_000) + endings[-u % 10_000]
+        integers[u // 10_000] + decimals[u % 10_000] if 0 <= u < 1_010_000 else _text(u)
         for u in units
     ]
 
 
 @lru_cache(maxsize=1)
-def _decimals() -> list[str]:
-    """The four decimals of a percentage by their value: ".0000" to ".9999"."""
-    return [f".{n:04d}" for n in range(10_000)]
+def _percent_texts() -> tuple[list[str], list[str]]:
+    """The texts of the integer parts 0 to 100 of a percentage, and of its four decimals by
+    their value: ".0000" to ".9999"."""
+    return [str(n) for n in range(101)], [f".{n:04d}" for n in range(10_000)]
+
+
+def _text(units: int) -> str:
+    """A percentage in ten-thousandths as text, of any size; a negative part (never in a cap
+    table) keeps its sign."""
+    sign = "-" if units < 0 else ""
+    return f"{sign}{abs(units) // 10_000}.{abs(units) % 10_000:04d}"
 
 
 def _percent_units(parts: list[int], whole: int) -> list[int] | None:
