@@ -369,7 +369,7 @@ def percent_texts(parts: list[int], whole: int) -> list[str | None]:
     # 10,000 decimals (a third of the time of formatting them).
     integers, decimals = _percent_texts()
     return [
-        integers[u // 10_000] + decimals[u % 10_000] if 0 <= u < 1_010_000 else _text(u)
+        integers[u // 10_000] + decimals[u % 10_000] if 0 <= u < 1_010_000 else _percent_of(u)
         for u in units
     ]
 
@@ -381,7 +381,7 @@ def _percent_texts() -> tuple[list[str], list[str]]:
     return [str(n) for n in range(101)], [f".{n:04d}" for n in range(10_000)]
 
 
-def _text(units: int) -> str:
+def _percent_of(units: int) -> str:
     """A percentage in ten-thousandths as text, of any size; a negative part (never in a cap
     table) keeps its sign."""
     sign = "-" if units < 0 else ""
