@@ -5,7 +5,9 @@
   process of its own: its rate, and its peak resident set size, Linux ``VmHWM``).
 - **Reading back**: ``ledger.replay.fold_log`` (the whole log read in position order,
   every state decoded by pydantic, every company folded), beside the driver selecting the
-  same states in position order and ``json.loads``-ing each.
+  same states in position order and decoding each with the ledger's own decoder
+  (``decode_state``: pydantic-core, the one schema), the collector paused as ``fold_log``
+  pauses it.
 - **One event**: ``ledger.record([event])`` in-process on a warm ledger, one call at a
   time (with and without bringing the read models up to date), beside the driver inserting
   one row per transaction on a warm connection.
@@ -26,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from ledger import Ledger
+from ledger.app import gc_paused
+from ledger.persistence.mapper import decode_state
 from ledger.replay import fold_log
 
 from .measure import cli_record, log
@@ -110,7 +114,8 @@ def readback(engine: Engine, url: str, events: int, repeat: int) -> Readback:
         if not states:
             raise RuntimeError("nothing read back")
         gc.collect()
-        result.raw.append(engine.raw_read_log(url))
+        with gc_paused():  # as fold_log reads
+            result.raw.append(engine.raw_read_log(url, decode_state))
     return result
 
 
@@ -279,7 +284,9 @@ def markdown(results: BulkResults, table: Any) -> list[str]:
             "`ledger.replay.fold_log(ledger)` on the multi-company store: the log in pages of "
             "5,000 by position, each state decoded by pydantic-core, every company folded in "
             "timeline order. Raw: the driver selecting every state in position order and "
-            "`json.loads`-ing it, on the same database in the same run.",
+            "decoding it with the same decoder (`decode_state`: pydantic-core, the one "
+            "schema), the garbage collector paused as in `fold_log`, on the same database in "
+            "the same run.",
             "",
         ]
         out += table(*beside_raw("fold_log", results.readback))

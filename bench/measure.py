@@ -10,8 +10,10 @@
   every run; the raw rows are those the first API run stored, read back. If the one-batch
   API run fails, the file is recorded in batches instead, and the failure is reported.
 - ``cap_table_latency``: a freshly opened ledger over the single company's database; the
-  first query (which reads and folds the stream) is reported apart and excluded; then one
-  ``cap_table`` per random as-of date, each timed.
+  first query (which brings the read models up to date) is reported apart and excluded; then
+  one ``cap_table`` per random as-of date, each timed, each followed by the raw driver doing
+  the same reads (``bench.raw_reads``: the statements the ledger runs on the read models for
+  that date, same driver and connection settings, no report built).
 - ``profile_api``: one more, untimed API run under cProfile.
 """
 
@@ -39,6 +41,7 @@ from ledger import Ledger
 from ledger.cli import run as cli_run  # imported here: importing is not recording
 from ledger.files import Item, read_items
 
+from .raw_reads import alternating, cap_table_reads
 from .stores import Engine, Row
 from .workload import EventFile
 
@@ -90,7 +93,7 @@ class Latency:
     events: int
     queries: list[float]
     first_query: float
-    raw_select: list[float]
+    raw_reads: list[float]
     span: tuple[date, date]
 
     def percentile(self, p: int) -> float:
@@ -101,7 +104,7 @@ class Latency:
 
     @property
     def raw_median(self) -> float:
-        return statistics.median(self.raw_select)
+        return statistics.median(self.raw_reads)
 
 
 class RunFailed(Exception):
@@ -286,16 +289,16 @@ def cap_table_latency(
     rng = random.Random(seed)
     days = (file.last_date - file.first_date).days
     dates = [file.first_date + timedelta(days=rng.randint(0, days)) for _ in range(queries)]
-    timings = []
     with Ledger.open(url) as ledger:
         started = time.perf_counter()
         ledger.cap_table(company, as_of=file.last_date)
         first = time.perf_counter() - started
-        for as_of in dates:
-            started = time.perf_counter()
-            ledger.cap_table(company, as_of=as_of)
-            timings.append(time.perf_counter() - started)
-    raw = engine.raw_select(url, company, max(10, min(queries, 50)))
+        read, close = cap_table_reads(url, company)
+        try:
+            read(file.last_date)  # warm, as the ledger's first query
+            timings, raw = alternating(lambda d: ledger.cap_table(company, as_of=d), read, dates)
+        finally:
+            close()
     return Latency(engine.name, file.events, timings, first, raw, (file.first_date, file.last_date))
 
 

@@ -62,12 +62,8 @@ class Engine(Protocol):
     def raw_settings(self, url: str) -> dict[str, str]:
         """The same settings on a raw-driver connection."""
 
-    def raw_select(self, url: str, company: str, times: int) -> list[float]:
-        """Seconds to select the company's rows in version order and json-decode their
-        states, ``times`` times on one warm connection (a first, untimed read warms it)."""
-
-    def raw_read_log(self, url: str) -> float:
-        """Seconds to select every state in position order and json-decode each."""
+    def raw_read_log(self, url: str, decode: Callable[[Any], object] = json.loads) -> float:
+        """Seconds to select every state in position order and ``decode`` each."""
 
     def raw_single_inserts(self, url: str, rows: list[Row]) -> list[float]:
         """Seconds of each row inserted in a transaction of its own, on a warm connection."""
@@ -179,28 +175,12 @@ class SQLiteEngine:
         finally:
             conn.close()
 
-    def raw_select(self, url: str, company: str, times: int) -> list[float]:
-        conn = self._connect(url)
-        sql = "SELECT state FROM stored_events WHERE originator_id=? ORDER BY originator_version"
-        try:
-            conn.execute(sql, (company,)).fetchall()
-            seconds = []
-            for _ in range(times):
-                started = time.perf_counter()
-                decoded = [json.loads(r[0]) for r in conn.execute(sql, (company,))]
-                seconds.append(time.perf_counter() - started)
-                assert decoded
-            return seconds
-        finally:
-            conn.close()
-
-    def raw_read_log(self, url: str) -> float:
+    def raw_read_log(self, url: str, decode: Callable[[Any], object] = json.loads) -> float:
         conn = self._connect(url)
         try:
             started = time.perf_counter()
             decoded = [
-                json.loads(r[0])
-                for r in conn.execute("SELECT state FROM stored_events ORDER BY rowid")
+                decode(r[0]) for r in conn.execute("SELECT state FROM stored_events ORDER BY rowid")
             ]
             seconds = time.perf_counter() - started
             assert decoded
@@ -342,26 +322,11 @@ class PostgresEngine:
                 settings[name] = str(row[0])
             return settings
 
-    def raw_select(self, url: str, company: str, times: int) -> list[float]:
-        sql = "SELECT state FROM stored_events WHERE originator_id=%s ORDER BY originator_version"
-        with psycopg.connect(url) as conn, conn.cursor(binary=True) as cursor:
-            cursor.execute(sql, (company,))
-            cursor.fetchall()
-            seconds = []
-            for _ in range(times):
-                started = time.perf_counter()
-                cursor.execute(sql, (company,))
-                decoded = [json.loads(r[0]) for r in cursor.fetchall()]
-                seconds.append(time.perf_counter() - started)
-                assert decoded
-            conn.rollback()
-            return seconds
-
-    def raw_read_log(self, url: str) -> float:
+    def raw_read_log(self, url: str, decode: Callable[[Any], object] = json.loads) -> float:
         with psycopg.connect(url) as conn, conn.cursor(binary=True) as cursor:
             started = time.perf_counter()
             cursor.execute("SELECT state FROM stored_events ORDER BY notification_id")
-            decoded = [json.loads(r[0]) for r in cursor.fetchall()]
+            decoded = [decode(r[0]) for r in cursor.fetchall()]
             seconds = time.perf_counter() - started
             assert decoded
             conn.rollback()

@@ -18,7 +18,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ContextDecorator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from datetime import time as clock
@@ -95,17 +95,32 @@ KnownAt = int | datetime | date | None
 """A position of the global log, a timestamp (naive means UTC), or a date (its end, UTC)."""
 
 
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for one batch. A batch allocates hundreds of
-    thousands of small acyclic objects; each generation-0 sweep re-walks them all, which
-    cost about 40% of recording time. Reference counting still frees everything."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
+class gc_paused(ContextDecorator):
+    """Pause the cyclic garbage collector for one batch, or while a query builds its answer
+    (``@gc_paused()``). Reference counting still frees everything; a cycle is collected once
+    the collector runs again.
+
+    A batch allocates hundreds of thousands of small acyclic objects; each generation-0 sweep
+    re-walks them all, which cost about 40% of recording time. An answer (a cap table of a
+    thousand holders: thousands of dicts and models, none in a cycle) set off several sweeps
+    while it was built, and its survivors pushed the collector into a full sweep of the
+    process's heap every few dozen queries: the slowest query in a hundred took ten times the
+    median. Paused, an answer dropped before the caller allocates much more is never swept.
+    Nothing is allocated once the collector is back on (a generator-based context manager
+    raises StopIteration there, which set off a sweep of the answer just built)."""
+
+    def __init__(self) -> None:
+        self.resume = False
+
+    def _recreate_cm(self) -> gc_paused:
+        return gc_paused()  # one per call of a decorated function (threads, recursion)
+
+    def __enter__(self) -> None:
+        self.resume = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.resume:
             gc.enable()
 
 
@@ -651,6 +666,7 @@ class Ledger(Application[str]):
         log in the same snapshot as the rows)."""
         return None if known_at is None else self.known_position(known_at)
 
+    @gc_paused()
     def cap_table(
         self,
         company: str,
@@ -671,6 +687,7 @@ class Ledger(Application[str]):
             lambda: cap_table_of(*self.state(company, as_of, known_at)),
         )
 
+    @gc_paused()
     def grants(
         self,
         company: str,
@@ -689,6 +706,7 @@ class Ledger(Application[str]):
             lambda: grants_of(*self.state(company, as_of, known_at), holder),
         )
 
+    @gc_paused()
     def roster(
         self,
         company: str,
@@ -704,6 +722,7 @@ class Ledger(Application[str]):
             lambda: roster_of(*self.state(company, as_of, known_at)),
         )
 
+    @gc_paused()
     def board(
         self,
         company: str,
@@ -720,6 +739,7 @@ class Ledger(Application[str]):
             lambda: board_of(*self.state(company, as_of, known_at)),
         )
 
+    @gc_paused()
     def holdings(
         self,
         party: str,
@@ -745,6 +765,7 @@ class Ledger(Application[str]):
                 positions.append(held)
         return holdings_from(party, as_of, position, positions)
 
+    @gc_paused()
     def companies(self, known_at: KnownAt = None) -> Companies:
         """Every company of the ledger as known at ``known_at`` (default now), by slug: its
         name and registration date (as of its latest effective date), how many events it
@@ -768,6 +789,7 @@ class Ledger(Application[str]):
             )
         return Companies(known_at=position, companies=listed)
 
+    @gc_paused()
     def history(self, company: str, known_at: KnownAt = None) -> CompanyHistory:
         """The audit trail of a company: every event with its provenance, by position."""
         position = self.known_position(known_at)
@@ -780,6 +802,7 @@ class Ledger(Application[str]):
             events=self._trail(self._with_times(stream), position, None),
         )
 
+    @gc_paused()
     def party_history(self, party: str, known_at: KnownAt = None) -> PartyHistory:
         """Every event touching ``party`` across all companies, by position."""
         position = self.known_position(known_at)
@@ -791,6 +814,7 @@ class Ledger(Application[str]):
         events.sort(key=lambda e: e.position)
         return PartyHistory(party=party, known_at=position, events=events)
 
+    @gc_paused()
     def audit(
         self,
         company: str,

@@ -106,17 +106,20 @@ def company_state(
     rows, valuation = held_by.fetchall(), valued.fetchall()
     state = CompanyState(company)
     _fill_instruments(db, state, instruments, counts)
-    holdings = state.holdings
-    issued: dict[str, int] = {}
-    votes_per_share: dict[str, int] = {}
-    for party, share_class, shares, votes in rows:
-        held = holdings.get(party)
-        if held is None:
-            holdings[party] = {share_class: shares}
-        else:
-            held[share_class] = shares
-        issued[share_class] = issued.get(share_class, 0) + shares
-        votes_per_share[share_class] = votes
+    votes_per_share = {share_class: votes for _, share_class, _, votes in rows}
+    if len(votes_per_share) == 1:  # one class: a row per holder
+        [share_class] = votes_per_share
+        state.holdings = {party: {share_class: shares} for party, _, shares, _ in rows}
+        issued = {share_class: sum([shares for _, _, shares, _ in rows])}
+    else:
+        holdings, issued = state.holdings, dict.fromkeys(votes_per_share, 0)
+        for party, share_class, shares, _ in rows:
+            held = holdings.get(party)
+            if held is None:
+                holdings[party] = {share_class: shares}
+            else:
+                held[share_class] = shares
+            issued[share_class] += shares
     for share_class, total in issued.items():
         state.classes[share_class] = ShareClass(
             share_class, "", "", None, int(votes_per_share[share_class]), total
@@ -291,9 +294,6 @@ def _decimal(text: str | None) -> Decimal | None:
 
 def _day(text: str | None) -> date | None:
     return None if text is None else date.fromisoformat(text)
-
-
-
 
 
 def roster(db: Database, raw: Any, company: str, as_of: date, known_at: int, now: bool) -> Roster:

@@ -5,6 +5,8 @@ The expected numbers are worked out by hand in the comments, never read back fro
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -127,6 +129,48 @@ def test_voting_percent_is_null_when_no_share_carries_a_vote(ledger: Ledger) -> 
         ("ana", 300, "75.0000", None, {"units": 300}),
         ("ben", 100, "25.0000", None, {"units": 100}),
     ]
+
+
+def test_answers_are_built_with_the_garbage_collector_paused(ledger: Ledger) -> None:
+    """An answer allocates thousands of objects in no cycle: the collector, paused meanwhile,
+    does not sweep them (``ledger.app.gc_paused``), and runs again afterwards."""
+    ledger.record(GLOBEX)
+    day = D("2021-12-31")
+    queries: list[Callable[[], object]] = [
+        lambda: ledger.cap_table("globex", as_of=day),
+        lambda: ledger.grants("globex", as_of=day),
+        lambda: ledger.roster("globex", as_of=day),
+        lambda: ledger.board("globex", as_of=day),
+        lambda: ledger.holdings("ana", as_of=day),
+        lambda: ledger.cap_table("globex", as_of=day, fold=True),
+        lambda: ledger.companies(),
+        lambda: ledger.history("globex"),
+        lambda: ledger.party_history("ana"),
+        lambda: ledger.audit("globex"),
+    ]
+    for query in queries:
+        query()  # warm: what is cached on first use is not the answer
+    sweeps: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            sweeps.append(info["generation"])
+
+    threshold = gc.get_threshold()
+    gc.callbacks.append(count)
+    gc.set_threshold(1)  # unpaused, every allocation of an answer would set off a sweep
+    try:
+        during = []
+        for query in queries:
+            before = len(sweeps)
+            query()
+            during.append(len(sweeps) - before)
+    finally:
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(count)
+    assert gc.isenabled()
+    # At most the sweeps the call itself sets off before the pause (its arguments, the pause).
+    assert max(during) <= 2, during
 
 
 def test_holders_with_equal_shares_are_ordered_by_party(ledger: Ledger) -> None:

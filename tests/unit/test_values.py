@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from ledger.domain.events import FACT_ADAPTER
-from ledger.domain.values import Money, decimal_text, parse_ratio, percent, round_shares
+from ledger.domain.values import (
+    Money,
+    decimal_text,
+    parse_ratio,
+    percent,
+    percent_texts,
+    round_shares,
+)
 
 from .timelines import fact, invalid
 
@@ -228,6 +235,24 @@ def test_a_percentage_exactly_half_way_rounds_to_the_even_last_digit_both_ways()
 
 def test_a_percentage_of_a_zero_denominator_is_none() -> None:
     assert (percent(0, 0), percent(5, 0)) == (None, None)
+
+
+@given(
+    st.lists(st.integers(-(10**18), 10**18), max_size=5),
+    st.integers(-(10**18), 10**18),
+    st.integers(1, 10**9),
+    st.integers(-50, 50),
+)
+def test_a_column_of_percentages_is_each_part_rounded_half_even(
+    parts: list[int], whole: int, m: int, k: int
+) -> None:
+    # (2k + 1)·m of 2·10^6·m is (2k + 1) × 0.00005 %: exactly half way between two results.
+    for column, of in [(parts, whole), ([(2 * k + 1) * m, *parts], 2_000_000 * m)]:
+        exact = [
+            None if of == 0 else str(Decimal(round(Fraction(p * 100, of) * 10_000)).scaleb(-4))
+            for p in column
+        ]
+        assert percent_texts(column, of) == exact
 
 
 # --- share rounding and split ratios ---
