@@ -13,7 +13,7 @@ import ipaddress
 import json
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -30,7 +30,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from ..app import KnownAt, Ledger, default_actor
+from ..app import KnownAt, Ledger, default_actor, today
 from ..domain.errors import (
     ConflictError,
     InputError,
@@ -55,6 +55,7 @@ from ..reports import (
     Report,
     Roster,
 )
+from .cache import DEFAULT_MB, AnswerCache, Cached
 from .tokens import Role, Token, TokenStore
 
 SETTLED = timedelta(minutes=10)
@@ -90,6 +91,7 @@ MEDIA_TYPES: dict[str, Literal["json", "jsonl"]] = {
 ENV_DB = "CORPLEDGER_DB"
 ENV_NO_AUTH = "CORPLEDGER_SERVE_NO_AUTH"
 ENV_NO_PROJECT = "CORPLEDGER_SERVE_NO_PROJECT"
+ENV_CACHE_MB = "CORPLEDGER_SERVE_CACHE_MB"
 
 
 class Problem(BaseModel):
@@ -221,15 +223,24 @@ def create_app(
     auth: bool = True,
     project: bool = True,
     read_wait: float = READ_WAIT,
+    cache_bytes: int = DEFAULT_MB << 20,
 ) -> FastAPI:
     """The API over the ledger at ``url`` (which must hold one). Without ``auth`` every
     request is let in and POSTs are recorded by ``default_actor()``; without ``project`` a
     POST returns once its events are stored, leaving the read models to a worker (``corpledger
     projections run --follow``), and a query answers as of the read models' position, once
-    it reaches the one asked for (waiting up to ``read_wait`` seconds for the worker)."""
+    it reaches the one asked for (waiting up to ``read_wait`` seconds for the worker). The
+    queries' answers are kept in an ``AnswerCache`` of ``cache_bytes`` (0: none)."""
     ledger = Ledger.open(url, create=False)
     tokens = TokenStore(ledger.engine)
     feed = Feed(ledger)
+    cache = AnswerCache(cache_bytes)
+    # The end of the log and the read models' generation (bumped by a rebuild), in one round
+    # trip: an answer computed at the same pair is the same answer.
+    version_sql = f"SELECT {ledger.store.log.end_sql()}" + (
+        "" if ledger.read_models is None else
+        ", (SELECT MAX(generation) FROM projection_tracking)"
+    )  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -276,9 +287,11 @@ def create_app(
 
     # --- access ------------------------------------------------------------------------
 
-    def caller(
+    async def caller(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
     ) -> Token | None:
+        """The request's token (one small query, on the loop: cheaper than a turn through a
+        thread)."""
         if not auth:
             return None
         if credentials is None:
@@ -294,7 +307,7 @@ def create_app(
             )
         return token
 
-    def writer(token: Annotated[Token | None, Depends(caller)]) -> str:
+    async def writer(token: Annotated[Token | None, Depends(caller)]) -> str:
         """Who records: the token's name (the server's actor without authentication)."""
         if token is None:
             return default_actor()
@@ -315,11 +328,7 @@ def create_app(
         (``min_position``, ``known_at``), waiting up to ``read_wait`` seconds for the worker
         and then catching up itself (a worker that is down makes reads slower, not wrong)."""
         if min_position is not None:
-            last = ledger.store.log.last_position()
-            if last < min_position:
-                raise InputError(
-                    f"min_position {min_position} is past the end of the log (last position {last})"
-                )
+            in_log(min_position, ledger.store.log.last_position())
         if project:
             if min_position is not None:
                 ledger.project(until=min_position)
@@ -339,7 +348,47 @@ def create_app(
             pause = min(2 * pause, MAX_PAUSE)
         return at if known is None else asked
 
-    def answer(
+    def in_log(min_position: int, last: int) -> None:
+        if last < min_position:
+            raise InputError(
+                f"min_position {min_position} is past the end of the log (last position {last})"
+            )
+
+    def ledger_version() -> tuple[int, int]:
+        """(the end of the log, the read models' generation)."""
+        with ledger.engine.connect() as conn:
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            cursor.execute(version_sql)
+            end, *generation = cursor.fetchone() or (None,)
+        return int(end or 0), int(generation[0] or 0) if generation else 0
+
+    def version_of(known: KnownAt, min_position: int | None) -> tuple[Hashable, KnownAt]:
+        """The version of the ledger an answer known at ``known`` is computed at (``None``:
+        not to be cached), and the ``known_at`` to compute it with (``reach``).
+
+        A server that projects answers as of ``known``: a position answers the same for as
+        long as the read models' generation stands, so does a settled moment; anything else
+        (the latest, a moment that may still gain events) for as long as the end of the log
+        stands too. A ``--no-project`` server answers as of the position ``reach`` finds."""
+        if not project:
+            at = reach(known, min_position)
+            return (ledger_version()[1], at), at
+        end, generation = ledger_version()
+        if min_position is not None:
+            in_log(min_position, end)
+        if isinstance(known, int):
+            return ((generation, known) if known <= end else None), known
+        return (generation, None if is_settled(known) else end), known
+
+    def computed(
+        ask: Callable[[KnownAt], Report], known: KnownAt, at: KnownAt, min_position: int | None
+    ) -> Cached:
+        if project and min_position is not None:
+            reach(known, min_position)  # takes turns with a worker projecting
+        body = (ask(at).json_text() + "\n").encode()
+        return Cached(None, body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+
+    async def answer(
         request: Request,
         ask: Callable[[KnownAt], Report],
         known_at: str | None,
@@ -349,18 +398,28 @@ def create_app(
     ) -> Response:
         """The report as the CLI prints it, with an ETag (the body's digest); ``fixed`` (both
         ``as_of`` and ``known_at`` given, or no date to give) and a settled ``known_at`` make
-        it immutable."""
+        it immutable. Served from the answer cache when computed at the ledger's version."""
         known = parse_known_at(known_at, "known_at")
-        body = (ask(reach(known, min_position)).json_text() + "\n").encode()
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        if project:  # one small query: on the loop, cheaper than a turn through a thread
+            version, at = version_of(known, min_position)
+        else:  # may wait for the projections worker
+            version, at = await run_in_threadpool(version_of, known, min_position)
+        # min_position is left out: the answer reflects it, whatever it is, once it is valid.
+        asked_for = sorted(i for i in request.query_params.multi_items() if i[0] != "min_position")
+        key = (request.url.path, tuple(asked_for), today())
+        found = None if version is None else cache.get(key, version)
+        if found is None:
+            found = await run_in_threadpool(computed, ask, known, at, min_position)
+            if version is not None:
+                cache.put(key, found._replace(version=version))
         headers = {
-            "ETag": etag,
+            "ETag": found.etag,
             "Cache-Control": IMMUTABLE if fixed and is_settled(known) else "no-cache",
         }
         asked = request.headers.get("if-none-match", "")
-        if etag in [tag.strip().removeprefix("W/") for tag in asked.split(",")] or asked == "*":
+        if found.etag in [t.strip().removeprefix("W/") for t in asked.split(",")] or asked == "*":
             return Response(status_code=304, headers=headers)
-        return Response(body, media_type="application/json", headers=headers)
+        return Response(found.body, media_type="application/json", headers=headers)
 
     reader = [Depends(caller)]
 
@@ -380,11 +439,13 @@ def create_app(
         dependencies=reader,
         tags=["queries"],
     )
-    def companies(
+    async def companies(
         request: Request, known_at: KnownAtParam = None, min_position: MinPosition = None
     ) -> Response:
         """Every company: slug, name, registration date, events, last position."""
-        return answer(request, ledger.companies, known_at, min_position, fixed=known_at is not None)
+        return await answer(
+            request, ledger.companies, known_at, min_position, fixed=known_at is not None
+        )
 
     def query(
         path: str,
@@ -401,7 +462,7 @@ def create_app(
         key = path.split("{")[1].split("}")[0]
         day_param = OnOrBefore if trail else AsOf
 
-        def endpoint(
+        async def endpoint(
             request: Request,
             subject: Annotated[str, Path(alias=key)],
             as_of: day_param = None,  # type: ignore[valid-type]
@@ -409,7 +470,7 @@ def create_app(
             min_position: MinPosition = None,
         ) -> Response:
             day = parse_as_of(as_of, "as_of")
-            return answer(
+            return await answer(
                 request,
                 lambda known: ask(subject, day, known),
                 known_at,
@@ -474,7 +535,7 @@ def create_app(
         dependencies=reader,
         tags=["queries"],
     )
-    def grants(
+    async def grants(
         request: Request,
         company: str,
         as_of: AsOf = None,
@@ -484,7 +545,7 @@ def create_app(
     ) -> Response:
         """Awards: quantity, vested, exercised, cancelled, outstanding, exercisable."""
         day = parse_as_of(as_of, "as_of")
-        return answer(
+        return await answer(
             request,
             lambda known: ledger.grants(company, day, known, holder=holder),
             known_at,
@@ -499,7 +560,7 @@ def create_app(
         dependencies=reader,
         tags=["queries"],
     )
-    def audit(
+    async def audit(
         request: Request,
         company: str,
         start: Annotated[
@@ -514,7 +575,7 @@ def create_app(
     ) -> Response:
         """Every change in a period and the events behind it."""
         first, last = parse_date("from", start), parse_date("to", end)
-        return answer(
+        return await answer(
             request,
             lambda known: ledger.audit(company, first, last, known_at=known),
             known_at,
@@ -718,4 +779,5 @@ def from_environment() -> FastAPI:
         os.environ.get(ENV_DB),
         auth=os.environ.get(ENV_NO_AUTH) != "1",
         project=os.environ.get(ENV_NO_PROJECT) != "1",
+        cache_bytes=int(os.environ.get(ENV_CACHE_MB, DEFAULT_MB)) << 20,
     )
