@@ -257,6 +257,7 @@ def create_app(
         generate_unique_id_function=lambda route: route.name,  # operationId: the function's
         lifespan=lifespan,
     )
+    app.state.answer_cache = cache
     bearer = HTTPBearer(auto_error=False, description="corpledger tokens create")
 
     # --- errors ------------------------------------------------------------------------

@@ -34,6 +34,7 @@ class AnswerCache:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.size = 0
+        self.hits = self.misses = 0
         self._entries: OrderedDict[Hashable, Cached] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -42,7 +43,9 @@ class AnswerCache:
         with self._lock:
             found = self._entries.get(key)
             if found is None or found.version != version:
+                self.misses += 1
                 return None
+            self.hits += 1
             self._entries.move_to_end(key)
             return found
 
