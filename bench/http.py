@@ -120,7 +120,7 @@ class Server:
     ) -> tuple[int, bytes]:
         conn = self.connection()
         try:
-            return _send(conn, method, path, headers, body)
+            return send(conn, method, path, headers, body)
         finally:
             conn.close()
 
@@ -133,7 +133,7 @@ class Server:
             self.process.communicate()
 
 
-def _send(
+def send(
     conn: http.client.HTTPConnection,
     method: str,
     path: str,
@@ -197,7 +197,7 @@ def _get_concurrently(
             for day in mine_to_ask:
                 path = f"/v1/companies/{BIG_COMPANY}/cap-table?as_of={day.isoformat()}"
                 started = time.perf_counter()
-                status, body = _send(conn, "GET", path, headers)
+                status, body = send(conn, "GET", path, headers)
                 mine.append(time.perf_counter() - started)
                 if status != 200:
                     with lock:
@@ -273,7 +273,7 @@ def measure(
                 for batch in batches:
                     body = json.dumps(batch).encode()
                     started = time.perf_counter()
-                    status, answer = _send(conn, "POST", "/v1/events", writer, body)
+                    status, answer = send(conn, "POST", "/v1/events", writer, body)
                     figures.post.append(time.perf_counter() - started)
                     if status != 201:
                         raise SystemExit(f"bench: POST failed: {status} {answer[:300]!r}")

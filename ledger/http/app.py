@@ -49,13 +49,13 @@ from ..reports import (
     Companies,
     CompanyHistory,
     Grants,
-    HistoryEvent,
     Holdings,
     PartyHistory,
     Report,
     Roster,
 )
 from .cache import DEFAULT_MB, AnswerCache, Cached
+from .feedpages import FeedAnswer, FeedPages, json_bytes
 from .tokens import Role, Token, TokenStore
 
 SETTLED = timedelta(minutes=10)
@@ -130,16 +130,6 @@ class RecordAnswer(BaseModel):
     recorded: list[Recorded]
     skipped: list[SkippedOut]
     lagging: str | None
-
-
-class FeedAnswer(BaseModel):
-    """A page of the change feed: the events after ``after``, ``last`` the last one's position
-    (``after`` when there is none), read up to ``end``; resume after ``end`` (``Feed.page``)."""
-
-    after: int
-    last: int
-    end: int
-    events: list[HistoryEvent]
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -234,6 +224,7 @@ def create_app(
     ledger = Ledger.open(url, create=False)
     tokens = TokenStore(ledger.engine)
     feed = Feed(ledger)
+    pages = FeedPages(feed)
     cache = AnswerCache(cache_bytes)
     # The end of the log and the read models' generation (bumped by a rebuild), in one round
     # trip: an answer computed at the same pair is the same answer.
@@ -246,6 +237,7 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         feed.close()  # ends every wait, so the streams end too
+        pages.close()
         ledger.close()
 
     app = FastAPI(
@@ -626,20 +618,18 @@ def create_app(
         """The events after ``after`` in position order (the ``history`` shape, company
         included); resume after ``end`` (the end of the log this page was read up to). A full
         page never changes: it is immutable."""
-        found = await run_in_threadpool(feed.page, after, limit, company)
+        found = await run_in_threadpool(pages.page, after, limit, company)
         if not found.events and wait > 0:
             waiter = feed.waiter()
             try:
                 if await wait_for(request, waiter, found.end, company, wait):
-                    found = await run_in_threadpool(feed.page, found.end, limit, company)
+                    found = await run_in_threadpool(pages.read, after, limit, company, found.end)
             finally:
                 waiter.cancel()
-        body = FeedAnswer(after=after, last=found.last, end=found.end, events=found.events)
-        full = len(found.events) == limit
         return Response(
-            (json.dumps(body.model_dump(mode="json"), indent=2) + "\n").encode(),
+            found.body,
             media_type="application/json",
-            headers={"Cache-Control": IMMUTABLE if full else "no-cache"},
+            headers={"Cache-Control": IMMUTABLE if found.full else "no-cache"},
         )
 
     @app.get(
@@ -670,18 +660,21 @@ def create_app(
             after = int(last_event_id)
         first = await run_in_threadpool(feed.page, after, PAGE, company)  # 404 before 200
 
-        async def lines() -> AsyncIterator[str]:
+        async def lines() -> AsyncIterator[bytes]:
             page, waiter = first, feed.waiter()
             try:
                 while True:
-                    for e in page.events:
-                        data = json.dumps(e.model_dump(mode="json"), separators=(",", ":"))
-                        yield f"event: ledger-event\nid: {e.position}\ndata: {data}\n\n"
+                    if page.events:  # a page a write: one write of many events is cheaper
+                        yield b"".join(
+                            b"event: ledger-event\nid: %d\ndata: %s\n\n"
+                            % (e.position, json_bytes(e))
+                            for e in page.events
+                        )
                     quiet = not page.events
                     if quiet and not await wait_for(request, waiter, page.end, company, KEEP_ALIVE):
                         if waiter.cancelled or await request.is_disconnected():
                             return
-                        yield ": keep-alive\n\n"
+                        yield b": keep-alive\n\n"
                     page = await run_in_threadpool(feed.page, page.end, PAGE, company)
             finally:
                 waiter.cancel()
@@ -744,7 +737,7 @@ def create_app(
             "lagging": None if result.lagging is None else " ".join(str(result.lagging).split()),
         }
         return Response(
-            (json.dumps(body, indent=2) + "\n").encode(),
+            (json.dumps(body) + "\n").encode(),  # unindented: the C encoder, 10× faster
             status_code=201 if result.recorded else 200,
             media_type="application/json",
         )
