@@ -8,6 +8,7 @@ neither JSON nor JSON Lines, 422 a parameter or an event refused (the CLI's mess
 write conflict that outlived its retries, 503 the store unreachable.
 """
 
+import asyncio
 import hashlib
 import ipaddress
 import json
@@ -384,6 +385,33 @@ def create_app(
         body = (ask(at).json_text() + "\n").encode()
         return Cached(None, body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
 
+    computing: dict[Hashable, asyncio.Future[Cached | None]] = {}
+
+    async def computed_once(
+        flight: Hashable,
+        ask: Callable[[KnownAt], Report],
+        known: KnownAt,
+        at: KnownAt,
+        min_position: int | None,
+    ) -> Cached:
+        """``computed``, once for all the requests asking for the same answer at the same
+        version at the same time (a view many clients ask for again after a write)."""
+        under_way = computing.get(flight)
+        if under_way is not None and (found := await asyncio.shield(under_way)) is not None:
+            return found
+        if under_way is not None:  # it failed: again, here, which says why if it lasts
+            return await run_in_threadpool(computed, ask, known, at, min_position)
+        mine = computing[flight] = asyncio.get_running_loop().create_future()
+        try:
+            found = await run_in_threadpool(computed, ask, known, at, min_position)
+        except BaseException:
+            mine.set_result(None)
+            raise
+        finally:
+            del computing[flight]
+        mine.set_result(found)
+        return found
+
     async def answer(
         request: Request,
         ask: Callable[[KnownAt], Report],
@@ -404,10 +432,11 @@ def create_app(
         asked_for = sorted(i for i in request.query_params.multi_items() if i[0] != "min_position")
         key = (request.url.path, tuple(asked_for), today())
         found = None if version is None else cache.get(key, version)
-        if found is None:
+        if found is None and version is None:
             found = await run_in_threadpool(computed, ask, known, at, min_position)
-            if version is not None:
-                cache.put(key, found._replace(version=version))
+        elif found is None:
+            found = await computed_once((key, version), ask, known, at, min_position)
+            cache.put(key, found._replace(version=version))
         headers = {
             "ETag": found.etag,
             "Cache-Control": IMMUTABLE if fixed and is_settled(known) else "no-cache",

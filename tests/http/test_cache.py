@@ -6,24 +6,36 @@ same, byte for byte; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from ledger import Ledger
 from ledger.cli import run
 from ledger.http.app import create_app
 from ledger.http.cache import AnswerCache, Cached
+from ledger.reports import CapTable
 from tests import builders as b
 from tests.http.conftest import COMPANY, acme_ledger
 
 TODAY = f"/v1/companies/{COMPANY}/cap-table"
 
 
+@pytest.fixture(scope="module")
+def tokens(engine_url: str) -> tuple[dict[str, str], dict[str, str]]:
+    return acme_ledger(engine_url)
+
+
 def test_every_write_is_seen_by_the_next_get_and_a_fixed_answer_stays(
-    engine_url: str, tmp_path: Path
+    engine_url: str, tokens: tuple[dict[str, str], dict[str, str]], tmp_path: Path
 ) -> None:
-    reader, writer = acme_ledger(engine_url)
+    reader, writer = tokens
     with Ledger.open(engine_url) as ledger:
         start = ledger.known_position()
     fixed = f"{TODAY}?as_of=2021-06-02&known_at={start}"
@@ -56,6 +68,28 @@ def test_every_write_is_seen_by_the_next_get_and_a_fixed_answer_stays(
         assert ben() == shares + 15
         assert one.get(fixed, headers=reader).content == pinned
         assert other.get(fixed, headers=reader).content == pinned
+
+
+def test_a_view_many_ask_for_at_once_is_computed_once(
+    engine_url: str, tokens: tuple[dict[str, str], dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    computed = []
+    slow = threading.Lock()
+    cap_table = Ledger.cap_table
+
+    def counted(self: Ledger, *args: Any, **kwargs: Any) -> CapTable:
+        computed.append(args)
+        with slow:
+            time.sleep(0.3)  # long enough for every request to arrive while it is under way
+        return cap_table(self, *args, **kwargs)
+
+    monkeypatch.setattr(Ledger, "cap_table", counted)
+    with TestClient(create_app(engine_url)) as client, ThreadPoolExecutor(6) as clients:
+        views = [f"{TODAY}?as_of=2021-0{n % 2 + 1}-01" for n in range(12)]
+        answers = list(clients.map(lambda view: client.get(view, headers=tokens[0]), views))
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.content for a in answers}) == 2
+    assert sorted(args[1] for args in computed) == [date(2021, 1, 1), date(2021, 2, 1)]
 
 
 def test_the_cache_keeps_the_most_recently_used_within_its_bytes() -> None:
