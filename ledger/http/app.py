@@ -14,7 +14,7 @@ import ipaddress
 import json
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -184,6 +184,11 @@ def refusal(e: LedgerError) -> tuple[int, list[str]]:
     return 500, e.lines
 
 
+def as_version(row: Sequence[Any]) -> tuple[int, int]:
+    """(the end of the log, the read models' generation) from their query's row."""
+    return int(row[0] or 0), int(row[1] or 0)
+
+
 def is_loopback(host: str) -> bool:
     """Whether ``host`` only listens on this machine (``--no-auth`` needs that)."""
     if host == "localhost":
@@ -232,10 +237,10 @@ def create_app(
     cache = AnswerCache(cache_bytes)
     # The end of the log and the read models' generation (bumped by a rebuild), in one round
     # trip: an answer computed at the same pair is the same answer.
-    version_sql = f"SELECT {ledger.store.log.end_sql()}" + (
-        "" if ledger.read_models is None else
-        ", (SELECT MAX(generation) FROM projection_tracking)"
-    )  # fmt: skip
+    version_sql = f"SELECT {ledger.store.log.end_sql()} AS log_end, " + (
+        "0" if ledger.read_models is None else
+        "(SELECT MAX(generation) FROM projection_tracking)"
+    ) + " AS generation"  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -285,10 +290,12 @@ def create_app(
     # --- access ------------------------------------------------------------------------
 
     async def caller(
+        request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
     ) -> Token | None:
-        """The request's token (one small query, on the loop: cheaper than a turn through a
-        thread)."""
+        """The request's token, read with the ledger's version for ``answer``
+        (``request.state.version``) in one small query, on the loop (cheaper than a turn
+        through a thread)."""
         if not auth:
             return None
         if credentials is None:
@@ -297,7 +304,8 @@ def create_app(
                 "a bearer token is needed: Authorization: Bearer TOKEN (corpledger tokens create)",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        token = tokens.holder(credentials.credentials)
+        token, version = tokens.holder_beside(credentials.credentials, version_sql)
+        request.state.version = as_version(version)
         if token is None:
             raise HTTPException(
                 401, "the token is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
@@ -351,15 +359,20 @@ def create_app(
                 f"min_position {min_position} is past the end of the log (last position {last})"
             )
 
-    def ledger_version() -> tuple[int, int]:
-        """(the end of the log, the read models' generation)."""
+    def ledger_version(request: Request) -> tuple[int, int]:
+        """(the end of the log, the read models' generation), as the request's token check
+        read them, or else now."""
+        read: tuple[int, int] | None = getattr(request.state, "version", None)
+        if read is not None:
+            return read
         with checks.connect() as conn:
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             cursor.execute(version_sql)
-            end, *generation = cursor.fetchone() or (None,)
-        return int(end or 0), int(generation[0] or 0) if generation else 0
+            return as_version(cursor.fetchone() or (0, 0))
 
-    def version_of(known: KnownAt, min_position: int | None) -> tuple[Hashable, KnownAt]:
+    def version_of(
+        request: Request, known: KnownAt, min_position: int | None
+    ) -> tuple[Hashable, KnownAt]:
         """The version of the ledger an answer known at ``known`` is computed at (``None``:
         not to be cached), and the ``known_at`` to compute it with (``reach``).
 
@@ -369,8 +382,8 @@ def create_app(
         stands too. A ``--no-project`` server answers as of the position ``reach`` finds."""
         if not project:
             at = reach(known, min_position)
-            return (ledger_version()[1], at), at
-        end, generation = ledger_version()
+            return (ledger_version(request)[1], at), at
+        end, generation = ledger_version(request)
         if min_position is not None:
             in_log(min_position, end)
         if isinstance(known, int):
@@ -425,9 +438,9 @@ def create_app(
         it immutable. Served from the answer cache when computed at the ledger's version."""
         known = parse_known_at(known_at, "known_at")
         if project:  # one small query: on the loop, cheaper than a turn through a thread
-            version, at = version_of(known, min_position)
+            version, at = version_of(request, known, min_position)
         else:  # may wait for the projections worker
-            version, at = await run_in_threadpool(version_of, known, min_position)
+            version, at = await run_in_threadpool(version_of, request, known, min_position)
         # min_position is left out: the answer reflects it, whatever it is, once it is valid.
         asked_for = sorted(i for i in request.query_params.multi_items() if i[0] != "min_position")
         key = (request.url.path, tuple(asked_for), today())
