@@ -709,7 +709,7 @@ def create_app(
             page, waiter = first, feed.waiter()
             try:
                 while True:
-                    if page.events:  # a page a write: one write of many events is cheaper
+                    if page.events:  # one write a page: cheaper than one an event
                         yield b"".join(
                             b"event: ledger-event\nid: %d\ndata: %s\n\n"
                             % (e.position, json_bytes(e))
