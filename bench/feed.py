@@ -8,18 +8,26 @@ same run.
   reads) and ``events_after`` pages of 1,000, each state decoded; and the raw driver
   selecting every state and json-decoding it. Also ``corpledger events`` printing the whole
   log to ``/dev/null`` (a process, its start included).
+- **A consumer over HTTP**: ``corpledger serve`` in a process of its own, and a client with a
+  reader token reading the whole log through ``GET /v1/events?after=N&limit=L`` on one
+  keep-alive connection (L = 1,000 and ``MAX_PAGE``), each page parsed (``json.loads``) and
+  the next asked after its ``end``; and through ``GET /v1/events/stream`` (Server-Sent Events),
+  each event's ``data`` parsed, until the last position. Target: ≥ 0.5× the rate of
+  ``Feed.events`` in pages of 1,000 in this process (the in-process Python API), read in the
+  same run, the readers taking turns.
 - **Waking a follower**: a waiter (``Feed.wait_for``) on one ledger while another ledger
   records one event; the time from the start of the writer's ``record`` call to the waiter's
   return, beside the ``record`` call itself (PostgreSQL: NOTIFY at the commit; SQLite: a
   poll every 50 ms).
 
 ``python -m bench.feed [--quick] [--engines sqlite,postgres] [--repeat N]`` prints the section
-as Markdown; it writes no file.
+as Markdown; it writes no file. ``run`` returns the figures, ``markdown`` renders them.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -31,9 +39,12 @@ from pathlib import Path
 from statistics import median
 
 from ledger import Ledger
-from ledger.feed import Feed
+from ledger.feed import MAX_PAGE, Feed
+from ledger.http.tokens import Role, TokenStore
 from ledger.persistence.log import decode
 
+from .http import Server, send
+from .instruments import _met
 from .measure import log
 from .read_models import record
 from .stores import Engine
@@ -41,6 +52,12 @@ from .workload import write_multi
 
 WAKES = 20
 """Wake-ups measured per engine."""
+
+IN_PROCESS = "feed, pages of 1,000"
+"""The in-process reader the HTTP consumer is held to."""
+HTTP_PAGES = "GET /v1/events, pages of 1,000"
+HTTP_WAYS = (HTTP_PAGES, f"GET /v1/events, pages of {MAX_PAGE:,}", "GET /v1/events/stream (SSE)")
+RATIO_TARGET = 0.5
 
 
 @dataclass
@@ -53,6 +70,10 @@ class FeedFigures:
 
     def rate(self, way: str) -> float:
         return self.events / median(self.seconds[way])
+
+    def ratio(self, way: str) -> float:
+        """``way``'s rate over the in-process feed's (1.0: as fast)."""
+        return self.rate(way) / self.rate(IN_PROCESS)
 
 
 def _timed(read: Callable[[], int], expected: int) -> float:
@@ -79,6 +100,46 @@ def _log_pages(ledger: Ledger) -> int:
         found += sum(1 for p, c, _, s in rows if decode(p, c, s))
         after = rows[-1][0]
     return found
+
+
+def _http_pages(server: Server, headers: dict[str, str], page: int) -> Callable[[], int]:
+    def read() -> int:
+        conn, after, found = server.connection(), 0, 0
+        try:
+            while True:
+                path = f"/v1/events?after={after}&limit={page}"
+                status, body = send(conn, "GET", path, headers)
+                assert status == 200, (status, body[:200])
+                answer = json.loads(body)
+                if not answer["events"]:
+                    return found
+                found += len(answer["events"])
+                after = answer["end"]
+        finally:
+            conn.close()
+
+    return read
+
+
+def _http_stream(server: Server, headers: dict[str, str], last: int) -> Callable[[], int]:
+    """Read the stream up to position ``last`` (it never ends by itself)."""
+
+    def read() -> int:
+        conn, found = server.connection(), 0
+        try:
+            conn.request("GET", "/v1/events/stream", headers=headers)
+            answer = conn.getresponse()
+            assert answer.status == 200, answer.status
+            for line in answer:
+                if line.startswith(b"data: "):
+                    found += 1
+                    if json.loads(line[6:])["position"] >= last:
+                        return found
+            return found
+        finally:
+            conn.close()
+
+    return read
 
 
 def _cli(url: str) -> Callable[[], int]:
@@ -127,8 +188,7 @@ def measure(engine: Engine, directory: Path, *, quick: bool, repeat: int) -> Fee
         record(url, file.path)
         figures = FeedFigures(engine.name, file.events)
         with Ledger.open(url) as ledger:
-            ways: dict[str, Callable[[], int]] = {
-                "feed, pages of 1,000": _feed(ledger, 1_000),
+            ways: dict[str, Callable[[], int]] = {  # IN_PROCESS: below, in turns with HTTP
                 "feed, pages of 100": _feed(ledger, 100),
                 "EventLog.whole_log + decode": lambda: _whole_log(ledger),
                 "EventLog.events_after pages of 1,000 + decode": lambda: _log_pages(ledger),
@@ -136,9 +196,27 @@ def measure(engine: Engine, directory: Path, *, quick: bool, repeat: int) -> Fee
             for way, read in ways.items():
                 log(f"{engine.name}: {way}")
                 figures.seconds[way] = [_timed(read, file.events) for _ in range(repeat)]
+            tokens = TokenStore(ledger.engine)
+            reader = {"Authorization": f"Bearer {tokens.create('bench-feed', Role.reader)}"}
+            last = ledger.known_position()
         figures.seconds["raw driver: select + json.loads"] = [
             engine.raw_read_log(url) for _ in range(repeat)
         ]
+        server = Server(url, 1)
+        try:
+            with Ledger.open(url) as ledger:
+                http: dict[str, Callable[[], int]] = {
+                    IN_PROCESS: _feed(ledger, 1_000),
+                    HTTP_WAYS[0]: _http_pages(server, reader, 1_000),
+                    HTTP_WAYS[1]: _http_pages(server, reader, MAX_PAGE),
+                    HTTP_WAYS[2]: _http_stream(server, reader, last),
+                }
+                log(f"{engine.name}: over HTTP, taking turns with the in-process feed")
+                for _ in range(repeat):
+                    for way, read in http.items():
+                        figures.seconds.setdefault(way, []).append(_timed(read, file.events))
+        finally:
+            server.stop()
         log(f"{engine.name}: corpledger events > /dev/null")
         figures.seconds["`corpledger events` > /dev/null"] = [_timed(_cli(url), file.events)]
         log(f"{engine.name}: {WAKES} wake-ups")
@@ -160,6 +238,23 @@ def markdown(results: list[FeedFigures], table: Callable[..., list[str]]) -> lis
     header = ["reading the whole log", *(f"{r.engine} (events/s)" for r in results)]
     rows = [[way, *(f"{r.rate(way):,.0f}" for r in results)] for way in ways]
     out += [f"{results[0].events:,} events; median of the runs.", "", *table(header, rows), ""]
+    header = ["target", "engine", "measured", ""]
+    rows = [
+        [f"{way} ≥ {RATIO_TARGET}× {IN_PROCESS} in-process", r.engine,
+         f"{r.ratio(way):.2f}× ({r.rate(way):,.0f} vs {r.rate(IN_PROCESS):,.0f} events/s)",
+         _met(r.ratio(way) >= RATIO_TARGET) if way == HTTP_PAGES else "(no target)"]
+        for r in results
+        for way in HTTP_WAYS
+    ]  # fmt: skip
+    out += [*table(header, rows), ""]
+    out += [
+        "HTTP: `corpledger serve` (one worker) in a process of its own, one client on a "
+        "keep-alive connection with a reader token, each page parsed with `json.loads` before "
+        "the next is asked for (after its `end`); the stream read until the last position, each "
+        "event's `data` parsed. The in-process feed was read in turns with them, in the same "
+        "run.",
+        "",
+    ]
     header = ["waking a follower (ms)", *(r.engine for r in results)]
     rows = [
         ["record call start → wait_for returns, p50", *(_ms(median(r.wake)) for r in results)],
@@ -170,9 +265,24 @@ def markdown(results: list[FeedFigures], table: Callable[..., list[str]]) -> lis
     return out
 
 
+def run(
+    names: list[str], pg_url: str, directory: Path, *, quick: bool, repeat: int = 3
+) -> tuple[list[FeedFigures], dict[str, str]]:
+    """The figures of each engine named, and the engines' versions."""
+    from .__main__ import _open_engines
+
+    engines = _open_engines(names, directory, pg_url)
+    try:
+        results = [measure(engine, directory, quick=quick, repeat=repeat) for engine in engines]
+        return results, {engine.name: engine.version() for engine in engines}
+    finally:
+        for engine in engines:
+            engine.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     from . import report
-    from .__main__ import _default_pg_url, _open_engines
+    from .__main__ import _default_pg_url
 
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(
@@ -189,16 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--engines takes sqlite and/or postgres; --repeat at least 1")
     started, machine = report.now(), report.machine()
     with tempfile.TemporaryDirectory(prefix="corpledger-bench-") as tmp:
-        engines = _open_engines(names, Path(tmp), args.pg_url)
-        try:
-            results = [
-                measure(engine, Path(tmp), quick=args.quick, repeat=args.repeat)
-                for engine in engines
-            ]
-            versions = {engine.name: engine.version() for engine in engines}
-        finally:
-            for engine in engines:
-                engine.close()
+        results, versions = run(names, args.pg_url, Path(tmp), quick=args.quick, repeat=args.repeat)
     finished = report.now()
     lines = markdown(results, report.table)
     lines += [

@@ -52,6 +52,7 @@ from typer.core import TyperArgument, TyperOption
 from typer.main import get_command
 
 from .formats import EVENT_FORMATS, ExportFormat
+from .http.cache import DEFAULT_MB as DEFAULT_CACHE_MB
 
 # The rest of the ledger (SQLAlchemy, psycopg, eventsourcing, the pydantic models, the
 # exporters) is imported inside the functions that use it, so that ``--help``, ``--version``
@@ -1943,6 +1944,16 @@ def serve(
             "keeps them up to date.",
         ),
     ] = False,
+    cache_mb: Annotated[
+        int,
+        typer.Option(
+            "--cache-mb",
+            metavar="MB",
+            min=0,
+            max=1 << 20,
+            help="Memory for the answer cache of each worker, in MiB (0: no cache).",
+        ),
+    ] = DEFAULT_CACHE_MB,
     db: DbOption = None,
 ) -> None:
     """The HTTP API (docs/http.md): the queries as JSON, POST /v1/events, OpenAPI at
@@ -1952,7 +1963,7 @@ def serve(
 
     from .app import Ledger
     from .domain.errors import InputError
-    from .http.app import ENV_DB, ENV_NO_AUTH, ENV_NO_PROJECT, is_loopback
+    from .http.app import ENV_CACHE_MB, ENV_DB, ENV_NO_AUTH, ENV_NO_PROJECT, is_loopback
     from .persistence.url import resolve_url
 
     if no_auth and not is_loopback(host):
@@ -1966,6 +1977,7 @@ def serve(
     os.environ[ENV_DB] = url
     os.environ[ENV_NO_AUTH] = "1" if no_auth else "0"
     os.environ[ENV_NO_PROJECT] = "1" if no_project else "0"
+    os.environ[ENV_CACHE_MB] = str(cache_mb)
     uvicorn.run(
         "ledger.http.app:from_environment",
         factory=True,

@@ -8,12 +8,13 @@ neither JSON nor JSON Lines, 422 a parameter or an event refused (the CLI's mess
 write conflict that outlived its retries, 503 the store unreachable.
 """
 
+import asyncio
 import hashlib
 import ipaddress
 import json
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -30,7 +31,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from ..app import KnownAt, Ledger, default_actor
+from ..app import KnownAt, Ledger, default_actor, today
 from ..domain.errors import (
     ConflictError,
     InputError,
@@ -49,12 +50,13 @@ from ..reports import (
     Companies,
     CompanyHistory,
     Grants,
-    HistoryEvent,
     Holdings,
     PartyHistory,
     Report,
     Roster,
 )
+from .cache import DEFAULT_MB, AnswerCache, Cached
+from .feedpages import FeedAnswer, FeedPages, json_bytes
 from .tokens import Role, Token, TokenStore
 
 SETTLED = timedelta(minutes=10)
@@ -90,6 +92,7 @@ MEDIA_TYPES: dict[str, Literal["json", "jsonl"]] = {
 ENV_DB = "CORPLEDGER_DB"
 ENV_NO_AUTH = "CORPLEDGER_SERVE_NO_AUTH"
 ENV_NO_PROJECT = "CORPLEDGER_SERVE_NO_PROJECT"
+ENV_CACHE_MB = "CORPLEDGER_SERVE_CACHE_MB"
 
 
 class Problem(BaseModel):
@@ -128,16 +131,6 @@ class RecordAnswer(BaseModel):
     recorded: list[Recorded]
     skipped: list[SkippedOut]
     lagging: str | None
-
-
-class FeedAnswer(BaseModel):
-    """A page of the change feed: the events after ``after``, ``last`` the last one's position
-    (``after`` when there is none), read up to ``end``; resume after ``end`` (``Feed.page``)."""
-
-    after: int
-    last: int
-    end: int
-    events: list[HistoryEvent]
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -191,6 +184,11 @@ def refusal(e: LedgerError) -> tuple[int, list[str]]:
     return 500, e.lines
 
 
+def as_version(row: Sequence[Any]) -> tuple[int, int]:
+    """(the end of the log, the read models' generation) from their query's row."""
+    return int(row[0] or 0), int(row[1] or 0)
+
+
 def is_loopback(host: str) -> bool:
     """Whether ``host`` only listens on this machine (``--no-auth`` needs that)."""
     if host == "localhost":
@@ -221,20 +219,34 @@ def create_app(
     auth: bool = True,
     project: bool = True,
     read_wait: float = READ_WAIT,
+    cache_bytes: int = DEFAULT_MB << 20,
 ) -> FastAPI:
     """The API over the ledger at ``url`` (which must hold one). Without ``auth`` every
     request is let in and POSTs are recorded by ``default_actor()``; without ``project`` a
     POST returns once its events are stored, leaving the read models to a worker (``corpledger
     projections run --follow``), and a query answers as of the read models' position, once
-    it reaches the one asked for (waiting up to ``read_wait`` seconds for the worker)."""
+    it reaches the one asked for (waiting up to ``read_wait`` seconds for the worker). The
+    queries' answers are kept in an ``AnswerCache`` of ``cache_bytes`` (0: none)."""
     ledger = Ledger.open(url, create=False)
-    tokens = TokenStore(ledger.engine)
+    # Every request's checks (its token, the ledger's version) are single reads: without a
+    # transaction, a connection goes back to the pool with no ROLLBACK, a round trip saved.
+    checks = ledger.engine.execution_options(isolation_level="AUTOCOMMIT")
+    tokens = TokenStore(checks)  # the server only reads tokens
     feed = Feed(ledger)
+    pages = FeedPages(feed)
+    cache = AnswerCache(cache_bytes)
+    # The end of the log and the read models' generation (bumped by a rebuild), in one round
+    # trip: an answer computed at the same pair is the same answer.
+    version_sql = f"SELECT {ledger.store.log.end_sql()} AS log_end, " + (
+        "0" if ledger.read_models is None else
+        "(SELECT MAX(generation) FROM projection_tracking)"
+    ) + " AS generation"  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         feed.close()  # ends every wait, so the streams end too
+        pages.close()
         ledger.close()
 
     app = FastAPI(
@@ -246,6 +258,7 @@ def create_app(
         generate_unique_id_function=lambda route: route.name,  # operationId: the function's
         lifespan=lifespan,
     )
+    app.state.answer_cache = cache
     bearer = HTTPBearer(auto_error=False, description="corpledger tokens create")
 
     # --- errors ------------------------------------------------------------------------
@@ -276,9 +289,13 @@ def create_app(
 
     # --- access ------------------------------------------------------------------------
 
-    def caller(
+    async def caller(
+        request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
     ) -> Token | None:
+        """The request's token, read with the ledger's version for ``answer``
+        (``request.state.version``) in one small query, on the loop (cheaper than a turn
+        through a thread)."""
         if not auth:
             return None
         if credentials is None:
@@ -287,14 +304,15 @@ def create_app(
                 "a bearer token is needed: Authorization: Bearer TOKEN (corpledger tokens create)",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        token = tokens.holder(credentials.credentials)
+        token, version = tokens.holder_beside(credentials.credentials, version_sql)
+        request.state.version = as_version(version)
         if token is None:
             raise HTTPException(
                 401, "the token is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
             )
         return token
 
-    def writer(token: Annotated[Token | None, Depends(caller)]) -> str:
+    async def writer(token: Annotated[Token | None, Depends(caller)]) -> str:
         """Who records: the token's name (the server's actor without authentication)."""
         if token is None:
             return default_actor()
@@ -315,11 +333,7 @@ def create_app(
         (``min_position``, ``known_at``), waiting up to ``read_wait`` seconds for the worker
         and then catching up itself (a worker that is down makes reads slower, not wrong)."""
         if min_position is not None:
-            last = ledger.store.log.last_position()
-            if last < min_position:
-                raise InputError(
-                    f"min_position {min_position} is past the end of the log (last position {last})"
-                )
+            in_log(min_position, ledger.store.log.last_position())
         if project:
             if min_position is not None:
                 ledger.project(until=min_position)
@@ -339,7 +353,79 @@ def create_app(
             pause = min(2 * pause, MAX_PAUSE)
         return at if known is None else asked
 
-    def answer(
+    def in_log(min_position: int, last: int) -> None:
+        if last < min_position:
+            raise InputError(
+                f"min_position {min_position} is past the end of the log (last position {last})"
+            )
+
+    def ledger_version(request: Request) -> tuple[int, int]:
+        """(the end of the log, the read models' generation), as the request's token check
+        read them, or else now."""
+        read: tuple[int, int] | None = getattr(request.state, "version", None)
+        if read is not None:
+            return read
+        with checks.connect() as conn:
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            cursor.execute(version_sql)
+            return as_version(cursor.fetchone() or (0, 0))
+
+    def version_of(
+        request: Request, known: KnownAt, min_position: int | None
+    ) -> tuple[Hashable, KnownAt]:
+        """The version of the ledger an answer known at ``known`` is computed at (``None``:
+        not to be cached), and the ``known_at`` to compute it with (``reach``).
+
+        A server that projects answers as of ``known``: a position answers the same for as
+        long as the read models' generation stands, so does a settled moment; anything else
+        (the latest, a moment that may still gain events) for as long as the end of the log
+        stands too. A ``--no-project`` server answers as of the position ``reach`` finds."""
+        if not project:
+            at = reach(known, min_position)
+            return (ledger_version(request)[1], at), at
+        end, generation = ledger_version(request)
+        if min_position is not None:
+            in_log(min_position, end)
+        if isinstance(known, int):
+            return ((generation, known) if known <= end else None), known
+        return (generation, None if is_settled(known) else end), known
+
+    def computed(
+        ask: Callable[[KnownAt], Report], known: KnownAt, at: KnownAt, min_position: int | None
+    ) -> Cached:
+        if project and min_position is not None:
+            reach(known, min_position)  # takes turns with a worker projecting
+        body = (ask(at).json_text() + "\n").encode()
+        return Cached(None, body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+
+    computing: dict[Hashable, asyncio.Future[Cached | None]] = {}
+
+    async def computed_once(
+        flight: Hashable,
+        ask: Callable[[KnownAt], Report],
+        known: KnownAt,
+        at: KnownAt,
+        min_position: int | None,
+    ) -> Cached:
+        """``computed``, once for all the requests asking for the same answer at the same
+        version at the same time (a view many clients ask for again after a write)."""
+        under_way = computing.get(flight)
+        if under_way is not None and (found := await asyncio.shield(under_way)) is not None:
+            return found
+        if under_way is not None:  # it failed: again, here, which says why if it lasts
+            return await run_in_threadpool(computed, ask, known, at, min_position)
+        mine = computing[flight] = asyncio.get_running_loop().create_future()
+        try:
+            found = await run_in_threadpool(computed, ask, known, at, min_position)
+        except BaseException:
+            mine.set_result(None)
+            raise
+        finally:
+            del computing[flight]
+        mine.set_result(found)
+        return found
+
+    async def answer(
         request: Request,
         ask: Callable[[KnownAt], Report],
         known_at: str | None,
@@ -349,18 +435,29 @@ def create_app(
     ) -> Response:
         """The report as the CLI prints it, with an ETag (the body's digest); ``fixed`` (both
         ``as_of`` and ``known_at`` given, or no date to give) and a settled ``known_at`` make
-        it immutable."""
+        it immutable. Served from the answer cache when computed at the ledger's version."""
         known = parse_known_at(known_at, "known_at")
-        body = (ask(reach(known, min_position)).json_text() + "\n").encode()
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        if project:  # one small query: on the loop, cheaper than a turn through a thread
+            version, at = version_of(request, known, min_position)
+        else:  # may wait for the projections worker
+            version, at = await run_in_threadpool(version_of, request, known, min_position)
+        # min_position is left out: the answer reflects it, whatever it is, once it is valid.
+        asked_for = sorted(i for i in request.query_params.multi_items() if i[0] != "min_position")
+        key = (request.url.path, tuple(asked_for), today())
+        found = None if version is None else cache.get(key, version)
+        if found is None and version is None:
+            found = await run_in_threadpool(computed, ask, known, at, min_position)
+        elif found is None:
+            found = await computed_once((key, version), ask, known, at, min_position)
+            cache.put(key, found._replace(version=version))
         headers = {
-            "ETag": etag,
+            "ETag": found.etag,
             "Cache-Control": IMMUTABLE if fixed and is_settled(known) else "no-cache",
         }
         asked = request.headers.get("if-none-match", "")
-        if etag in [tag.strip().removeprefix("W/") for tag in asked.split(",")] or asked == "*":
+        if found.etag in [t.strip().removeprefix("W/") for t in asked.split(",")] or asked == "*":
             return Response(status_code=304, headers=headers)
-        return Response(body, media_type="application/json", headers=headers)
+        return Response(found.body, media_type="application/json", headers=headers)
 
     reader = [Depends(caller)]
 
@@ -380,11 +477,13 @@ def create_app(
         dependencies=reader,
         tags=["queries"],
     )
-    def companies(
+    async def companies(
         request: Request, known_at: KnownAtParam = None, min_position: MinPosition = None
     ) -> Response:
         """Every company: slug, name, registration date, events, last position."""
-        return answer(request, ledger.companies, known_at, min_position, fixed=known_at is not None)
+        return await answer(
+            request, ledger.companies, known_at, min_position, fixed=known_at is not None
+        )
 
     def query(
         path: str,
@@ -401,7 +500,7 @@ def create_app(
         key = path.split("{")[1].split("}")[0]
         day_param = OnOrBefore if trail else AsOf
 
-        def endpoint(
+        async def endpoint(
             request: Request,
             subject: Annotated[str, Path(alias=key)],
             as_of: day_param = None,  # type: ignore[valid-type]
@@ -409,7 +508,7 @@ def create_app(
             min_position: MinPosition = None,
         ) -> Response:
             day = parse_as_of(as_of, "as_of")
-            return answer(
+            return await answer(
                 request,
                 lambda known: ask(subject, day, known),
                 known_at,
@@ -474,7 +573,7 @@ def create_app(
         dependencies=reader,
         tags=["queries"],
     )
-    def grants(
+    async def grants(
         request: Request,
         company: str,
         as_of: AsOf = None,
@@ -484,7 +583,7 @@ def create_app(
     ) -> Response:
         """Awards: quantity, vested, exercised, cancelled, outstanding, exercisable."""
         day = parse_as_of(as_of, "as_of")
-        return answer(
+        return await answer(
             request,
             lambda known: ledger.grants(company, day, known, holder=holder),
             known_at,
@@ -499,7 +598,7 @@ def create_app(
         dependencies=reader,
         tags=["queries"],
     )
-    def audit(
+    async def audit(
         request: Request,
         company: str,
         start: Annotated[
@@ -514,7 +613,7 @@ def create_app(
     ) -> Response:
         """Every change in a period and the events behind it."""
         first, last = parse_date("from", start), parse_date("to", end)
-        return answer(
+        return await answer(
             request,
             lambda known: ledger.audit(company, first, last, known_at=known),
             known_at,
@@ -564,20 +663,18 @@ def create_app(
         """The events after ``after`` in position order (the ``history`` shape, company
         included); resume after ``end`` (the end of the log this page was read up to). A full
         page never changes: it is immutable."""
-        found = await run_in_threadpool(feed.page, after, limit, company)
+        found = await run_in_threadpool(pages.page, after, limit, company)
         if not found.events and wait > 0:
             waiter = feed.waiter()
             try:
                 if await wait_for(request, waiter, found.end, company, wait):
-                    found = await run_in_threadpool(feed.page, found.end, limit, company)
+                    found = await run_in_threadpool(pages.read, after, limit, company, found.end)
             finally:
                 waiter.cancel()
-        body = FeedAnswer(after=after, last=found.last, end=found.end, events=found.events)
-        full = len(found.events) == limit
         return Response(
-            (json.dumps(body.model_dump(mode="json"), indent=2) + "\n").encode(),
+            found.body,
             media_type="application/json",
-            headers={"Cache-Control": IMMUTABLE if full else "no-cache"},
+            headers={"Cache-Control": IMMUTABLE if found.full else "no-cache"},
         )
 
     @app.get(
@@ -608,18 +705,21 @@ def create_app(
             after = int(last_event_id)
         first = await run_in_threadpool(feed.page, after, PAGE, company)  # 404 before 200
 
-        async def lines() -> AsyncIterator[str]:
+        async def lines() -> AsyncIterator[bytes]:
             page, waiter = first, feed.waiter()
             try:
                 while True:
-                    for e in page.events:
-                        data = json.dumps(e.model_dump(mode="json"), separators=(",", ":"))
-                        yield f"event: ledger-event\nid: {e.position}\ndata: {data}\n\n"
+                    if page.events:  # one write a page: cheaper than one an event
+                        yield b"".join(
+                            b"event: ledger-event\nid: %d\ndata: %s\n\n"
+                            % (e.position, json_bytes(e))
+                            for e in page.events
+                        )
                     quiet = not page.events
                     if quiet and not await wait_for(request, waiter, page.end, company, KEEP_ALIVE):
                         if waiter.cancelled or await request.is_disconnected():
                             return
-                        yield ": keep-alive\n\n"
+                        yield b": keep-alive\n\n"
                     page = await run_in_threadpool(feed.page, page.end, PAGE, company)
             finally:
                 waiter.cancel()
@@ -682,7 +782,7 @@ def create_app(
             "lagging": None if result.lagging is None else " ".join(str(result.lagging).split()),
         }
         return Response(
-            (json.dumps(body, indent=2) + "\n").encode(),
+            (json.dumps(body) + "\n").encode(),  # unindented: the C encoder, 10× faster
             status_code=201 if result.recorded else 200,
             media_type="application/json",
         )
@@ -718,4 +818,5 @@ def from_environment() -> FastAPI:
         os.environ.get(ENV_DB),
         auth=os.environ.get(ENV_NO_AUTH) != "1",
         project=os.environ.get(ENV_NO_PROJECT) != "1",
+        cache_bytes=int(os.environ.get(ENV_CACHE_MB, DEFAULT_MB)) << 20,
     )

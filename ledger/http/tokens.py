@@ -16,7 +16,7 @@ import re
 import secrets
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -58,6 +58,11 @@ def digest(secret: str) -> str:
 def _utc(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; every moment stored is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _moment(stored: datetime | str) -> datetime:
+    """A moment as the driver reads it (SQLite's: text) as a datetime in UTC."""
+    return _utc(stored if isinstance(stored, datetime) else datetime.fromisoformat(stored))
 
 
 class TokenStore:
@@ -116,16 +121,21 @@ class TokenStore:
     def holder(self, secret: str) -> Token | None:
         """The live token whose secret is ``secret``, or None. Every live digest is compared
         (in constant time each), so the time taken says nothing about which one matched."""
+        return self.holder_beside(secret, "SELECT 0")[0]
+
+    def holder_beside(self, secret: str, beside: str) -> tuple[Token | None, tuple[Any, ...]]:
+        """``holder``, and the one row of the query ``beside``, read in the same round trip
+        (a server checks its token and the ledger's version at every request)."""
         wanted = digest(secret).encode()
-        c = TABLE.c
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(c.name, c.role, c.created_at, c.secret_sha256).where(
-                    c.revoked_at.is_(None)
-                )
-            ).all()
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            cursor.execute(
+                "SELECT b.*, t.name, t.role, t.created_at, t.secret_sha256 "
+                f"FROM ({beside}) AS b LEFT JOIN api_tokens AS t ON t.revoked_at IS NULL"
+            )
+            rows = cursor.fetchall()
         found = None
-        for name, role, created, stored in rows:
-            if hmac.compare_digest(stored.encode(), wanted):
-                found = Token(name, Role(role), _utc(created), None)
-        return found
+        for *_, name, role, created, stored in rows:
+            if stored is not None and hmac.compare_digest(stored.encode(), wanted):
+                found = Token(name, Role(role), _moment(created), None)
+        return found, tuple(rows[0][:-4])
