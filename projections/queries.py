@@ -293,9 +293,6 @@ def _day(text: str | None) -> date | None:
     return None if text is None else date.fromisoformat(text)
 
 
-
-
-
 def roster(db: Database, raw: Any, company: str, as_of: date, known_at: int, now: bool) -> Roster:
     rows = _fetch(
         raw,
