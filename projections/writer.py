@@ -295,18 +295,6 @@ class Writer:
                         snapshot.pop(key, None)
                     else:
                         snapshot[key] = new
-                rows = tail.get(key)
-                if rows is None:
-                    if new is not None:  # the key's first row
-                        opened = Row(key, new, on, None)
-                        self.buffer.open(shape, company, opened, position)
-                        tail[key] = [opened]
-                    continue
-                last = rows[-1]
-                if last.valid_to is None and last.valid_from < on:
-                    if new != last.value:
-                        tail[key] = self.buffer.cut(shape, company, last, on, new, position)
-                    continue
                 self._set(shape, company, tail, key, new, on, position)
 
     def _set(
@@ -326,6 +314,8 @@ class Writer:
         old = last.value if last is not None and last.valid_to is None else None
         if new == old:
             return
+        # The common cases first, without the general splice: a key with no row reaching
+        # the last date, and a key whose open row began before ``on``.
         if last is None:
             opened = Row(key, new, on, None)
             self.buffer.open(shape, company, opened, position)
