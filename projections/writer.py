@@ -33,9 +33,10 @@ from __future__ import annotations
 import bisect
 import json
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Any
 
 from ledger.domain.corrections import correct, in_force
@@ -45,7 +46,7 @@ from ledger.domain.rules import apply_known, replay_known
 from ledger.domain.state import CompanyState
 from ledger.persistence.mapper import decode_state
 from ledger.ports import ProjectionError, StuckEvent
-from ledger.rows import Key
+from ledger.rows import Key, Value
 
 from .database import Database
 from .history import PROJECTIONS, SHAPES, Row, Shape, segments_from, splice
@@ -102,6 +103,39 @@ class Buffer:
                 (company, *row.key, row.valid_from, position)
             )
 
+    def cut(
+        self, shape: Shape, company: str, last: Row, on: date, new: Value | None, position: int
+    ) -> list[Row]:
+        """The open row ``last`` (begun before ``on``) ends at ``on``, and from ``on`` the
+        key holds ``new`` (None: no row): ``last`` is closed, its part before ``on`` opened,
+        and ``new``'s row; returns the key's rows reaching ``on``. (``close`` and ``open``
+        in one call: the step of nearly every in-order event.)"""
+        live = self.live
+        records = self.inserts.get(shape.table)
+        if records is None:
+            records = self.inserts[shape.table] = []
+        pending = live.pop(id(last), None)
+        if pending is not None:
+            pending[1][-1] = position
+        else:
+            self.closes.setdefault(shape.table, []).append(
+                (company, *last.key, last.valid_from, position)
+            )
+        key, value, since = last.key, last.value, last.valid_from
+        before: Row = _new_row((key, value, since, on))
+        record = [company, *key, *value, since, on, position, None]
+        records.append(record)
+        live[id(before)] = (before, record)  # its party is last's, indexed with it
+        if new is None:
+            return [before]
+        after: Row = _new_row((key, new, on, None))
+        record = [company, *key, *new, on, None, position, None]
+        records.append(record)
+        live[id(after)] = (after, record)
+        if shape.party_column is not None:
+            self.parties.add((record[1 + shape.party_column], company))
+        return [before, after]
+
     def __bool__(self) -> bool:
         return bool(self.inserts or self.closes)
 
@@ -116,6 +150,8 @@ class Writer:
         self.kept = 0  # events held in books' entries
         self.buffer = Buffer()
         self._latest: Book | None = None  # the last book used (the most recent in LRU order)
+        self._changed_by: dict[str, tuple[tuple[int, Shape], ...]] = {}
+        """Per event type, the shapes (with their index) it can change."""
 
     def forget(self) -> None:
         """Drop every cache (after a failed transaction, or another worker's progress)."""
@@ -219,14 +255,21 @@ class Writer:
             self._keep(book, entry)
         if not applied:
             return  # nothing changes where it cannot apply (inside a batch only)
+        changed = self._changed_by.get(fact.type)
+        if changed is None:
+            changed = self._changed_by[fact.type] = tuple(
+                (i, shape)
+                for i, shape in enumerate(self.shapes)
+                if fact.type not in shape.unchanged_by
+            )
+        if not changed:
+            return
         state = book.state
         if not book.snapshots:
             book.snapshots = [None] * len(self.shapes)
         snapshots = book.snapshots
-        kind = fact.type
-        for i, shape in enumerate(self.shapes):
-            if kind in shape.unchanged_by:
-                continue
+        company = book.company
+        for i, shape in changed:
             tail = book.tails[i]
             touched = shape.touched(state, fact)
             snapshot = snapshots[i]
@@ -242,17 +285,17 @@ class Writer:
                         k for k in fresh.keys() | snapshot.keys() if fresh.get(k) != snapshot.get(k)
                     }
                 for key in keys:
-                    self._set(shape, book.company, tail, key, fresh.get(key), on, position)
-            else:
-                value_of = shape.value_of
-                for key in touched:
-                    new = value_of(state, key)
-                    self._set(shape, book.company, tail, key, new, on, position)
-                    if snapshot is not None:  # kept equal to the open rows
-                        if new is None:
-                            snapshot.pop(key, None)
-                        else:
-                            snapshot[key] = new
+                    self._set(shape, company, tail, key, fresh.get(key), on, position)
+                continue
+            value_of = shape.value_of
+            for key in touched:
+                new = value_of(state, key)
+                if snapshot is not None:  # kept equal to the open rows
+                    if new is None:
+                        snapshot.pop(key, None)
+                    else:
+                        snapshot[key] = new
+                self._set(shape, company, tail, key, new, on, position)
 
     def _set(
         self,
@@ -271,24 +314,15 @@ class Writer:
         old = last.value if last is not None and last.valid_to is None else None
         if new == old:
             return
-        buffer = self.buffer
         # The common cases first, without the general splice: a key with no row reaching
         # the last date, and a key whose open row began before ``on``.
         if last is None:
             opened = Row(key, new, on, None)
-            buffer.open(shape, company, opened, position)
+            self.buffer.open(shape, company, opened, position)
             tail[key] = [opened]
             return
         if last.valid_to is None and last.valid_from < on:
-            cut = Row(key, last.value, last.valid_from, on)
-            buffer.close(shape, company, last, position)
-            buffer.open(shape, company, cut, position)
-            if new is None:
-                tail[key] = [cut]
-            else:
-                opened = Row(key, new, on, None)
-                buffer.open(shape, company, opened, position)
-                tail[key] = [cut, opened]
+            tail[key] = self.buffer.cut(shape, company, last, on, new, position)
             return
         assert rows is not None
         if rows[0].valid_to is not None and rows[0].valid_to < on:
@@ -463,6 +497,11 @@ class Writer:
             self.db.index_parties(raw, sorted(buffer.parties))
 
 
+_new_row = partial(tuple.__new__, Row)
+"""``Row(key, value, valid_from, valid_to)`` from a tuple of those, without the Python-level
+``__new__`` of a named tuple (the in-order step builds two rows per event)."""
+
+
 def _by_start(row: Row) -> date:
     return row.valid_from
 
@@ -509,10 +548,6 @@ def _by_key(rows: list[Row]) -> dict[Key, list[Row]]:
     for row in rows:
         grouped.setdefault(row.key, []).append(row)
     return grouped
-
-
-def _value_of(shape: Shape, state: CompanyState) -> Callable[[Key], Any]:
-    return lambda key: shape.value_of(state, key)
 
 
 def _event_id(state: Any) -> str | None:
