@@ -249,9 +249,11 @@ class Planner:
         """Check the next chunk of the batch; returns its events in the batch's order, as
         they are to be stored (with their stream version and event id)."""
         by_company: dict[str, list[tuple[int, Fact, str]]] = {}
+        with_external_ids: set[str] = set()  # companies with an event that names one
         for index, (fact, where) in enumerate(facts):
             by_company.setdefault(fact.company, []).append((index, fact, where))
             if fact.external_id is not None:
+                with_external_ids.add(fact.company)
                 key = (fact.company, fact.external_id)
                 if key in self.in_batch:
                     raise InputError(
@@ -272,7 +274,7 @@ class Planner:
                     f"{where}: unknown company {company!r}: record its CompanyRegistered "
                     "first (in this batch or before)"
                 )
-            if any(f.external_id is not None for _, f, _ in items):
+            if company in with_external_ids:
                 items = [i for i in items if not self._known(state, company, i[1], i[2])]
                 if not items:
                     continue
