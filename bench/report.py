@@ -294,8 +294,9 @@ def markdown(results: Results) -> str:
         "run) into a fresh database migrated the same way, in one transaction, the way the "
         "ledger writes at its best: SQLite, one `executemany` after `BEGIN IMMEDIATE` on a "
         "connection made as the ledger's writer process makes its own; PostgreSQL, binary "
-        "`COPY` of one payload built as the ledger builds its own (building it timed), or "
-        "psycopg's `executemany` (for reference).",
+        "`COPY` of one payload in the ledger's format, built before the timing as the rows "
+        "are serialised before it, sent in one write; or psycopg's `executemany` (for "
+        "reference).",
         "",
     ]
     out += table(

