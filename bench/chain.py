@@ -49,8 +49,8 @@ class ChainCost:
 
 @contextmanager
 def chain_left_out() -> Iterator[None]:
-    """Recorders, and the SQLite writer and PostgreSQL copier processes, that write a
-    constant where the chain value goes."""
+    """Recorders, and the SQLite writer process, that write a constant where the chain
+    value goes."""
     shipped, shipped_module = recorders.chained_rows, sqlite_writer.CHAIN_MODULE
     recorders.chained_rows = constant_chain.chained_rows
     sqlite_writer.CHAIN_MODULE = constant_chain.__file__

@@ -1,7 +1,7 @@
 """``chained_rows`` without the chain: each row gets the same 32 bytes where its chain value
 goes (the same rows and bytes written; what is left out is the SHA-256 chaining). Standard
-library only: the SQLite writer and PostgreSQL copier processes load it from this file in
-place of ``ledger/persistence/chain.py`` (``bench.chain.chain_left_out``)."""
+library only: the SQLite writer process loads it from this file in place of
+``ledger/persistence/chain.py`` (``bench.chain.chain_left_out``)."""
 
 from __future__ import annotations
 

@@ -13,9 +13,9 @@ writes the way the ledger writes a long batch at its best:
   write lock taken up front with ``BEGIN IMMEDIATE`` as the ledger takes it, then one
   ``executemany`` of every row, the same named columns (``recorded_at`` takes its default).
 - PostgreSQL binary ``COPY``: the rows in the format the ledger sends
-  (``ledger.persistence.copy_format.copy_binary``), built before the timing as the rows are
-  serialised before it (formatting them is the ledger's work, done by its copier process),
-  sent in one ``write`` of one ``COPY``: the wire and the server's work alone.
+  (``ledger.persistence.recorders.copy_binary``), built before the timing as the rows are
+  serialised before it (formatting them is the ledger's work), sent in one ``write`` of one
+  ``COPY``: the wire and the server's work alone.
 - PostgreSQL ``executemany``: psycopg's own, one parameterised ``INSERT`` per row
   (pipelined by psycopg); shown for reference, not a target's baseline.
 """
@@ -34,8 +34,11 @@ from typing import Any, Protocol
 import psycopg
 
 from ledger import Ledger
-from ledger.persistence.copy_format import copy_binary
-from ledger.persistence.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
+from ledger.persistence.recorders import (
+    LedgerPostgresRecorder,
+    LedgerSQLiteRecorder,
+    copy_binary,
+)
 
 Row = tuple[str, int, str, bytes, bytes]
 """A stored event as the ledger wrote it: originator_id, originator_version, topic, state,

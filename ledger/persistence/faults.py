@@ -1,6 +1,6 @@
 """The one place a driver's failure becomes a sentence: a write that failed, read as the fault
 a person can act on (a full disk, a read-only database, a lost connection to PostgreSQL, the
-SQLite writer process or the PostgreSQL copier process gone), else the driver's own words.
+SQLite writer process gone), else the driver's own words.
 
 The library wraps a driver exception in its own (``eventsourcing.persistence``) with the
 driver's as the cause; both are looked at. SQLite is recognised by its messages, which are
@@ -40,13 +40,13 @@ def fault(error: BaseException) -> str | None:
     """The fault behind ``error`` in a person's words, or None if it is none of those."""
     for cause in _causes(error):
         text = str(cause)
-        if "process ended unexpectedly" in text:  # the SQLite writer's, or the copier's
-            return text
         if isinstance(cause, sqlite3.Error):
             if "database or disk is full" in text:
                 return DISK_FULL
             if "readonly database" in text:
                 return READ_ONLY
+            if "SQLite writer process ended unexpectedly" in text:
+                return text
         if isinstance(cause, pg.DiskFull):
             return f"{DISK_FULL} (PostgreSQL's)"
         if isinstance(cause, pg.ReadOnlySqlTransaction):

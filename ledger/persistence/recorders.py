@@ -17,14 +17,13 @@ production has; ``tests/contract/test_recorders.py`` checks that the two agree.
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
+import struct
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from functools import partial
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -36,18 +35,9 @@ from eventsourcing.sqlite import (
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Composed, Identifier
 
-from . import copy_format, sqlite_writer
-from .chain import GENESIS, NewRow, Row, chained_rows
-from .copy_format import copy_binary
+from .chain import CHAIN_BYTES, GENESIS, NewRow, Row, chained_rows
 from .log import EventLog, PostgresEventLog, SQLiteEventLog, StreamRow, pg_cursor
-from .sqlite_writer import (
-    IN_FLIGHT,
-    SQLiteWriter,
-    ended,
-    reap,
-    receive_frame,
-    send_frame,
-)
+from .sqlite_writer import IN_FLIGHT, SQLiteWriter
 
 COPY_THRESHOLD = 1_000
 """A PostgreSQL write of at least this many rows uses binary ``COPY`` (about three times
@@ -104,8 +94,10 @@ class Append:
         end of the transaction, and the first error, if any, is raised then."""
         if not rows:
             return
-        send = self._prepared(rows)
-        self.count += len(rows)
+        chained = list(chained_rows(self.last_chain, rows))
+        self.last_chain = chained[-1][4]
+        self.count += len(chained)
+        send = self._sender(chained)
         if not (behind and self.writes_behind):
             self.settle()
             send()
@@ -132,12 +124,6 @@ class Append:
             if self._writer is not None:
                 self._writer.shutdown(wait=True)
 
-    def _prepared(self, rows: Sequence[NewRow]) -> Callable[[], None]:
-        """What sends ``rows`` to the database: chained here, then made ready (``_sender``)."""
-        chained = list(chained_rows(self.last_chain, rows))
-        self.last_chain = chained[-1][4]
-        return self._sender(chained)
-
     def _sender(self, rows: list[Row]) -> Callable[[], None]:
         """What sends ``rows`` (chained) to the database, everything the GIL is needed for
         done before it is returned."""
@@ -156,6 +142,29 @@ class Append:
     def positions(self) -> Sequence[int]:
         """The positions of every row written, in order (call once, after the last write)."""
         raise NotImplementedError
+
+
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no header extension
+_COPY_TRAILER = b"\xff\xff"
+_COPY_ROW = struct.Struct(">hi")  # 5 fields; len(originator_id)
+_COPY_VERSION = struct.Struct(">iqi")  # 8, originator_version (int8); len(topic)
+_COPY_LENGTH = struct.Struct(">i")
+_COPY_CHAIN = _COPY_LENGTH.pack(CHAIN_BYTES)
+
+
+def copy_binary(rows: Iterable[Row]) -> bytes:
+    """``rows`` in PostgreSQL's binary ``COPY`` format, for the columns (originator_id text,
+    originator_version int8, topic text, state bytea, chain bytea): built in one piece, so
+    that sending it needs no GIL (psycopg's ``write_row`` formats each row as it sends)."""
+    row, version_topic, length = _COPY_ROW.pack, _COPY_VERSION.pack, _COPY_LENGTH.pack
+    parts = [_COPY_SIGNATURE]
+    extend = parts.extend
+    for oid, version, topic, state, chain in rows:
+        o, t = oid.encode(), topic.encode()
+        extend((row(5, len(o)), o, version_topic(8, version, len(t)), t, length(len(state)), state))
+        extend((_COPY_CHAIN, chain))
+    parts.append(_COPY_TRAILER)
+    return b"".join(parts)
 
 
 @contextmanager
@@ -223,49 +232,8 @@ class SQLiteAppend(Append):
         return range(self.start + 1, end + 1)
 
 
-class Copier:
-    """The ledger's side of a copier process (``copy_format``): ``payload`` called from one
-    thread at a time, the pieces of an append in order; ``close``."""
-
-    def __init__(self, previous: bytes) -> None:
-        try:
-            self._process = subprocess.Popen(
-                [sys.executable, "-I", "-S", copy_format.__file__, sqlite_writer.CHAIN_MODULE],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-            )
-        except OSError as e:
-            raise OperationalError(f"cannot start the COPY process: {e}") from e
-        assert self._process.stdin is not None
-        assert self._process.stdout is not None
-        self._requests: IO[bytes] = self._process.stdin
-        self._answers: IO[bytes] = self._process.stdout
-        send_frame(self._requests, ("chain", previous))
-
-    def payload(self, rows: list[NewRow]) -> bytes:
-        """``rows`` chained onto the previous piece's and formatted for binary ``COPY``."""
-        try:
-            send_frame(self._requests, ("copy", rows))
-            answer = receive_frame(self._answers)
-        except OSError:
-            answer = None
-        if answer is None:
-            raise OperationalError(f"the COPY process ended unexpectedly ({ended(self._process)})")
-        payload: bytes = answer[1]
-        return payload
-
-    def close(self) -> None:
-        """End the process (its input ends); kill it if it lingers."""
-        with suppress(OSError):
-            self._requests.close()
-        reap(self._process)
-        self._answers.close()
-
-
 class PostgresAppend(Append):
-    def __init__(
-        self, recorder: LedgerPostgresRecorder, cursor: Any, *, elsewhere: bool = False
-    ) -> None:
+    def __init__(self, recorder: LedgerPostgresRecorder, cursor: Any) -> None:
         self.recorder = recorder
         self.cursor = cursor
         cursor.execute(recorder.last_row_statement, prepare=True)
@@ -276,24 +244,6 @@ class PostgresAppend(Append):
             super().__init__(0, GENESIS)
         self.returned: list[int] = []
         self.copied = False
-        # A long append: its rows are chained and formatted by a copier process.
-        self.copier = Copier(self.last_chain) if elsewhere else None
-
-    def _prepared(self, rows: Sequence[NewRow]) -> Callable[[], None]:
-        if self.copier is None:
-            return super()._prepared(rows)
-        self.copied = True
-        return partial(self._copy_elsewhere, self.copier, list(rows))
-
-    def _copy_elsewhere(self, copier: Copier, rows: list[NewRow]) -> None:
-        self._copy(copier.payload(rows))
-
-    def close(self, *, failed: bool) -> None:
-        try:
-            super().close(failed=failed)
-        finally:
-            if self.copier is not None:
-                self.copier.close()
 
     def _sender(self, rows: list[Row]) -> Callable[[], None]:
         if len(rows) >= COPY_THRESHOLD:
@@ -542,14 +492,12 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         """One append transaction (``Append``): the library's EXCLUSIVE table lock and
         NOTIFY first, then the last row is read (no other writer can append until this
         transaction ends); binary ``COPY`` for writes of ``COPY_THRESHOLD`` rows or more,
-        else one ``INSERT`` of arrays. ``bulk`` (a long batch, written piece after piece):
-        every piece by ``COPY``, chained and formatted by a copier process (``Copier``), so
-        that this process goes on checking the next chunk meanwhile. No pipeline mode:
-        psycopg 3.3's pipeline deadlocks on a statement of more than ~10 MB."""
+        else one ``INSERT`` of arrays. No pipeline mode: psycopg 3.3's pipeline deadlocks
+        on a statement of more than ~10 MB."""
         with self.datastore.transaction(commit=True) as curs:
             self._lock_table(curs)
             self._notify_channel(curs)
-            with _closing(PostgresAppend(self, curs, elsewhere=bulk)) as append:
+            with _closing(PostgresAppend(self, curs)) as append:
                 yield append
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)

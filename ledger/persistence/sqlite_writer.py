@@ -50,14 +50,14 @@ IN_FLIGHT = 8
 sent and not answered; ``recorders.Append.write`` too)."""
 
 
-def send_frame(stream: IO[bytes], message: tuple[Any, ...]) -> None:
+def _send(stream: IO[bytes], message: tuple[Any, ...]) -> None:
     data = marshal.dumps(message)
     stream.write(_LENGTH.pack(len(data)))
     stream.write(data)
     stream.flush()
 
 
-def receive_frame(stream: IO[bytes]) -> tuple[Any, ...] | None:
+def _receive(stream: IO[bytes]) -> tuple[Any, ...] | None:
     header = stream.read(_LENGTH.size)
     if len(header) < _LENGTH.size:
         return None
@@ -68,24 +68,6 @@ def receive_frame(stream: IO[bytes]) -> tuple[Any, ...] | None:
     message = marshal.loads(data)
     assert isinstance(message, tuple)
     return message
-
-
-def ended(process: subprocess.Popen[bytes]) -> str:
-    """How a helper process whose output ended, ended: ``killed by signal 9``, ``exit code 1``."""
-    try:
-        code = process.wait(timeout=10)  # its output ended: it is ending, or ended
-    except subprocess.TimeoutExpired:
-        code = None
-    return f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-
-
-def reap(process: subprocess.Popen[bytes]) -> None:
-    """Wait for a helper process whose input ended to exit; kill it if it lingers."""
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 class SQLiteWriter:
@@ -126,7 +108,7 @@ class SQLiteWriter:
         self._outbox.put(_LENGTH.pack(len(data)) + data)
 
     def _answer(self) -> list[Any]:
-        answer = receive_frame(self._answers)
+        answer = _receive(self._answers)
         if answer is None:
             self._gone()
         kind, value = answer
@@ -142,9 +124,12 @@ class SQLiteWriter:
             self._answer()
 
     def _gone(self) -> NoReturn:
-        raise sqlite3.OperationalError(
-            f"the SQLite writer process ended unexpectedly ({ended(self._process)})"
-        )
+        try:
+            code = self._process.wait(timeout=10)  # its output ended: it is ending, or ended
+        except subprocess.TimeoutExpired:
+            code = None
+        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        raise sqlite3.OperationalError(f"the SQLite writer process ended unexpectedly ({how})")
 
     def execute(self, sql: str, params: Any = ()) -> None:
         self._settle()
@@ -189,7 +174,11 @@ class SQLiteWriter:
     def close(self) -> None:
         """End the process (after ``commit`` or ``rollback``); kill it if it lingers."""
         self._outbox.put(None)  # its input ends once the requests before are written
-        reap(self._process)
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
         self._sender.join()
         with contextlib.suppress(OSError):  # unsent data of a process gone: nobody to read it
             self._requests.close()
@@ -208,14 +197,14 @@ def serve(database: str, timeout: float, chain_module: str) -> None:
     previous = b""
     failed: tuple[Any, ...] | None = None
     try:
-        while (request := receive_frame(requests)) is not None:
+        while (request := _receive(requests)) is not None:
             op, sql, params = request
             rows: list[Any] = []
             if failed is not None and sql != "ROLLBACK":
                 # SQLite may roll the whole transaction back on an error (a full disk does):
                 # the pieces sent after it would each run, and commit, on their own. Every
                 # request until the ledger's ROLLBACK gets the first error instead.
-                send_frame(answers, failed)
+                _send(answers, failed)
                 continue
             failed = None
             try:
@@ -230,7 +219,7 @@ def serve(database: str, timeout: float, chain_module: str) -> None:
                 answer: tuple[Any, ...] = ("ok", rows)
             except sqlite3.Error as e:
                 answer = failed = (type(e).__name__, str(e))
-            send_frame(answers, answer)
+            _send(answers, answer)
     except BrokenPipeError:
         pass  # the ledger is gone
     finally:

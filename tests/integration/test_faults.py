@@ -3,13 +3,13 @@ PostgreSQL, on a full disk or a read-only database, on SQLite and on PostgreSQL.
 
 Each fault is hit at a chosen point without a hook in the product: the command runs in a
 child Python (``CHILD``) that replaces one function with a wrapper, which at the chosen call
-kills the process with SIGKILL (or kills the SQLite writer or PostgreSQL copier process, or
-waits while the test cuts the connection), then runs ``ledger.cli.run``. Every cell ends the
-same way (``recovers``): a command that failed says so in one ``error:`` line with the
-documented exit code and no traceback; the batch is in the log whole or not at all; recording
-the same file again stores it exactly once (every event has an external_id); the chain is
-intact before and ``verify`` green after; and ``projections run`` leaves no lag and read models
-equal to the fold (each event applied once).
+kills the process with SIGKILL (or kills the SQLite writer process, or waits while the test
+cuts the connection), then runs ``ledger.cli.run``. Every cell ends the same way
+(``recovers``): a command that failed says so in one ``error:`` line with the documented exit
+code and no traceback; the batch is in the log whole or not at all; recording the same file
+again stores it exactly once (every event has an external_id); the chain is intact before and
+``verify`` green after; and ``projections run`` leaves no lag and read models equal to the
+fold (each event applied once).
 
 A full disk is a small tmpfs mounted for the test, and a read-only file a read-only bind mount
 of it: the tests run as root, who ignores file permissions but not a read-only mount, and the
@@ -62,7 +62,7 @@ def at_the_point(*args, **kwargs):
     if calls == spec["call"]:
         if spec["action"] == "kill":
             os.kill(os.getpid(), signal.SIGKILL)
-        elif spec["action"] == "kill-writer":  # args[0]: the SQLiteWriter, or the Copier
+        elif spec["action"] == "kill-writer":  # args[0]: the SQLiteWriter
             os.kill(args[0]._process.pid, signal.SIGKILL)
             args[0]._process.wait()
         elif spec["action"] == "pause":  # say so, and wait for the test to do its harm
@@ -313,7 +313,7 @@ def test_a_very_long_record_killed_at_a_later_chunk_stores_nothing(cli: Ledgers)
     recovers(cli, batch, stored=False)
 
 
-# --- the helper processes of a long append: the SQLite writer, the PostgreSQL copier -------
+# --- the SQLite writer process --------------------------------------------------------------
 
 WRITER_GONE = (
     r"the SQLite writer process ended unexpectedly \(killed by signal 9\); "
@@ -336,25 +336,6 @@ def test_the_sqlite_writer_process_killed_fails_the_batch_and_stores_nothing(
     events, chunk = size
     batch = long(cli.cwd, events)
     failed(cli.at(replace(point, chunk=chunk), "record", batch.file), 1, WRITER_GONE)
-    recovers(cli, batch, stored=False)
-
-
-COPIER_GONE = (
-    r"the COPY process ended unexpectedly \(killed by signal 9\); nothing of this batch was stored"
-)
-
-
-@pytest.mark.parametrize("size", SIZES)
-def test_the_copier_process_killed_fails_the_batch_and_stores_nothing(
-    pg_url: str, tmp_path: Path, size: tuple[int, int | None]
-) -> None:
-    """PostgreSQL: the process chaining and formatting a long batch's pieces for ``COPY``
-    dies before its second piece."""
-    cli = Ledgers(pg_url, tmp_path)
-    events, chunk = size
-    batch = long(cli.cwd, events)
-    point = Point("ledger.persistence.recorders:Copier.payload", 2, "kill-writer", chunk)
-    failed(cli.at(point, "record", batch.file), 1, COPIER_GONE)
     recovers(cli, batch, stored=False)
 
 
