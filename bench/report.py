@@ -301,7 +301,12 @@ def markdown(results: Results) -> str:
         "file as one batch (or, where that failed, one `ledger.record` call per batch); the "
         "read models are measured apart, below. "
         "Raw = the driver inserting the rows the API stored (read back from the first API "
-        "run) into a fresh database migrated the same way, in one transaction.",
+        "run) into a fresh database migrated the same way, in one transaction, the way the "
+        "ledger writes at its best: SQLite, one `executemany` after `BEGIN IMMEDIATE` on a "
+        "connection made as the ledger's writer process makes its own; PostgreSQL, binary "
+        "`COPY` of one payload in the ledger's format, built before the timing as the rows "
+        "are serialised before it, sent in one write; or psycopg's `executemany` (for "
+        "reference).",
         "",
     ]
     out += table(

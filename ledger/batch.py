@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -73,24 +74,31 @@ StreamLoader = Callable[[list[str]], dict[str, tuple[Timeline, int]]]
 """Reads companies' timelines and versions (fresh, or under the append lock)."""
 
 
-_VERSION_BITS = ~((0xF000 << 64) | (0xC000 << 48))
-_VERSION_4 = (0x4000 << 64) | (0x8000 << 48)
+_VERSION_4 = bytes((b & 0x0F) | 0x40 for b in range(256))
+"""Byte 6 of a UUID, its version nibble set to 4 (``bytes.translate``)."""
+_VARIANT = bytes((b & 0x3F) | 0x80 for b in range(256))
+"""Byte 8 of a UUID, its variant bits set to RFC 4122's."""
+_SIXTEEN = re.compile(b".{16}", re.DOTALL)
+_SET_INT = UUID.__dict__["int"].__set__  # the slots' own setters
+_SET_SAFE = UUID.__dict__["is_safe"].__set__
 
 
 def event_ids(count: int) -> list[UUID]:
     """``count`` random (version 4) UUIDs, as ``uuid.uuid4`` makes them (122 bits from
-    ``os.urandom``), at a fifth of its cost: one system call for all of them, and each
-    ``UUID`` built as ``UUID.__init__`` builds it, without re-checking its arguments."""
-    random = os.urandom(16 * count)
-    new, set_ = object.__new__, object.__setattr__
-    unknown = SafeUUID.unknown
-    ids = []
-    for start in range(0, 16 * count, 16):
+    ``os.urandom``), at a sixth of its cost: one system call for all of them, the version
+    and variant bits set and the bytes cut into integers in C, and each ``UUID`` built as
+    ``UUID.__init__`` builds it, without re-checking its arguments."""
+    random = bytearray(os.urandom(16 * count))
+    random[6::16] = random[6::16].translate(_VERSION_4)
+    random[8::16] = random[8::16].translate(_VARIANT)
+    new, unknown = object.__new__, SafeUUID.unknown
+    ids: list[UUID] = []
+    append = ids.append
+    for bits in map(int.from_bytes, _SIXTEEN.findall(random)):
         event_id = new(UUID)
-        bits = int.from_bytes(random[start : start + 16])
-        set_(event_id, "int", bits & _VERSION_BITS | _VERSION_4)
-        set_(event_id, "is_safe", unknown)
-        ids.append(event_id)
+        _SET_INT(event_id, bits)
+        _SET_SAFE(event_id, unknown)
+        append(event_id)
     return ids
 
 
@@ -249,9 +257,11 @@ class Planner:
         """Check the next chunk of the batch; returns its events in the batch's order, as
         they are to be stored (with their stream version and event id)."""
         by_company: dict[str, list[tuple[int, Fact, str]]] = {}
+        with_external_ids: set[str] = set()  # companies with an event that names one
         for index, (fact, where) in enumerate(facts):
             by_company.setdefault(fact.company, []).append((index, fact, where))
             if fact.external_id is not None:
+                with_external_ids.add(fact.company)
                 key = (fact.company, fact.external_id)
                 if key in self.in_batch:
                     raise InputError(
@@ -272,7 +282,7 @@ class Planner:
                     f"{where}: unknown company {company!r}: record its CompanyRegistered "
                     "first (in this batch or before)"
                 )
-            if any(f.external_id is not None for _, f, _ in items):
+            if company in with_external_ids:
                 items = [i for i in items if not self._known(state, company, i[1], i[2])]
                 if not items:
                     continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 
@@ -170,26 +171,27 @@ def diluted_past_bound(s: CompanyState, what: str, ceiling: int) -> Broken:
     )
 
 
-def within_bound(s: CompanyState, what: str, new: int) -> None:
+def within_bound(s: CompanyState, new: int, what: Callable[[], str]) -> None:
     """Issuing ``new`` shares keeps the company's total, and what fully diluted can reach,
-    within the bound."""
+    within the bound. ``what`` names the issuance in the message: made only when the bound
+    is passed (this runs for every issuance recorded)."""
     if s.outstanding + new > MAX_TOTAL:
-        raise past_bound(s, what, new)
+        raise past_bound(s, what(), new)
     if s.plans or s.warrants:
         ceiling = s.diluted_ceiling() + new
         if ceiling > MAX_TOTAL:
-            raise diluted_past_bound(s, what, ceiling)
+            raise diluted_past_bound(s, what(), ceiling)
 
 
 def _check_issued(s: CompanyState, f: SharesIssued) -> None:
     within_authorized(s, f.share_class, f.shares)
-    within_bound(s, f"issuing {f.shares:,} {f.share_class}", f.shares)
+    within_bound(s, f.shares, lambda: f"issuing {f.shares:,} {f.share_class}")
 
 
 def _check_invested(s: CompanyState, f: InvestmentMade) -> None:
     new = f.new_shares
     within_authorized(s, f.share_class, new)
-    within_bound(s, f"issuing {new:,} {f.share_class}", new)
+    within_bound(s, new, lambda: f"issuing {new:,} {f.share_class}")
     if f.post_money_valuation is None and f.pre_money_valuation is None:
         implied = post_money(f, s.outstanding + new)
         if implied > MAX_TOTAL:

@@ -510,7 +510,7 @@ def _check_converted(s: CompanyState, f: ConvertibleConverted) -> None:
     _priced_in_its_currency(c, f)
     new = f.new_shares
     within_authorized(s, f.share_class, new)
-    within_bound(s, f"issuing {new:,} {f.share_class}", new)
+    within_bound(s, new, lambda: f"issuing {new:,} {f.share_class}")
 
 
 def _converted(s: CompanyState, f: ConvertibleConverted) -> None:
@@ -551,7 +551,7 @@ def _check_shares_converted(s: CompanyState, f: SharesConverted) -> None:
             2, f"{f.shares:,} {f.from_class} at {f.ratio} convert to no {f.to_class} shares"
         )
     within_authorized(s, f.to_class, new)
-    within_bound(s, f"converting to {new:,} {f.to_class}", new - f.shares)
+    within_bound(s, new - f.shares, lambda: f"converting to {new:,} {f.to_class}")
 
 
 def _shares_converted(s: CompanyState, f: SharesConverted) -> None:

@@ -67,8 +67,12 @@ class Timeline:
         from the earliest date it changes. A correction may target only an event recorded
         before it (stored, or earlier in the batch); ``elsewhere`` names the company of an
         event id that is not this company's (for the error message only)."""
-        corrections = sorted((e for e in new if isinstance(e.fact, Correction)), key=seq_of)
-        facts = sorted((e for e in new if not isinstance(e.fact, Correction)), key=key_of)
+        corrections = [e for e in new if isinstance(e.fact, Correction)]
+        if corrections:
+            corrections.sort(key=seq_of)
+            facts = sorted((e for e in new if not isinstance(e.fact, Correction)), key=key_of)
+        else:  # the common case: one pass over the entries, not two
+            facts = sorted(new, key=key_of)
         completed: dict[int, Entry] = {}  # corrections by seq, as they are to be stored
         undone = self.undone
         # Every entry of the tail is new (in order, from the end state), or new ones are

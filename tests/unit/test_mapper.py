@@ -5,13 +5,17 @@ an older version upcast on read, a newer one refused."""
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
+import pickle
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import RFC_4122, UUID, SafeUUID, uuid4
 
 import pytest
 from pydantic import ValidationError
 
+from ledger.batch import event_ids
 from ledger.domain.events import FACT_ADAPTER, SCHEMA_VERSIONS, STORED, Fact
 from ledger.persistence.mapper import UPCASTERS, NewerEventError, decode_state, encode_state
 from tests import builders as b
@@ -209,3 +213,18 @@ def test_every_version_before_the_current_one_has_an_upcaster() -> None:
     ]
     assert missing == []
     assert set(UPCASTERS) <= {(k, v) for k, c in SCHEMA_VERSIONS.items() for v in range(1, c)}
+
+
+def test_event_ids_are_distinct_version_4_uuids_as_uuid4_makes_them() -> None:
+    ids = event_ids(2_000)
+    assert len(set(ids)) == len(ids)
+    for event_id in ids:
+        assert event_id.version == 4
+        assert event_id.variant == RFC_4122
+        assert event_id.is_safe is SafeUUID.unknown
+        assert UUID(str(event_id)) == event_id
+        assert pickle.loads(pickle.dumps(event_id)) == event_id
+    # 122 random bits: every bit outside the version and variant takes both values.
+    free = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+    assert functools.reduce(operator.or_, (i.int for i in ids)) & free == free
+    assert functools.reduce(operator.and_, (i.int for i in ids)) & free == 0
