@@ -71,7 +71,7 @@ class Item:
         except json.JSONDecodeError as e:
             raise InputError(f"{self.where}: malformed JSON at column {e.colno}: {e.msg}") from None
         except ValueError:
-            raise InputError(f"{self.where}: {_TOO_LONG}") from None
+            raise InputError(f"{self.where}: {TOO_LONG_NUMBER}") from None
 
     @property
     def data(self) -> Any:
@@ -85,7 +85,7 @@ _JSON = json.JSONDecoder(parse_float=Decimal)
 """Numbers with a fraction become exact Decimals; one decoder for every line."""
 
 _TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep"
-_TOO_LONG = f"a number of more than {sys.get_int_max_str_digits()} digits"
+TOO_LONG_NUMBER = f"a number of more than {sys.get_int_max_str_digits()} digits"
 """Python refuses to read a longer integer (a ValueError, the only one decoding raises)."""
 
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
@@ -129,7 +129,7 @@ def _json_document(name: str, text: str) -> Any:
             f"{name}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}"
         ) from None
     except ValueError:
-        raise InputError(f"{name}: {_TOO_LONG}") from None
+        raise InputError(f"{name}: {TOO_LONG_NUMBER}") from None
     if repeated:
         obj, key = repeated[0]
         items = document if isinstance(document, list) else []
@@ -221,7 +221,7 @@ def _yaml_document(name: str, text: str) -> Any:
     except yaml.YAMLError as e:
         raise InputError(f"{name}: malformed YAML: {e}") from None
     except ValueError as e:  # a constructor's: an integer too long, or "!!int abc"
-        problem = _TOO_LONG if "int_max_str_digits" in str(e) else f"malformed YAML: {e}"
+        problem = TOO_LONG_NUMBER if "int_max_str_digits" in str(e) else f"malformed YAML: {e}"
         raise InputError(f"{name}: {problem}") from None
     finally:
         if loader is not None:

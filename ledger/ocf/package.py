@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, cast
 
 from ..domain.errors import InputError
+from ..files import TOO_LONG_NUMBER
 
 MANIFEST = "Manifest.ocf.json"
 
@@ -216,7 +217,8 @@ def _unreadable(package: Path, name: str, error: Exception) -> InputError:
             f"{package}: {name}: malformed JSON at line {error.lineno} column {error.colno}: "
             f"{error.msg}"
         )
-    # an integer of more digits than Python converts
+    if "int_max_str_digits" in str(error):  # an integer of more digits than Python converts
+        return InputError(f"{package}: {name}: {TOO_LONG_NUMBER}")
     return InputError(f"{package}: {name}: unreadable JSON: {error}")
 
 
