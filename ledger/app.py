@@ -51,9 +51,9 @@ from .persistence import schema
 from .persistence.faults import read_failed, write_failed
 from .persistence.log import StreamRow, decode
 from .persistence.mapper import FactMapper
-from .persistence.recorders import LedgerSQLiteRecorder
+from .persistence.recorders import Append, LedgerSQLiteRecorder
 from .persistence.url import StoreConfig, resolve_url, store_config
-from .ports import ProjectionError, ReadModels, read_model_factory
+from .ports import InTransactionProjector, ProjectionError, ReadModels, read_model_factory
 from .reports import (
     Audit,
     AuditChange,
@@ -350,7 +350,11 @@ class Ledger(Application[str]):
         apply, ``ProjectionError.stuck``), the result says so in ``lagging``."""
         with gc_paused():
             result = self._record_batch(
-                events, actor=actor or default_actor(), dry_run=dry_run, progress=progress
+                events,
+                actor=actor or default_actor(),
+                dry_run=dry_run,
+                project=project,
+                progress=progress,
             )
         if project and not dry_run and result.recorded:
             lagging = self.project(until=max(e.position or 0 for e in result.recorded))
@@ -379,6 +383,7 @@ class Ledger(Application[str]):
         *,
         actor: str,
         dry_run: bool,
+        project: bool,
         progress: Callable[[int], None] | None,
     ) -> RecordResult:
         """One path for every batch. A batch of at most ``CHUNK`` events is checked whole on
@@ -396,7 +401,7 @@ class Ledger(Application[str]):
             result = self._record_checked(first, actor, dry_run)
         else:
             rest = chain([following], items)
-            result = self._record_streaming(first, rest, actor, dry_run, progress)
+            result = self._record_streaming(first, rest, actor, dry_run, project, progress)
         if progress is not None:
             progress(len(result.recorded) + len(result.skipped))
         return result
@@ -437,6 +442,7 @@ class Ledger(Application[str]):
         rest: Iterator[Item | Fact | dict[str, Any]],
         actor: str,
         dry_run: bool,
+        project: bool,
         progress: Callable[[int], None] | None,
     ) -> RecordResult:
         # What the result reports of each event, without its fact: memory for a million
@@ -472,6 +478,8 @@ class Ledger(Application[str]):
         written = False
         try:
             with self.store.append(bulk=True) as append:
+                projector = self._in_transaction(append) if project else None
+                position: int | None = None  # of the next event written
 
                 def under_lock(companies: list[str]) -> dict[str, tuple[Timeline, int]]:
                     # Companies new to the planner: nothing of theirs is written yet.
@@ -493,9 +501,15 @@ class Ledger(Application[str]):
                     for start in range(0, len(checked), WRITE_PIECE):
                         piece = checked[start : start + WRITE_PIECE]
                         append.write(rows_of(piece, actor), behind=True)
+                        if projector is not None and piece:
+                            position = position or append.first_position()
+                            projector.fold(piece, position)
+                            position += len(piece)
                     report(checked, len(facts))
                     planner.forget_history()
                 positions = append.positions()
+                if projector is not None:
+                    projector.finish()
                 written = True
         except IntegrityError:
             raise ConflictError(
@@ -514,6 +528,16 @@ class Ledger(Application[str]):
             [SkippedEvent(*s) for s in planner.skipped],
             False,
         )
+
+    def _in_transaction(self, append: Append) -> InTransactionProjector | None:
+        """The read models' projector for ``append``'s transaction, if they are installed,
+        stand where the log does, and the append can lend its connection (a long batch:
+        its writes are on a connection of their own)."""
+        read_models = self.read_models
+        raw = append.connection()
+        if read_models is None or raw is None:
+            return None
+        return read_models.in_transaction(raw, append.start, append.settle, append.behind)
 
     def _timelines(
         self,

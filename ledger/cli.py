@@ -1083,15 +1083,13 @@ def record(
                 stream(files, fmt),
                 actor=actor or default_actor(),
                 dry_run=dry_run,
-                project=False,
+                # The read models current on return: a long batch on SQLite writes them in its
+                # own transaction; otherwise they catch up after the commit.
+                project=not no_project,
                 progress=lambda done: feedback.advance(task, done),
             )
             feedback.done(task)
-            lagging = None
-            if not no_project and not dry_run and result.recorded:
-                catching_up = feedback.task("bringing the read models up to date", None, big=big)
-                lagging = ledger.project()
-                feedback.done(catching_up)
+            lagging = result.lagging
     finally:
         feedback.close()
     if output_format is RecordFormat.json:

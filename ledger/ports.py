@@ -9,17 +9,18 @@ answers every query by folding the events.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from functools import cache
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from .domain.errors import LedgerError
 from .reports import Board, CapTable, Grants, Holdings, Roster
 
 if TYPE_CHECKING:
     from .app import Ledger
+    from .domain.entry import Entry
 
 ENTRY_POINT_GROUP = "corpledger.read_models"
 
@@ -69,12 +70,39 @@ class ProjectionStatus(NamedTuple):
     stuck: StuckEvent | None = None
 
 
+class InTransactionProjector(Protocol):
+    """The read models of one append, written in its transaction (``projections.inline``)."""
+
+    def fold(self, entries: Sequence[Entry], first: int) -> None:
+        """Project ``entries``, just written at positions ``first``, ``first + 1``…; a
+        database error is raised (the append fails), the fold's stops the projecting."""
+        ...
+
+    def finish(self) -> int:
+        """Move the tracking positions to the last event projected; returns it."""
+        ...
+
+
 class ReadModels(Protocol):
     """The read models of one ledger (``projections.service.ReadModelService``).
 
     Positions are those of the global log. Every query reads the tables as of ``as_of``,
     known at position ``known_at`` (None: the end of the log), catching up first when the
     tables are behind it, and raises ``InputError`` for a company the log does not have."""
+
+    def in_transaction(
+        self,
+        raw: Any,
+        start: int,
+        settle: Callable[[], None],
+        behind: Callable[[Callable[[], None]], None],
+    ) -> InTransactionProjector | None:
+        """A projector writing the read models of the events an append writes, in the append's
+        transaction, through ``raw`` (its driver connection; ``start``: the position before
+        its first event; ``settle`` waits for its writes in flight, ``behind`` runs one after
+        them), if the read models stand at ``start``; else None (they catch up after the
+        commit)."""
+        ...
 
     def catch_up(self, until: int | None = None) -> int:
         """Project every event up to ``until`` (default: the end of the log), in batches, each

@@ -61,6 +61,10 @@ class Database:
     def begin(self, raw: Any) -> None:
         raise NotImplementedError
 
+    def driver_error(self, error: BaseException | None) -> bool:
+        """Whether ``error`` is the database driver's (as opposed to the fold's)."""
+        raise NotImplementedError
+
     def unavailable(self, error: Exception) -> bool:
         """Whether the driver's ``error`` says the database cannot be used now (unreachable,
         locked, timed out, out of resources), as opposed to refusing what it was sent."""
@@ -69,14 +73,25 @@ class Database:
     @contextmanager
     def savepoint(self, raw: Any) -> Iterator[None]:
         """What the block sends is undone if it raises; the transaction goes on."""
-        cur = raw.cursor()
-        cur.execute("SAVEPOINT projection_step")
+        self.savepoint_begin(raw)
         try:
             yield
         except BaseException:
-            cur.execute("ROLLBACK TO SAVEPOINT projection_step")
+            self.savepoint_undo(raw)
             raise
+        self.savepoint_end(raw)
+
+    def savepoint_begin(self, raw: Any) -> None:
+        raw.cursor().execute("SAVEPOINT projection_step")
+
+    def savepoint_undo(self, raw: Any) -> None:
+        """Undo what was sent since ``savepoint_begin``, and end the savepoint."""
+        cur = raw.cursor()
+        cur.execute("ROLLBACK TO SAVEPOINT projection_step")
         cur.execute("RELEASE SAVEPOINT projection_step")
+
+    def savepoint_end(self, raw: Any) -> None:
+        raw.cursor().execute("RELEASE SAVEPOINT projection_step")
 
     # --- conversions ---
 
@@ -196,6 +211,9 @@ class SQLiteDatabase(Database):
     kind = "sqlite"
     mark = "?"
 
+    def driver_error(self, error: BaseException | None) -> bool:
+        return isinstance(error, sqlite3.Error)
+
     def unavailable(self, error: Exception) -> bool:
         # "database is locked", "disk I/O error", …; a value too big is a DataError, and one
         # past 64 bits an OverflowError of the module.
@@ -279,6 +297,11 @@ class PostgresDatabase(Database):
 
     def together(self, raw: Any) -> AbstractContextManager[Any]:
         return cast(AbstractContextManager[Any], raw.pipeline())
+
+    def driver_error(self, error: BaseException | None) -> bool:
+        import psycopg  # loaded already: this database is PostgreSQL's
+
+        return isinstance(error, psycopg.Error)
 
     def unavailable(self, error: Exception) -> bool:
         import psycopg  # loaded already: this database is PostgreSQL's

@@ -40,6 +40,7 @@ from ledger.reports import Board, CapTable, Grants, Holdings, Roster
 from . import queries
 from .database import Database, database_for
 from .history import PROJECTIONS, SHAPES
+from .inline import InTransaction
 from .writer import Buffer, Writer
 
 if TYPE_CHECKING:
@@ -72,6 +73,16 @@ class ReadModelService:
         self.pipelined = self.db.kind == "postgres"
 
     # --- projecting ---
+
+    def in_transaction(
+        self,
+        raw: Any,
+        start: int,
+        settle: Callable[[], None],
+        behind: Callable[[Callable[[], None]], None],
+    ) -> InTransaction | None:
+        projector = InTransaction(self.db, raw, start, settle, behind)
+        return projector if projector.projecting else None
 
     def catch_up(
         self,

@@ -33,7 +33,7 @@ from __future__ import annotations
 import bisect
 import json
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -152,6 +152,10 @@ class Writer:
         self._latest: Book | None = None  # the last book used (the most recent in LRU order)
         self._changed_by: dict[str, tuple[tuple[int, Shape], ...]] = {}
         """Per event type, the shapes (with their index) it can change."""
+        self.before_reading: Callable[[], None] = _nothing
+        """Called before the writer reads the log or the tables, and before it sends its rows
+        to read them back: a writer sharing its connection with other writes waits for
+        them there."""
 
     def forget(self) -> None:
         """Drop every cache (after a failed transaction, or another worker's progress)."""
@@ -164,7 +168,7 @@ class Writer:
 
     def apply(self, raw: Any, log: Sequence[Any]) -> None:
         """Project ``log`` rows (position, company, version, state) in order, then flush."""
-        step = self._step_naming
+        step = self.step_naming
         for position, company, version, state in log:
             step(raw, position, company, _entry(position, company, version, state))
         self.flush(raw)
@@ -182,7 +186,7 @@ class Writer:
             try:
                 with self.db.savepoint(raw):
                     entry = _entry(position, company, version, state)
-                    self._step_naming(raw, position, company, entry)
+                    self.step_naming(raw, position, company, entry)
                     self.flush(raw)
             except Exception as e:
                 self.forget()
@@ -212,7 +216,7 @@ class Writer:
             entry = _entry(position, company, version, state)
             if self.needs_tables(company, entry):
                 break
-            self._step_naming(None, int(position), company, entry)
+            self.step_naming(None, int(position), company, entry)
             done = int(position)
         buffer, self.buffer = self.buffer, Buffer()
         return buffer, done
@@ -226,7 +230,7 @@ class Writer:
             return True
         return book.last_date is not None and entry.fact.effective_date < book.last_date
 
-    def _step_naming(self, raw: Any, position: int, company: str, entry: Entry) -> None:
+    def step_naming(self, raw: Any, position: int, company: str, entry: Entry) -> None:
         try:
             self.step(raw, position, company, entry)
         except Exception as e:
@@ -336,7 +340,7 @@ class Writer:
             tail.pop(key, None)
 
     def _back_dated(self, raw: Any, book: Book, position: int, entry: Entry) -> None:
-        self.flush(raw)  # the believed rows are read from the tables below
+        self._to_read(raw)  # the believed rows are read from the tables below
         kept = book.entries is not None
         entries = book.entries if book.entries is not None else self._load(raw, book, entry.seq)
         keys = [e.key for e in entries]
@@ -344,7 +348,7 @@ class Writer:
         self._rewrite(raw, book, position, entries, entry.fact.effective_date, 1 if kept else None)
 
     def _corrected(self, raw: Any, book: Book, position: int, entry: Entry) -> None:
-        self.flush(raw)
+        self._to_read(raw)
         kept = book.entries is not None
         entries = book.entries if book.entries is not None else self._load(raw, book, entry.seq)
         count = len(entries)
@@ -435,7 +439,7 @@ class Writer:
 
     def _load(self, raw: Any, book: Book, seq: int) -> list[Entry]:
         """The company's events in force before its event ``seq``, in timeline order."""
-        self.flush(raw)
+        self._to_read(raw)
         entries = []
         for _, _, version, state in self.db.log(raw).company_log(book.company, before_version=seq):
             event_id, _, fact = decode_state(bytes(state))
@@ -471,10 +475,19 @@ class Writer:
         for row in opened:
             self.buffer.open(shape, company, row, position)
 
+    def _to_read(self, raw: Any) -> None:
+        """Before reading the log or the tables: what it reads must hold every row so far."""
+        self.before_reading()
+        self.flush(raw)
+
+    def take(self) -> Buffer:
+        """The buffered rows, to be written (``write``) by the caller; the buffer empties."""
+        buffer, self.buffer = self.buffer, Buffer()
+        return buffer
+
     def flush(self, raw: Any) -> None:
         """Send the buffered rows (``write``)."""
-        buffer, self.buffer = self.buffer, Buffer()
-        self.write(raw, buffer)
+        self.write(raw, self.take())
 
     def write(self, raw: Any, buffer: Buffer) -> None:
         """Send rows: closes first (a row re-opened with the same valid_from must not meet
@@ -500,6 +513,10 @@ class Writer:
 _new_row = partial(tuple.__new__, Row)
 """``Row(key, value, valid_from, valid_to)`` from a tuple of those, without the Python-level
 ``__new__`` of a named tuple (the in-order step builds two rows per event)."""
+
+
+def _nothing() -> None:
+    pass
 
 
 def _by_start(row: Row) -> date:

@@ -78,6 +78,13 @@ def write_failed(error: BaseException, *, committing: bool) -> StoreError:
     return StoreError(f"{found}; nothing of this batch was stored")
 
 
+def read_models_write_failed(error: BaseException) -> StoreError:
+    """The ``StoreError`` of a batch whose read models, written in its transaction, could not
+    be: the batch fails with them."""
+    found = fault(error) or f"cannot write the read models: {error}"
+    return StoreError(f"{found}; nothing of this batch was stored")
+
+
 def read_failed(error: BaseException) -> StoreError:
     found = fault(error)
     return StoreError(f"cannot read the event store: {found or error}")

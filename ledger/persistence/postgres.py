@@ -15,6 +15,7 @@ from typing import Any
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from .chain import CHAIN_BYTES, GENESIS, Row
@@ -47,6 +48,20 @@ def copy_binary(rows: Iterable[Row]) -> bytes:
         extend((_COPY_CHAIN, chain))
     parts.append(_COPY_TRAILER)
     return b"".join(parts)
+
+
+class TupleRows:
+    """An append's connection as others' statements expect one: its cursors give tuples
+    (the library's connections give dicts)."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    def cursor(self, *args: Any, **kwargs: Any) -> Any:
+        return self.connection.cursor(*args, row_factory=tuple_row, **kwargs)
+
+    def pipeline(self) -> Any:
+        return self.connection.pipeline()
 
 
 class PostgresAppend(Append):
@@ -87,6 +102,16 @@ class PostgresAppend(Append):
     def select_unwritten_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
         # On a connection of the pool: this one may be busy copying.
         return self.recorder.log.streams(after)
+
+    def connection(self) -> Any:
+        return TupleRows(self.cursor.connection)
+
+    def first_position(self) -> int:
+        self.settle()
+        if self.returned:
+            return self.returned[0]
+        self.cursor.execute(self.recorder.written_span_statement, (self.start,))
+        return int(self.cursor.fetchone()["first"])
 
     def positions(self) -> Sequence[int]:
         self.settle()

@@ -100,10 +100,19 @@ class Append:
             self.settle()
             send()
             return
+        self.behind(send)
+
+    def behind(self, write: Callable[[], None]) -> None:
+        """Run ``write`` (statements of others in this transaction: ``connection``) after the
+        writes in flight, in order: on the writing thread where writes go behind, else now.
+        Its error, if any, is raised as theirs are."""
+        if not self.writes_behind:
+            write()
+            return
         self.settle(keep=IN_FLIGHT - 1)
         if self._writer is None:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="corpledger-append")
-        self._pending.append(self._writer.submit(send))
+        self._pending.append(self._writer.submit(write))
 
     def settle(self, keep: int = 0) -> None:
         """Wait for the writes in flight, all but the last ``keep``; raise the first error."""
@@ -140,6 +149,16 @@ class Append:
     def positions(self) -> Sequence[int]:
         """The positions of every row written, in order (call once, after the last write)."""
         raise NotImplementedError
+
+    def connection(self) -> Any:
+        """The driver connection of this transaction, for statements of others to run in it
+        (the read models' ``projections.inline``): a ``sqlite3``-like or ``psycopg``
+        connection; None where there is none to lend."""
+        return None
+
+    def first_position(self) -> int:
+        """The position of the first row written (call after the first write)."""
+        return self.start + 1
 
 
 @contextmanager
@@ -184,6 +203,10 @@ class SQLiteAppend(Append):
 
     def _sender(self, rows: list[Row]) -> Callable[[], None]:
         return partial(self.cursor.executemany, self.recorder.insert_events_statement, rows)
+
+    def connection(self) -> Any:
+        # Only a writer process's: in this process, the library's connection wrapper.
+        return self.cursor.connection() if self.elsewhere else None
 
     def select_streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
         self.settle()

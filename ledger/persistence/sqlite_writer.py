@@ -15,6 +15,10 @@ raised before anything can commit) and whose other calls wait for their answer. 
 process side is ``serve``, run as a script with only the standard library (no ``ledger``
 import: it starts in about 20 ms).
 
+The ledger may also write the read models in the same transaction (``projections.inline``):
+through ``connection()``, a stand-in for a ``sqlite3`` connection whose statements go to
+this process in order behind the rows, answered only when the ledger reads a result.
+
 Frames, both ways: a 4-byte big-endian length, then a ``marshal``'d tuple. Requests are
 ``(op, sql, params)``; each gets one answer, in order: ``("ok", rows)`` or
 ``(error_class_name, message)``; after an error, every request but ``ROLLBACK`` gets that
@@ -30,6 +34,7 @@ import contextlib
 import importlib.util
 import marshal
 import os
+import pickle
 import queue
 import signal
 import sqlite3
@@ -37,6 +42,9 @@ import struct
 import subprocess
 import sys
 import threading
+from collections import deque
+from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import IO, Any, NoReturn
 
 _LENGTH = struct.Struct(">I")
@@ -44,6 +52,9 @@ _LENGTH = struct.Struct(">I")
 CHAIN_MODULE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chain.py")
 """The file of the ``chained_rows`` the process chains with: ``ledger.persistence.chain``
 (``bench.chain`` swaps in one without SHA-256 to measure what the chain costs)."""
+
+READ_MODELS = "read models "
+"""The prefix of an error answer to a statement of the read models (``WriterConnection``)."""
 
 IN_FLIGHT = 8
 """Writes of a long batch handed over and not yet done, at most (here: ``append`` calls
@@ -85,7 +96,9 @@ class SQLiteWriter:
         assert self._process.stdout is not None
         self._requests: IO[bytes] = self._process.stdin
         self._answers: IO[bytes] = self._process.stdout
-        self._unanswered = 0  # requests sent and not awaited, their answers not read yet
+        # Per request sent and not answered yet, in order: where its answer goes (None: only
+        # its error matters).
+        self._unanswered: deque[list[Any] | None] = deque()
         self._rows: list[Any] = []
         # Requests are written by a thread of their own: writing a chunk's rows blocks until
         # the process has read them, and the caller has the next chunk to check meanwhile.
@@ -113,15 +126,35 @@ class SQLiteWriter:
             self._gone()
         kind, value = answer
         if kind != "ok":
-            error = getattr(sqlite3, kind, sqlite3.Error)
-            raise error(value)
+            error = getattr(sqlite3, kind.removeprefix(READ_MODELS), sqlite3.Error)(value)
+            if kind.startswith(READ_MODELS):  # not the events': told apart from their conflicts
+                from .faults import read_models_write_failed  # the ledger's side only
+
+                raise read_models_write_failed(error)
+            raise error
         return value  # type: ignore[no-any-return]
 
     def _settle(self, keep: int = 0) -> None:
         """Read the answers of the requests in flight, all but ``keep``."""
-        while self._unanswered > keep:
-            self._unanswered -= 1
-            self._answer()
+        while len(self._unanswered) > keep:
+            holder = self._unanswered.popleft()
+            answer = self._answer()
+            if holder is not None:
+                holder.append(answer)
+
+    def _sent(self, op: str, sql: str, params: Any) -> list[Any]:
+        """Send a request without waiting; its answer lands in the list returned (once the
+        answers before it are read: ``_until``)."""
+        holder: list[Any] = []
+        self._request(op, sql, params)
+        self._unanswered.append(holder)
+        return holder
+
+    def _until(self, holder: list[Any]) -> Any:
+        """The answer of a request ``_sent``, reading the answers before it."""
+        while not holder:
+            self._settle(keep=len(self._unanswered) - 1)
+        return holder[0]
 
     def _gone(self) -> NoReturn:
         try:
@@ -139,7 +172,7 @@ class SQLiteWriter:
     def chain_from(self, previous: bytes) -> None:
         """The chain value ``append`` chains the first row it inserts onto."""
         self._request("chain", "", previous)
-        self._unanswered += 1
+        self._unanswered.append(None)
 
     def append(self, sql: str, rows: list[Any]) -> None:
         """``executemany`` of ``rows`` (without their chain values), each chained onto the
@@ -148,7 +181,11 @@ class SQLiteWriter:
         to be written (and the memory they hold) to a few pieces' worth."""
         self._settle(keep=IN_FLIGHT - 1)
         self._request("append", sql, rows)
-        self._unanswered += 1
+        self._unanswered.append(None)
+
+    def connection(self) -> WriterConnection:
+        """A stand-in for a ``sqlite3`` connection in this transaction (``WriterConnection``)."""
+        return WriterConnection(self)
 
     def fetchone(self) -> Any:
         return self._rows.pop(0) if self._rows else None
@@ -185,6 +222,69 @@ class SQLiteWriter:
         self._answers.close()
 
 
+class WriterConnection:
+    """What ``projections`` uses of a ``sqlite3`` connection, run by the writer process in
+    its transaction: ``execute``, ``executemany`` and ``cursor``. A statement is sent at
+    once, behind every row and statement before it, and waited for only when its result is
+    read (``fetchone``, ``fetchall``, ``rowcount``); an error of one not read is raised by
+    the next that is, or by the commit. Dates are stored as ISO text, as the ledger's
+    ``sqlite3`` adapter stores them."""
+
+    def __init__(self, writer: SQLiteWriter) -> None:
+        self.writer = writer
+
+    def cursor(self) -> WriterCursor:
+        return WriterCursor(self.writer)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> WriterCursor:
+        return self.cursor().execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> WriterCursor:
+        return self.cursor().executemany(sql, rows)
+
+
+class WriterCursor:
+    def __init__(self, writer: SQLiteWriter) -> None:
+        self.writer = writer
+        self._holder: list[Any] = [[]]
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> WriterCursor:
+        self._holder = self.writer._sent("execute", sql, [_sendable(v) for v in params])
+        return self
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> WriterCursor:
+        # Pickled: marshal has no dates, and pickle sends them as fast as the rest.
+        self._holder = self.writer._sent("many", sql, pickle.dumps(list(rows), protocol=5))
+        return self
+
+    def _result(self) -> Any:
+        return self.writer._until(self._holder)
+
+    def fetchall(self) -> list[Any]:
+        rows, self._holder = self._result(), [[]]
+        return rows  # type: ignore[no-any-return]
+
+    def fetchone(self) -> Any:
+        rows = self._result()
+        return rows.pop(0) if rows else None
+
+    def fetchmany(self, size: int) -> list[Any]:
+        rows = self._result()
+        page, rows[:] = rows[:size], rows[size:]
+        return page  # type: ignore[no-any-return]
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._result()[0])
+
+    def close(self) -> None:
+        pass
+
+
+def _sendable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
 def serve(database: str, timeout: float, chain_module: str) -> None:
     """The process side: run requests from stdin on one connection until stdin ends."""
     # Ctrl-C in a terminal reaches the whole process group: the ledger decides what to do.
@@ -192,6 +292,7 @@ def serve(database: str, timeout: float, chain_module: str) -> None:
     requests, answers = sys.stdin.buffer, sys.stdout.buffer
     # As eventsourcing connects: autocommit (transactions are explicit), the lock timeout.
     connection = sqlite3.connect(database, uri=True, isolation_level=None, timeout=timeout)
+    sqlite3.register_adapter(date, date.isoformat)  # as the ledger stores dates: ISO text
     cursor = connection.cursor()
     chained_rows = _load(chain_module).chained_rows
     previous = b""
@@ -214,11 +315,14 @@ def serve(database: str, timeout: float, chain_module: str) -> None:
                     chained = list(chained_rows(previous, params))
                     cursor.executemany(sql, chained)
                     previous = chained[-1][4]
+                elif op == "many":  # from the ledger's process only: its own pickle
+                    rows = [cursor.executemany(sql, pickle.loads(params)).rowcount]
                 else:
                     rows = [tuple(row) for row in cursor.execute(sql, params).fetchall()]
                 answer: tuple[Any, ...] = ("ok", rows)
-            except sqlite3.Error as e:
-                answer = failed = (type(e).__name__, str(e))
+            except (sqlite3.Error, OverflowError) as e:  # a value past 64 bits: OverflowError
+                kind = type(e).__name__
+                answer = failed = (READ_MODELS + kind if op == "many" else kind, str(e))
             _send(answers, answer)
     except BrokenPipeError:
         pass  # the ledger is gone

@@ -1,0 +1,127 @@
+"""The read models of a long batch, written in the batch's own transaction.
+
+``record`` of a long batch folds each piece of events into history rows right after handing
+the piece to the store, from the facts it has just checked (nothing read back or decoded),
+and the rows go into the append's transaction: on PostgreSQL through the append's
+connection, on SQLite through the writer process that holds it
+(``ledger.persistence.sqlite_writer.WriterConnection``), behind the piece's events. The rows
+and the tracking positions commit with the events, or nothing does, and ``record`` returns
+with the read models current without a catch-up of its own.
+
+It starts only where the read models stand at the start of the batch (their tracking rows,
+locked on PostgreSQL until the commit; SQLite's write lock is the append's): if they are
+behind the log, nothing is done here and the ledger catches up after the commit, as for any
+batch. A piece is folded in memory, then its rows sent; a piece whose fold must read the
+tables (a back-dated event, a correction, a company first met in this process) sends what
+it has first, inside a savepoint. The fold failing on an event (an event the projections
+cannot apply) undoes its piece and stops here: the events still commit with the tracking
+positions before that piece, and the catch-up after the commit names the event, as it
+always does. A database error is the batch's: it fails, and nothing is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
+
+from ledger.domain.entry import Entry
+from ledger.domain.errors import StoreError
+from ledger.persistence.faults import read_models_write_failed
+from ledger.ports import ProjectionError
+
+from .database import Database
+from .history import PROJECTIONS
+from .writer import Writer
+
+
+class InTransaction:
+    """Writes the read models of the events of one append, in its transaction, through
+    ``raw`` (its driver connection). ``start``: the position before the batch's first;
+    ``settle``: waits for the append's writes in flight; ``behind``: runs a write after
+    them, in order (PostgreSQL: on the append's writing thread, while the next piece is
+    checked and folded)."""
+
+    def __init__(
+        self,
+        db: Database,
+        raw: Any,
+        start: int,
+        settle: Callable[[], None],
+        behind: Callable[[Callable[[], None]], None],
+    ) -> None:
+        self.db = db
+        self.raw = raw
+        self.settle = settle
+        self.behind = behind
+        self.writer = Writer(db)
+        self.writer.before_reading = self._guard
+        self.guarded = False  # whether this piece has a savepoint (it sent statements)
+        self.start = self.reached = start
+        tracking = db.tracking(raw)
+        names = {name for name, _, _ in tracking}
+        self.projecting = names >= set(PROJECTIONS) and all(p == start for _, p, _ in tracking)
+
+    def _guard(self) -> None:
+        """Before the fold of a piece first reads or writes: the append's writes done (the
+        fold reads what they wrote), then a savepoint (what the piece writes from here on
+        can be undone). A piece of events in date order never gets here."""
+        if not self.guarded:
+            self.settle()
+            self._write(partial(self.db.savepoint_begin, self.raw))
+            self.guarded = True
+
+    def fold(self, entries: Sequence[Entry], first: int) -> None:
+        """Project ``entries``, the events just written at positions ``first``, ``first + 1``…:
+        folded in memory, their rows then written behind the append's writes."""
+        if not self.projecting or not entries:
+            return
+        if first != self.reached + 1:  # not what the read models stand just before
+            self.projecting = False
+            return
+        writer, raw = self.writer, self.raw
+        step = writer.step_naming
+        try:
+            for position, entry in enumerate(entries, first):
+                step(raw, position, entry.fact.company, entry)
+        except Exception as e:
+            writer.forget()
+            # The fold's own failure comes named (``ProjectionError``, its cause the fold's);
+            # what it met reading the tables, or waiting for the append's writes, is the
+            # database's, and the batch fails with it as the append would.
+            cause = e.__cause__ if isinstance(e, ProjectionError) and e.__cause__ else e
+            if cause is e and not isinstance(e, ProjectionError):
+                raise
+            if self.db.driver_error(cause) or isinstance(cause, StoreError):
+                raise cause from None
+            if self.guarded:
+                self._write(partial(self.db.savepoint_undo, raw))
+                self.guarded = False
+            self.projecting = False  # the catch-up after the commit names the event
+            return
+        buffer = writer.take()
+        if self.guarded:
+            self._write(partial(writer.write, raw, buffer))
+            self._write(partial(self.db.savepoint_end, raw))
+            self.guarded = False
+        elif buffer:
+            self.behind(partial(self._write, partial(writer.write, raw, buffer)))
+        self.reached = first + len(entries) - 1
+
+    def _write(self, write: Callable[[], None]) -> None:
+        """Run ``write``; a database error there fails the batch, in words of the read models
+        (a refused row is no conflict between writers of events)."""
+        try:
+            write()
+        except Exception as e:
+            if self.db.driver_error(e):
+                raise read_models_write_failed(e) from e
+            raise
+
+    def finish(self) -> int:
+        """Move the tracking positions to the last event projected (before the commit, after
+        the append's writes); returns it (``start``: none was)."""
+        self.settle()
+        if self.reached > self.start:
+            self._write(partial(self.db.set_tracking, self.raw, PROJECTIONS, self.reached, False))
+        return self.reached

@@ -1,0 +1,156 @@
+"""The read models of a long batch written in the batch's own transaction (``projections.inline``),
+on SQLite (through the writer process) and PostgreSQL (through the append's connection).
+Chunks and pieces are made tiny so that every batch crosses many, with back-dated events
+among them (the fold then reads the tables inside the transaction). What the transaction
+writes is what a rebuild writes, row for row; the read models are current at the commit,
+before any catch-up; where they stood behind the log, or the fold fails on an event, the
+catch-up after the commit does the rest; a database error there fails the whole batch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from ledger import Ledger, StoreError
+from ledger.domain.entry import Entry
+from ledger.ports import ReadModels
+from projections.service import ReadModelService
+from projections.writer import Writer
+from tests import builders as b
+from tests.contract.test_bulk import random_batch
+from tests.contract.test_read_models import tables
+
+
+@pytest.fixture(autouse=True)
+def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks of 7 events (a batch of 8 or more streams), written 3 at a time."""
+    monkeypatch.setattr("ledger.app.CHUNK", 7)
+    monkeypatch.setattr("ledger.app.WRITE_PIECE", 3)
+
+
+@pytest.fixture
+def found_at_catch_up(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, int]]]:
+    """(tracked position, end of the log) as each catch-up after a record found them."""
+    found: list[tuple[int, int]] = []
+    catch_up = ReadModelService.catch_up
+
+    def spying(self: ReadModelService, *args: Any, **kwargs: Any) -> int:
+        found.append((self.tracked(), self.ledger.known_position()))
+        return catch_up(self, *args, **kwargs)
+
+    monkeypatch.setattr(ReadModelService, "catch_up", spying)
+    yield found
+
+
+def models(ledger: Ledger) -> ReadModels:
+    found = ledger.read_models
+    assert found is not None
+    return found
+
+
+def rebuilt(ledger: Ledger) -> dict[str, list[tuple[Any, ...]]]:
+    models(ledger).rebuild()
+    return tables(ledger)
+
+
+@pytest.mark.parametrize("before", [0, 1], ids=["new ledger", "after a batch"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_read_models_commit_with_the_batch_and_equal_a_rebuild(
+    durable_url: str, found_at_catch_up: list[tuple[int, int]], before: int, seed: int
+) -> None:
+    with Ledger.open(durable_url) as ledger:
+        if before:
+            ledger.record(b.founded("older", "2001-01-01", {"ana": 10}))
+        found_at_catch_up.clear()
+        result = ledger.record(random_batch(seed))
+        assert result.lagging is None
+        last = ledger.known_position()
+        assert [e.position for e in result.recorded][-1] == last
+        assert found_at_catch_up == [(last, last)]  # current before any catch-up
+        written = tables(ledger)
+        assert written == rebuilt(ledger)
+        assert "read models match the fold" in models(ledger).verify()
+
+
+def test_read_models_behind_the_log_catch_up_after_the_commit(
+    durable_url: str, found_at_catch_up: list[tuple[int, int]]
+) -> None:
+    with Ledger.open(durable_url) as ledger:
+        ledger.record(b.founded("older", "2001-01-01", {"ana": 10}), project=False)
+        ledger.record(random_batch(4))
+        last = ledger.known_position()
+        assert found_at_catch_up == [(0, last)]  # nothing written in the transaction
+        assert models(ledger).tracked() == last
+        assert tables(ledger) == rebuilt(ledger)
+
+
+def test_an_event_the_fold_cannot_apply_stops_it_and_the_batch_is_stored(
+    durable_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The projections' fold refusing the event at position 17 (as for an event stored past
+    today's rules): its piece is undone, the events all commit, the read models stand before
+    that piece, and the catch-up after the commit names the event."""
+    step = Writer.step
+
+    def refusing(self: Writer, raw: Any, position: int, company: str, entry: Entry) -> None:
+        if position == 17:
+            raise ValueError("refused")
+        step(self, raw, position, company, entry)
+
+    with Ledger.open(durable_url) as ledger:
+        monkeypatch.setattr(Writer, "step", refusing)
+        result = ledger.record(random_batch(5))
+        assert ledger.known_position() == len(random_batch(5))
+        assert result.lagging is not None
+        assert result.lagging.stuck is not None
+        assert result.lagging.stuck.position == 17
+        assert models(ledger).tracked() == 16  # the catch-up committed up to the event
+        monkeypatch.setattr(Writer, "step", step)
+        assert models(ledger).catch_up() == ledger.known_position()
+        assert tables(ledger) == rebuilt(ledger)
+
+
+REFUSE = {
+    "sqlite": [
+        "CREATE TRIGGER refuse BEFORE INSERT ON cap_table_history WHEN NEW.party = 'h7' "
+        "BEGIN SELECT RAISE(ABORT, 'no room for h7'); END"
+    ],
+    "postgres": [
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.party = 'h7' THEN RAISE EXCEPTION 'no room for h7'; END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER refuse BEFORE INSERT ON cap_table_history FOR EACH ROW "
+        "EXECUTE FUNCTION refuse()",
+    ],
+}
+
+
+def run_sql(ledger: Ledger, statements: list[str]) -> None:
+    with ledger.engine.begin() as conn:
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+
+
+def test_a_database_error_writing_the_read_models_fails_the_batch(durable_url: str) -> None:
+    """The table refuses a row of the batch's read models (a trigger here, a full disk in
+    life): the batch fails, and nothing of it is stored."""
+    with Ledger.open(durable_url) as ledger:
+        ledger.record(b.founded("older", "2001-01-01", {"ana": 10}))
+        run_sql(ledger, REFUSE[ledger.config.kind])
+        before, rows = ledger.known_position(), tables(ledger)
+        with pytest.raises(StoreError, match="no room for h7"):
+            ledger.record(random_batch(6))
+        assert ledger.known_position() == before
+        assert tables(ledger) == rows
+        assert models(ledger).tracked() == before
+
+
+def test_a_short_batch_is_projected_after_its_commit(
+    durable_url: str, found_at_catch_up: list[tuple[int, int]]
+) -> None:
+    """A batch of one chunk is written in this process: its read models catch up after."""
+    with Ledger.open(durable_url) as ledger:
+        ledger.record(b.founded("acme", "2001-01-01", {"ana": 10}))
+        assert found_at_catch_up == [(0, 3)]
+
