@@ -38,15 +38,6 @@ import typer
 from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 from typer.core import TyperArgument, TyperOption
 from typer.main import get_command
@@ -58,6 +49,8 @@ from .http.cache import DEFAULT_MB as DEFAULT_CACHE_MB
 # exporters) is imported inside the functions that use it, so that ``--help``, ``--version``
 # and usage mistakes answer without loading it (tests/http/test_serve.py checks).
 if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
     from .app import Ledger, RecordResult
     from .feed import Waiter
     from .files import Item
@@ -855,6 +848,15 @@ class Feedback:
 
     def _display(self) -> Progress:
         if self._progress is None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
             self._progress = Progress(
                 SpinnerColumn(),
                 TextColumn("{task.description}"),
