@@ -29,8 +29,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from importlib import metadata, resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO
 
@@ -49,6 +47,8 @@ from .http.cache import DEFAULT_MB as DEFAULT_CACHE_MB
 # exporters) is imported inside the functions that use it, so that ``--help``, ``--version``
 # and usage mistakes answer without loading it (tests/http/test_serve.py checks).
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     from rich.progress import Progress, TaskID
 
     from .app import Ledger, RecordResult
@@ -223,6 +223,8 @@ app = typer.Typer(
 
 def _print_version(value: bool) -> None:
     if value:
+        from importlib import metadata  # here: --help starts without it
+
         say(f"corpledger {metadata.version('corpledger')}")
         raise typer.Exit()
 
@@ -2082,6 +2084,8 @@ def schema_command() -> None:
 
 def demo_events() -> Traversable:
     """The Scale AI story, shipped as package data."""
+    from importlib import resources
+
     return resources.files("ledger") / "demo" / "scale-ai.yaml"
 
 
@@ -2151,6 +2155,8 @@ def demo(
     if url is None:
         url = f"sqlite:///{fresh_demo_file()}"
     console = stdout_console()
+    from importlib import resources
+
     with resources.as_file(story) as path, open_ledger(url, create=True) as ledger:
         console.print(
             f"[bold]corpledger demo[/]: the Scale AI story ({escape(path.name)}) "
