@@ -16,9 +16,10 @@ import getpass
 import os
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ContextDecorator
+from contextlib import ContextDecorator, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from datetime import time as clock
@@ -28,7 +29,6 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Mapper, PersistenceError
-from sqlalchemy.engine import Engine
 
 from .batch import CHUNK, Planner, Skipped, rows_of, validate_all
 from .domain.corrections import in_force
@@ -52,6 +52,7 @@ from .persistence.faults import read_failed, write_failed
 from .persistence.log import StreamRow, decode
 from .persistence.mapper import FactMapper
 from .persistence.recorders import Append, LedgerSQLiteRecorder
+from .persistence.sqlite_files import Connections
 from .persistence.url import StoreConfig, resolve_url, store_config
 from .ports import InTransactionProjector, ProjectionError, ReadModels, read_model_factory
 from .reports import (
@@ -81,6 +82,8 @@ from .reports import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from .persistence.postgres import LedgerPostgresRecorder
 
 MAX_ATTEMPTS = 8
@@ -222,9 +225,11 @@ class Ledger(Application[str]):
 
     name = "corpledger"
 
-    def __init__(self, config: StoreConfig, engine: Engine) -> None:
+    def __init__(self, config: StoreConfig, engine: Engine | None = None) -> None:
         self.config = config
-        self.engine = engine
+        self._engine = engine
+        self._engine_lock = threading.Lock()
+        self._reads = Connections(config.file) if config.file is not None else None
         self._streams: dict[str, Stream] = {}
         self._read_models: ReadModels | None = None
         self._read_models_found = False
@@ -250,6 +255,8 @@ class Ledger(Application[str]):
         config = store_config(resolve_url(url))
         if not create:
             schema.require_ledger(config)
+        if schema.at_head(config):
+            return cls(config)  # nothing to migrate: no engine until something needs one
         engine = schema.engine_for(config)
         try:
             schema.upgrade(engine)
@@ -257,6 +264,27 @@ class Ledger(Application[str]):
         except BaseException:
             engine.dispose()
             raise
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine of the ledger's database, made on first use: a query on a
+        SQLite file at HEAD needs none (``persistence.sqlite_files``)."""
+        with self._engine_lock:
+            if self._engine is None:
+                self._engine = schema.engine_for(self.config)
+            return self._engine
+
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        """A driver connection (sqlite3 or psycopg) for reading; what is left of its
+        transaction is rolled back after the block. A SQLite file's comes from a pool of
+        the sqlite3 driver's own (no SQLAlchemy loaded); any other, from the engine."""
+        if self._reads is not None:
+            with self._reads.connection() as raw:
+                yield raw
+        else:
+            with self.engine.connect() as conn:
+                yield conn.connection.dbapi_connection
 
     def construct_recorder(self) -> LedgerSQLiteRecorder | LedgerPostgresRecorder:
         # The same table name, stored_events, on both engines (the migrations own it).
@@ -278,7 +306,10 @@ class Ledger(Application[str]):
 
     def close(self) -> None:
         super().close()
-        self.engine.dispose()
+        if self._engine is not None:
+            self._engine.dispose()
+        if self._reads is not None:
+            self._reads.close()
 
     @property
     def read_models(self) -> ReadModels | None:

@@ -29,25 +29,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from importlib import metadata, resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO
 
 import typer
-from rich import box
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 from typer.core import TyperArgument, TyperOption
 from typer.main import get_command
 
@@ -56,8 +41,15 @@ from .http.cache import DEFAULT_MB as DEFAULT_CACHE_MB
 
 # The rest of the ledger (SQLAlchemy, psycopg, eventsourcing, the pydantic models, the
 # exporters) is imported inside the functions that use it, so that ``--help``, ``--version``
-# and usage mistakes answer without loading it (tests/http/test_serve.py checks).
+# and usage mistakes answer without loading it, and Rich by the output that needs it: a
+# JSON or CSV answer starts without it (tests/http/test_serve.py checks).
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+    from rich.table import Table
+
     from .app import Ledger, RecordResult
     from .feed import Waiter
     from .files import Item
@@ -230,6 +222,8 @@ app = typer.Typer(
 
 def _print_version(value: bool) -> None:
     if value:
+        from importlib import metadata  # here: --help starts without it
+
         say(f"corpledger {metadata.version('corpledger')}")
         raise typer.Exit()
 
@@ -274,14 +268,22 @@ def open_ledger(db: str | None, *, create: bool = False) -> Iterator[Ledger]:
 # --- output --------------------------------------------------------------------------------
 
 
-class StdoutConsole(Console):
-    def on_broken_pipe(self) -> None:
-        # Rich would exit 1 here; ``run`` handles a closed pipe the same for every output.
-        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
-
-
 def stdout_console() -> Console:
+    from rich.console import Console
+
+    class StdoutConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich would exit 1 here; ``run`` handles a closed pipe the same for every output.
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
     return StdoutConsole(highlight=False, soft_wrap=False)
+
+
+def escape(text: str) -> str:
+    """``text`` with Rich's markup escaped (``rich.markup.escape``)."""
+    from rich.markup import escape as escape_markup
+
+    return escape_markup(text)
 
 
 def say(line: str = "") -> None:
@@ -338,6 +340,9 @@ def role_text(role: str) -> str:
 
 
 def new_table() -> Table:
+    from rich import box
+    from rich.table import Table
+
     return Table(box=box.SIMPLE_HEAD, pad_edge=False)
 
 
@@ -855,6 +860,16 @@ class Feedback:
 
     def _display(self) -> Progress:
         if self._progress is None:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
             self._progress = Progress(
                 SpinnerColumn(),
                 TextColumn("{task.description}"),
@@ -2078,6 +2093,8 @@ def schema_command() -> None:
 
 def demo_events() -> Traversable:
     """The Scale AI story, shipped as package data."""
+    from importlib import resources
+
     return resources.files("ledger") / "demo" / "scale-ai.yaml"
 
 
@@ -2147,6 +2164,8 @@ def demo(
     if url is None:
         url = f"sqlite:///{fresh_demo_file()}"
     console = stdout_console()
+    from importlib import resources
+
     with resources.as_file(story) as path, open_ledger(url, create=True) as ledger:
         console.print(
             f"[bold]corpledger demo[/]: the Scale AI story ({escape(path.name)}) "

@@ -40,7 +40,7 @@ def csv_cell(value: Any) -> str:
 
 
 class Report(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     csv_columns: ClassVar[tuple[str, ...]]
     """The CSV header: the JSON keys, flattened; a contract like the JSON's."""
@@ -67,7 +67,7 @@ class Report(BaseModel):
 
 
 class ValuationOut(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     amount: str
     currency: str
     basis: str
@@ -79,7 +79,7 @@ class Holder(BaseModel):
     class of one holder add up to its total, within the rounding), and fully diluted: its
     shares, outstanding awards (``options``) and outstanding warrants."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     party: str
     shares: int
     ownership_percent: str | None
@@ -97,7 +97,7 @@ class Holder(BaseModel):
 class PoolOut(BaseModel):
     """A stock plan on a date: ``available`` = reserved − exercised − outstanding − retired."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     plan: str
     name: str
     share_class: str
@@ -109,13 +109,13 @@ class PoolOut(BaseModel):
 
 
 class MoneyOut(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     amount: str
     currency: str
 
 
 class WarrantOut(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     warrant: str
     holder: str
     name: str | None
@@ -131,7 +131,7 @@ class WarrantOut(BaseModel):
 class ConvertibleOut(BaseModel):
     """A convertible not converted or cancelled on the date."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     convertible: str
     holder: str
     name: str | None
@@ -218,7 +218,7 @@ class CapTable(Report):
 
 
 class OfficerOut(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     person: str
     role: str
     title: str | None
@@ -241,7 +241,7 @@ class Roster(Report):
 
 
 class DirectorOut(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     person: str
     seat: str
     since: date
@@ -268,7 +268,7 @@ class GrantOut(BaseModel):
     cancelled (0 once expired), ``exercisable`` = max(0, min(vested − exercised,
     outstanding))."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     grant: str
     holder: str
     name: str | None
@@ -288,7 +288,7 @@ class GrantOut(BaseModel):
 
 
 class VestingOut(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     start: date
     months: int
     cliff_months: int
@@ -326,7 +326,7 @@ class Grants(Report):
 class PositionConvertible(BaseModel):
     """A convertible a party holds in a company (not yet converted or cancelled)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     convertible: str
     kind: str
     amount: MoneyOut
@@ -338,7 +338,7 @@ class Position(BaseModel):
     """A party's position in a company (see ``Holder``): shares, its outstanding awards and
     warrants, fully diluted, and the ids of its awards, warrants and open convertibles."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     company: str
     shares: int
     ownership_percent: str | None
@@ -388,7 +388,7 @@ class Holdings(Report):
 
 
 class CompanyOut(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     company: str
     name: str | None
     registered: date | None
@@ -409,7 +409,7 @@ class Companies(Report):
 
 
 class HistoryEvent(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     event_id: str
     position: int
     company: str
@@ -846,7 +846,7 @@ def audit_rows(state: CompanyState) -> dict[AuditKey, dict[str, Any]]:
 class AuditCorrection(BaseModel):
     """What a correction behind a change corrected: its target (event id and type) and why."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     type: str
     target: str
     target_type: str
@@ -858,7 +858,7 @@ class AuditEvent(BaseModel):
     correction that carries it (its event_id, position, recorded_at and recorded_by; ``type``
     is the replacement's) and, in ``correction``, what it corrected and why."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     event_id: str
     position: int
     type: str
@@ -877,7 +877,7 @@ class AuditChange(BaseModel):
     (``before`` None: the row appears; ``after`` None: it goes); ``changed`` names the
     fields whose values differ (every field of a row that appears or goes)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     effective_date: date
     table: str
     key: dict[str, str | None]
@@ -903,7 +903,9 @@ class Audit(Report):
         "plan",
     )  # fmt: skip
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(
+        frozen=True, defer_build=True, populate_by_name=True, serialize_by_alias=True
+    )
 
     company: str
     from_: date = Field(alias="from")

@@ -13,13 +13,14 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date
-from typing import Any, cast
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any, cast
 
 from ledger.persistence.log import EventLog, log_on
 
 from .history import Row, Shape
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 # Dates go to SQLite as ISO text (what SQLAlchemy's Date stores, and what sqlite3 did by
 # default until Python 3.12 deprecated its default adapters); booleans go as 0/1 by themselves.

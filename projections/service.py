@@ -31,8 +31,6 @@ from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
 from ledger.app import gc_paused
 from ledger.ports import ProjectionError, ProjectionStatus, StuckEvent
 from ledger.reports import Board, CapTable, Grants, Holdings, Roster
@@ -44,6 +42,8 @@ from .inline import InTransaction
 from .writer import Buffer, Writer
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
+
     from ledger.app import Ledger
 
 BATCH = 1_000
@@ -62,7 +62,6 @@ class ReadModelService:
 
     def __init__(self, ledger: Ledger, batch: int = BATCH) -> None:
         self.ledger = ledger
-        self.engine: sa.Engine = ledger.engine
         self.db: Database = database_for(ledger.config.kind)
         self.writer = Writer(self.db)
         self.batch = batch
@@ -71,6 +70,10 @@ class ReadModelService:
         # Folding ahead of the writes pays on PostgreSQL, whose server works while this process
         # folds; SQLite writes in this process, under the same GIL, and loses by it.
         self.pipelined = self.db.kind == "postgres"
+
+    @property
+    def engine(self) -> sa.Engine:
+        return self.ledger.engine  # made when first needed: a query reads without it
 
     # --- projecting ---
 
@@ -126,6 +129,8 @@ class ReadModelService:
 
     def tracked(self) -> int:
         """The position the projections stand at (the lowest, were they out of step)."""
+        import sqlalchemy as sa
+
         with self.engine.connect() as conn:
             rows = conn.execute(sa.text("SELECT position FROM projection_tracking")).all()
         return min((int(r[0]) for r in rows), default=0)
@@ -299,6 +304,8 @@ class ReadModelService:
             yield wait
 
     def status(self) -> list[ProjectionStatus]:
+        import sqlalchemy as sa
+
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.text("SELECT name, position FROM projection_tracking ORDER BY name")
@@ -386,8 +393,7 @@ class ReadModelService:
         whether the tables stand exactly there (then the rows still believed are the answer).
         With ``company``, raises ``InputError`` if the log has no such company."""
         for _ in range(3):
-            with self.engine.connect() as conn:
-                raw: Any = conn.connection.dbapi_connection
+            with self.ledger.connection() as raw:
                 log = self.db.log(raw)  # its SQL, in the probe's one statement
                 exists = f", {log.has_company_sql()}" if company is not None else ""
                 probe = (

@@ -68,7 +68,7 @@ def given_or_derived(shares: int | None, derived: int | None) -> int:
 class Fact(BaseModel):
     """Fields common to every event."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
     type: str
     company: Slug
@@ -296,7 +296,7 @@ class Vesting(BaseModel):
     """A vesting schedule: nothing before ``cliff_months`` whole months from ``start``, then
     every ``every_months`` months, all of it after ``months``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     start: IsoDate
     months: Annotated[Months, Field(gt=0)]
@@ -618,8 +618,11 @@ AnyFact = Annotated[
 """Every event an event file may hold and the store holds."""
 
 
-FACT_ADAPTER: TypeAdapter[AnyFact] = TypeAdapter(AnyFact)
-EVENT_FILE_ADAPTER: TypeAdapter[list[AnyFact]] = TypeAdapter(list[AnyFact])
+# Built on first use, as the models are: a query that reads no event never builds them.
+FACT_ADAPTER: TypeAdapter[AnyFact] = TypeAdapter(AnyFact, config=ConfigDict(defer_build=True))
+EVENT_FILE_ADAPTER: TypeAdapter[list[AnyFact]] = TypeAdapter(
+    list[AnyFact], config=ConfigDict(defer_build=True)
+)
 
 
 class _PlainJsonSchema(GenerateJsonSchema):

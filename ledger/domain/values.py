@@ -13,7 +13,6 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Annotated, Any
 
-import pycountry  # ISO 4217 data, maintained upstream; no list of our own
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -186,6 +185,8 @@ VotesPerShare = Annotated[int, Field(strict=True, ge=0, le=MAX_VOTES_PER_SHARE)]
 @lru_cache(maxsize=1)
 def currency_codes() -> frozenset[str]:
     """The ISO 4217 alphabetic codes, from the pycountry package (no download)."""
+    import pycountry  # ISO 4217 data, maintained upstream; loaded by the first money checked
+
     return frozenset(c.alpha_3 for c in pycountry.currencies)
 
 
@@ -202,7 +203,7 @@ class Money(BaseModel):
     ``"14300000000 USD"``. The amount is an exact ``Decimal`` from 0 to 10^15 with at most
     10 decimal places."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     amount: Amount
     currency: str

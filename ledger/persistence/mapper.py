@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from types import UnionType
 from typing import Annotated, Any, Literal, NotRequired, Union, get_args, get_origin
 from uuid import UUID
@@ -134,7 +135,13 @@ class _State(TypedDict):
     fact: AnyFact
 
 
-_VALIDATE_STATE = TypeAdapter(_State).validator.validate_json
+@cache
+def _validate_state() -> Callable[..., _State]:
+    """The validator of a stored ``state``, built by the first event read (a query answered
+    from the read models reads none, and need not build the models of every event)."""
+    return TypeAdapter(_State).validator.validate_json
+
+
 _STORED_CONTEXT = {STORED: True}
 
 
@@ -143,7 +150,7 @@ def decode_state(state: bytes) -> tuple[UUID, str, Fact]:
     as the current model. ``NewerEventError`` for one a newer corpledger stored; another
     ``ValueError`` (a ``ValidationError``) for one corpledger did not write."""
     try:
-        body = _VALIDATE_STATE(state, context=_STORED_CONTEXT)
+        body = _validate_state()(state, context=_STORED_CONTEXT)
     except ValidationError as invalid:
         return _decode_parsed(state, invalid)
     fact = body["fact"]
@@ -172,7 +179,7 @@ def _decode_parsed(state: bytes, invalid: ValidationError | None) -> tuple[UUID,
             raise
         raise invalid from None
     try:
-        valid = _VALIDATE_STATE(json.dumps(body), context=_STORED_CONTEXT)
+        valid = _validate_state()(json.dumps(body), context=_STORED_CONTEXT)
     except ValidationError:
         # Input bounds tighten over versions; a fact stored under looser ones is history and
         # is read as stored, never judged again (a bound is a rule for input, not for reads).

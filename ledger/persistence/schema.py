@@ -5,15 +5,21 @@ from __future__ import annotations
 import sqlite3
 import time
 from contextlib import closing
+from functools import partial
 from pathlib import Path
-
-import sqlalchemy as sa
-from sqlalchemy.engine import URL, Engine
+from typing import TYPE_CHECKING
 
 import migrations
 
 from ..domain.errors import InputError, LedgerError, StoreError
+from . import sqlite_files
 from .url import StoreConfig
+
+# SQLAlchemy is imported by the functions that use it: a query on a SQLite file at HEAD
+# never does (``sqlite_files``).
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.engine import URL, Engine
 
 HEAD = "0006"
 """The newest migration; a database at HEAD needs nothing."""
@@ -33,9 +39,13 @@ def require_ledger(config: StoreConfig) -> None:
     ``--db`` must not leave a new, empty ledger behind (only the commands that record may
     create one). A private in-memory database is always new, and always allowed."""
     if config.kind == "sqlite":
-        if config.sqlalchemy_url.query.get("mode") != "memory":
+        if config.file is not None:
+            _require_sqlite_ledger(config.file)
+        elif config.sqlalchemy_url.query.get("mode") != "memory":
             _require_sqlite_ledger(config.sqlalchemy_url.database or "")
         return
+    import sqlalchemy as sa
+
     engine = engine_for(config)
     try:
         with engine.connect() as conn:
@@ -80,19 +90,32 @@ def unreachable(url: URL, error: sa.exc.OperationalError) -> LedgerError:
 
 
 def engine_for(config: StoreConfig) -> Engine:
+    import sqlalchemy as sa
+
     if config.kind == "sqlite":
         # A static pool keeps one connection open: an in-memory database lives as long as
         # a connection to it does.
+        if config.file is not None:  # connected as the queries' own connections are
+            creator = partial(sqlite_files.connect, config.file)
+            return sa.create_engine(config.sqlalchemy_url, creator=creator)
         memory = config.sqlalchemy_url.query.get("mode") == "memory"
         return sa.create_engine(
             config.sqlalchemy_url,
-            connect_args={"timeout": 30},
+            connect_args={"timeout": sqlite_files.BUSY_TIMEOUT},
             poolclass=sa.pool.StaticPool if memory else sa.pool.QueuePool,
         )
     return sa.create_engine(config.sqlalchemy_url, connect_args={"connect_timeout": 10})
 
 
+def at_head(config: StoreConfig) -> bool:
+    """Whether opening the ledger needs no migration, known without SQLAlchemy: a SQLite file
+    in WAL mode at HEAD. Anything else is for ``upgrade`` to look at."""
+    return config.file is not None and sqlite_files.at_head(config.file, HEAD)
+
+
 def current_revision(engine: Engine) -> str | None:
+    import sqlalchemy as sa
+
     with engine.connect() as conn:
         if not sa.inspect(conn).has_table("alembic_version"):
             return None
@@ -102,6 +125,8 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade(engine: Engine, revision: str = "head") -> str | None:
     """Run every migration the database lacks (safe to run again); returns the revision
     it was at before. ``revision`` stops earlier (tests build old databases with it)."""
+    import sqlalchemy as sa
+
     try:
         if engine.dialect.name == "sqlite":
             _use_wal(engine)
@@ -140,6 +165,8 @@ def _use_wal(engine: Engine, wait: float = 30.0) -> None:
     opening a new ledger together could fail with "database is locked". Switched here first,
     the library's connections find WAL and change nothing. (An in-memory database answers
     "memory", which is as good.)"""
+    import sqlalchemy as sa
+
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -158,6 +185,8 @@ def _migrated_meanwhile(engine: Engine, wait: float = 30.0) -> bool:
     Of two processes opening a new SQLite file at once, the second may fail on CREATE
     TABLE (it read no revision before the first took the write lock); it then waits for
     the first to finish rather than failing."""
+    import sqlalchemy as sa
+
     deadline = time.monotonic() + wait
     while True:
         try:

@@ -8,7 +8,6 @@ catch-up after the commit does the rest; a database error there fails the whole 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -31,7 +30,7 @@ def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def found_at_catch_up(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, int]]]:
+def found_at_catch_up(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
     """(tracked position, end of the log) as each catch-up after a record found them."""
     found: list[tuple[int, int]] = []
     catch_up = ReadModelService.catch_up
@@ -41,7 +40,7 @@ def found_at_catch_up(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[in
         return catch_up(self, *args, **kwargs)
 
     monkeypatch.setattr(ReadModelService, "catch_up", spying)
-    yield found
+    return found
 
 
 def models(ledger: Ledger) -> ReadModels:

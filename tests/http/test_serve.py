@@ -107,3 +107,29 @@ def test_a_query_on_sqlite_loads_nothing_of_postgresql(tmp_path: Path) -> None:
     )  # fmt: skip
     assert json.loads(done.stdout)["company"] == COMPANY
     assert done.stderr.splitlines() == ["0 []"]
+
+
+def test_a_query_on_a_sqlite_file_loads_no_sqlalchemy_and_builds_no_event_model(
+    tmp_path: Path,
+) -> None:
+    """A one-shot query on a SQLite file at the newest schema revision reads through the
+    sqlite3 driver alone (``ledger.persistence.sqlite_files``), answers from the read models
+    without building the model of any event, and loads neither PyYAML (no file read) nor
+    Rich (no table shown): issue 15's one-shot query within 15x the bare interpreter's
+    start."""
+    url = f"sqlite:///{tmp_path}/acme.db"
+    acme_ledger(url)
+    unneeded = ("sqlalchemy", "alembic", "yaml", "pycountry", "rich")
+    script = (
+        "import sys; from ledger.cli import run\n"
+        f"code = run(['--db', {url!r}, 'cap-table', {COMPANY!r}, '--format', 'json'])\n"
+        "from ledger.domain.events import EVENT_TYPES\n"
+        "built = [name for name, model in EVENT_TYPES.items() if model.__pydantic_complete__]\n"
+        f"print(code, sorted(m for m in {unneeded!r} if m in sys.modules), built, file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True,
+        env=clean_env(),
+    )  # fmt: skip
+    assert json.loads(done.stdout)["company"] == COMPANY
+    assert done.stderr.splitlines() == ["0 [] []"]
