@@ -57,6 +57,9 @@ check-cli: $(STAMP) ## the CLI contract (tests/e2e/test_cli_contract.py) on SQLi
 	fi
 
 bench: $(STAMP) ## benchmarks beside the raw drivers; writes bench/RESULTS.md
+	# The package's bytecode, as pip writes it for an installed (not editable) package: a
+	# shell with PYTHONDONTWRITEBYTECODE set would otherwise compile it at every start.
+	$(BIN)/python -m compileall -q ledger projections
 	$(BIN)/python -m bench
 
 clean: ## remove the virtualenv and caches
