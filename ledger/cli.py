@@ -1098,8 +1098,8 @@ def record(
                 stream(files, fmt),
                 actor=actor or default_actor(),
                 dry_run=dry_run,
-                # The read models current on return: a long batch on SQLite writes them in its
-                # own transaction; otherwise they catch up after the commit.
+                # The read models current on return: a long batch writes them in its own
+                # transaction; otherwise they catch up after the commit.
                 project=not no_project,
                 progress=lambda done: feedback.advance(task, done),
             )

@@ -65,7 +65,8 @@ class InTransaction:
     def _guard(self) -> None:
         """Before the fold of a piece first reads or writes: the append's writes done (the
         fold reads what they wrote), then a savepoint (what the piece writes from here on
-        can be undone). A piece of events in date order never gets here."""
+        can be undone). A piece of in-order events of companies already folded in this
+        batch, or new in it, never gets here."""
         if not self.guarded:
             self.settle()
             self._write(partial(self.db.savepoint_begin, self.raw))

@@ -268,17 +268,9 @@ class WriterCursor:
         rows = self._result()
         return rows.pop(0) if rows else None
 
-    def fetchmany(self, size: int) -> list[Any]:
-        rows = self._result()
-        page, rows[:] = rows[:size], rows[size:]
-        return page  # type: ignore[no-any-return]
-
     @property
     def rowcount(self) -> int:
         return int(self._result()[0])
-
-    def close(self) -> None:
-        pass
 
 
 def _sendable(value: Any) -> Any:

@@ -92,21 +92,9 @@ def test_the_command_line_starts_without_its_heavy_libraries() -> None:
 def test_a_query_on_sqlite_loads_nothing_of_postgresql(tmp_path: Path) -> None:
     """A one-shot query on a SQLite ledger never imports psycopg, its pool, eventsourcing's
     PostgreSQL module or SQLAlchemy's PostgreSQL dialect (a fifth of such a process's start)."""
-    url = f"sqlite:///{tmp_path}/acme.db"
-    acme_ledger(url)
     postgres = ("psycopg", "psycopg_pool", "eventsourcing.postgres",
                 "sqlalchemy.dialects.postgresql")  # fmt: skip
-    script = (
-        "import sys; from ledger.cli import run\n"
-        f"code = run(['--db', {url!r}, 'cap-table', {COMPANY!r}, '--format', 'json'])\n"
-        f"print(code, sorted(m for m in {postgres!r} if m in sys.modules), file=sys.stderr)"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True,
-        env=clean_env(),
-    )  # fmt: skip
-    assert json.loads(done.stdout)["company"] == COMPANY
-    assert done.stderr.splitlines() == ["0 []"]
+    assert one_shot_query(tmp_path, postgres) == "0 []"
 
 
 def test_a_query_on_a_sqlite_file_loads_no_sqlalchemy_and_builds_no_event_model(
@@ -117,19 +105,31 @@ def test_a_query_on_a_sqlite_file_loads_no_sqlalchemy_and_builds_no_event_model(
     without building the model of any event, and loads neither PyYAML (no file read) nor
     Rich (no table shown): issue 15's one-shot query within 15x the bare interpreter's
     start."""
+    unneeded = ("sqlalchemy", "alembic", "yaml", "pycountry", "rich")
+    built = (
+        "from ledger.domain.events import EVENT_TYPES\n"
+        "built = [name for name, model in EVENT_TYPES.items() if model.__pydantic_complete__]"
+    )
+    assert one_shot_query(tmp_path, unneeded, built) == "0 [] []"
+
+
+def one_shot_query(tmp_path: Path, modules: tuple[str, ...], built: str = "") -> str:
+    """``cap-table --format json`` of acme in a fresh process; checks the answer and returns
+    what it reports: its exit code, which of ``modules`` it loaded, and (given ``built``,
+    code setting ``built``) that list."""
     url = f"sqlite:///{tmp_path}/acme.db"
     acme_ledger(url)
-    unneeded = ("sqlalchemy", "alembic", "yaml", "pycountry", "rich")
     script = (
         "import sys; from ledger.cli import run\n"
         f"code = run(['--db', {url!r}, 'cap-table', {COMPANY!r}, '--format', 'json'])\n"
-        "from ledger.domain.events import EVENT_TYPES\n"
-        "built = [name for name, model in EVENT_TYPES.items() if model.__pydantic_complete__]\n"
-        f"print(code, sorted(m for m in {unneeded!r} if m in sys.modules), built, file=sys.stderr)"
+        f"{built}\n"
+        f"loaded = sorted(m for m in {modules!r} if m in sys.modules)\n"
+        f"print(code, loaded, *([built] if {bool(built)!r} else []), file=sys.stderr)"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True,
         env=clean_env(),
     )  # fmt: skip
     assert json.loads(done.stdout)["company"] == COMPANY
-    assert done.stderr.splitlines() == ["0 [] []"]
+    [reported] = done.stderr.splitlines()
+    return reported
