@@ -10,7 +10,7 @@ do); PostgreSQL has the real types. ``to_sql``/``from_sql`` convert at this boun
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date
 from typing import TYPE_CHECKING, Any, cast
@@ -167,9 +167,10 @@ class Database:
     def insert(self, raw: Any, shape: Shape, rows: list[list[Any]]) -> None:
         raise NotImplementedError
 
-    def close(self, raw: Any, shape: Shape, closes: list[tuple[Any, ...]]) -> int:
+    def close(self, raw: Any, shape: Shape, closes: list[tuple[Any, ...]]) -> Callable[[], int]:
         """Set known_to on believed rows given as (company, *key, valid_from, position);
-        returns how many rows changed."""
+        returns what tells how many rows changed (SQLite's writer process answers it when
+        asked, so the caller can go on meanwhile)."""
         raise NotImplementedError
 
     def index_parties(self, raw: Any, pairs: list[tuple[Any, str]]) -> None:
@@ -263,7 +264,7 @@ class SQLiteDatabase(Database):
             "INSERT OR IGNORE INTO party_companies (party, company) VALUES (?, ?)", pairs
         )
 
-    def close(self, raw: Any, shape: Shape, closes: list[tuple[Any, ...]]) -> int:
+    def close(self, raw: Any, shape: Shape, closes: list[tuple[Any, ...]]) -> Callable[[], int]:
         matches = " AND ".join(
             f"{c} IS ?" if c in shape.nullable_keys else f"{c} = ?"
             for c in ("company", *shape.key_columns, "valid_from")
@@ -272,7 +273,7 @@ class SQLiteDatabase(Database):
             f"UPDATE {shape.table} SET known_to = ? WHERE {matches} AND known_to IS NULL",
             [(c[-1], *c[:-2], c[-2]) for c in closes],
         )
-        return int(cur.rowcount)
+        return lambda: int(cur.rowcount)
 
     def tracking(self, raw: Any) -> list[tuple[str, int, int]]:
         cur = raw.execute("SELECT name, position, generation FROM projection_tracking")
@@ -352,7 +353,7 @@ class PostgresDatabase(Database):
                 [[p for p, _ in pairs], [c for _, c in pairs]],
             )
 
-    def close(self, raw: Any, shape: Shape, closes: list[tuple[Any, ...]]) -> int:
+    def close(self, raw: Any, shape: Shape, closes: list[tuple[Any, ...]]) -> Callable[[], int]:
         names = ("company", *shape.key_columns, "valid_from", "known_to")
         types = {"valid_from": "date", "known_to": "bigint"}
         arrays = ", ".join(f"%s::{types.get(n, 'text')}[]" for n in names)
@@ -368,7 +369,8 @@ class PostgresDatabase(Database):
                 f"WHERE {matches} AND t.known_to IS NULL",
                 columns,
             )
-            return int(cur.rowcount)
+            changed = int(cur.rowcount)
+        return lambda: changed
 
     def tracking(self, raw: Any) -> list[tuple[str, int, int]]:
         with raw.cursor() as cur:

@@ -32,7 +32,7 @@ from ledger.ports import ProjectionError
 
 from .database import Database
 from .history import PROJECTIONS
-from .writer import Writer
+from .writer import Check, Writer, check
 
 
 class InTransaction:
@@ -58,6 +58,7 @@ class InTransaction:
         self.writer.before_reading = self._guard
         self.guarded = False  # whether this piece has a savepoint (it sent statements)
         self.start = self.reached = start
+        self.checks: list[Check] = []  # of the closes sent, made before the commit
         tracking = db.tracking(raw)
         names = {name for name, _, _ in tracking}
         self.projecting = names >= set(PROJECTIONS) and all(p == start for _, p, _ in tracking)
@@ -102,11 +103,11 @@ class InTransaction:
             return
         buffer = writer.take()
         if self.guarded:
-            self._write(partial(writer.write, raw, buffer))
+            self._write(partial(writer.write, raw, buffer, self.checks))
             self._write(partial(self.db.savepoint_end, raw))
             self.guarded = False
         elif buffer:
-            self.behind(partial(self._write, partial(writer.write, raw, buffer)))
+            self.behind(partial(self._write, partial(writer.write, raw, buffer, self.checks)))
         self.reached = first + len(entries) - 1
 
     def _write(self, write: Callable[[], None]) -> None:
@@ -123,6 +124,7 @@ class InTransaction:
         """Move the tracking positions to the last event projected (before the commit, after
         the append's writes); returns it (``start``: none was)."""
         self.settle()
+        self._write(partial(check, self.checks))
         if self.reached > self.start:
             self._write(partial(self.db.set_tracking, self.raw, PROJECTIONS, self.reached, False))
         return self.reached

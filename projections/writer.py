@@ -59,6 +59,10 @@ back-dated event), across companies; past it they are dropped and read again fro
 when needed."""
 
 
+Check = tuple[Shape, Callable[[], int], int]
+"""A close sent: its shape, what tells how many rows it changed, how many it named."""
+
+
 @dataclass
 class Book:
     """What the writer knows of one company at the last position it processed."""
@@ -489,25 +493,37 @@ class Writer:
         """Send the buffered rows (``write``)."""
         self.write(raw, self.take())
 
-    def write(self, raw: Any, buffer: Buffer) -> None:
+    def write(self, raw: Any, buffer: Buffer, checks: list[Check] | None = None) -> None:
         """Send rows: closes first (a row re-opened with the same valid_from must not meet
-        its predecessor still believed), then inserts."""
+        its predecessor still believed), then inserts. Each close is checked to have met
+        every row it names; given ``checks``, not here but by the caller (``check``), later:
+        a writer sharing the append's connection goes on folding meanwhile."""
         if not buffer:
             return
         by_table = {shape.table: shape for shape in self.shapes}
+        pending = [] if checks is None else checks
         for table, closes in buffer.closes.items():
-            changed = self.db.close(raw, by_table[table], closes)
-            if changed != len(closes):
-                raise ProjectionError(
-                    f"projection {by_table[table].projection}: {table} holds "
-                    f"{changed} believed rows where {len(closes)} were expected to be closed: "
-                    "the table was changed behind the projection's back; rebuild it "
-                    "(corpledger projections rebuild)"
-                )
+            shape = by_table[table]
+            pending.append((shape, self.db.close(raw, shape, closes), len(closes)))
+        if checks is None:
+            check(pending)
         for table, rows in buffer.inserts.items():
             self.db.insert(raw, by_table[table], rows)
         if buffer.parties:
             self.db.index_parties(raw, sorted(buffer.parties))
+
+
+def check(closes: Sequence[Check]) -> None:
+    """Each close changed the rows it named: else the table was changed behind the
+    projection's back."""
+    for shape, changed, expected in closes:
+        count = changed()
+        if count != expected:
+            raise ProjectionError(
+                f"projection {shape.projection}: {shape.table} holds {count} believed rows "
+                f"where {expected} were expected to be closed: the table was changed behind "
+                "the projection's back; rebuild it (corpledger projections rebuild)"
+            )
 
 
 _new_row = partial(tuple.__new__, Row)

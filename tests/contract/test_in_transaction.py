@@ -8,15 +8,18 @@ catch-up after the commit does the rest; a database error there fails the whole 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
 from ledger import Ledger, StoreError
 from ledger.domain.entry import Entry
-from ledger.ports import ReadModels
+from ledger.ports import ProjectionError, ReadModels
+from projections.database import database_for
+from projections.history import CAP_TABLE, Row
 from projections.service import ReadModelService
-from projections.writer import Writer
+from projections.writer import Buffer, Check, Writer, check
 from tests import builders as b
 from tests.contract.test_bulk import random_batch
 from tests.contract.test_read_models import tables
@@ -153,3 +156,48 @@ def test_a_short_batch_is_projected_after_its_commit(
         ledger.record(b.founded("acme", "2001-01-01", {"ana": 10}))
         assert found_at_catch_up == [(0, 3)]
 
+
+KEEP = {
+    "sqlite": [
+        "CREATE TRIGGER keep BEFORE UPDATE ON cap_table_history WHEN OLD.party = 'ana' "
+        "BEGIN SELECT RAISE(IGNORE); END"
+    ],
+    "postgres": [
+        "CREATE FUNCTION keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF OLD.party = 'ana' THEN RETURN NULL; END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER keep BEFORE UPDATE ON cap_table_history FOR EACH ROW "
+        "EXECUTE FUNCTION keep()",
+    ],
+}
+
+
+def test_a_close_the_table_does_not_take_fails_the_batch(durable_url: str) -> None:
+    """The table keeps a believed row the fold closes (a trigger skipping the update here,
+    a hand edit in life): the batch fails, and nothing of it is stored. (The rows the fold
+    then opens meet the kept one first: the believed rows are unique.)"""
+    with Ledger.open(durable_url) as ledger:
+        ledger.record(b.founded("older", "2001-01-01", {"ana": 10}))
+        run_sql(ledger, KEEP[ledger.config.kind])
+        before, rows = ledger.known_position(), tables(ledger)
+        batch = [b.issued("older", "ana", "common", 5, f"2001-02-{d:02d}") for d in range(1, 13)]
+        with pytest.raises(StoreError, match="cannot write the read models"):
+            ledger.record(batch)
+        assert ledger.known_position() == before
+        assert tables(ledger) == rows
+        assert models(ledger).tracked() == before
+
+
+def test_closes_sent_are_checked_when_asked(durable_url: str) -> None:
+    """A close naming no believed row: sent with ``checks``, it is not checked then, but
+    when the caller checks (before its commit), in the projection's words."""
+    with Ledger.open(durable_url) as ledger:
+        ledger.record(b.founded("older", "2001-01-01", {"ana": 10}))
+        db = database_for(ledger.config.kind)
+        with db.transaction(ledger.engine) as raw:
+            buffer = Buffer()
+            row = Row(("ana", "common"), (10, 1), date(2001, 1, 1), None)
+            buffer.close(CAP_TABLE, "nobody", row, 99)
+            checks: list[Check] = []
+            Writer(db).write(raw, buffer, checks)
+            with pytest.raises(ProjectionError, match="changed behind the projection's back"):
+                check(checks)
