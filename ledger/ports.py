@@ -70,6 +70,12 @@ class ProjectionStatus(NamedTuple):
     stuck: StuckEvent | None = None
 
 
+Known = Callable[[str, int], "Sequence[Entry] | None"]
+"""What the ledger holds of a company just before its event ``seq`` (called with the
+company and ``seq``): its events in force, in timeline order; None when it does not hold
+exactly those (they are read from the log)."""
+
+
 class InTransactionProjector(Protocol):
     """The read models of one append, written in its transaction (``projections.inline``)."""
 
@@ -96,12 +102,13 @@ class ReadModels(Protocol):
         start: int,
         settle: Callable[[], None],
         behind: Callable[[Callable[[], None]], None],
+        known: Known,
     ) -> InTransactionProjector | None:
         """A projector writing the read models of the events an append writes, in the append's
         transaction, through ``raw`` (its driver connection; ``start``: the position before
         its first event; ``settle`` waits for its writes in flight, ``behind`` runs one after
-        them), if the read models stand at ``start``; else None (they catch up after the
-        commit)."""
+        them; ``known``: the companies as the ledger already read them), if the read models
+        stand at ``start``; else None (they catch up after the commit)."""
         ...
 
     def catch_up(self, until: int | None = None) -> int:

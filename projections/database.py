@@ -19,6 +19,9 @@ from ledger.persistence.log import EventLog, log_on
 
 from .history import Row, Shape
 
+BELIEVED_AT_ONCE = 400
+"""Companies whose believed rows one statement reads."""
+
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
@@ -126,18 +129,37 @@ class Database:
     def believed(self, raw: Any, shape: Shape, company: str, since: date | None) -> list[Row]:
         """The company's believed rows of ``shape`` that end on or after ``since`` or never
         (all of them if ``since`` is None), by key and valid_from."""
-        columns = [*shape.key_columns, *shape.value_columns, "valid_from", "valid_to"]
-        sql = (
-            f"SELECT {', '.join(columns)} FROM {shape.table} "
-            f"WHERE company = {self.mark} AND known_to IS NULL"
-        )
-        params: list[Any] = [company]
-        if since is not None:
-            sql += f" AND (valid_to IS NULL OR valid_to >= {self.mark})"
-            params.append(self.to_sql("valid_to", since))
+        return self.believed_of(raw, shape, {company: since})[company]
+
+    def believed_of(
+        self, raw: Any, shape: Shape, since: dict[str, date | None]
+    ) -> dict[str, list[Row]]:
+        """``believed`` of each company of ``since``, a few statements for them all."""
+        columns = ["company", *shape.key_columns, *shape.value_columns, "valid_from", "valid_to"]
+        found: dict[str, list[Row]] = {company: [] for company in since}
+        companies, m = list(since), self.mark
+        days = [day for day in since.values() if day is not None]
+        earliest = min(days) if len(days) == len(since) else None
         cur = raw.cursor()
-        cur.execute(sql + " ORDER BY valid_from", params)
-        return self.rows(shape, cur.fetchall())
+        for i in range(0, len(companies), BELIEVED_AT_ONCE):
+            part = companies[i : i + BELIEVED_AT_ONCE]
+            sql = (
+                f"SELECT {', '.join(columns)} FROM {shape.table} "
+                f"WHERE company IN ({', '.join([m] * len(part))}) AND known_to IS NULL"
+            )
+            params: list[Any] = list(part)
+            if earliest is not None:
+                sql += f" AND (valid_to IS NULL OR valid_to >= {m})"
+                params.append(self.to_sql("valid_to", earliest))
+            cur.execute(sql + " ORDER BY company, valid_from", params)
+            fetched = cur.fetchall()
+            for company, row in zip(
+                [r[0] for r in fetched], self.rows(shape, [r[1:] for r in fetched]), strict=True
+            ):
+                day = since[company]
+                if day is None or row.valid_to is None or row.valid_to >= day:
+                    found[company].append(row)
+        return found
 
     def rows(self, shape: Shape, fetched: Iterable[Sequence[Any]]) -> list[Row]:
         """Rows of (key columns, value columns, valid_from, valid_to) as the writer's Rows."""

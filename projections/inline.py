@@ -28,7 +28,7 @@ from typing import Any
 from ledger.domain.entry import Entry
 from ledger.domain.errors import StoreError
 from ledger.persistence.faults import read_models_write_failed
-from ledger.ports import ProjectionError
+from ledger.ports import Known, ProjectionError
 
 from .database import Database
 from .history import PROJECTIONS
@@ -40,7 +40,8 @@ class InTransaction:
     ``raw`` (its driver connection). ``start``: the position before the batch's first;
     ``settle``: waits for the append's writes in flight; ``behind``: runs a write after
     them, in order (PostgreSQL: on the append's writing thread, while the next piece is
-    checked and folded)."""
+    checked and folded); ``known``: the companies as the ledger read them to check the
+    batch, which the fold starts from instead of reading their events again."""
 
     def __init__(
         self,
@@ -49,6 +50,7 @@ class InTransaction:
         start: int,
         settle: Callable[[], None],
         behind: Callable[[Callable[[], None]], None],
+        known: Known,
     ) -> None:
         self.db = db
         self.raw = raw
@@ -56,6 +58,7 @@ class InTransaction:
         self.behind = behind
         self.writer = Writer(db)
         self.writer.before_reading = self._guard
+        self.writer.known = known
         self.guarded = False  # whether this piece has a savepoint (it sent statements)
         self.start = self.reached = start
         self.checks: list[Check] = []  # of the closes sent, made before the commit
@@ -84,6 +87,10 @@ class InTransaction:
         writer, raw = self.writer, self.raw
         step = writer.step_naming
         try:
+            firsts: dict[str, int] = {}
+            for entry in entries:
+                firsts.setdefault(entry.fact.company, entry.seq)
+            writer.preload(raw, firsts)
             for position, entry in enumerate(entries, first):
                 step(raw, position, entry.fact.company, entry)
         except Exception as e:

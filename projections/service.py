@@ -32,7 +32,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from ledger.app import gc_paused
-from ledger.ports import ProjectionError, ProjectionStatus, StuckEvent
+from ledger.ports import Known, ProjectionError, ProjectionStatus, StuckEvent
 from ledger.reports import Board, CapTable, Grants, Holdings, Roster
 
 from . import queries
@@ -83,8 +83,9 @@ class ReadModelService:
         start: int,
         settle: Callable[[], None],
         behind: Callable[[Callable[[], None]], None],
+        known: Known,
     ) -> InTransaction | None:
-        projector = InTransaction(self.db, raw, start, settle, behind)
+        projector = InTransaction(self.db, raw, start, settle, behind, known)
         return projector if projector.projecting else None
 
     def catch_up(

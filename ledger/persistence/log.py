@@ -303,6 +303,26 @@ class EventLog:
             cur.execute(sql + " ORDER BY originator_version", params)
             return list(cur.fetchall())
 
+    def company_logs(self, before: dict[str, int]) -> dict[str, list[LogRow]]:
+        """Each company's ``company_log`` below version ``before[company]``, read
+        ``STREAMS_AT_ONCE`` companies per statement (what many ``company_log`` calls read,
+        in a few round trips)."""
+        found: dict[str, list[LogRow]] = {company: [] for company in before}
+        companies, m = list(before), self.mark
+        with self._read() as cur:
+            for i in range(0, len(companies), STREAMS_AT_ONCE):
+                part = companies[i : i + STREAMS_AT_ONCE]
+                cur.execute(
+                    f"SELECT {self.position}, originator_id, originator_version, state "
+                    f"FROM stored_events WHERE originator_id IN ({','.join([m] * len(part))}) "
+                    "ORDER BY originator_id, originator_version",
+                    part,
+                )
+                for row in cur.fetchall():
+                    if row[2] < before[row[1]]:
+                        found[row[1]].append(row)
+        return found
+
     def streams(self, after: dict[str, int]) -> dict[str, list[StreamRow]]:
         """Each company's events with versions after ``after[company]``, in version order,
         with their topic and ``recorded_at`` (the ledger's streams), ``STREAMS_AT_ONCE``

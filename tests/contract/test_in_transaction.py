@@ -76,6 +76,50 @@ def test_the_read_models_commit_with_the_batch_and_equal_a_rebuild(
         assert "read models match the fold" in models(ledger).verify()
 
 
+def more_of(seed: int) -> list[dict[str, Any]]:
+    """A second batch for ``random_batch(seed)``'s companies: random_batch(seed + 100)'s
+    events without the founding, moved to those companies (back-dated among them)."""
+    other = random_batch(seed + 100)
+    moved = []
+    for event in other[12:]:  # after the four companies' founding events
+        event = {k: v for k, v in event.items() if k != "external_id"}
+        event["company"] = event["company"].replace(f"co-{seed + 100}-", f"co-{seed}-")
+        moved.append(event)
+    return moved
+
+
+@pytest.mark.parametrize("start", ["known", "log", "catch-up"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_batch_onto_companies_recorded_before_equals_a_rebuild(
+    durable_url: str,
+    found_at_catch_up: list[tuple[int, int]],
+    monkeypatch: pytest.MonkeyPatch,
+    start: str,
+    seed: int,
+) -> None:
+    """A second long batch onto the companies of the first. The fold starts each company
+    from its events as the ledger read them to check the batch ("known"), or reads them
+    from the log, many companies a statement ("log": the ledger's cache holding something
+    else; "catch-up": recorded without projecting, then caught up). The rows equal a
+    rebuild's."""
+    with Ledger.open(durable_url) as ledger:
+        ledger.record(random_batch(seed))
+        ledger.record(more_of(seed)[:30])
+        if start == "log":
+            monkeypatch.setattr(Ledger, "_known_before", lambda *_: None)
+        found_at_catch_up.clear()
+        result = ledger.record(more_of(seed)[30:], project=start != "catch-up")
+        last = ledger.known_position()
+        if start == "catch-up":
+            assert models(ledger).tracked() < last
+            assert models(ledger).catch_up() == last
+        else:
+            assert result.lagging is None
+            assert found_at_catch_up == [(last, last)]  # current before any catch-up
+        assert tables(ledger) == rebuilt(ledger)
+        assert "read models match the fold" in models(ledger).verify()
+
+
 def test_read_models_behind_the_log_catch_up_after_the_commit(
     durable_url: str, found_at_catch_up: list[tuple[int, int]]
 ) -> None:
