@@ -9,14 +9,20 @@ wrote to stderr; the others still run.
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from .measure import log
+from .stores import Engine
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ SECTIONS = (
     Section("feed", "The change feed (issue 13)", engines=True),
     Section("web", "The company page and the report (issue 14)", engines=False),
     Section("ocf", "OCF import (issue 12)", engines=True, writes_results=True),
+    Section("onto", "Recording onto companies already recorded", engines=True, writes_results=True),
 )
 NAMES = tuple(s.module for s in SECTIONS)
 
@@ -45,6 +52,53 @@ class Measured:
     seconds: float
     markdown: list[str]
     failure: str | None = None
+
+
+def parse_args(
+    module: str, description: str, smaller: str, repeats: str, argv: list[str]
+) -> tuple[argparse.Namespace, list[str]]:
+    """The arguments of a section measured by its own module (``--quick``, ``--engines``,
+    ``--pg-url``, ``--repeat``, ``--output``) and the engines named."""
+    from .__main__ import _default_pg_url
+
+    parser = argparse.ArgumentParser(prog=f"python -m bench.{module}", description=description)
+    parser.add_argument("--quick", action="store_true", help=f"{smaller} (a smoke test)")
+    parser.add_argument("--engines", default="sqlite,postgres")
+    parser.add_argument("--pg-url", default=_default_pg_url())
+    parser.add_argument("--repeat", type=int, default=3, help=f"{repeats} (default 3)")
+    parser.add_argument("--output", type=Path)
+    args = parser.parse_args(argv)
+    names = [e.strip() for e in args.engines.split(",") if e.strip()]
+    if not names or any(n not in ("sqlite", "postgres") for n in names) or args.repeat < 1:
+        parser.error("--engines takes sqlite and/or postgres; --repeat at least 1")
+    return args, names
+
+
+def on_engines(
+    names: list[str], directory: Path, pg_url: str, measure: Callable[[Engine], T]
+) -> list[T]:
+    """``measure`` on each engine named, opened (and closed) for it."""
+    from .__main__ import _open_engines
+
+    engines = _open_engines(names, directory, pg_url)
+    try:
+        return [measure(engine) for engine in engines]
+    finally:
+        for engine in engines:
+            engine.close()
+
+
+def publish(lines: list[str], args: argparse.Namespace, heading: str) -> None:
+    """Print a section's Markdown and write it at the end of ``--output`` (default:
+    bench/RESULTS.md, not with ``--quick``) in place of the section of that ``heading``."""
+    from . import instruments
+    from .__main__ import DEFAULT_OUTPUT
+
+    print("\n".join(lines))
+    output: Path | None = args.output or (None if args.quick else DEFAULT_OUTPUT)
+    if output is not None:
+        instruments.write_section(output, lines, heading)
+        log(f"wrote the section into {output}")
 
 
 def run(
