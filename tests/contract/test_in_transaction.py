@@ -8,7 +8,7 @@ catch-up after the commit does the rest; a database error there fails the whole 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -78,12 +78,16 @@ def test_the_read_models_commit_with_the_batch_and_equal_a_rebuild(
 
 def more_of(seed: int) -> list[dict[str, Any]]:
     """A second batch for ``random_batch(seed)``'s companies: random_batch(seed + 100)'s
-    events without the founding, moved to those companies (back-dated among them)."""
+    events without the founding, moved to those companies, half of them after everything
+    they had (each company's first event of a batch may then come in order, or not)."""
     other = random_batch(seed + 100)
     moved = []
-    for event in other[12:]:  # after the four companies' founding events
+    for n, event in enumerate(other[12:]):  # after the four companies' founding events
         event = {k: v for k, v in event.items() if k != "external_id"}
         event["company"] = event["company"].replace(f"co-{seed + 100}-", f"co-{seed}-")
+        if n % 2:
+            later = date.fromisoformat(event["effective_date"]) + timedelta(days=5_000)
+            event["effective_date"] = later.isoformat()
         moved.append(event)
     return moved
 
@@ -101,7 +105,11 @@ def test_a_batch_onto_companies_recorded_before_equals_a_rebuild(
     from its events as the ledger read them to check the batch ("known"), or reads them
     from the log, many companies a statement ("log": the ledger's cache holding something
     else; "catch-up": recorded without projecting, then caught up). The rows equal a
-    rebuild's."""
+    rebuild's. Pieces as long as chunks, and two companies a statement: the companies a
+    piece meets cross a statement's boundary."""
+    monkeypatch.setattr("ledger.app.WRITE_PIECE", 7)
+    monkeypatch.setattr("ledger.persistence.log.STREAMS_AT_ONCE", 2)
+    monkeypatch.setattr("projections.database.BELIEVED_AT_ONCE", 2)
     with Ledger.open(durable_url) as ledger:
         ledger.record(random_batch(seed))
         ledger.record(more_of(seed)[:30])
