@@ -7,7 +7,8 @@ READ, its first statements sent with the probe in one pipeline): the probe of th
 position, the end of the log and the company's existence; then the holdings (on SQLite
 through the partial covering index the ledger names, ``INDEXED BY``), the valuation, the
 warrants and convertibles, the plans, the stakeholders' names and the awards' counts (on
-PostgreSQL in one pipeline, binary rows, as the ledger reads them).
+PostgreSQL in one pipeline, binary rows, as the ledger reads them, the transaction ended by a
+commit so that psycopg keeps the statements it prepares).
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ def _postgres(url: str, company: str) -> tuple[Callable[[date], int], Callable[[
                     cur.execute(sql, (company, day, day))
                     cursors.append(cur)
             rows = [cur.fetchall() for cur in cursors]
+            conn.commit()  # as the ledger ends its reads: a rollback unprepares the statements
         finally:
             conn.rollback()
         return len(rows[0])

@@ -116,6 +116,10 @@ class Database:
         read after the block); elsewhere one after the other."""
         return nullcontext()
 
+    def end_reading(self, raw: Any) -> None:
+        """End a transaction that only read."""
+        raw.rollback()
+
     def log(self, raw: Any) -> EventLog:
         """The log (``ledger.persistence.log.EventLog``) read inside the transaction of
         ``raw``."""
@@ -298,6 +302,13 @@ class PostgresDatabase(Database):
 
     def together(self, raw: Any) -> AbstractContextManager[Any]:
         return cast(AbstractContextManager[Any], raw.pipeline())
+
+    def end_reading(self, raw: Any) -> None:
+        """A commit, which ends a transaction that only read as a rollback does: psycopg
+        forgets the statements it prepared at every rollback (one might have undone what they
+        refer to), so that reads ended so were planned again at every query, never having
+        been run often enough on the connection to be prepared."""
+        raw.commit()
 
     def driver_error(self, error: BaseException | None) -> bool:
         import psycopg  # loaded already: this database is PostgreSQL's
