@@ -21,8 +21,9 @@ from typing import Any
 
 import psycopg
 
-VALID = "known_to IS NULL AND valid_from <= {m} AND (valid_to IS NULL OR valid_to > {m})"
-"""Valid on D (given twice), known now: the rows still believed."""
+VALID = "known_to IS NULL AND valid_from <= {m} AND (valid_to IS NULL OR {to} > {m})"
+"""Valid on D (given twice), known now: the rows still believed (on SQLite, valid_to compared
+without its affinity, as the ledger does)."""
 
 
 def statements(sqlite: bool) -> tuple[str, list[str]]:
@@ -36,7 +37,7 @@ def statements(sqlite: bool) -> tuple[str, list[str]]:
         f"EXISTS (SELECT 1 FROM stored_events WHERE originator_id = {m} "
         "AND originator_version = 1)"
     )
-    valid = f"company = {m} AND " + VALID.format(m=m)
+    valid = f"company = {m} AND " + VALID.format(m=m, to="+valid_to" if sqlite else "valid_to")
     holdings_hint = " INDEXED BY cap_table_history_now" if sqlite else ""
     counts_hint = " INDEXED BY security_history_counts" if sqlite else ""
     reads = [

@@ -56,7 +56,9 @@ INSTRUMENTS = (SECURITY, POOL, STAKEHOLDER)
 def _when(db: Database, now: bool, alias: str = "") -> str:
     """The SQL condition of the rows valid on D and known at T (parameters: D, D[, T, T])."""
     m, a = db.mark, alias
-    valid = f"{a}valid_from <= {m} AND ({a}valid_to IS NULL OR {a}valid_to > {m})"
+    # valid_from bounds the indexes' range; valid_to filters what it holds.
+    valid_to = db.date_filter(f"{a}valid_to")
+    valid = f"{a}valid_from <= {m} AND ({a}valid_to IS NULL OR {valid_to} > {m})"
     if now:
         return f"{a}known_to IS NULL AND {valid}"
     return f"{valid} AND {a}known_from <= {m} AND ({a}known_to IS NULL OR {a}known_to > {m})"
