@@ -475,12 +475,12 @@ _pct = percent_text
 
 
 class OneClass(NamedTuple):
-    """The holdings of a company of one share class as (party, shares) pairs, every party
-    once: what the read models fetch, ranked as they come, without the dict of dicts of
-    ``CompanyState.holdings`` (the fold's) built and walked again."""
+    """The holdings of a company of one share class as the read models fetch them, a row
+    (party, share class, shares, votes per share) per holder: ranked as they come, without
+    the dict of dicts of ``CompanyState.holdings`` (the fold's) built and walked again."""
 
     share_class: str
-    held: Iterable[tuple[str, int]]
+    rows: Iterable[tuple[str, str, int, int]]
 
 
 def holders_of(
@@ -527,7 +527,7 @@ def holders_of(
             owned_by_class, voted_by_class = {share_class: owned}, {share_class: voted}
         else:
             owned_by_class, voted_by_class = _by_class(classes, per_share, outstanding, total_votes)
-        named = names.get(party)
+        named = names.get(party) if names else None
         holder = _new_holder(Holder)
         _set_dict(
             holder,
@@ -575,7 +575,8 @@ def _ranked(
     if one_class is not None:
         share_class = one_class.share_class
         ranked = [
-            (-shares, party, shares, {share_class: shares}) for party, shares in one_class.held
+            (-shares, party, shares, {share_class: shares})
+            for party, _, shares, _ in one_class.rows
         ]
     else:
         ranked = []

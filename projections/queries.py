@@ -93,7 +93,7 @@ def cap_table(
     one_class = None
     if len(state.classes) == 1:  # the common case: the rows go to the report as they are
         [share_class] = state.classes
-        one_class = OneClass(share_class, map(_PARTY_SHARES, held))
+        one_class = OneClass(share_class, held)
     else:
         _hold(state, held)
     standing = Standing.of(state, as_of, counts)
@@ -102,7 +102,6 @@ def cap_table(
 
 # The columns of a holdings row (party, share class, shares, votes per share), taken from
 # every row at once.
-_PARTY_SHARES = itemgetter(0, 2)
 _SHARE_CLASS = itemgetter(1)
 _SHARES = itemgetter(2)
 

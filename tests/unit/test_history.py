@@ -158,19 +158,22 @@ def test_holders_built_without_validation_equal_validated_ones() -> None:
     ]  # fmt: skip
 
 
-def test_holders_of_one_class_given_as_pairs_are_those_of_the_states_holdings() -> None:
-    """The read models hand a company of one class its holdings as (party, shares) pairs:
-    the same holders, in the same order, as from ``CompanyState.holdings``, holders of
-    options or warrants only among them."""
+def test_holders_of_one_class_given_as_rows_are_those_of_the_states_holdings() -> None:
+    """The read models hand a company of one class its holdings as the rows they fetch: the
+    same holders, in the same order, as from ``CompanyState.holdings``, holders of options or
+    warrants only among them."""
     state = CompanyState("acme")
     state.classes = {"common": ShareClass("common", "Common", "common", None, 1, 1_200)}
     held = {"ana": 500, "ben": 300, "cy": 300, "dee": 100}
     state.outstanding = 1_200
     dilution = Standing({"ben": 200, "eve": 50}, {"dee": 100, "fay": 50}, {}, 1_600)
-    pairs = holders_of(state, dilution, OneClass("common", list(held.items())))
+    rows = [(party, "common", shares, 1) for party, shares in held.items()]
+    fetched = holders_of(state, dilution, OneClass("common", rows))
     state.holdings = {party: {"common": shares} for party, shares in held.items()}
-    assert [h.model_dump() for h in pairs] == [h.model_dump() for h in holders_of(state, dilution)]
-    assert [(h.party, h.shares, h.fully_diluted_shares) for h in pairs] == [
+    assert [h.model_dump() for h in fetched] == [
+        h.model_dump() for h in holders_of(state, dilution)
+    ]
+    assert [(h.party, h.shares, h.fully_diluted_shares) for h in fetched] == [
         ("ana", 500, 500), ("ben", 300, 500), ("cy", 300, 300), ("dee", 100, 200),
         ("eve", 0, 50), ("fay", 0, 50),
     ]  # fmt: skip
