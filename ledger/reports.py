@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, ClassVar, NamedTuple, Self, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
@@ -483,6 +484,10 @@ class OneClass(NamedTuple):
     rows: Iterable[tuple[str, str, int, int]]
 
 
+_PARTY, _SHARES = itemgetter(0), itemgetter(2)
+"""A ``OneClass`` row's party and shares."""
+
+
 def holders_of(
     state: CompanyState, on: date | Standing, one_class: OneClass | None = None
 ) -> list[Holder]:
@@ -496,20 +501,20 @@ def holders_of(
     standing = on if isinstance(on, Standing) else Standing.of(state, on)
     options, warrants = standing.options, standing.warrants
     instruments = options or warrants
-    ranked = _ranked(state, standing, one_class)
+    parties, held, diluted, classes = _ranked(state, standing, one_class)
     per_share = {name: c.votes_per_share for name, c in state.classes.items()}
     # The percentages a column at a time: one call a column, not one a holder; a column that
     # is another's (the same fractions) is not worked out twice.
     outstanding, total_votes = state.outstanding, state.total_votes()
-    ownership = percent_texts([h[2] for h in ranked], outstanding)
+    ownership = percent_texts(held, outstanding)
     if len(set(per_share.values())) == 1 and total_votes:
         # Every class has the same votes per share: a holder's votes are the same share of
         # the company's votes as its shares of the outstanding, class by class too.
         voting = ownership
     else:
-        voting = percent_texts([_votes(h[3], per_share) for h in ranked], total_votes)
+        voting = percent_texts([_votes(c, per_share) for c in classes], total_votes)
     if instruments or standing.fully_diluted != outstanding:
-        diluted_percent = percent_texts([-h[0] for h in ranked], standing.fully_diluted)
+        diluted_percent = percent_texts(diluted, standing.fully_diluted)
     else:
         diluted_percent = ownership
     names, every_field = state.stakeholders, _HOLDER_FIELDS
@@ -517,16 +522,18 @@ def holders_of(
     sole = next(iter(state.classes)) if len(state.classes) == 1 else None
     holders: list[Holder] = []
     add = holders.append
-    for (negative, party, shares, classes), owned, voted, of_diluted in zip(
-        ranked, ownership, voting, diluted_percent, strict=True
+    for party, shares, fully_diluted, by_class, owned, voted, of_diluted in zip(
+        parties, held, diluted, classes, ownership, voting, diluted_percent, strict=True
     ):
         if sole is not None and shares:
             owned_by_class, voted_by_class = {sole: owned}, {sole: voted}
-        elif len(classes) == 1:  # the class's percentages are the holder's
-            [share_class] = classes
+        elif len(by_class) == 1:  # the class's percentages are the holder's
+            [share_class] = by_class
             owned_by_class, voted_by_class = {share_class: owned}, {share_class: voted}
         else:
-            owned_by_class, voted_by_class = _by_class(classes, per_share, outstanding, total_votes)
+            owned_by_class, voted_by_class = _by_class(
+                by_class, per_share, outstanding, total_votes
+            )
         named = names.get(party) if names else None
         holder = _new_holder(Holder)
         _set_dict(
@@ -536,13 +543,13 @@ def holders_of(
                 "shares": shares,
                 "ownership_percent": owned,
                 "voting_percent": voted,
-                "classes": classes,
+                "classes": by_class,
                 "ownership_percent_by_class": owned_by_class,
                 "voting_percent_by_class": voted_by_class,
                 "name": None if named is None else named.name,
                 "options": options.get(party, 0) if instruments else 0,
                 "warrants": warrants.get(party, 0) if instruments else 0,
-                "fully_diluted_shares": -negative,
+                "fully_diluted_shares": fully_diluted,
                 "fully_diluted_percent": of_diluted,
             },
         )
@@ -565,12 +572,20 @@ _HOLDER_FIELDS = set(Holder.model_fields)
 
 def _ranked(
     state: CompanyState, dilution: Standing, one_class: OneClass | None
-) -> list[tuple[int, str, int, dict[str, int]]]:
-    """Each holder's (−fully diluted shares, party, shares, shares by class), sorted: fully
-    diluted descending, then party (unique: the rest is never compared). Its shares by class
-    are the report's own dict, in class order. A party with only awards or warrants is a
-    holder of 0 shares."""
+) -> tuple[list[str], list[int], list[int], list[dict[str, int]]]:
+    """The holders in order, fully diluted shares descending, then party (unique), as
+    columns: parties, shares, fully diluted shares, shares by class (the report's own dict,
+    in class order). A party with only awards or warrants is a holder of 0 shares."""
     options, warrants = dilution.options, dilution.warrants
+    if one_class is not None and not (options or warrants):
+        # Fully diluted is shares: the rows in order by two stable sorts on keys taken at C
+        # speed (by party, then by shares descending, which keeps the parties' order among
+        # equal shares), no key made per holder.
+        rows = sorted(one_class.rows, key=_PARTY)
+        rows.sort(key=_SHARES, reverse=True)
+        held = list(map(_SHARES, rows))
+        share_class = one_class.share_class
+        return list(map(_PARTY, rows)), held, held, [{share_class: n} for n in held]
     ranked: list[tuple[int, str, int, dict[str, int]]]
     if one_class is not None:
         share_class = one_class.share_class
@@ -599,8 +614,13 @@ def _ranked(
             (-(options.get(party, 0) + warrants.get(party, 0)), party, 0, {})
             for party in instruments_only
         )
-    ranked.sort()
-    return ranked
+    ranked.sort()  # the parties are unique: the rest is never compared
+    return (
+        [h[1] for h in ranked],
+        [h[2] for h in ranked],
+        [-h[0] for h in ranked],
+        [h[3] for h in ranked],
+    )
 
 
 def _votes(classes: dict[str, int], per_share: dict[str, int]) -> int:
