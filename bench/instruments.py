@@ -156,18 +156,18 @@ def write_companies(directory: Path) -> tuple[EventFile, EventFile]:
 # --- raw driver ---
 
 
-def _sql(shape: Shape, mark: str, hint: str = "") -> str:
+def _sql(shape: Shape, mark: str, hint: str = "", valid_to: str = "valid_to") -> str:
     columns = ", ".join((*shape.key_columns, *shape.value_columns))
     return (
         f"SELECT {columns} FROM {shape.table}{hint} WHERE company = {mark} AND known_to IS NULL "
-        f"AND valid_from <= {mark} AND (valid_to IS NULL OR valid_to > {mark})"
+        f"AND valid_from <= {mark} AND (valid_to IS NULL OR {valid_to} > {mark})"
     )
 
 
 class RawReads:
     """The driver running the read models' SELECTs of a company on a date (the current
-    knowledge), each fetched whole; on PostgreSQL in one pipeline, as the read models send
-    them."""
+    knowledge), each fetched whole; on SQLite with valid_to compared without its affinity,
+    on PostgreSQL in one pipeline and ended by a commit, as the read models send them."""
 
     def __init__(self, url: str) -> None:
         self.sqlite = url.startswith("sqlite:///")
@@ -175,7 +175,10 @@ class RawReads:
             self.conn: Any = sqlite3.connect(url.removeprefix("sqlite:///"))
             self.statements = {
                 shape.table: _sql(
-                    shape, "?", " INDEXED BY cap_table_history_now" if shape is CAP_TABLE else ""
+                    shape,
+                    "?",
+                    " INDEXED BY cap_table_history_now" if shape is CAP_TABLE else "",
+                    "+valid_to",
                 )
                 for shape in CAP_TABLE_SHAPES
             }
@@ -198,7 +201,7 @@ class RawReads:
                     cursors.append(cur)
             for cur in cursors:
                 cur.fetchall()
-            self.conn.rollback()
+            self.conn.commit()
         return time.perf_counter() - started
 
     def close(self) -> None:

@@ -7,7 +7,8 @@ READ, its first statements sent with the probe in one pipeline): the probe of th
 position, the end of the log and the company's existence; then the holdings (on SQLite
 through the partial covering index the ledger names, ``INDEXED BY``), the valuation, the
 warrants and convertibles, the plans, the stakeholders' names and the awards' counts (on
-PostgreSQL in one pipeline, binary rows, as the ledger reads them).
+PostgreSQL in one pipeline, binary rows, as the ledger reads them, the transaction ended by a
+commit so that psycopg keeps the statements it prepares).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from typing import Any
 
 import psycopg
 
-VALID = "known_to IS NULL AND valid_from <= {m} AND (valid_to IS NULL OR valid_to > {m})"
-"""Valid on D (given twice), known now: the rows still believed."""
+VALID = "known_to IS NULL AND valid_from <= {m} AND (valid_to IS NULL OR {to} > {m})"
+"""Valid on D (given twice), known now: the rows still believed (on SQLite, valid_to compared
+without its affinity, as the ledger does)."""
 
 
 def statements(sqlite: bool) -> tuple[str, list[str]]:
@@ -35,7 +37,7 @@ def statements(sqlite: bool) -> tuple[str, list[str]]:
         f"EXISTS (SELECT 1 FROM stored_events WHERE originator_id = {m} "
         "AND originator_version = 1)"
     )
-    valid = f"company = {m} AND " + VALID.format(m=m)
+    valid = f"company = {m} AND " + VALID.format(m=m, to="+valid_to" if sqlite else "valid_to")
     holdings_hint = " INDEXED BY cap_table_history_now" if sqlite else ""
     counts_hint = " INDEXED BY security_history_counts" if sqlite else ""
     reads = [
@@ -97,6 +99,7 @@ def _postgres(url: str, company: str) -> tuple[Callable[[date], int], Callable[[
                     cur.execute(sql, (company, day, day))
                     cursors.append(cur)
             rows = [cur.fetchall() for cur in cursors]
+            conn.commit()  # as the ledger ends its reads: a rollback unprepares the statements
         finally:
             conn.rollback()
         return len(rows[0])

@@ -8,9 +8,10 @@ strings with 4 decimals; money is ``{"amount": "<decimal>", "currency": "USD"}``
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, ClassVar, NamedTuple, Self, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
@@ -474,22 +475,88 @@ class PartyHistory(History):
 _pct = percent_text
 
 
-def holders_of(state: CompanyState, on: date | Standing) -> list[Holder]:
-    """The holders as models, built from values already typed and checked, without
-    validating them again: what ``model_construct`` does, minus its per-field bookkeeping
-    (five times slower, where a cap table of a thousand holders builds a thousand models).
-    Every holder has every field: one set of their names serves them all (frozen models never
-    change it)."""
-    names = set(Holder.model_fields)
-    holders = []
+class OneClass(NamedTuple):
+    """The holdings of a company of one share class as the read models fetch them, a row
+    (party, share class, shares, votes per share) per holder: ranked as they come, without
+    the dict of dicts of ``CompanyState.holdings`` (the fold's) built and walked again."""
+
+    share_class: str
+    rows: Iterable[tuple[str, str, int, int]]
+
+
+_PARTY, _SHARES = itemgetter(0), itemgetter(2)
+"""A ``OneClass`` row's party and shares."""
+
+
+def holders_of(
+    state: CompanyState, on: date | Standing, one_class: OneClass | None = None
+) -> list[Holder]:
+    """The holders, in order (fully diluted shares descending, then party); ``one_class``:
+    the holdings, when the state holds them only so.
+
+    The models are built from values already typed and checked, without validating them
+    again: what ``model_construct`` does, minus its per-field bookkeeping (five times slower,
+    where a cap table of a thousand holders builds a thousand models). Every holder has every
+    field: one set of their names serves them all (frozen models never change it)."""
     standing = on if isinstance(on, Standing) else Standing.of(state, on)
-    for fields in _holder_fields(state, standing):
+    options, warrants = standing.options, standing.warrants
+    instruments = options or warrants
+    parties, held, diluted, classes = _ranked(state, standing, one_class)
+    per_share = {name: c.votes_per_share for name, c in state.classes.items()}
+    # The percentages a column at a time: one call a column, not one a holder; a column that
+    # is another's (the same fractions) is not worked out twice.
+    outstanding, total_votes = state.outstanding, state.total_votes()
+    ownership = percent_texts(held, outstanding)
+    if len(set(per_share.values())) == 1 and total_votes:
+        # Every class has the same votes per share: a holder's votes are the same share of
+        # the company's votes as its shares of the outstanding, class by class too.
+        voting = ownership
+    else:
+        voting = percent_texts([_votes(c, per_share) for c in classes], total_votes)
+    if instruments or standing.fully_diluted != outstanding:
+        diluted_percent = percent_texts(diluted, standing.fully_diluted)
+    else:
+        diluted_percent = ownership
+    names, every_field = state.stakeholders, _HOLDER_FIELDS
+    # A company of one class: every holder's percentages are that class's.
+    sole = next(iter(state.classes)) if len(state.classes) == 1 else None
+    holders: list[Holder] = []
+    add = holders.append
+    for party, shares, fully_diluted, by_class, owned, voted, of_diluted in zip(
+        parties, held, diluted, classes, ownership, voting, diluted_percent, strict=True
+    ):
+        if sole is not None and shares:
+            owned_by_class, voted_by_class = {sole: owned}, {sole: voted}
+        elif len(by_class) == 1:  # the class's percentages are the holder's
+            [share_class] = by_class
+            owned_by_class, voted_by_class = {share_class: owned}, {share_class: voted}
+        else:
+            owned_by_class, voted_by_class = _by_class(
+                by_class, per_share, outstanding, total_votes
+            )
+        named = names.get(party) if names else None
         holder = _new_holder(Holder)
-        _set_dict(holder, fields)
-        _set_fields_set(holder, names)
+        _set_dict(
+            holder,
+            {
+                "party": party,
+                "shares": shares,
+                "ownership_percent": owned,
+                "voting_percent": voted,
+                "classes": by_class,
+                "ownership_percent_by_class": owned_by_class,
+                "voting_percent_by_class": voted_by_class,
+                "name": None if named is None else named.name,
+                "options": options.get(party, 0) if instruments else 0,
+                "warrants": warrants.get(party, 0) if instruments else 0,
+                "fully_diluted_shares": fully_diluted,
+                "fully_diluted_percent": of_diluted,
+            },
+        )
+        _set_fields_set(holder, every_field)
         _set_extra(holder, None)
         _set_private(holder, None)
-        holders.append(holder)
+        add(holder)
     return holders
 
 
@@ -500,76 +567,60 @@ _set_dict = BaseModel.__dict__["__dict__"].__set__
 _set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+_HOLDER_FIELDS = set(Holder.model_fields)
 
 
-def _holder_fields(state: CompanyState, dilution: Standing) -> list[dict[str, Any]]:
-    """The holders, in order (fully diluted shares descending, then party), as the fields of
-    ``Holder``: every field, each of its type. A party with only awards or warrants is a
-    holder of 0 shares."""
-    per_share = {name: c.votes_per_share for name, c in state.classes.items()}
+def _ranked(
+    state: CompanyState, dilution: Standing, one_class: OneClass | None
+) -> tuple[list[str], list[int], list[int], list[dict[str, int]]]:
+    """The holders in order, fully diluted shares descending, then party (unique), as
+    columns: parties, shares, fully diluted shares, shares by class (the report's own dict,
+    in class order). A party with only awards or warrants is a holder of 0 shares."""
     options, warrants = dilution.options, dilution.warrants
-    instruments = options or warrants
-    holders: list[tuple[int, str, int, dict[str, int]]] = []
-    add = holders.append
-    for party, classes in state.holdings.items():
-        if len(classes) == 1:  # the common case, without the sums
-            [shares] = classes.values()
-            classes = classes.copy()  # the report's own, not the state's
-        else:
-            shares = sum(classes.values())
-            classes = dict(sorted(classes.items()))
-        if instruments:
-            add(
-                (-(shares + options.get(party, 0) + warrants.get(party, 0)), party, shares, classes)
-            )
-        else:
+    if one_class is not None and not (options or warrants):
+        # Fully diluted is shares: the rows in order by two stable sorts on keys taken at C
+        # speed (by party, then by shares descending, which keeps the parties' order among
+        # equal shares), no key made per holder.
+        rows = sorted(one_class.rows, key=_PARTY)
+        rows.sort(key=_SHARES, reverse=True)
+        held = list(map(_SHARES, rows))
+        share_class = one_class.share_class
+        return list(map(_PARTY, rows)), held, held, [{share_class: n} for n in held]
+    ranked: list[tuple[int, str, int, dict[str, int]]]
+    if one_class is not None:
+        share_class = one_class.share_class
+        ranked = [
+            (-shares, party, shares, {share_class: shares})
+            for party, _, shares, _ in one_class.rows
+        ]
+    else:
+        ranked = []
+        add = ranked.append
+        for party, classes in state.holdings.items():
+            if len(classes) == 1:  # the common case, without the sums
+                [shares] = classes.values()
+                classes = classes.copy()  # the report's own, not the state's
+            else:
+                shares = sum(classes.values())
+                classes = dict(sorted(classes.items()))
             add((-shares, party, shares, classes))
-    for party in (options.keys() | warrants.keys()) - state.holdings.keys():
-        add((-(options.get(party, 0) + warrants.get(party, 0)), party, 0, {}))
-    holders.sort()  # fully diluted descending, then party (unique: the rest is never compared)
-    # The percentages a column at a time: one call a column, not one a holder; a column that
-    # is another's (the same fractions) is not worked out twice.
-    outstanding, total_votes = state.outstanding, state.total_votes()
-    ownership = percent_texts([h[2] for h in holders], outstanding)
-    if len(set(per_share.values())) == 1 and total_votes:
-        # Every class has the same votes per share: a holder's votes are the same share of
-        # the company's votes as its shares of the outstanding, class by class too.
-        voting = ownership
-    else:
-        voting = percent_texts([_votes(h[3], per_share) for h in holders], total_votes)
-    if instruments or dilution.fully_diluted != outstanding:
-        diluted_percent = percent_texts([-h[0] for h in holders], dilution.fully_diluted)
-    else:
-        diluted_percent = ownership
-    names = state.stakeholders
-    fields: list[dict[str, Any]] = []
-    add_fields = fields.append
-    for (negative, party, shares, classes), owned, voted, of_diluted in zip(
-        holders, ownership, voting, diluted_percent, strict=True
-    ):
-        if len(classes) == 1:  # the class's percentages are the holder's
-            [share_class] = classes
-            owned_by_class, voted_by_class = {share_class: owned}, {share_class: voted}
-        else:
-            owned_by_class, voted_by_class = _by_class(classes, per_share, outstanding, total_votes)
-        named = names.get(party)
-        add_fields(
-            {
-                "party": party,
-                "shares": shares,
-                "ownership_percent": owned,
-                "voting_percent": voted,
-                "classes": classes,
-                "ownership_percent_by_class": owned_by_class,
-                "voting_percent_by_class": voted_by_class,
-                "name": None if named is None else named.name,
-                "options": options.get(party, 0) if instruments else 0,
-                "warrants": warrants.get(party, 0) if instruments else 0,
-                "fully_diluted_shares": -negative,
-                "fully_diluted_percent": of_diluted,
-            }
+    if options or warrants:
+        instruments_only = (options.keys() | warrants.keys()).difference(h[1] for h in ranked)
+        ranked = [
+            (negative - options.get(party, 0) - warrants.get(party, 0), party, shares, classes)
+            for negative, party, shares, classes in ranked
+        ]
+        ranked += (
+            (-(options.get(party, 0) + warrants.get(party, 0)), party, 0, {})
+            for party in instruments_only
         )
-    return fields
+    ranked.sort()  # the parties are unique: the rest is never compared
+    return (
+        [h[1] for h in ranked],
+        [h[2] for h in ranked],
+        [-h[0] for h in ranked],
+        [h[3] for h in ranked],
+    )
 
 
 def _votes(classes: dict[str, int], per_share: dict[str, int]) -> int:
@@ -655,9 +706,14 @@ def convertibles_of(state: CompanyState) -> list[ConvertibleOut]:
 
 
 def cap_table_of(
-    state: CompanyState, as_of: date, known_at: int, standing: Standing | None = None
+    state: CompanyState,
+    as_of: date,
+    known_at: int,
+    standing: Standing | None = None,
+    one_class: OneClass | None = None,
 ) -> CapTable:
-    """``standing``: what the instruments amount to on ``as_of``, if already worked out."""
+    """``standing``: what the instruments amount to on ``as_of``, if already worked out;
+    ``one_class``: the holdings, when the state holds them only so (``holders_of``)."""
     v = state.valuation
     if standing is None:
         standing = Standing.of(state, as_of)
@@ -666,7 +722,7 @@ def cap_table_of(
         as_of=as_of,
         known_at=known_at,
         total_shares=state.outstanding,
-        holders=holders_of(state, standing),
+        holders=holders_of(state, standing, one_class),
         valuation=None
         if v is None
         else ValuationOut(

@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from ledger.domain.instruments import Standing
@@ -34,6 +35,7 @@ from ledger.reports import (
     DirectorOut,
     Grants,
     Holdings,
+    OneClass,
     Position,
     Roster,
     board_from,
@@ -54,7 +56,9 @@ INSTRUMENTS = (SECURITY, POOL, STAKEHOLDER)
 def _when(db: Database, now: bool, alias: str = "") -> str:
     """The SQL condition of the rows valid on D and known at T (parameters: D, D[, T, T])."""
     m, a = db.mark, alias
-    valid = f"{a}valid_from <= {m} AND ({a}valid_to IS NULL OR {a}valid_to > {m})"
+    # valid_from bounds the indexes' range; valid_to filters what it holds.
+    valid_to = db.date_filter(f"{a}valid_to")
+    valid = f"{a}valid_from <= {m} AND ({a}valid_to IS NULL OR {valid_to} > {m})"
     if now:
         return f"{a}known_to IS NULL AND {valid}"
     return f"{valid} AND {a}known_from <= {m} AND ({a}known_to IS NULL OR {a}known_to > {m})"
@@ -72,6 +76,37 @@ def _fetch(raw: Any, sql: str, params: Sequence[Any]) -> list[Any]:
 
 
 def company_state(
+    db: Database, raw: Any, company: str, as_of: date, known_at: int, now: bool
+) -> CompanyState:
+    """The company on ``as_of`` as known at ``known_at``, as far as the report builders read
+    it: holdings and class totals, the valuation, the instruments, plans and stakeholders."""
+    state, held = _company(db, raw, company, as_of, known_at, now)
+    _hold(state, held)
+    return state
+
+
+def cap_table(
+    db: Database, raw: Any, company: str, as_of: date, known_at: int, now: bool
+) -> CapTable:
+    counts: list[AwardCount] = []
+    state, held = _company(db, raw, company, as_of, known_at, now, counts)
+    one_class = None
+    if len(state.classes) == 1:  # the common case: the rows go to the report as they are
+        [share_class] = state.classes
+        one_class = OneClass(share_class, held)
+    else:
+        _hold(state, held)
+    standing = Standing.of(state, as_of, counts)
+    return cap_table_of(state, as_of, known_at, standing, one_class)
+
+
+# The columns of a holdings row (party, share class, shares, votes per share), taken from
+# every row at once.
+_SHARE_CLASS = itemgetter(1)
+_SHARES = itemgetter(2)
+
+
+def _company(
     db: Database,
     raw: Any,
     company: str,
@@ -79,9 +114,9 @@ def company_state(
     known_at: int,
     now: bool,
     counts: list[AwardCount] | None = None,
-) -> CompanyState:
-    """The company on ``as_of`` as known at ``known_at``, as far as the report builders read
-    it: holdings and class totals, the valuation, the instruments, plans and stakeholders.
+) -> tuple[CompanyState, list[Any]]:
+    """``company_state`` but for its holdings, given as the rows (party, share class,
+    shares, votes per share) they are read from.
 
     Given ``counts``, the awards go there as counts (their terms unread) instead of into the
     state: all a cap table needs of them."""
@@ -103,23 +138,19 @@ def company_state(
             [company, *params],
         )
         instruments = _select_instruments(db, raw, company, now, params, counts is not None)
-    rows, valuation = held_by.fetchall(), valued.fetchall()
+    held, valuation = held_by.fetchall(), valued.fetchall()
     state = CompanyState(company)
     _fill_instruments(db, state, instruments, counts)
-    votes_per_share = {share_class: votes for _, share_class, _, votes in rows}
-    if len(votes_per_share) == 1:  # one class: a row per holder
-        [share_class] = votes_per_share
-        state.holdings = {party: {share_class: shares} for party, _, shares, _ in rows}
-        issued = {share_class: sum([shares for _, _, shares, _ in rows])}
+    share_classes = set(map(_SHARE_CLASS, held))
+    if len(share_classes) == 1:  # one class: a row per holder
+        [share_class] = share_classes
+        votes_per_share = {share_class: held[-1][3]}
+        issued = {share_class: sum(map(_SHARES, held))}
     else:
-        holdings, issued = state.holdings, dict.fromkeys(votes_per_share, 0)
-        for party, share_class, shares, _ in rows:
-            held = holdings.get(party)
-            if held is None:
-                holdings[party] = {share_class: shares}
-            else:
-                held[share_class] = shares
-            issued[share_class] += shares
+        votes_per_share, issued = {}, {}
+        for _, share_class, shares, votes in held:
+            votes_per_share[share_class] = votes
+            issued[share_class] = issued.get(share_class, 0) + shares
     for share_class, total in issued.items():
         state.classes[share_class] = ShareClass(
             share_class, "", "", None, int(votes_per_share[share_class]), total
@@ -130,15 +161,18 @@ def company_state(
         state.valuation = Valuation(
             Decimal(amount), currency, basis, db.from_sql("effective_date", effective)
         )
-    return state
+    return state, held
 
 
-def cap_table(
-    db: Database, raw: Any, company: str, as_of: date, known_at: int, now: bool
-) -> CapTable:
-    counts: list[AwardCount] = []
-    state = company_state(db, raw, company, as_of, known_at, now, counts)
-    return cap_table_of(state, as_of, known_at, Standing.of(state, as_of, counts))
+def _hold(state: CompanyState, held: Sequence[Any]) -> None:
+    """The state's holdings from the rows ``_company`` read."""
+    holdings = state.holdings
+    for party, share_class, shares, _ in held:
+        classes = holdings.get(party)
+        if classes is None:
+            holdings[party] = {share_class: shares}
+        else:
+            classes[share_class] = shares
 
 
 def _select_instruments(

@@ -417,9 +417,10 @@ class ReadModelService:
                     wanted = last if known_at is None else known_at
                     if tracked >= wanted:
                         yield raw, wanted, tracked == wanted
+                        self.db.end_reading(raw)
                         return
                 finally:
-                    raw.rollback()
+                    raw.rollback()  # nothing left once ended
             self.catch_up()
         raise ProjectionError(
             f"the read models did not reach position {known_at}: another process keeps "

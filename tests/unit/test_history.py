@@ -12,7 +12,7 @@ from ledger.domain.entry import Entry
 from ledger.domain.instruments import Standing
 from ledger.domain.state import CompanyState, ShareClass
 from ledger.domain.values import percent, percent_text
-from ledger.reports import Holder, _holder_fields, holders_of
+from ledger.reports import Holder, OneClass, holders_of
 from projections.history import BOARD, CAP_TABLE, ROSTER, Row, canonical, splice
 from tests import builders as b
 
@@ -141,8 +141,7 @@ def test_holders_built_without_validation_equal_validated_ones() -> None:
     state.holdings = {"ben": {"pref": 300, "common": 500}, "ana": {"common": 1_000}}
     state.outstanding = 1_800
     trusted = holders_of(state, date.max)
-    dilution = Standing.of(state, date.max)
-    validated = [Holder(**fields) for fields in _holder_fields(state, dilution)]
+    validated = [Holder.model_validate(dict(holder)) for holder in trusted]
     assert trusted == validated
     assert [h.model_dump(mode="json") for h in trusted] == [
         {"party": "ana", "shares": 1000, "ownership_percent": "55.5556",
@@ -156,4 +155,25 @@ def test_holders_built_without_validation_equal_validated_ones() -> None:
          "voting_percent_by_class": {"common": "33.3333", "pref": "0.0000"}, "name": None,
          "options": 0, "warrants": 0, "fully_diluted_shares": 800,
          "fully_diluted_percent": "44.4444"},
+    ]  # fmt: skip
+
+
+def test_holders_of_one_class_given_as_rows_are_those_of_the_states_holdings() -> None:
+    """The read models hand a company of one class its holdings as the rows they fetch: the
+    same holders, in the same order, as from ``CompanyState.holdings``, holders of options or
+    warrants only among them."""
+    state = CompanyState("acme")
+    state.classes = {"common": ShareClass("common", "Common", "common", None, 1, 1_200)}
+    held = {"ana": 500, "ben": 300, "cy": 300, "dee": 100}
+    state.outstanding = 1_200
+    dilution = Standing({"ben": 200, "eve": 50}, {"dee": 100, "fay": 50}, {}, 1_600)
+    rows = [(party, "common", shares, 1) for party, shares in held.items()]
+    fetched = holders_of(state, dilution, OneClass("common", rows))
+    state.holdings = {party: {"common": shares} for party, shares in held.items()}
+    assert [h.model_dump() for h in fetched] == [
+        h.model_dump() for h in holders_of(state, dilution)
+    ]
+    assert [(h.party, h.shares, h.fully_diluted_shares) for h in fetched] == [
+        ("ana", 500, 500), ("ben", 300, 500), ("cy", 300, 300), ("dee", 100, 200),
+        ("eve", 0, 50), ("fay", 0, 50),
     ]  # fmt: skip
