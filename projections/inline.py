@@ -67,14 +67,18 @@ class InTransaction:
         self.projecting = names >= set(PROJECTIONS) and all(p == start for _, p, _ in tracking)
 
     def _guard(self) -> None:
-        """Before the fold of a piece first reads or writes: the append's writes done (the
-        fold reads what they wrote), then a savepoint (what the piece writes from here on
-        can be undone). A piece of in-order events of companies already folded in this
-        batch, or new in it, never gets here."""
+        """Before the fold reads the log or the tables (and sends its rows so far, to read
+        them back): the append's writes done (the fold reads what they wrote, on the same
+        connection); then, before the piece's first statement, a savepoint (what the piece
+        writes from here on can be undone). Reading the companies a piece meets before
+        folding it sends nothing: the piece's rows can still follow the append's writes
+        without waiting for them. A piece of in-order events of companies already folded in
+        this batch, or new in it, never gets here."""
         if not self.guarded:
             self.settle()
-            self._write(partial(self.db.savepoint_begin, self.raw))
-            self.guarded = True
+            if self.writer.buffer:  # the rows are sent before the read
+                self._write(partial(self.db.savepoint_begin, self.raw))
+                self.guarded = True
 
     def fold(self, entries: Sequence[Entry], first: int) -> None:
         """Project ``entries``, the events just written at positions ``first``, ``first + 1``…:
