@@ -7,9 +7,12 @@ UPDATE``; SQLite: ``BEGIN IMMEDIATE``), so one worker projects at a time and a b
 whole or not at all, with the position it reached. A killed worker leaves the last committed
 batch; the next catch-up (of any process) goes on from there.
 
-On PostgreSQL a long catch-up (a rebuild, a worker far behind) **folds ahead**: this thread
-reads and folds batch n+1 while a committer thread writes batch n, each batch still one
-transaction with its position (``_ahead``); the server's work overlaps the folding.
+A long catch-up (a rebuild, a worker far behind) **folds ahead**: this thread reads and folds
+batch n+1 while a committer thread writes batch n, each batch still one transaction with its
+position (``_ahead``). On PostgreSQL the server's work overlaps the folding; a SQLite file's
+batches are written by a writer process of their own (``ledger.persistence.sqlite_writer``),
+on the other core: the ``sqlite3`` module holds the GIL while it binds each row, so a thread
+of this process writing them would only slow the folding down.
 
 An event the projections **cannot apply** (a value no column holds, an event they cannot
 read) fails its batch, which is then projected again one event at a time, each in a savepoint
@@ -27,7 +30,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +42,7 @@ from . import queries
 from .database import Database, database_for
 from .history import PROJECTIONS, SHAPES
 from .inline import InTransaction
-from .writer import Buffer, Writer
+from .writer import Buffer, Check, Writer, check
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -67,9 +70,11 @@ class ReadModelService:
         self.batch = batch
         self._seen: tuple[int, int] | None = None  # (position, generation) after our commit
         self._mutex = threading.RLock()
-        # Folding ahead of the writes pays on PostgreSQL, whose server works while this process
-        # folds; SQLite writes in this process, under the same GIL, and loses by it.
-        self.pipelined = self.db.kind == "postgres"
+        # Folding ahead of the writes pays when another process writes them: PostgreSQL's
+        # server, or a SQLite file's writer process (an in-memory database has none: SQLite
+        # writing in this process, under the same GIL, loses by folding ahead).
+        self._writer_file = _writer_file(ledger)
+        self.pipelined = self.db.kind == "postgres" or self._writer_file is not None
 
     @property
     def engine(self) -> sa.Engine:
@@ -193,17 +198,51 @@ class ReadModelService:
         position, generation = cur.fetchone()
         return int(position or 0), int(generation or 0)
 
-    def _commit_ahead(self, buffer: Buffer, start: int, end: int) -> bool:
-        """Write a batch folded ahead: rows and positions, in one transaction, if the positions
-        still stand at ``start`` (else another worker moved them: nothing is written)."""
-        with self.db.transaction(self.engine) as raw:
+    def _commit_ahead(
+        self, transaction: AbstractContextManager[Any], buffer: Buffer, start: int, end: int
+    ) -> bool:
+        """Write a batch folded ahead: rows and positions, in one ``transaction``, if the
+        positions still stand at ``start`` (else another worker moved them: nothing is
+        written)."""
+        with transaction as raw:
             rows = self.db.tracking(raw)
             if {position for _, position, _ in rows} != {start}:
                 return False
-            self.writer.write(raw, buffer)
+            checks: list[Check] = []
+            self.writer.write(raw, buffer, checks)
             self.db.set_tracking(raw, PROJECTIONS, end, bump=False)
+            check(checks)
         self._seen = (end, max(g for _, _, g in rows))
         return True
+
+    @contextmanager
+    def _ahead_transactions(self) -> Iterator[Callable[[], AbstractContextManager[Any]]]:
+        """Where the batches folded ahead are written, one transaction each: the engine's
+        connections, or a SQLite file's writer process (its statements are sent without
+        waiting; the commit waits for them all)."""
+        if self._writer_file is None:
+            yield lambda: self.db.transaction(self.engine)
+            return
+        from ledger.persistence.sqlite_writer import SQLiteWriter
+
+        file, timeout = self._writer_file
+        process = SQLiteWriter(file, timeout, for_events=False)
+
+        @contextmanager
+        def transaction() -> Iterator[Any]:
+            raw = process.connection()
+            self.db.begin(raw)
+            try:
+                yield raw
+            except BaseException:
+                process.rollback()
+                raise
+            process.commit()
+
+        try:
+            yield transaction
+        finally:
+            process.close()
 
     def _one_batch(self, until: int | None, *, one_by_one: bool = False) -> tuple[bool, int]:
         """Project the next batch in one transaction; returns (anything done, position).
@@ -471,12 +510,21 @@ class _Committer(threading.Thread):
         self.conflict = False
 
     def run(self) -> None:
+        try:
+            with self.service._ahead_transactions() as transaction:
+                self._commit_each(transaction)
+        except BaseException as e:  # starting or ending the writer process
+            self.error = self.error or e
+            while self.queue.get() is not None:
+                pass  # drain what was queued; the folder sees the failure
+
+    def _commit_each(self, transaction: Callable[[], AbstractContextManager[Any]]) -> None:
         while (item := self.queue.get()) is not None:
             if self.error is not None or self.conflict:
                 continue  # drain what was queued; the folder sees the failure
             buffer, start, end = item
             try:
-                if not self.service._commit_ahead(buffer, start, end):
+                if not self.service._commit_ahead(transaction(), buffer, start, end):
                     self.conflict = True
                 elif self.on_batch is not None:
                     self.on_batch(end)
@@ -500,3 +548,13 @@ class _Committer(threading.Thread):
     def _raise(self) -> None:
         if self.error is not None:
             raise self.error
+
+
+def _writer_file(ledger: Ledger) -> tuple[str, float] | None:
+    """The database and lock timeout a SQLite writer process opens, for a SQLite database in a
+    file (None: PostgreSQL, or an in-memory database no other process can open)."""
+    env = ledger.config.eventsourcing_env
+    name = env.get("SQLITE_DBNAME")
+    if ledger.config.kind != "sqlite" or name is None or "mode=memory" in name:
+        return None
+    return name, float(env.get("SQLITE_LOCK_TIMEOUT", "5"))

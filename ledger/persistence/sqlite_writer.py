@@ -86,7 +86,10 @@ class SQLiteWriter:
     ``chain_from`` and ``append`` (sent, not awaited), ``commit``, ``rollback``, ``close``.
     Errors come back as the ``sqlite3`` exceptions they were."""
 
-    def __init__(self, database: str, timeout: float) -> None:
+    def __init__(self, database: str, timeout: float, *, for_events: bool = True) -> None:
+        """``for_events``: the transaction is a batch of events, whose read models' errors
+        fail it (``faults.read_models_write_failed``); else they are raised as they were."""
+        self._for_events = for_events
         self._process = subprocess.Popen(
             [sys.executable, "-I", "-S", __file__, database, str(timeout), CHAIN_MODULE],
             stdin=subprocess.PIPE,
@@ -127,7 +130,8 @@ class SQLiteWriter:
         kind, value = answer
         if kind != "ok":
             error = getattr(sqlite3, kind.removeprefix(READ_MODELS), sqlite3.Error)(value)
-            if kind.startswith(READ_MODELS):  # not the events': told apart from their conflicts
+            if kind.startswith(READ_MODELS) and self._for_events:
+                # Not the events': told apart from their conflicts.
                 from .faults import read_models_write_failed  # the ledger's side only
 
                 raise read_models_write_failed(error)
