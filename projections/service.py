@@ -30,7 +30,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -198,51 +198,17 @@ class ReadModelService:
         position, generation = cur.fetchone()
         return int(position or 0), int(generation or 0)
 
-    def _commit_ahead(
-        self, transaction: AbstractContextManager[Any], buffer: Buffer, start: int, end: int
-    ) -> bool:
-        """Write a batch folded ahead: rows and positions, in one ``transaction``, if the
-        positions still stand at ``start`` (else another worker moved them: nothing is
-        written)."""
-        with transaction as raw:
+    def _commit_ahead(self, buffer: Buffer, start: int, end: int) -> bool:
+        """Write a batch folded ahead: rows and positions, in one transaction, if the positions
+        still stand at ``start`` (else another worker moved them: nothing is written)."""
+        with self.db.transaction(self.engine) as raw:
             rows = self.db.tracking(raw)
             if {position for _, position, _ in rows} != {start}:
                 return False
-            checks: list[Check] = []
-            self.writer.write(raw, buffer, checks)
+            self.writer.write(raw, buffer)
             self.db.set_tracking(raw, PROJECTIONS, end, bump=False)
-            check(checks)
         self._seen = (end, max(g for _, _, g in rows))
         return True
-
-    @contextmanager
-    def _ahead_transactions(self) -> Iterator[Callable[[], AbstractContextManager[Any]]]:
-        """Where the batches folded ahead are written, one transaction each: the engine's
-        connections, or a SQLite file's writer process (its statements are sent without
-        waiting; the commit waits for them all)."""
-        if self._writer_file is None:
-            yield lambda: self.db.transaction(self.engine)
-            return
-        from ledger.persistence.sqlite_writer import SQLiteWriter
-
-        file, timeout = self._writer_file
-        process = SQLiteWriter(file, timeout, for_events=False)
-
-        @contextmanager
-        def transaction() -> Iterator[Any]:
-            raw = process.connection()
-            self.db.begin(raw)
-            try:
-                yield raw
-            except BaseException:
-                process.rollback()
-                raise
-            process.commit()
-
-        try:
-            yield transaction
-        finally:
-            process.close()
 
     def _one_batch(self, until: int | None, *, one_by_one: bool = False) -> tuple[bool, int]:
         """Project the next batch in one transaction; returns (anything done, position).
@@ -511,25 +477,75 @@ class _Committer(threading.Thread):
 
     def run(self) -> None:
         try:
-            with self.service._ahead_transactions() as transaction:
-                self._commit_each(transaction)
+            if self.service._writer_file is None:
+                self._commit_each()
+            else:
+                self._commit_through_writer(self.service._writer_file)
         except BaseException as e:  # starting or ending the writer process
             self.error = self.error or e
             while self.queue.get() is not None:
                 pass  # drain what was queued; the folder sees the failure
 
-    def _commit_each(self, transaction: Callable[[], AbstractContextManager[Any]]) -> None:
+    def _commit_each(self) -> None:
         while (item := self.queue.get()) is not None:
             if self.error is not None or self.conflict:
                 continue  # drain what was queued; the folder sees the failure
-            buffer, start, end = item
             try:
-                if not self.service._commit_ahead(transaction(), buffer, start, end):
+                if not self.service._commit_ahead(*item):
                     self.conflict = True
                 elif self.on_batch is not None:
-                    self.on_batch(end)
+                    self.on_batch(item[2])
             except BaseException as e:
                 self.error = e
+
+    def _commit_through_writer(self, writer_file: tuple[str, float]) -> None:
+        """``_commit_each`` of a SQLite file, through a writer process: a batch's statements
+        are sent without waiting for the commit of the one before, so this thread gets batch
+        n+1 ready while the process writes batch n. Batch n+1 is committed only if the
+        positions stand where it began, which its first answer says; that answer comes after
+        the commit of batch n, which it confirms."""
+        from ledger.persistence.sqlite_writer import SQLiteWriter
+
+        service, db = self.service, self.service.db
+        process = SQLiteWriter(*writer_file, for_events=False)
+        sent: tuple[int, int] | None = None  # (end, generation) of a commit not yet answered
+        try:
+            while (item := self.queue.get()) is not None:
+                if self.error is not None or self.conflict:
+                    continue
+                buffer, start, end = item
+                try:
+                    raw = process.connection()
+                    db.begin(raw)
+                    tracked = raw.execute("SELECT position, generation FROM projection_tracking")
+                    checks: list[Check] = []
+                    service.writer.write(raw, buffer, checks)
+                    db.set_tracking(raw, PROJECTIONS, end, bump=False)
+                    rows = tracked.fetchall()
+                    self._confirm(sent)
+                    sent = None
+                    if {int(position) for position, _ in rows} != {start}:
+                        self.conflict = True
+                        process.rollback()
+                        continue
+                    check(checks)
+                    raw.execute("COMMIT")
+                    sent = (end, max(int(generation) for _, generation in rows))
+                except BaseException as e:
+                    self.error = e
+                    process.rollback()
+            if sent is not None and self.error is None:
+                process.wait()
+                self._confirm(sent)
+        finally:
+            process.close()
+
+    def _confirm(self, committed: tuple[int, int] | None) -> None:
+        """A batch's commit answered: the service stands there."""
+        if committed is not None:
+            self.service._seen = committed
+            if self.on_batch is not None:
+                self.on_batch(committed[0])
 
     def submit(self, buffer: Buffer, start: int, end: int) -> None:
         self._raise()

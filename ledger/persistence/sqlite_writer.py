@@ -168,6 +168,10 @@ class SQLiteWriter:
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         raise sqlite3.OperationalError(f"the SQLite writer process ended unexpectedly ({how})")
 
+    def wait(self) -> None:
+        """Wait until every request sent is done; raise the first error among them."""
+        self._settle()
+
     def execute(self, sql: str, params: Any = ()) -> None:
         self._settle()
         self._request("execute", sql, list(params))

@@ -74,10 +74,10 @@ def a_long_history(seed: int = 7) -> list[dict[str, Any]]:
     return events
 
 
-def worker(url: str) -> subprocess.Popen[str]:
+def worker(url: str, batch: int = BATCH) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "ledger", "--db", url, "projections", "run", "--batch-size",
-         str(BATCH)],
+         str(batch)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -148,4 +148,23 @@ def test_folding_ahead_writes_what_one_batch_at_a_time_writes(url: str) -> None:
         read_models.pipelined = False
         read_models.rebuild()
         assert tables(ledger) == ahead
+        assert read_models.verify().startswith(f"read models match the fold: {COMPANIES} companies")
+
+
+def test_two_workers_folding_ahead_at_once_write_each_batch_once(url: str) -> None:
+    """Two workers far behind fold ahead at the same time: a batch is written only where the
+    positions stand as it began, so each finds the other's batches and goes on after them."""
+    with Ledger.open(url) as ledger:
+        ledger.record(a_long_history(seed=5), project=False)
+        last = ledger.known_position()
+    running = [worker(url, batch=50) for _ in range(2)]
+    for process in running:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+        assert out.splitlines()[-1] == f"projections up to date at position {last}"
+    with Ledger.open(url) as ledger:
+        together = tables(ledger)
+        read_models: Any = ledger.read_models
+        read_models.rebuild()
+        assert tables(ledger) == together
         assert read_models.verify().startswith(f"read models match the fold: {COMPANIES} companies")
