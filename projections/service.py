@@ -28,7 +28,6 @@ notification is missed; on SQLite it polls.
 from __future__ import annotations
 
 import queue
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from ledger.app import gc_paused
 from ledger.ports import Known, ProjectionError, ProjectionStatus, StuckEvent
 from ledger.reports import Board, CapTable, Grants, Holdings, Roster
+from ledger.switch_interval import switching_often
 
 from . import queries
 from .database import Database, database_for
@@ -163,7 +163,7 @@ class ReadModelService:
         committer = _Committer(self, on_batch)
         committer.start()
         try:
-            with _switching_often(), self.engine.connect() as conn:
+            with switching_often(), self.engine.connect() as conn:
                 raw: Any = conn.connection.dbapi_connection
                 position, generation = self._unlocked_tracking(raw)
                 if self._seen != (position, generation):
@@ -595,38 +595,3 @@ def _writer_file(ledger: Ledger) -> tuple[str, float] | None:
     if ledger.config.kind != "sqlite" or name is None or "mode=memory" in name:
         return None
     return name, float(env.get("SQLITE_LOCK_TIMEOUT", "5"))
-
-
-SWITCH_INTERVAL = 0.0002
-"""Seconds between the interpreter's thread switches while a catch-up folds ahead (Python's
-default: 0.005). The committer thread waits on the database, then for the GIL, which the
-folding thread holds up to a switch interval: at 5 ms a batch's few waits add up to the
-batch's whole writing time. PostgreSQL rebuilds about a tenth faster; the folding thread
-loses next to nothing."""
-
-class _SwitchingOften:
-    """``SWITCH_INTERVAL`` while any catch-up of this process folds ahead; then the interval
-    as it was before the first of them."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._users = 0
-        self._before = 0.0
-
-    @contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self._lock:
-            if self._users == 0:
-                self._before = sys.getswitchinterval()
-                sys.setswitchinterval(min(SWITCH_INTERVAL, self._before))
-            self._users += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._users -= 1
-                if self._users == 0:
-                    sys.setswitchinterval(self._before)
-
-
-_switching_often = _SwitchingOften()

@@ -23,7 +23,7 @@ import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -34,6 +34,7 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 
+from ..switch_interval import switching_often
 from .chain import GENESIS, NewRow, Row, chained_rows
 from .log import EventLog, SQLiteEventLog, StreamRow
 from .sqlite_writer import IN_FLIGHT, SQLiteWriter
@@ -80,6 +81,7 @@ class Append:
         self.count = 0
         self._writer: ThreadPoolExecutor | None = None
         self._pending: deque[Future[None]] = deque()
+        self._switching: AbstractContextManager[None] = nullcontext()
 
     def write(self, rows: Sequence[NewRow], *, behind: bool = False) -> None:
         """Append ``rows`` (in order) to the log.
@@ -111,6 +113,8 @@ class Append:
             return
         self.settle(keep=IN_FLIGHT - 1)
         if self._writer is None:
+            self._switching = switching_often()
+            self._switching.__enter__()  # left in ``close``
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="corpledger-append")
         self._pending.append(self._writer.submit(write))
 
@@ -130,6 +134,7 @@ class Append:
                     self._pending.popleft().result()
             if self._writer is not None:
                 self._writer.shutdown(wait=True)
+                self._switching.__exit__(None, None, None)
 
     def _sender(self, rows: list[Row]) -> Callable[[], None]:
         """What sends ``rows`` (chained) to the database, everything the GIL is needed for
