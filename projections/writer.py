@@ -90,9 +90,15 @@ class Buffer:
     closes: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     parties: set[tuple[Any, str]] = field(default_factory=set)
     """(party, company) pairs for the holdings index."""
+    day: Callable[[date], Any] = field(default=lambda day: day)
+    """A row's valid_from or valid_to as the driver is given it (``Database.day``)."""
 
     def open(self, shape: Shape, company: str, row: Row, position: int) -> None:
-        record = [company, *row.key, *row.value, row.valid_from, row.valid_to, position, None]
+        day, ends = self.day, row.valid_to
+        record = [
+            company, *row.key, *row.value, day(row.valid_from), None if ends is None else day(ends),
+            position, None,
+        ]  # fmt: skip
         self.inserts.setdefault(shape.table, []).append(record)
         self.live[id(row)] = (row, record)
         if shape.party_column is not None:
@@ -104,7 +110,7 @@ class Buffer:
             pending[1][-1] = position  # opened in this transaction: reaches the table closed
         else:
             self.closes.setdefault(shape.table, []).append(
-                (company, *row.key, row.valid_from, position)
+                (company, *row.key, self.day(row.valid_from), position)
             )
 
     def cut(
@@ -114,7 +120,7 @@ class Buffer:
         key holds ``new`` (None: no row): ``last`` is closed, its part before ``on`` opened,
         and ``new``'s row; returns the key's rows reaching ``on``. (``close`` and ``open``
         in one call: the step of nearly every in-order event.)"""
-        live = self.live
+        live, day = self.live, self.day
         records = self.inserts.get(shape.table)
         if records is None:
             records = self.inserts[shape.table] = []
@@ -123,17 +129,18 @@ class Buffer:
             pending[1][-1] = position
         else:
             self.closes.setdefault(shape.table, []).append(
-                (company, *last.key, last.valid_from, position)
+                (company, *last.key, day(last.valid_from), position)
             )
         key, value, since = last.key, last.value, last.valid_from
         before: Row = _new_row((key, value, since, on))
-        record = [company, *key, *value, since, on, position, None]
+        on_day = day(on)
+        record = [company, *key, *value, day(since), on_day, position, None]
         records.append(record)
         live[id(before)] = (before, record)  # its party is last's, indexed with it
         if new is None:
             return [before]
         after: Row = _new_row((key, new, on, None))
-        record = [company, *key, *new, on, None, position, None]
+        record = [company, *key, *new, on_day, None, position, None]
         records.append(record)
         live[id(after)] = (after, record)
         if shape.party_column is not None:
@@ -152,7 +159,7 @@ class Writer:
         self.shapes = tuple(shapes)
         self.books: OrderedDict[str, Book] = OrderedDict()
         self.kept = 0  # events held in books' entries
-        self.buffer = Buffer()
+        self.buffer = Buffer(day=self.db.day)
         self._latest: Book | None = None  # the last book used (the most recent in LRU order)
         self._changed_by: dict[str, tuple[tuple[int, Shape], ...]] = {}
         """Per event type, the shapes (with their index) it can change."""
@@ -168,7 +175,7 @@ class Writer:
         """Drop every cache (after a failed transaction, or another worker's progress)."""
         self.books.clear()
         self.kept = 0
-        self.buffer = Buffer()
+        self.buffer = Buffer(day=self.db.day)
         self._latest = None
 
     # --- a batch ---
@@ -229,7 +236,7 @@ class Writer:
                 break
             self.step_naming(None, int(position), company, entry)
             done = int(position)
-        buffer, self.buffer = self.buffer, Buffer()
+        buffer, self.buffer = self.buffer, Buffer(day=self.db.day)
         return buffer, done
 
     def needs_tables(self, company: str, entry: Entry) -> bool:
@@ -530,7 +537,7 @@ class Writer:
 
     def take(self) -> Buffer:
         """The buffered rows, to be written (``write``) by the caller; the buffer empties."""
-        buffer, self.buffer = self.buffer, Buffer()
+        buffer, self.buffer = self.buffer, Buffer(day=self.db.day)
         return buffer
 
     def flush(self, raw: Any) -> None:
