@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from ledger.app import Ledger
+    from ledger.persistence.sqlite_writer import SQLiteWriter
 
 BATCH = 1_000
 """Events per transaction."""
@@ -103,15 +104,24 @@ class ReadModelService:
     ) -> int:
         # One catch-up at a time per ledger: threads sharing it share the writer's caches
         # (processes are kept apart by the lock on the tracking rows).
-        with self._mutex, gc_paused():  # gc: the books the writer keeps are long-lived
+        with self._mutex, gc_paused(), _WriterProcess(self._writer_file) as process:
+            # gc: the books the writer keeps are long-lived. ``process``: a SQLite file's
+            # writer process, shared by every run of folding ahead of this catch-up (one
+            # back-dated event in a few ends each run: a process each would cost more).
             # Where this worker last committed is a good guess for choosing how to catch up;
             # each batch reads the real position under its lock.
             position = self._seen[0] if self._seen is not None else self.tracked()
             ahead = self.pipelined
+            resting = 0  # batches to take one at a time before folding ahead again
             while stop is None or not stop.is_set():
-                if ahead and self._lag(position, until) >= AHEAD * self.batch:
+                if ahead and not resting and self._lag(position, until) >= AHEAD * self.batch:
+                    began = position
                     try:
-                        position = self._ahead(until, stop, on_batch)
+                        position = self._ahead(until, stop, on_batch, process)
+                        # A run that did not fold a batch met an event needing the tables
+                        # at once (back-dated events are many here): setting up another
+                        # costs more than it would fold.
+                        resting = AHEAD if position - began < self.batch else 0
                     except Exception as e:
                         if not self.writer.blames_the_event(e):
                             raise
@@ -128,6 +138,7 @@ class ReadModelService:
                     moved, position = self._one_batch(until, one_by_one=True)
                 if not moved:
                     break
+                resting = max(resting - 1, 0)
                 if on_batch is not None:
                     on_batch(position)
                 if until is not None and position >= until:
@@ -153,6 +164,7 @@ class ReadModelService:
         until: int | None,
         stop: threading.Event | None,
         on_batch: Callable[[int], None] | None,
+        process: _WriterProcess,
     ) -> int:
         """Catch up with the reading and folding of a batch overlapping the writing of the one
         before: this thread reads the log on a connection of its own and folds in memory; a
@@ -160,7 +172,7 @@ class ReadModelService:
         ``_one_batch`` does). It stops, leaving the rest to ``_one_batch``, at the first
         event that needs the tables (a company seen first since its start, a back-dated
         event), at the end, on ``stop``, or when another worker has moved the positions."""
-        committer = _Committer(self, on_batch)
+        committer = _Committer(self, on_batch, process)
         committer.start()
         try:
             with switching_often(), self.engine.connect() as conn:
@@ -488,24 +500,26 @@ class ReadModelService:
 class _Committer(threading.Thread):
     """Writes the batches ``_ahead`` folds, one after the other, one transaction each."""
 
-    def __init__(self, service: ReadModelService, on_batch: Callable[[int], None] | None) -> None:
+    def __init__(
+        self,
+        service: ReadModelService,
+        on_batch: Callable[[int], None] | None,
+        process: _WriterProcess,
+    ) -> None:
         super().__init__(name="corpledger-projection-committer", daemon=True)
         self.service = service
+        self.process = process
         self.on_batch = on_batch
         self.queue: queue.Queue[tuple[Buffer, int, int] | None] = queue.Queue(maxsize=1)
         self.error: BaseException | None = None
         self.conflict = False
 
     def run(self) -> None:
-        try:
-            if self.service._writer_file is None:
-                self._commit_each()
-            else:
-                self._commit_through_writer(self.service._writer_file)
-        except BaseException as e:  # starting or ending the writer process
-            self.error = self.error or e
-            while self.queue.get() is not None:
-                pass  # drain what was queued; the folder sees the failure
+        # Each drains the queue to its end, whatever fails: the folder sees the failure.
+        if self.process.file is None:
+            self._commit_each()
+        else:
+            self._commit_through_writer()
 
     def _commit_each(self) -> None:
         while (item := self.queue.get()) is not None:
@@ -519,47 +533,49 @@ class _Committer(threading.Thread):
             except BaseException as e:
                 self.error = e
 
-    def _commit_through_writer(self, writer_file: tuple[str, float]) -> None:
+    def _commit_through_writer(self) -> None:
         """``_commit_each`` of a SQLite file, through a writer process: a batch's statements
         are sent without waiting for the commit of the one before, so this thread gets batch
         n+1 ready while the process writes batch n. Batch n+1 is committed only if the
         positions stand where it began, which its first answer says; that answer comes after
         the commit of batch n, which it confirms."""
-        from ledger.persistence.sqlite_writer import SQLiteWriter
-
         service, db = self.service, self.service.db
-        process = SQLiteWriter(*writer_file, for_events=False)
         sent: tuple[int, int] | None = None  # (end, generation) of a commit not yet answered
-        try:
-            while (item := self.queue.get()) is not None:
-                if self.error is not None or self.conflict:
-                    continue
-                buffer, start, end = item
-                try:
-                    raw = process.connection()
-                    db.begin(raw)
-                    tracked = raw.execute("SELECT position, generation FROM projection_tracking")
-                    checks: list[Check] = []
-                    service.writer.write(raw, buffer, checks)
-                    rows = tracked.fetchall()
-                    self._confirm(sent)
-                    sent = None
-                    if {int(position) for position, _ in rows} != {start}:
-                        self.conflict = True
-                        process.rollback()
-                        continue
-                    db.set_tracking(raw, PROJECTIONS, end, bump=False)
-                    check(checks)
-                    raw.execute("COMMIT")
-                    sent = (end, max(int(generation) for _, generation in rows))
-                except BaseException as e:
-                    self.error = e
-                    process.rollback()
-            if sent is not None and self.error is None:
-                process.wait()
+        process: SQLiteWriter | None = None
+        while (item := self.queue.get()) is not None:
+            if self.error is not None or self.conflict:
+                continue
+            buffer, start, end = item
+            try:
+                process = self.process.started()
+                raw = process.connection()
+                db.begin(raw)
+                tracked = raw.execute("SELECT position, generation FROM projection_tracking")
+                checks: list[Check] = []
+                service.writer.write(raw, buffer, checks)
+                rows = tracked.fetchall()
                 self._confirm(sent)
-        finally:
-            process.close()
+                sent = None
+                if {int(position) for position, _ in rows} != {start}:
+                    self.conflict = True
+                    process.rollback()
+                    continue
+                db.set_tracking(raw, PROJECTIONS, end, bump=False)
+                check(checks)
+                raw.execute("COMMIT")
+                sent = (end, max(int(generation) for _, generation in rows))
+            except BaseException as e:
+                self.error = e
+                if process is not None:
+                    process.rollback()
+        if process is not None and sent is not None and self.error is None:
+            try:
+                process.wait()  # the last commit's answer
+            except BaseException as e:
+                self.error = e
+                process.rollback()
+            else:
+                self._confirm(sent)
 
     def _confirm(self, committed: tuple[int, int] | None) -> None:
         """A batch's commit answered: the service stands there."""
@@ -595,3 +611,28 @@ def _writer_file(ledger: Ledger) -> tuple[str, float] | None:
     if ledger.config.kind != "sqlite" or name is None or "mode=memory" in name:
         return None
     return name, float(env.get("SQLITE_LOCK_TIMEOUT", "5"))
+
+
+class _WriterProcess:
+    """The writer process of a SQLite file's batches folded ahead in one catch-up, started
+    when the first is committed; ``file`` None: there is none (PostgreSQL, an in-memory
+    database)."""
+
+    def __init__(self, file: tuple[str, float] | None) -> None:
+        self.file = file
+        self._process: SQLiteWriter | None = None
+
+    def started(self) -> SQLiteWriter:
+        if self._process is None:
+            from ledger.persistence.sqlite_writer import SQLiteWriter
+
+            assert self.file is not None
+            self._process = SQLiteWriter(*self.file, for_events=False)
+        return self._process
+
+    def __enter__(self) -> _WriterProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._process is not None:
+            self._process.close()

@@ -209,9 +209,11 @@ class SQLiteWriter:
         self.execute("COMMIT")
 
     def rollback(self) -> None:
-        # The process may be gone already: then the transaction is too.
-        with contextlib.suppress(sqlite3.Error):
-            self._settle()
+        # Every answer in flight read, errors or not (after an error, each request but the
+        # ROLLBACK gets it again); the process may be gone already: then the transaction is.
+        while self._unanswered:
+            with contextlib.suppress(sqlite3.Error):
+                self._settle()
         if self._process.poll() is None:
             with contextlib.suppress(sqlite3.Error):
                 self.execute("ROLLBACK")

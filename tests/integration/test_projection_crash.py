@@ -158,8 +158,8 @@ def test_two_workers_folding_ahead_at_once_write_each_batch_once(url: str) -> No
         ledger.record(a_long_history(seed=5), project=False)
         last = ledger.known_position()
     running = [worker(url, batch=50) for _ in range(2)]
-    for process in running:
-        out, err = process.communicate(timeout=300)
+    ended = [(process, *process.communicate(timeout=300)) for process in running]
+    for process, out, err in ended:
         assert process.returncode == 0, err
         assert out.splitlines()[-1] == f"projections up to date at position {last}"
     with Ledger.open(url) as ledger:
@@ -167,4 +167,37 @@ def test_two_workers_folding_ahead_at_once_write_each_batch_once(url: str) -> No
         read_models: Any = ledger.read_models
         read_models.rebuild()
         assert tables(ledger) == together
+        assert read_models.verify().startswith(f"read models match the fold: {COMPANIES} companies")
+
+
+def test_a_worker_whose_sqlite_writer_process_is_killed_says_so_and_keeps_its_batches(
+    tmp_path: Path,
+) -> None:
+    """A SQLite catch-up folding ahead writes through a process of its own. Killed, it takes
+    with it only the batch it was writing: the worker says so in one line (exit 1), the
+    tables keep the batches committed before, and the next worker goes on from there."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    with Ledger.open(url) as ledger:
+        ledger.record(a_long_history(), project=False)
+        last = ledger.known_position()
+    with worker(url, batch=25) as running:  # its pipes closed whatever happens
+        assert running.stdout is not None
+        assert running.stdout.readline().startswith("projected up to position ")
+        found = subprocess.run(
+            ["pgrep", "-f", f"sqlite_writer.py {tmp_path / 'ledger.db'}"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        os.kill(int(found.stdout.split()[0]), signal.SIGKILL)
+        out, err = running.communicate(timeout=60)
+    assert running.returncode == 1
+    assert err == "error: the SQLite writer process ended unexpectedly (killed by signal 9)\n"
+    with Ledger.open(url) as ledger:
+        [at] = set(tracked(ledger))
+        assert at < last
+    restarted = worker(url)
+    out, err = restarted.communicate(timeout=300)
+    assert restarted.returncode == 0, err
+    assert out.splitlines()[-1] == f"projections up to date at position {last}"
+    with Ledger.open(url) as ledger:
+        read_models: Any = ledger.read_models
         assert read_models.verify().startswith(f"read models match the fold: {COMPANIES} companies")
