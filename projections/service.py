@@ -571,11 +571,10 @@ class _Committer(threading.Thread):
         if process is not None and sent is not None and self.error is None:
             try:
                 process.wait()  # the last commit's answer
+                self._confirm(sent)
             except BaseException as e:
                 self.error = e
                 process.rollback()
-            else:
-                self._confirm(sent)
 
     def _confirm(self, committed: tuple[int, int] | None) -> None:
         """A batch's commit answered: the service stands there."""
