@@ -11,7 +11,7 @@ are is ``ledger.rows``'s.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
 from typing import NamedTuple
@@ -83,7 +83,12 @@ and names read them)."""
 
 
 def segments_from(
-    shapes: Sequence[Shape], state: CompanyState, entries: Iterable[Entry], start: date
+    shapes: Sequence[Shape],
+    state: CompanyState,
+    entries: Iterable[Entry],
+    start: date,
+    after: Callable[[int], None] | None = None,
+    every: int = 1,
 ) -> list[dict[Key, list[Row]]]:
     """The canonical history of every shape from ``start`` on.
 
@@ -91,22 +96,27 @@ def segments_from(
     order, each effective on or after ``start``) are folded onto it with ``apply_known``, and
     ``state`` is left at the end of them. Per shape: every key that has a value on or after
     ``start``, with its maximal intervals from ``start`` on (a value held on the day before
-    ``start`` too shows as beginning at ``start``; ``splice`` joins it to its earlier part)."""
+    ``start`` too shows as beginning at ``start``; ``splice`` joins it to its earlier part).
+    ``after(n)``, if given, is called each time ``n``, a multiple of ``every``, entries are
+    folded (``state`` holds them)."""
     current = [shape.rows(state) for shape in shapes]
     since = [dict.fromkeys(values, start) for values in current]
     out: list[dict[Key, list[Row]]] = [{} for _ in shapes]
-    dirty: list[set[Key] | None] = [set() for _ in shapes]
+    # Per shape changed since the last day settled, the keys that may differ (None: any).
+    # Only those shapes are compared at the end of a day: most events change one table.
+    dirty: dict[int, set[Key] | None] = {}
+    changing: dict[str, tuple[int, ...]] = {}  # per event type, the shapes it can change
     day: date | None = None
 
     def settle(on: date) -> None:
-        for i, shape in enumerate(shapes):
-            keys = dirty[i]
-            cur, began, rows = current[i], since[i], out[i]
+        for i, keys in dirty.items():
+            shape, cur, began, rows = shapes[i], current[i], since[i], out[i]
             if keys is None:
                 fresh = shape.rows(state)
                 changes = [(k, fresh.get(k)) for k in fresh.keys() | cur.keys()]
             else:
-                changes = [(k, shape.value_of(state, k)) for k in keys]
+                value_of = shape.value_of
+                changes = [(k, value_of(state, k)) for k in keys]
             for key, new in changes:
                 old = cur.get(key)
                 if new == old:
@@ -117,23 +127,40 @@ def segments_from(
                     del cur[key], began[key]
                 if new is not None:
                     cur[key], began[key] = new, on
-            dirty[i] = set()
+        dirty.clear()
 
-    for entry in entries:
-        on = entry.fact.effective_date
-        if day is not None and on != day:
-            settle(day)
-        day = on
-        if apply_known(state, entry):
-            for i, shape in enumerate(shapes):
-                keys = dirty[i]
-                if keys is not None and entry.fact.type not in shape.unchanged_by:
-                    touched = shape.touched(state, entry.fact)
-                    if touched is None:
-                        dirty[i] = None
-                    else:
-                        keys |= touched
-    if day is not None:
+    for count, entry in enumerate(entries, 1):
+        fact = entry.fact
+        on = fact.effective_date
+        if on != day:
+            if dirty:
+                assert day is not None
+                settle(day)
+            day = on
+        applied = apply_known(state, entry)
+        if after is not None and count % every == 0:
+            after(count)
+        if not applied:
+            continue
+        shaped = changing.get(fact.type)
+        if shaped is None:
+            shaped = changing[fact.type] = tuple(
+                i for i, shape in enumerate(shapes) if fact.type not in shape.unchanged_by
+            )
+        for i in shaped:
+            if i in dirty and dirty[i] is None:
+                continue  # the whole shape is compared already
+            touched = shapes[i].touched(state, fact)
+            if touched is None:
+                dirty[i] = None
+            else:
+                keys = dirty.get(i)
+                if keys is None:
+                    dirty[i] = set(touched)
+                else:
+                    keys |= touched
+    if dirty:
+        assert day is not None
         settle(day)
     for i in range(len(shapes)):
         for key, value in current[i].items():

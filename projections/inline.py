@@ -12,11 +12,11 @@ It starts only where the read models stand at the start of the batch (their trac
 locked on PostgreSQL until the commit; SQLite's write lock is the append's): if they are
 behind the log, nothing is done here and the ledger catches up after the commit, as for any
 batch. A piece is folded in memory, then its rows sent; a piece whose fold must read the
-tables (a back-dated event, a correction, a company first met in this process) sends what
-it has first, inside a savepoint. The fold failing on an event (an event the projections
-cannot apply) undoes its piece and stops here: the events still commit with the tracking
-positions before that piece, and the catch-up after the commit names the event, as it
-always does. A database error is the batch's: it fails, and nothing is stored.
+tables (a company's first back-dated event or correction, a company first met in this
+process) sends what it has first, inside a savepoint. The fold failing on an event (an event
+the projections cannot apply) undoes its piece and stops here: the events still commit with
+the tracking positions before that piece, and the catch-up after the commit names the event,
+as it always does. A database error is the batch's: it fails, and nothing is stored.
 """
 
 from __future__ import annotations

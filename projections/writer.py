@@ -11,7 +11,11 @@ is left alone. Nothing is ever deleted (only a rebuild clears what it rebuilds).
   can touch, the new end values with the open rows. An issuance touches one or two rows.
 - **Back-dated**: c's history changes from the event's date on. The writer folds c's known
   events up to the day before, then on from that date (``segments_from``), and splices the
-  result into the rows believed from that date on.
+  result into the rows believed from that date on. From c's first back-dated event on, the
+  writer keeps c's events, states part-way through them (``Book.marks``) and every row
+  believed (``Book.whole``): the next back-dated event folds on from the last state before
+  its date and reads nothing back, so a log with many of them costs each one the events
+  after its date, not the company's whole history and a read of its rows.
 - **A correction** (``EventRetracted``, ``EventCorrected``) is a back-dated change: the fold's
   ``correct`` takes the target out of the known events and puts the replacement in, and the
   history is written again from the earlier of the two dates.
@@ -22,10 +26,10 @@ boundaries that is plain ``replay``.
 
 A batch of events writes its rows and the tracking positions in one transaction. What the
 writer remembers between positions (per company: the end state, the last date, the believed
-rows reaching the last date; ``Book``) is a cache of what the tables say: it is rebuilt from
-the log and the tables whenever it is missing, dropped whenever a transaction fails or
-another worker moved the tracking rows, so a restarted worker resumes exactly after the
-tracked position.
+rows reaching the last date or all of them; ``Book``) is a cache of what the tables say: it
+is rebuilt from the log and the tables whenever it is missing, dropped whenever a
+transaction fails or another worker moved the tracking rows, so a restarted worker resumes
+exactly after the tracked position.
 """
 
 from __future__ import annotations
@@ -37,10 +41,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
+from operator import attrgetter
 from typing import Any
 
 from ledger.domain.corrections import correct, in_force
-from ledger.domain.entry import Entry
+from ledger.domain.entry import Entry, key_of
 from ledger.domain.events import Correction
 from ledger.domain.rules import apply_known, replay_known
 from ledger.domain.state import CompanyState
@@ -57,6 +62,11 @@ MAX_ENTRIES = 100_000
 """Events kept in memory for back-dated recomputation (of companies that have had a
 back-dated event), across companies; past it they are dropped and read again from the log
 when needed."""
+MARK_EVERY = 64
+"""The fewest kept events between two of a company's marks (``Book.marks``)."""
+MAX_MARKS = 32
+"""About the most marks a company has: past ``MARK_EVERY * MAX_MARKS`` events, its marks are
+spaced so that there are no more (a mark is a copy of the state)."""
 
 
 Check = tuple[Shape, Callable[[], int], int]
@@ -77,6 +87,14 @@ class Book:
     event on, while ``MAX_ENTRIES`` allows)."""
     snapshots: list[dict[Key, Any] | None] = field(default_factory=list)
     """Per shape compared whole, its rows at the end state as last written (None: unknown)."""
+    whole: bool = False
+    """Whether ``tails`` hold every believed row of the company, whatever its dates: from
+    its first back-dated event on, while its entries are kept. A back-dated event or a
+    correction then reads nothing from the log or the tables."""
+    marks: list[tuple[int, CompanyState]] = field(default_factory=list)
+    """While ``entries`` are kept: states part-way through them, (n, the fold of the first
+    n), n ascending. A back-dated event folds on from the last mark before its date, not
+    from the company's first event."""
 
 
 @dataclass
@@ -244,9 +262,11 @@ class Writer:
         book = self.books.get(company)
         if book is None:
             return entry.seq != 1
-        if isinstance(entry.fact, Correction):
-            return True
-        return book.last_date is not None and entry.fact.effective_date < book.last_date
+        if isinstance(entry.fact, Correction) or (
+            book.last_date is not None and entry.fact.effective_date < book.last_date
+        ):
+            return not book.whole  # a whole book holds what the rewrite reads
+        return False
 
     def step_naming(self, raw: Any, position: int, company: str, entry: Entry) -> None:
         try:
@@ -290,7 +310,7 @@ class Writer:
         if not book.snapshots:
             book.snapshots = [None] * len(self.shapes)
         snapshots = book.snapshots
-        company = book.company
+        company, whole = book.company, book.whole
         for i, shape in changed:
             tail = book.tails[i]
             touched = shape.touched(state, fact)
@@ -307,7 +327,7 @@ class Writer:
                         k for k in fresh.keys() | snapshot.keys() if fresh.get(k) != snapshot.get(k)
                     }
                 for key in keys:
-                    self._set(shape, company, tail, key, fresh.get(key), on, position)
+                    self._set(shape, company, tail, key, fresh.get(key), on, position, whole)
                 continue
             value_of = shape.value_of
             for key in touched:
@@ -317,7 +337,7 @@ class Writer:
                         snapshot.pop(key, None)
                     else:
                         snapshot[key] = new
-                self._set(shape, company, tail, key, new, on, position)
+                self._set(shape, company, tail, key, new, on, position, whole)
 
     def _set(
         self,
@@ -328,9 +348,11 @@ class Writer:
         new: Any,
         on: date,
         position: int,
+        whole: bool,
     ) -> None:
         """The key's value at the end changes to ``new`` (None: no row) from ``on``, on or
-        after every date of the company: close and open rows accordingly."""
+        after every date of the company: close and open rows accordingly. ``whole``: the
+        book's tails keep the rows ending before ``on`` too."""
         rows = tail.get(key)
         last = rows[-1] if rows else None
         old = last.value if last is not None and last.valid_to is None else None
@@ -343,30 +365,37 @@ class Writer:
             self.buffer.open(shape, company, opened, position)
             tail[key] = [opened]
             return
-        if last.valid_to is None and last.valid_from < on:
-            tail[key] = self.buffer.cut(shape, company, last, on, new, position)
-            return
         assert rows is not None
+        if last.valid_to is None and last.valid_from < on:
+            cut = self.buffer.cut(shape, company, last, on, new, position)
+            if whole:
+                rows[-1:] = cut
+            else:
+                tail[key] = cut
+            return
+        earlier: list[Row] = []
         if rows[0].valid_to is not None and rows[0].valid_to < on:
-            rows = [r for r in rows if r.valid_to is None or r.valid_to >= on]
+            at = bisect.bisect_left(rows, on, key=_end)
+            earlier, rows = (rows[:at] if whole else []), rows[at:]
         closed, opened_rows = splice(rows, on, [Row(key, new, on, None)] if new is not None else [])
         self._emit(shape, company, position, closed, opened_rows)
-        left = [r for r in rows if r not in closed] + opened_rows
+        left = earlier + sorted([r for r in rows if r not in closed] + opened_rows, key=_by_start)
         if left:
-            tail[key] = sorted(left, key=_by_start)
+            tail[key] = left
         else:
             tail.pop(key, None)
 
     def _back_dated(self, raw: Any, book: Book, position: int, entry: Entry) -> None:
-        self._to_read(raw)  # the believed rows are read from the tables below
+        if not book.whole:
+            self._to_read(raw)  # the believed rows are read from the tables below
         kept = book.entries is not None
         entries = book.entries if book.entries is not None else self._load(raw, book, entry.seq)
-        keys = [e.key for e in entries]
-        entries.insert(bisect.bisect_right(keys, entry.key), entry)
+        bisect.insort(entries, entry, key=key_of)
         self._rewrite(raw, book, position, entries, entry.fact.effective_date, 1 if kept else None)
 
     def _corrected(self, raw: Any, book: Book, position: int, entry: Entry) -> None:
-        self._to_read(raw)
+        if not book.whole:
+            self._to_read(raw)
         kept = book.entries is not None
         entries = book.entries if book.entries is not None else self._load(raw, book, entry.seq)
         count = len(entries)
@@ -394,29 +423,58 @@ class Writer:
         # an event before it then takes this path again, which is correct, only slower.
         ends = [on, *(d for d in (book.last_date,) if d is not None)]
         book.last_date = max([*ends, *(e.fact.effective_date for e in entries[-1:])])
-        cut = bisect.bisect_left([e.fact.effective_date for e in entries], on)
-        state = CompanyState(book.company)
-        for earlier in entries[:cut]:
-            apply_known(state, earlier)
-        histories = segments_from(self.shapes, state, entries[cut:], on)
+        cut = bisect.bisect_left(entries, on, key=_effective_date)
+        # The entries before ``cut`` are those of the marks at or before it: fold on from
+        # the last of them, marking as the fold goes (the entries from ``cut`` on changed).
+        marks = book.marks if added is not None else []
+        while marks and marks[-1][0] > cut:
+            marks.pop()
+        if marks:
+            folded, marked = marks[-1]
+            state = marked.copy()
+        else:
+            folded, state = 0, CompanyState(book.company)
+        every = max(MARK_EVERY, len(entries) // MAX_MARKS)
+        for count in range(folded + 1, cut + 1):
+            apply_known(state, entries[count - 1])
+            if count - folded >= every:
+                marks.append((count, state.copy()))
+                folded = count
+        histories = segments_from(
+            self.shapes,
+            state,
+            entries[cut:],
+            on,
+            after=lambda n: marks.append((cut + n, state.copy())),
+            every=every,
+        )
+        # The company's believed rows: a whole book holds them; else they are read, every
+        # one if the book is to be kept whole from here on.
+        whole = len(entries) <= MAX_ENTRIES
         assert book.last_date is not None
         for i, shape in enumerate(self.shapes):
-            believed = _by_key(self.db.believed(raw, shape, book.company, on))
-            tail: dict[Key, list[Row]] = {}
+            if book.whole:
+                now = book.tails[i]
+            else:
+                now = _by_key(self.db.believed(raw, shape, book.company, None if whole else on))
+            tail, believed = _split(now, on)
+            if not whole:
+                tail = {}
             for key in believed.keys() | histories[i].keys():
                 rows = believed.get(key, [])
                 closed, opened = splice(rows, on, histories[i].get(key, []))
                 self._emit(shape, book.company, position, closed, opened)
-                left = [
-                    r
-                    for r in [*(r for r in rows if r not in closed), *opened]
-                    if r.valid_to is None or r.valid_to >= book.last_date
-                ]
+                left = [*(r for r in rows if r not in closed), *opened]
+                if not whole:
+                    left = [r for r in left if r.valid_to is None or r.valid_to >= book.last_date]
                 if left:
-                    tail[key] = sorted(left, key=_by_start)
+                    left.sort(key=_by_start)
+                    tail[key] = tail[key] + left if key in tail else left
             book.tails[i] = tail
         book.state = state
         book.snapshots = []
+        book.whole = whole
+        book.marks = marks
         if added is None:
             book.entries = entries
             self.kept += len(entries)
@@ -514,10 +572,10 @@ class Writer:
             return
         for book in self.books.values():
             if book is not current and book.entries is not None:
-                book.entries = None
+                _forget_entries(book)
         self.kept = len(current.entries or [])
         if self.kept > MAX_ENTRIES:
-            current.entries = None
+            _forget_entries(current)
             self.kept = 0
 
     # --- rows ---
@@ -602,6 +660,43 @@ def _in_force(log: Sequence[Any]) -> list[Entry]:
 
 def _by_start(row: Row) -> date:
     return row.valid_from
+
+
+def _end(row: Row) -> date:
+    """A row's end, for bisecting a key's believed rows (in order, so ending in order)."""
+    return date.max if row.valid_to is None else row.valid_to
+
+
+_effective_date = attrgetter("fact.effective_date")
+
+
+def _split(
+    rows: Mapping[Key, list[Row]], on: date
+) -> tuple[dict[Key, list[Row]], dict[Key, list[Row]]]:
+    """Each key's rows (by valid_from) as those ending before ``on``, and the rest."""
+    before: dict[Key, list[Row]] = {}
+    since: dict[Key, list[Row]] = {}
+    for key, held in rows.items():
+        if held[0].valid_to is None or held[0].valid_to >= on:
+            since[key] = held
+            continue
+        at = bisect.bisect_left(held, on, key=_end)
+        before[key] = held[:at]
+        if at < len(held):
+            since[key] = held[at:]
+    return before, since
+
+
+def _forget_entries(book: Book) -> None:
+    """Drop a book's kept events and what depends on them: its marks, and the rows of its
+    tails that end before its last date (a book is whole only while its events are kept)."""
+    book.entries = None
+    book.marks = []
+    if book.whole:
+        book.whole = False
+        last = book.last_date
+        for i, tail in enumerate(book.tails):
+            _, book.tails[i] = _split(tail, last) if last is not None else ({}, tail)
 
 
 def _entry(position: Any, company: str, version: Any, state: Any) -> Entry:

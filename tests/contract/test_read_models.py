@@ -4,6 +4,7 @@ a projection cannot apply."""
 
 from __future__ import annotations
 
+import random
 from datetime import date, timedelta
 from typing import Any
 
@@ -318,3 +319,66 @@ def test_a_gap_in_the_log_longer_than_a_batch_is_stepped_over(pg_url: str) -> No
             "cy": 7,
         }
         assert read_models.verify().startswith("read models match the fold: 1 company")
+
+
+def many_late_facts(ledger: Ledger, seed: int) -> None:
+    """Two companies of a few hundred events, recorded in batches of 1 to 30: in-order
+    issuances and transfers, one issuance in four back-dated, and retractions and
+    corrections of earlier issuances (to parties who never give shares away, so that none
+    breaks a later transfer)."""
+    rng = random.Random(seed)
+    start = D("2015-01-01")
+    events: list[Any] = []
+    for company in ("acme", "beta"):
+        events += b.founded(company, start, {"founder": 1_000_000})
+    day = start
+    for _ in range(500):
+        company = rng.choice(("acme", "beta"))
+        day += timedelta(days=rng.randint(0, 1))
+        party = f"p{rng.randint(1, 25)}"
+        if rng.random() < 0.25:
+            back = start + timedelta(days=rng.randint(0, (day - start).days))
+            events.append(b.issued(company, party, "common", rng.randint(1, 900), back))
+        elif rng.random() < 0.6:
+            events.append(b.issued(company, party, "common", rng.randint(1, 900), day))
+        else:
+            events.append(b.transferred(company, "founder", party, "common", 10, day))
+    issuances: list[tuple[str, Any]] = []
+    while events:
+        batch = events[: rng.randint(1, 30)]
+        del events[: len(batch)]
+        recorded = ledger.record(batch).recorded
+        issuances += [(e.company, e.event_id) for e in recorded if e.type == "SharesIssued"]
+        if rng.random() < 0.3 and len(issuances) > 10:
+            company, target = issuances.pop(rng.randrange(3, len(issuances)))
+            if rng.random() < 0.5:
+                ledger.record([b.retracted(company, target)])
+            else:
+                on = start + timedelta(days=rng.randint(0, (day - start).days))
+                ledger.record(
+                    [b.corrected(company, target, b.issued(company, "q", "common", 7, on))]
+                )
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_writer_keeping_late_companies_whole_writes_what_reading_them_back_writes(
+    durable_url: str, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From a company's first late fact on, the writer keeps all its believed rows and states
+    part-way through its events (here every 2 events): a later late fact or correction folds
+    on from the last state before its date and reads nothing back. The tables are those of a
+    writer that reads the log and the believed rows back for every late fact (none kept),
+    and the fold's at every date and every position."""
+    from projections import writer
+
+    monkeypatch.setattr(writer, "MARK_EVERY", 2)
+    monkeypatch.setattr(writer, "MAX_MARKS", 10_000)
+    with Ledger.open(durable_url) as ledger:
+        many_late_facts(ledger, seed)
+        recorded = tables(ledger)
+        assert models(ledger).verify().startswith("read models match the fold: 2 companies")
+        assert models(ledger).rebuild() == ledger.known_position()
+        assert tables(ledger) == recorded
+        monkeypatch.setattr(writer, "MAX_ENTRIES", 0)
+        assert models(ledger).rebuild() == ledger.known_position()
+        assert tables(ledger) == recorded

@@ -136,8 +136,9 @@ def test_a_worker_killed_mid_batch_resumes_and_ends_as_an_uninterrupted_run(url:
 
 def test_folding_ahead_writes_what_one_batch_at_a_time_writes(url: str) -> None:
     """A catch-up far behind folds ahead of its writes (a SQLite file's are a writer
-    process's); each back-dated event sends it back to one batch at a time, then ahead
-    again. The tables end as a catch-up of one batch at a time leaves them."""
+    process's); a company's first back-dated event sends it back to one batch at a time
+    (its rows are read), then ahead again, through the company's later back-dated events
+    too. The tables end as a catch-up of one batch at a time leaves them."""
     with Ledger.open(url) as ledger:
         ledger.record(a_long_history(seed=11), project=False)
         read_models: Any = ledger.read_models
