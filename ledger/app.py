@@ -572,17 +572,17 @@ class Ledger(Application[str]):
             raw, append.start, append.settle, append.behind, self._known_before
         )
 
-    def _known_before(self, company: str, seq: int) -> list[Entry] | None:
+    def _known_before(self, company: str, seq: int) -> tuple[list[Entry], CompanyState] | None:
         """The company's events in force just before its event ``seq`` as this ledger read
-        them (its stream as cached: whole, and ending just there), for the read models to
-        start from. None when the cache holds something else."""
+        them (its stream as cached: whole, and ending just there) and their state, for the
+        read models to start from. None when the cache holds something else."""
         stream = self._streams.get(company)
         if stream is None:
             return None
         timeline = stream.timeline
         if timeline.last_seq != seq - 1 or len(timeline.log) != timeline.last_seq:
             return None
-        return timeline.entries
+        return timeline.entries, timeline.end
 
     def _timelines(
         self,

@@ -21,6 +21,7 @@ from .reports import Board, CapTable, Grants, Holdings, Roster
 if TYPE_CHECKING:
     from .app import Ledger
     from .domain.entry import Entry
+    from .domain.state import CompanyState
 
 ENTRY_POINT_GROUP = "corpledger.read_models"
 
@@ -70,10 +71,11 @@ class ProjectionStatus(NamedTuple):
     stuck: StuckEvent | None = None
 
 
-Known = Callable[[str, int], "Sequence[Entry] | None"]
+Known = Callable[[str, int], "tuple[Sequence[Entry], CompanyState] | None"]
 """What the ledger holds of a company just before its event ``seq`` (called with the
-company and ``seq``): its events in force, in timeline order; None when it does not hold
-exactly those (they are read from the log)."""
+company and ``seq``): its events in force, in timeline order, and the state they fold to
+(the caller's to read, not to change); None when it does not hold exactly those (they are
+read from the log)."""
 
 
 class InTransactionProjector(Protocol):

@@ -22,6 +22,7 @@ as it always does. A database error is the batch's: it fails, and nothing is sto
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from functools import partial
 from typing import Any
 
@@ -41,7 +42,9 @@ class InTransaction:
     ``settle``: waits for the append's writes in flight; ``behind``: runs a write after
     them, in order (PostgreSQL: on the append's writing thread, while the next piece is
     checked and folded); ``known``: the companies as the ledger read them to check the
-    batch, which the fold starts from instead of reading their events again."""
+    batch, which the fold starts from instead of reading their events again; ``outside``:
+    a connection of the ledger's (as a context manager) on which the rows of companies not
+    yet met in this batch are read, as committed, without waiting for the append's writes."""
 
     def __init__(
         self,
@@ -51,6 +54,7 @@ class InTransaction:
         settle: Callable[[], None],
         behind: Callable[[Callable[[], None]], None],
         known: Known,
+        outside: Callable[[], AbstractContextManager[Any]] | None = None,
     ) -> None:
         self.db = db
         self.raw = raw
@@ -59,6 +63,7 @@ class InTransaction:
         self.writer = Writer(db)
         self.writer.before_reading = self._guard
         self.writer.known = known
+        self.writer.outside = outside
         self.guarded = False  # whether this piece has a savepoint (it sent statements)
         self.start = self.reached = start
         self.checks: list[Check] = []  # of the closes sent, made before the commit

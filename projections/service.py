@@ -92,7 +92,9 @@ class ReadModelService:
         behind: Callable[[Callable[[], None]], None],
         known: Known,
     ) -> InTransaction | None:
-        projector = InTransaction(self.db, raw, start, settle, behind, known)
+        projector = InTransaction(
+            self.db, raw, start, settle, behind, known, self.ledger.connection
+        )
         return projector if projector.projecting else None
 
     def catch_up(

@@ -38,6 +38,7 @@ import bisect
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -188,6 +189,13 @@ class Writer:
         self.known: Known = _unknown
         """Companies as someone else already read them, which a book starts from instead
         of the log (the ledger recording a batch read them to check it)."""
+        self.outside: Callable[[], AbstractContextManager[Any]] | None = None
+        """A connection outside the transaction the writer writes in, when others write in
+        it too (``projections.inline``): the books of companies the writer has not met
+        are read there, as committed before the transaction began, without waiting for
+        the writes in flight."""
+        self.met: set[str] = set()
+        """With ``outside``: the companies whose books the writer made."""
 
     def forget(self) -> None:
         """Drop every cache (after a failed transaction, or another worker's progress)."""
@@ -505,6 +513,14 @@ class Writer:
         batch meeting many companies already recorded)."""
         wanted = {c: seq for c, seq in firsts.items() if seq != 1 and c not in self.books}
         wanted = dict(list(wanted.items())[: MAX_BOOKS // 2])  # none pushed out before use
+        if self.outside is not None:
+            # A company whose book was made (and then pushed out) may have rows written in
+            # this transaction: only the others' are as committed.
+            apart = {c: seq for c, seq in wanted.items() if c not in self.met}
+            wanted = {c: seq for c, seq in wanted.items() if c in self.met}
+            if apart:
+                with self.outside() as other:
+                    self._loaded(other, apart)
         if wanted:
             self._to_read(raw)
             self._loaded(raw, wanted)
@@ -518,7 +534,8 @@ class Writer:
             if known is None:
                 unread[company] = seq
             else:
-                books.append(self._book(company, known))
+                entries, state = known
+                books.append(self._book(company, entries, state.copy()))
         if unread:
             for company, rows in self.db.log(raw).company_logs(unread).items():
                 books.append(self._book(company, _in_force(rows)))
@@ -531,14 +548,20 @@ class Writer:
             self._add(book)
         return books
 
-    def _book(self, company: str, entries: Sequence[Entry]) -> Book:
+    def _book(
+        self, company: str, entries: Sequence[Entry], state: CompanyState | None = None
+    ) -> Book:
         """A company's book at the end of ``entries`` (its events in force, in timeline
-        order); its rows still to be read."""
+        order; ``state``: their fold, if known, else they are folded); its rows still to be
+        read. (Stored, the events are whole batches: each applies, so the ledger's fold of
+        them, which checks nothing, is the writer's.)"""
         last = max((e.fact.effective_date for e in entries), default=None)
+        if state is None:
+            state = replay_known(entries, company)
         # The events themselves are kept only from a company's first back-dated event on:
         # most companies never have one, and holding every event alive made each catch-up
         # pay a garbage-collector pass over them (about 15% of a rebuild).
-        return Book(company, replay_known(entries, company), last, self._no_tails(), None)
+        return Book(company, state, last, self._no_tails(), None)
 
     def _no_tails(self) -> list[dict[Key, list[Row]]]:
         return [{} for _ in self.shapes]
@@ -546,6 +569,8 @@ class Writer:
     def _add(self, book: Book) -> Book:
         """Cache ``book`` as the most recent (the least recent go past ``MAX_BOOKS``)."""
         self.books[book.company] = book
+        if self.outside is not None:
+            self.met.add(book.company)
         self._latest = book
         while len(self.books) > MAX_BOOKS:
             _, gone = self.books.popitem(last=False)

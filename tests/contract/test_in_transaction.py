@@ -92,6 +92,7 @@ def more_of(seed: int) -> list[dict[str, Any]]:
     return moved
 
 
+@pytest.mark.parametrize("books", [None, 2], ids=["books kept", "two books"])
 @pytest.mark.parametrize("start", ["known", "log", "catch-up"])
 @pytest.mark.parametrize("seed", [1, 2])
 def test_a_batch_onto_companies_recorded_before_equals_a_rebuild(
@@ -100,13 +101,19 @@ def test_a_batch_onto_companies_recorded_before_equals_a_rebuild(
     monkeypatch: pytest.MonkeyPatch,
     start: str,
     seed: int,
+    books: int | None,
 ) -> None:
     """A second long batch onto the companies of the first. The fold starts each company
     from its events as the ledger read them to check the batch ("known"), or reads them
     from the log, many companies a statement ("log": the ledger's cache holding something
-    else; "catch-up": recorded without projecting, then caught up). The rows equal a
+    else; "catch-up": recorded without projecting, then caught up); it reads the rows of a
+    company not met yet in the batch on a connection of its own. The rows equal a
     rebuild's. Pieces as long as chunks, and two companies a statement: the companies a
-    piece meets cross a statement's boundary."""
+    piece meets cross a statement's boundary. With two books, the fold forgets companies
+    it wrote rows of in the batch and meets them again: those rows are read in the batch's
+    transaction."""
+    if books is not None:
+        monkeypatch.setattr("projections.writer.MAX_BOOKS", books)
     monkeypatch.setattr("ledger.app.WRITE_PIECE", 7)
     monkeypatch.setattr("ledger.persistence.log.STREAMS_AT_ONCE", 2)
     monkeypatch.setattr("projections.database.BELIEVED_AT_ONCE", 2)
