@@ -1,5 +1,5 @@
 """``python -m bench [--quick] [--engines sqlite,postgres] [--pg-url URL] [--output PATH]
-[--sections startup,http,feed,web,ocf] [--compare-with CHECKOUT]``.
+[--sections startup,http,feed,web,ocf,onto,late] [--compare-with CHECKOUT]``.
 
 Generates the event files into a temp directory, measures each engine (fresh databases,
 created and dropped here), then runs the other sections (``bench/sections.py``: start-up,

@@ -42,6 +42,7 @@ SECTIONS = (
     Section("web", "The company page and the report (issue 14)", engines=False),
     Section("ocf", "OCF import (issue 12)", engines=True, writes_results=True),
     Section("onto", "Recording onto companies already recorded", engines=True, writes_results=True),
+    Section("late", "A log with late facts", engines=True, writes_results=True),
 )
 NAMES = tuple(s.module for s in SECTIONS)
 

@@ -64,6 +64,7 @@ def test_quick_bench_on_sqlite_reports_every_section_into_the_given_output(
             "The company page and the report (issue 14)",
             "OCF import (issue 12)",
             "Recording onto companies already recorded",
+            "A log with late facts",
         ],
         [
             "100k API ≥ 15% of raw sqlite3 executemany",
