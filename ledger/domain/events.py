@@ -539,7 +539,10 @@ def _event_id_or_prefix(value: Any) -> Any:
         pass
     prefix = value.lower()
     if prefix.strip("0123456789abcdef-") or len(prefix) >= 36:
-        raise ValueError("not an event id, nor the first characters of one")
+        raise ValueError(
+            "not an event id, nor the first characters of one (an event named by its "
+            "external_id goes in target_external_id)"
+        )
     if len(prefix) < MIN_PREFIX:
         raise ValueError(f"an event id prefix needs at least {MIN_PREFIX} characters")
     return prefix

@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 from pydantic import ValidationError
 
+from ledger.batch import validate
 from ledger.domain.corrections import in_force, undone_by
 from ledger.domain.entry import Entry
 from ledger.domain.errors import InputError, RuleViolation
@@ -338,3 +339,13 @@ def test_a_replacement_stays_in_its_company_and_takes_no_external_id() -> None:
     with pytest.raises(ValidationError) as caught:
         correct(3, other.model_copy(update={"external_id": "x-1"}))
     assert "the replacement takes no external_id" in str(caught.value)
+
+
+def test_an_external_id_given_as_the_target_is_refused_pointing_to_target_external_id() -> None:
+    retraction = {"type": "EventRetracted", "company": COMPANY, "reason": "dup", "target": "x7"}
+    with pytest.raises(InputError) as caught:
+        validate(retraction, 3)
+    assert str(caught.value) == (
+        "item 3: field 'target': not an event id, nor the first characters of one (an event "
+        "named by its external_id goes in target_external_id) (got 'x7')"
+    )
