@@ -519,8 +519,13 @@ class Writer:
             apart = {c: seq for c, seq in wanted.items() if c not in self.met}
             wanted = {c: seq for c, seq in wanted.items() if c in self.met}
             if apart:
-                with self.outside() as other:
-                    self._loaded(other, apart)
+                try:
+                    with self.outside() as other:
+                        self._loaded(other, apart)
+                except Exception:
+                    # Reading there only spares waiting for the writes in flight: whatever
+                    # stops it (no connection to be had, say), the transaction's read answers.
+                    wanted.update(apart)
         if wanted:
             self._to_read(raw)
             self._loaded(raw, wanted)

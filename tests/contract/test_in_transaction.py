@@ -8,6 +8,8 @@ catch-up after the commit does the rest; a database error there fails the whole 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
@@ -18,6 +20,7 @@ from ledger.domain.entry import Entry
 from ledger.ports import ProjectionError, ReadModels
 from projections.database import database_for
 from projections.history import CAP_TABLE, Row
+from projections.inline import InTransaction
 from projections.service import ReadModelService
 from projections.writer import Buffer, Check, Writer, check
 from tests import builders as b
@@ -133,6 +136,39 @@ def test_a_batch_onto_companies_recorded_before_equals_a_rebuild(
             assert found_at_catch_up == [(last, last)]  # current before any catch-up
         assert tables(ledger) == rebuilt(ledger)
         assert "read models match the fold" in models(ledger).verify()
+
+
+def test_a_batch_whose_fold_gets_no_connection_of_its_own_reads_in_its_transaction(
+    durable_url: str, found_at_catch_up: list[tuple[int, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows of companies met first in a batch are read on a connection of the ledger's;
+    when none can be had (a server at its connection limit, say), the batch's own
+    transaction reads them, and the rows equal a rebuild's."""
+    monkeypatch.setattr("ledger.app.WRITE_PIECE", 7)
+    refused: list[int] = []
+
+    @contextmanager
+    def no_connection() -> Iterator[Any]:
+        refused.append(1)
+        raise StoreError("too many clients already")
+        yield
+
+    init = InTransaction.__init__
+
+    def without(self: InTransaction, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self.writer.outside = no_connection
+
+    with Ledger.open(durable_url) as ledger:
+        ledger.record(random_batch(1))
+        monkeypatch.setattr(InTransaction, "__init__", without)
+        found_at_catch_up.clear()
+        result = ledger.record(more_of(1))
+        last = ledger.known_position()
+        assert result.lagging is None
+        assert found_at_catch_up == [(last, last)]  # written in the transaction
+        assert refused, "the fold asked for a connection of its own"
+        assert tables(ledger) == rebuilt(ledger)
 
 
 def test_read_models_behind_the_log_catch_up_after_the_commit(
