@@ -670,6 +670,10 @@ _new_row = partial(tuple.__new__, Row)
 ``__new__`` of a named tuple (the in-order step builds two rows per event)."""
 
 
+_new_entry = partial(tuple.__new__, Entry)
+"""``Entry(fact, seq, where, event_id)`` from a tuple of those, in C (one per event read)."""
+
+
 def _nothing() -> None:
     pass
 
@@ -745,7 +749,7 @@ def _entry(position: Any, company: str, version: Any, state: Any) -> Entry:
             f"{stuck.place()}: {stuck.reason}",
             stuck=stuck,
         ) from e
-    return Entry(fact, int(version), f"position {position}", event_id)
+    return _new_entry((fact, int(version), f"position {position}", event_id))
 
 
 def _cannot_apply(position: Any, company: str, entry: Entry, error: Exception) -> ProjectionError:
