@@ -178,34 +178,27 @@ def markdown(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import report, sections
+    from .sections import SectionRun
 
-    argv = sys.argv[1:] if argv is None else argv
-    args, names = sections.parse_args(
+    run = SectionRun(
         "late",
         "A log with back-dated events, recorded and rebuilt, beside the raw driver; "
         "written at the end of bench/RESULTS.md (not with --quick unless --output is given).",
         "fewer companies",
         "runs",
-        argv,
+        sys.argv[1:] if argv is None else argv,
     )
-    companies = QUICK_COMPANIES if args.quick else COMPANIES
-    started, load = report.now(), report.load_average()
+    companies = QUICK_COMPANIES if run.quick else COMPANIES
     with tempfile.TemporaryDirectory(prefix="corpledger-bench-") as tmp:
         path = Path(tmp) / "late.jsonl"
         events = write_late(path, companies)
-        results = sections.on_engines(
-            names, Path(tmp), args.pg_url, lambda e: measure(e, path, events, args.repeat)
-        )
-    heading = report.run_heading(
-        started,
-        load,
-        " ".join(["python -m bench.late", *argv]),
-        "fewer companies, a smoke test." if args.quick else None,
-        f"; median of {args.repeat} runs",
+        results = run.on_engines(Path(tmp), lambda e: measure(e, path, events, run.repeat))
+    run.publish(
+        SECTION,
+        "fewer companies, a smoke test.",
+        f"; median of {run.repeat} runs",
+        lambda table, heading: markdown(results, companies, table, heading),
     )
-    lines = markdown(results, companies, report.table, heading)
-    sections.publish(lines, args, SECTION)
     return 0
 
 

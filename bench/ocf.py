@@ -499,34 +499,27 @@ def markdown(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import report, sections
+    from .sections import SectionRun
 
-    argv = sys.argv[1:] if argv is None else argv
-    args, names = sections.parse_args(
+    run = SectionRun(
         "ocf",
         "The OCF import rate beside reading and parsing the same files; written "
         "at the end of bench/RESULTS.md (not with --quick unless --output is given).",
         "a smaller package",
         "imports per engine",
-        argv,
+        sys.argv[1:] if argv is None else argv,
     )
-    transactions = QUICK_TRANSACTIONS if args.quick else TRANSACTIONS
-    started, load = report.now(), report.load_average()
+    transactions = QUICK_TRANSACTIONS if run.quick else TRANSACTIONS
     with tempfile.TemporaryDirectory(prefix="corpledger-bench-") as tmp:
         log(f"writing an OCF package of about {transactions:,} transactions")
         package = write_bench_package(Path(tmp), transactions)
-        results = sections.on_engines(
-            names, Path(tmp), args.pg_url, lambda e: measure(e, package, args.repeat)
-        )
-    heading = report.run_heading(
-        started,
-        load,
-        " ".join(["python -m bench.ocf", *argv]),
-        "a smaller package, a smoke test." if args.quick else None,
-        f"; median of {args.repeat} imports",
+        results = run.on_engines(Path(tmp), lambda e: measure(e, package, run.repeat))
+    run.publish(
+        SECTION,
+        "a smaller package, a smoke test.",
+        f"; median of {run.repeat} imports",
+        lambda table, heading: markdown(results, transactions, table, heading),
     )
-    lines = markdown(results, transactions, report.table, heading)
-    sections.publish(lines, args, SECTION)
     return 0
 
 

@@ -141,34 +141,27 @@ def markdown(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import report, sections
+    from .sections import SectionRun
 
-    argv = sys.argv[1:] if argv is None else argv
-    args, names = sections.parse_args(
+    run = SectionRun(
         "onto",
         "Recording onto companies already recorded, beside the raw driver; "
         "written at the end of bench/RESULTS.md (not with --quick unless --output is given).",
         "a smaller ledger",
         "runs per side",
-        argv,
+        sys.argv[1:] if argv is None else argv,
     )
-    companies = QUICK_COMPANIES if args.quick else COMPANIES
-    started, load = report.now(), report.load_average()
+    companies = QUICK_COMPANIES if run.quick else COMPANIES
     with tempfile.TemporaryDirectory(prefix="corpledger-bench-") as tmp:
         first = write_multi(Path(tmp) / "ledger.jsonl", companies, PER_COMPANY)
         second = write_more(first, Path(tmp) / "batch.jsonl")
-        results = sections.on_engines(
-            names, Path(tmp), args.pg_url, lambda e: measure(e, first, second, args.repeat)
-        )
-    heading = report.run_heading(
-        started,
-        load,
-        " ".join(["python -m bench.onto", *argv]),
-        "a smaller ledger, a smoke test." if args.quick else None,
-        f"; median of {args.repeat} runs",
+        results = run.on_engines(Path(tmp), lambda e: measure(e, first, second, run.repeat))
+    run.publish(
+        SECTION,
+        "a smaller ledger, a smoke test.",
+        f"; median of {run.repeat} runs",
+        lambda table, heading: markdown(results, first, table, heading),
     )
-    lines = markdown(results, first, report.table, heading)
-    sections.publish(lines, args, SECTION)
     return 0
 
 

@@ -55,51 +55,76 @@ class Measured:
     failure: str | None = None
 
 
-def parse_args(
-    module: str, description: str, smaller: str, repeats: str, argv: list[str]
-) -> tuple[argparse.Namespace, list[str]]:
-    """The arguments of a section measured by its own module (``--quick``, ``--engines``,
-    ``--pg-url``, ``--repeat``, ``--output``) and the engines named."""
-    from .__main__ import _default_pg_url
+class SectionRun:
+    """One run of a section measured by its own module on the engines (``python -m
+    bench.<module>``): its arguments (``--quick``, ``--engines``, ``--pg-url``, ``--repeat``,
+    ``--output``), when it began, and what every such section does with them."""
 
-    parser = argparse.ArgumentParser(prog=f"python -m bench.{module}", description=description)
-    parser.add_argument("--quick", action="store_true", help=f"{smaller} (a smoke test)")
-    parser.add_argument("--engines", default="sqlite,postgres")
-    parser.add_argument("--pg-url", default=_default_pg_url())
-    parser.add_argument("--repeat", type=int, default=3, help=f"{repeats} (default 3)")
-    parser.add_argument("--output", type=Path)
-    args = parser.parse_args(argv)
-    names = [e.strip() for e in args.engines.split(",") if e.strip()]
-    if not names or any(n not in ("sqlite", "postgres") for n in names) or args.repeat < 1:
-        parser.error("--engines takes sqlite and/or postgres; --repeat at least 1")
-    return args, names
+    def __init__(
+        self, module: str, description: str, smaller: str, repeats: str, argv: list[str]
+    ) -> None:
+        from . import report
+        from .__main__ import _default_pg_url
 
+        parser = argparse.ArgumentParser(prog=f"python -m bench.{module}", description=description)
+        parser.add_argument("--quick", action="store_true", help=f"{smaller} (a smoke test)")
+        parser.add_argument("--engines", default="sqlite,postgres")
+        parser.add_argument("--pg-url", default=_default_pg_url())
+        parser.add_argument("--repeat", type=int, default=3, help=f"{repeats} (default 3)")
+        parser.add_argument("--output", type=Path)
+        self.args = parser.parse_args(argv)
+        self.names = [e.strip() for e in self.args.engines.split(",") if e.strip()]
+        if (
+            not self.names
+            or any(n not in ("sqlite", "postgres") for n in self.names)
+            or self.args.repeat < 1
+        ):
+            parser.error("--engines takes sqlite and/or postgres; --repeat at least 1")
+        self.command = " ".join([f"python -m bench.{module}", *argv])
+        self.started, self.load = report.now(), report.load_average()
 
-def on_engines(
-    names: list[str], directory: Path, pg_url: str, measure: Callable[[Engine], T]
-) -> list[T]:
-    """``measure`` on each engine named, opened (and closed) for it."""
-    from .__main__ import _open_engines
+    @property
+    def quick(self) -> bool:
+        return bool(self.args.quick)
 
-    engines = _open_engines(names, directory, pg_url)
-    try:
-        return [measure(engine) for engine in engines]
-    finally:
-        for engine in engines:
-            engine.close()
+    @property
+    def repeat(self) -> int:
+        return int(self.args.repeat)
 
+    def on_engines(self, directory: Path, measure: Callable[[Engine], T]) -> list[T]:
+        """``measure`` on each engine named, opened (and closed) for it."""
+        from .__main__ import _open_engines
 
-def publish(lines: list[str], args: argparse.Namespace, heading: str) -> None:
-    """Print a section's Markdown and write it at the end of ``--output`` (default:
-    bench/RESULTS.md, not with ``--quick``) in place of the section of that ``heading``."""
-    from . import instruments
-    from .__main__ import DEFAULT_OUTPUT
+        engines = _open_engines(self.names, directory, self.args.pg_url)
+        try:
+            return [measure(engine) for engine in engines]
+        finally:
+            for engine in engines:
+                engine.close()
 
-    print("\n".join(lines))
-    output: Path | None = args.output or (None if args.quick else DEFAULT_OUTPUT)
-    if output is not None:
-        instruments.write_section(output, lines, heading)
-        log(f"wrote the section into {output}")
+    def publish(
+        self,
+        section: str,
+        quick: str,
+        aside: str,
+        markdown: Callable[[Callable[..., list[str]], list[str]], list[str]],
+    ) -> None:
+        """Print the section's Markdown (``markdown(table, heading)``: ``quick`` says what
+        --quick changed, ``aside`` follows the command) and write it at the end of
+        ``--output`` (default: bench/RESULTS.md, not with ``--quick``) in place of the
+        section headed ``section``."""
+        from . import instruments, report
+        from .__main__ import DEFAULT_OUTPUT
+
+        heading = report.run_heading(
+            self.started, self.load, self.command, quick if self.quick else None, aside
+        )
+        lines = markdown(report.table, heading)
+        print("\n".join(lines))
+        output: Path | None = self.args.output or (None if self.quick else DEFAULT_OUTPUT)
+        if output is not None:
+            instruments.write_section(output, lines, section)
+            log(f"wrote the section into {output}")
 
 
 def run(

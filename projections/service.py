@@ -172,8 +172,9 @@ class ReadModelService:
         before: this thread reads the log on a connection of its own and folds in memory; a
         committer thread writes each batch (rows and tracking positions, one transaction, as
         ``_one_batch`` does). It stops, leaving the rest to ``_one_batch``, at the first
-        event that needs the tables (a company seen first since its start, a back-dated
-        event), at the end, on ``stop``, or when another worker has moved the positions."""
+        event that needs the tables (a company seen first since its start, its first
+        back-dated event or correction: ``Writer.needs_tables``), at the end, on ``stop``,
+        or when another worker has moved the positions."""
         committer = _Committer(self, on_batch, process)
         committer.start()
         try:

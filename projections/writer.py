@@ -253,8 +253,9 @@ class Writer:
 
     def apply_ahead(self, log: Sequence[Any]) -> tuple[Buffer, int | None]:
         """Project ``log`` rows in memory, as far as it can without reading the tables (a
-        company seen first since its start, or a back-dated event, needs them); returns the
-        rows to write and the last position projected (None: not even the first)."""
+        company seen first since its start, or its first back-dated event or correction,
+        needs them: ``needs_tables``); returns the rows to write and the last position
+        projected (None: not even the first)."""
         done: int | None = None
         for position, company, version, state in log:
             entry = _entry(position, company, version, state)
