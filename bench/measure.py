@@ -15,6 +15,11 @@
   the same reads (``bench.raw_reads``: the statements the ledger runs on the read models for
   that date, same driver and connection settings, no report built).
 - ``profile_api``: one more, untimed API run under cProfile.
+- ``Busy``: the CPU time the whole machine spent during a run (every process: the ledger's
+  threads, its SQLite writer process, PostgreSQL's server processes), from ``/proc/stat``.
+  Halved, it is the least time the same work could take on this machine's two cores, however
+  it were spread over them: a target above what that allows needs less work, not more
+  parallelism (``best_ratio``).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import contextlib
 import cProfile
 import gc
 import io
+import os
 import pstats
 import random
 import statistics
@@ -46,6 +52,7 @@ from .stores import Engine, Row
 from .workload import EventFile
 
 ACTOR = "bench"
+CORES = os.cpu_count() or 1
 
 
 def log(message: str) -> None:
@@ -64,6 +71,8 @@ class Throughput:
     workload: str
     events: int
     api: list[float] = field(default_factory=list)
+    api_busy: list[float] = field(default_factory=list)
+    """The machine's CPU seconds during each one-batch API run (``Busy``)."""
     api_failure: str | None = None
     batch_size: int = 0
     batched: list[float] = field(default_factory=list)
@@ -85,6 +94,42 @@ class Throughput:
 
     def raw_rate(self, writer: str) -> float:
         return self.rate(self.raw[writer])
+
+
+def best_ratio(events: int, busy: list[float], raw_rate: float) -> float | None:
+    """The ratio to ``raw_rate`` of runs that took ``busy`` CPU seconds (median) had that
+    work been spread evenly over every core (None: not measured)."""
+    if not busy:
+        return None
+    return events / (statistics.median(busy) / CORES) / raw_rate
+
+
+class Busy:
+    """The machine's CPU seconds (user and system, every process) between ``start`` and
+    ``stop``, read from ``/proc/stat``; ``seconds`` stays None where there is none."""
+
+    def __init__(self) -> None:
+        self.seconds: float | None = None
+        self._started: float | None = None
+
+    @staticmethod
+    def _read() -> float | None:
+        try:
+            with open("/proc/stat", encoding="ascii") as stat:
+                fields = [int(n) for n in stat.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        # user nice system idle iowait irq softirq steal ...: all but idle and iowait.
+        busy = sum(fields) - fields[3] - (fields[4] if len(fields) > 4 else 0)
+        return busy / os.sysconf("SC_CLK_TCK")
+
+    def start(self) -> None:
+        self._started = self._read()
+
+    def stop(self) -> None:
+        ended = self._read()
+        if ended is not None and self._started is not None:
+            self.seconds = ended - self._started
 
 
 @dataclass
@@ -146,6 +191,7 @@ def api_record(
     batch_size: int | None = None,
     settings: dict[str, str] | None = None,
     project: bool = False,
+    busy: Busy | None = None,
 ) -> float:
     """Seconds to record the file with ``corpledger record`` (in this process, opening the
     ledger included), or, with ``batch_size``, through the API with one ``record`` call per
@@ -154,7 +200,8 @@ def api_record(
     A run still going after ``timeout`` seconds is aborted (the engine drops its database,
     which makes the ledger's connection fail) and raises ``RunFailed`` naming where it was
     stuck; so does a run that raises or skips events. With ``project`` the read models are
-    brought up to date in the run (``corpledger record`` as a user runs it), else not."""
+    brought up to date in the run (``corpledger record`` as a user runs it), else not.
+    ``busy`` is started and stopped with the timing."""
     caller = threading.get_ident()
     stuck: list[str] = []
 
@@ -170,6 +217,8 @@ def api_record(
     gc.collect()
     watchdog.start()
     try:
+        if busy is not None:
+            busy.start()
         started = time.perf_counter()
         if batch_size is None:
             # What a user runs: the command line, in this process (it opens the ledger).
@@ -182,6 +231,8 @@ def api_record(
                     for batch in _batches(read_items(str(path)), batch_size)
                 )
         seconds = time.perf_counter() - started
+        if busy is not None:
+            busy.stop()
     except Exception as e:
         if stuck:
             raise RunFailed(
@@ -230,6 +281,7 @@ def throughput(
         batched = result.api_failure is not None
         url = engine.fresh()
         settings = None if result.api_settings else result.api_settings
+        busy = Busy()
         try:
             seconds = api_record(
                 engine,
@@ -239,6 +291,7 @@ def throughput(
                 batch_size=batch_size if batched else None,
                 settings=settings,
                 project=project,
+                busy=busy,
             )
         except RunFailed as e:
             engine.drop(url)
@@ -259,6 +312,8 @@ def throughput(
             )
         _check_count(engine, url, file.events, "API run")
         (result.batched if batched else result.api).append(seconds)
+        if not batched and busy.seconds is not None:
+            result.api_busy.append(busy.seconds)
         how = f"batches of {batch_size:,}" if batched else "one batch"
         log(f"  {engine.name} {workload} API run {run}, {how}: {seconds:.2f} s")
         if not rows:

@@ -38,7 +38,7 @@ from ledger.app import gc_paused
 from ledger.files import read_items
 from ledger.persistence.mapper import decode_state
 
-from .measure import log
+from .measure import Busy, log
 from .raw_reads import alternating, cap_table_reads
 from .stores import Engine
 from .workload import START, EventFile, _line
@@ -64,6 +64,8 @@ class Rebuild:
     events: int
     seconds: list[float] = field(default_factory=list)
     raw: list[float] = field(default_factory=list)
+    busy: list[float] = field(default_factory=list)
+    """The machine's CPU seconds during each rebuild (``measure.Busy``)."""
 
     @property
     def rate(self) -> float:
@@ -267,9 +269,14 @@ def rebuild_throughput(engine: Engine, file: EventFile, repeat: int) -> Rebuild:
             read_models = ledger.read_models
             assert read_models is not None
             for run in range(1, repeat + 1):
+                busy = Busy()
+                busy.start()
                 started = time.perf_counter()
                 read_models.rebuild()
                 result.seconds.append(time.perf_counter() - started)
+                busy.stop()
+                if busy.seconds is not None:
+                    result.busy.append(busy.seconds)
                 rows, seconds = raw_select_and_decode(url)
                 assert rows == file.events, (rows, file.events)
                 result.raw.append(seconds)
