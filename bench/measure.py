@@ -17,8 +17,8 @@
 - ``profile_api``: one more, untimed API run under cProfile.
 - ``Busy``: the CPU time the whole machine spent during a run (every process: the ledger's
   threads, its SQLite writer process, PostgreSQL's server processes), from ``/proc/stat``.
-  Halved, it is the least time the same work could take on this machine's two cores, however
-  it were spread over them: a target above what that allows needs less work, not more
+  Divided by the machine's cores, it is the least time the same work could take on them,
+  however it were spread: a target above what that allows needs less work, not more
   parallelism (``best_ratio``).
 """
 
