@@ -60,6 +60,7 @@ from ..domain.events import (
 from ..domain.rules import EVOLVE
 from ..domain.state import CompanyState
 from ..domain.values import Money, parse_ratio
+from .values import KIND_SUFFIXES
 
 if TYPE_CHECKING:
     from ..app import Ledger
@@ -868,6 +869,55 @@ HANDLERS: dict[type[Fact], Callable[[Package, Any, str], After]] = {
 """Every event with an OCF counterpart; the others (governance, valuations) are left out."""
 
 
+_UNIQUE_ORDER = ("stock_classes_files", "stock_plans_files", "stakeholders_files",
+                 "vesting_terms_files")  # fmt: skip
+"""Whose id stays as it is when two kinds share one: the issuer's, then a class's, a plan's,
+a stakeholder's, vesting terms'."""
+_REFERENCES = {
+    "stakeholder_id": "STAKEHOLDER",
+    "stock_class_id": "STOCK_CLASS",
+    "stock_class_ids": "STOCK_CLASS",
+    "converts_to_stock_class_id": "STOCK_CLASS",
+    "stock_plan_id": "STOCK_PLAN",
+    "vesting_terms_id": "VESTING_TERMS",
+}
+"""The members that name an object of another kind, and its type."""
+
+
+def _unique_ids(issuer: OCF, items: dict[str, list[OCF]]) -> None:
+    """Make every object's id unique in the package, as OCF requires: an object whose id
+    (its slug) another kind already took gets its kind's suffix (``KIND_SUFFIXES``, which
+    the import takes off again), and every reference to it follows."""
+    taken = {issuer["id"]}
+    renamed: dict[str, dict[str, str]] = {}
+    for key in _UNIQUE_ORDER:
+        for obj in items[key]:
+            if obj["id"] in taken:
+                kind = obj["object_type"]
+                renamed.setdefault(kind, {})[obj["id"]] = obj["id"] + KIND_SUFFIXES[kind]
+                obj["id"] += KIND_SUFFIXES[kind]
+            taken.add(obj["id"])
+    if renamed:
+        for objects in items.values():
+            for obj in objects:
+                _rename_references(obj, renamed)
+
+
+def _rename_references(value: Any, renamed: dict[str, dict[str, str]]) -> None:
+    if isinstance(value, list):
+        for member in value:
+            _rename_references(member, renamed)
+    elif isinstance(value, dict):
+        for key, member in value.items():
+            names = renamed.get(_REFERENCES.get(key, ""))
+            if names is None:
+                _rename_references(member, renamed)
+            elif isinstance(member, str):
+                value[key] = names.get(member, member)
+            elif isinstance(member, list):
+                value[key] = [names.get(m, m) for m in member]
+
+
 def _stakeholders(p: Package) -> list[OCF]:
     """Every party the package names, by the name the ledger knows as of the export (a
     party without a recorded name is named by its slug)."""
@@ -931,6 +981,7 @@ def write_package(
         "vesting_terms_files": [package.vesting[k] for k in sorted(package.vesting)],
         "transactions_files": package.transactions,
     }
+    _unique_ids(package.issuer, items)
     try:
         return _write(out, company, as_of or last, recorded, package.issuer, items)
     except OSError as e:  # a parent that is a file, no permission, a full disk

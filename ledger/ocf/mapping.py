@@ -18,6 +18,7 @@ from ..domain.events import FACT_ADAPTER
 from ..files import Item
 from .objects import ISSUANCES, REFERENCES, Finding, Loaded, Obj, Severity
 from .values import (
+    KIND_SUFFIXES,
     Refused,
     count_of,
     decimal_of,
@@ -31,6 +32,9 @@ from .values import (
     text_of,
 )
 from .vesting import schedule_of
+
+_KIND_TYPES = {"party": "STAKEHOLDER", "class": "STOCK_CLASS", "plan": "STOCK_PLAN"}
+"""The OCF object type of each kind of slug (``Mapper.new_slug``)."""
 
 
 @dataclass
@@ -171,7 +175,7 @@ class Mapper:
                 self.error(parent, "missing-resulting-security", message)
         for obj, key, ref in self.loaded.unresolved:
             kind = REFERENCES[key]
-            what = kind[:-1].replace("_", " ")
+            what = "class" if kind == "classes" else kind[:-1].replace("_", " ")
             message = f"{key} {ref!r} names no {what} of the package"
             if kind == "vesting_terms":
                 # Unknown vesting terms lose the schedule, not the award (_vesting).
@@ -187,7 +191,16 @@ class Mapper:
             if refused is not None:
                 raise Refused(refused.code, refused.message)
             day = self._date(obj)
-            handler(self, obj, day)
+            try:
+                handler(self, obj, day)
+            except (AttributeError, TypeError, ValueError, KeyError, ArithmeticError) as e:
+                # Outside input: a member of another shape than the mapping reads (text where
+                # an object goes, a list as an id) leaves the object out, named.
+                raise Refused(
+                    "unreadable",
+                    "a field holds a value of another kind than OCF gives it "
+                    f"({type(e).__name__}: {e}); its schema finding, if any, names the field",
+                ) from None
         except Refused as e:
             if refused is None and e.code not in self._errors.get(obj.id, ()):
                 self.error(obj, e.code, str(e))
@@ -282,6 +295,9 @@ class Mapper:
         itself when it is already a readable slug (a package written from a ledger), else
         one made of ``text`` (a name), numbered from -2 when taken."""
         taken = self.slugs.setdefault(kind, set())
+        suffix = KIND_SUFFIXES.get(_KIND_TYPES.get(kind, ""), "\0")
+        if isinstance(ocf_id, str) and ocf_id.endswith(suffix):
+            ocf_id = ocf_id.removesuffix(suffix)  # an export's id made unique in the package
         base = ocf_id if readable_slug(ocf_id) else slugify(text)
         slug, number = base, 1
         while slug in taken:

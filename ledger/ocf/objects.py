@@ -140,7 +140,14 @@ class Loaded:
             raise InputError(
                 f"--company {company!r}: a slug is lowercase letters, digits and hyphens"
             )
-        slug = company or slugify(str(issuer_data.get("legal_name") or "company"))
+        legal_name = str(issuer_data.get("legal_name") or "company")
+        slug = company or slugify(legal_name)
+        if company is None and not re.search("[a-z0-9]", legal_name.lower()):
+            # Nothing of the name would be left in a slug: the user names the company.
+            raise InputError(
+                f"{package.path}: the issuer's legal name {legal_name!r} makes no slug: "
+                "name the company with --company SLUG"
+            )
         loaded = cls(slug, issuer)
         loaded._judge(issuer)
         version = manifest.get("ocf_version")

@@ -81,9 +81,7 @@ class _Text:
         dropped, rest = self.text[: self.at], self.text[self.at :]
         newlines = dropped.count("\n")
         self.line += newlines
-        self.column = (
-            len(dropped) - dropped.rfind("\n") if newlines else self.column + len(dropped)
-        )
+        self.column = len(dropped) - dropped.rfind("\n") if newlines else self.column + len(dropped)
         self.text, self.at = rest + self.decoder.decode(data, final=self.ended), 0
         return True
 
@@ -200,7 +198,8 @@ class PackageFile:
                     raise text.error("Extra data")
         except UnicodeDecodeError:
             raise InputError(f"{self.package}: {self.path}: not UTF-8 text") from None
-        except (zipfile.BadZipFile, OSError, EOFError) as e:
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as e:
+            # NotImplementedError: a compression method zipfile does not read.
             raise InputError(f"{self.package}: {self.path}: unreadable: {e}") from None
         except (json.JSONDecodeError, RecursionError, ValueError) as e:
             raise _unreadable(self.package, self.path, e) from None
@@ -302,6 +301,9 @@ class Package:
             file = self.path / relative
             if not file.is_file():
                 raise InputError(f"{self.path}: {name}: no such file in the package")
+            if not file.resolve().is_relative_to(self.path.resolve()):
+                # A symbolic link out of the package is outside it, as a ".." is.
+                raise InputError(f"{self.path}: {name}: a link to a file outside the package")
             if file.stat().st_size > MAX_FILE_BYTES:
                 raise InputError(f"{self.path}: {name}: larger than {MAX_FILE_BYTES} bytes")
             return lambda: file.open("rb")
@@ -313,13 +315,15 @@ class Package:
             raise InputError(f"{self.path}: {name}: no such file in the package") from None
         if info.file_size > MAX_FILE_BYTES:
             raise InputError(f"{self.path}: {name}: larger than {MAX_FILE_BYTES} bytes")
+        if info.flag_bits & 0x1:
+            raise InputError(f"{self.path}: {name}: encrypted in the archive")
         return lambda: archive.open(info)
 
     def _bytes(self, name: str) -> bytes:
         try:
             with self._opener(name)() as file:
                 return file.read()
-        except (zipfile.BadZipFile, OSError, EOFError) as e:
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as e:
             raise InputError(f"{self.path}: {name}: unreadable: {e}") from None
 
     def files(self) -> Iterator[PackageFile]:

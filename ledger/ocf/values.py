@@ -15,6 +15,17 @@ _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
+KIND_SUFFIXES = {
+    "STAKEHOLDER": ".stakeholder",
+    "STOCK_CLASS": ".stock-class",
+    "STOCK_PLAN": ".stock-plan",
+    "VESTING_TERMS": ".vesting-terms",
+}
+"""What the export adds to the OCF id of an object whose slug is another object's id (OCF ids
+are unique across a package, the ledger's slugs only within their kind: a party may be
+called ``common`` as a class is); the import takes it off again (a slug has no dot)."""
+
+
 def readable_slug(value: Any) -> bool:
     """Whether an OCF id is already a slug a person reads (not a UUID)."""
     return (

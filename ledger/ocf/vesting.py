@@ -14,13 +14,17 @@ from .values import Refused, fraction_of
 def schedule_of(terms: dict[str, Any]) -> tuple[dict[str, int] | None, str]:
     """The ledger's schedule ``{months, cliff_months, every_months}`` that vests exactly as
     the OCF vesting conditions do, month by month; else None and why not."""
+    listed = terms.get("vesting_conditions")
     conditions = {
-        c.get("id"): c for c in terms.get("vesting_conditions") or [] if isinstance(c, dict)
+        c["id"]: c
+        for c in (listed if isinstance(listed, list) else [])
+        if isinstance(c, dict) and isinstance(c.get("id"), str)
     }
     starts = [
         c
         for c in conditions.values()
-        if (c.get("trigger") or {}).get("type") == "VESTING_START_DATE"
+        if isinstance(trigger := c.get("trigger"), dict)
+        and trigger.get("type") == "VESTING_START_DATE"
     ]
     if len(starts) != 1:
         return None, "not a single vesting start"
@@ -36,9 +40,11 @@ def schedule_of(terms: dict[str, Any]) -> tuple[dict[str, int] | None, str]:
                 break
             if len(following) != 1 or following[0] not in conditions:
                 return None, "conditions that branch or name unknown conditions"
+            if following[0] in at:
+                return None, "conditions that follow one another in a loop"
             current = conditions[following[0]]
-            trigger = current.get("trigger") or {}
-            period = trigger.get("period") or {}
+            trigger = _member(current, "trigger")
+            period = _member(trigger, "period")
             relative = trigger.get("relative_to_condition_id")
             if trigger.get("type") != "VESTING_SCHEDULE_RELATIVE" or relative not in at:
                 return None, f"a {trigger.get('type')} condition (vesting by events or conditions)"
@@ -47,20 +53,26 @@ def schedule_of(terms: dict[str, Any]) -> tuple[dict[str, int] | None, str]:
             if period.get("day_of_month") not in (None, "VESTING_START_DAY_OR_LAST_DAY_OF_MONTH"):
                 return None, f"vesting on {period.get('day_of_month')}"
             length, occurrences = int(period["length"]), int(period["occurrences"])
+            if length < 1 or occurrences < 1:
+                return None, "a period or portion that is not a number"
+            if at[relative] + occurrences * length > MAX_MONTHS:
+                # Checked before the installments are listed: a count of a billion is one
+                # field of a small file.
+                return None, f"more than {MAX_MONTHS} months"
             portion = _portion(current)
-            if (current.get("portion") or {}).get("remainder") is True:
+            if _member(current, "portion").get("remainder") is True:
                 # A portion of what is still unvested when the condition starts.
                 portion *= 1 - sum(p for _, p in installments)
             base = at[relative]
             cliff = period.get("cliff_installment")
-            old_cliff = (current.get("cliff_condition") or {}).get("period") or {}
+            old_cliff = _member(_member(current, "cliff_condition"), "period")
             cliff_month = (
                 base + int(cliff) * length if cliff else base + int(old_cliff.get("length") or 0)
             )
             for number in range(1, occurrences + 1):
                 installments.append((max(base + number * length, cliff_month), portion))
             at[current.get("id")] = base + occurrences * length
-    except (KeyError, TypeError, ValueError, Refused):
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, Refused):
         return None, "a period or portion that is not a number"
     if not installments or sum(p for _, p in installments) != 1:
         return None, "portions that do not add up to the whole"
@@ -93,6 +105,17 @@ def _ledger_vested(month: int, months: int, cliff: int, every: int) -> Fraction:
     if month >= months:
         return Fraction(1)
     return Fraction(max(cliff, month // every * every), months)
+
+
+def _member(value: dict[str, Any], name: str) -> dict[str, Any]:
+    """The object ``value`` holds under ``name`` (an empty one if none); ``TypeError`` if it
+    holds something else: a term of another shape is not read as if it were absent."""
+    member = value.get(name)
+    if member is None:
+        return {}
+    if not isinstance(member, dict):
+        raise TypeError(f"{name} is not an object")
+    return member
 
 
 def _portion(condition: dict[str, Any]) -> Fraction:

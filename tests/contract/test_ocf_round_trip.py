@@ -142,6 +142,31 @@ def test_a_schedule_with_a_shorter_last_step_keeps_its_vesting(
     assert answers(ledger, copy, on)["grants"] == answers(ledger, "uneven", on)["grants"]
 
 
+def shared_names(c: str) -> list[dict[str, Any]]:
+    """Parties named as the company, its class and its plan are (one OCF id each in a
+    package), and a grant on vesting terms whose id a party takes."""
+    return [
+        *b.founded(c, "2020-01-01", {"common": 100, c: 50, "pool": 25}),
+        I("StockPlanCreated", c, "2020-03-01", plan="pool", name="Pool", share_class="common",
+          reserved=1000),
+        I("SharesIssued", c, "2020-03-02", holder="vesting-12m-cliff-0m-every-1m",
+          share_class="common", shares=10),
+        I("OptionGranted", c, "2020-04-01", grant="g1", holder="common", plan="pool",
+          quantity=100, exercise_price=b.usd(1),
+          vesting={"start": "2020-04-01", "months": 12, "every_months": 1}),
+    ]  # fmt: skip
+
+
+def test_slugs_of_one_kind_that_are_ids_of_another_keep_their_names(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    ledger.record(shared_names("shared"))
+    copy = round_trip(ledger, "shared", tmp_path / "package")
+    on = date(2020, 10, 1)
+    assert answers(ledger, copy, on) == answers(ledger, "shared", on)
+    assert {h.party for h in ledger.cap_table(copy, as_of=on).holders} >= {"common", "shared"}
+
+
 def test_importing_the_export_again_stores_nothing(
     ledger: Ledger, copies: dict[str, str], tmp_path: Path
 ) -> None:

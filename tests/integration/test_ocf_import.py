@@ -358,6 +358,29 @@ def test_an_object_the_ledger_refuses_is_left_out_and_named(ledger: Ledger, tmp_
     assert stored.stored == stored.events
 
 
+def test_an_object_with_a_member_of_another_shape_is_left_out_and_named(
+    memory: Ledger, tmp_path: Path
+) -> None:
+    safe = {
+        "object_type": "TX_CONVERTIBLE_ISSUANCE",
+        "id": "safe-issuance",
+        "security_id": "safe",
+        "custom_id": "SAFE-1",
+        "date": "2020-03-01",
+        "stakeholder_id": "bob",
+        "convertible_type": "SAFE",
+        "investment_amount": {"amount": "50000", "currency": "USD"},
+        # OCF gives an object here; text is what a broken export might write.
+        "conversion_triggers": [{"trigger_id": "t", "type": "ELECTIVE_AT_WILL",
+                                 "conversion_right": "x"}],
+        "security_law_exemptions": [],
+    }  # fmt: skip
+    root = package(tmp_path / "p", [issuance("s1", "ann", 600), safe])
+    result = import_package(memory, root, skip_invalid=True)
+    assert codes(result)["safe-issuance"] == {"unreadable"}
+    assert held(memory, "tiny-co", "2020-12-31") == {"ann": {"common": 600}}
+
+
 def grant(security: str, quantity: int, day: str) -> dict[str, Any]:
     """An option of Bob's from the plan, on acme's vesting terms."""
     return {
@@ -448,9 +471,7 @@ def test_an_option_partly_exercised_goes_on_as_the_resulting_option(
     assert codes(wrong)["o1-exercise"] == {"balance-mismatch"}
 
 
-def test_a_plan_exists_from_its_approval_or_its_first_grant(
-    memory: Ledger, tmp_path: Path
-) -> None:
+def test_a_plan_exists_from_its_approval_or_its_first_grant(memory: Ledger, tmp_path: Path) -> None:
     root = package(tmp_path / "p", [grant("o1", 100, "2020-03-01")], awards=True)
     plans = json.loads((root / "StockPlans.ocf.json").read_text())
     plans["items"][0]["board_approval_date"] = "2020-06-01"
@@ -532,6 +553,27 @@ def hostile(tmp_path: Path) -> dict[str, Path]:
     huge = package(tmp_path / "huge", [])
     (huge / "Stakeholders.ocf.json").write_text('{"file_type": "X", "n": ' + "9" * 5000 + "}")
     cases["a number of more than 4300 digits"] = huge
+    linked = package(tmp_path / "linked", [])
+    (tmp_path / "elsewhere.json").write_text(
+        json.dumps({"file_type": "OCF_STAKEHOLDERS_FILE", "items": STAKEHOLDERS})
+    )
+    (linked / "Stakeholders.ocf.json").unlink()
+    (linked / "Stakeholders.ocf.json").symlink_to(tmp_path / "elsewhere.json")
+    cases["a link to a file outside the package"] = linked
+    encrypted = tmp_path / "encrypted.zip"
+    with zipfile.ZipFile(encrypted, "w") as z:
+        z.writestr("Manifest.ocf.json", json.dumps({"file_type": "OCF_MANIFEST_FILE"}))
+    data = bytearray(encrypted.read_bytes())
+    for header, flags in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # local, central
+        at = data.index(header) + flags
+        data[at] |= 0x1  # the member says it is encrypted
+    encrypted.write_bytes(bytes(data))
+    cases["encrypted in the archive"] = encrypted
+    nameless = package(tmp_path / "nameless", [])
+    manifest = json.loads((nameless / "Manifest.ocf.json").read_text())
+    manifest["issuer"] = {**ISSUER, "legal_name": "株式会社"}
+    (nameless / "Manifest.ocf.json").write_text(json.dumps(manifest))
+    cases["makes no slug: name the company with --company SLUG"] = nameless
     return cases
 
 

@@ -3,6 +3,7 @@ a file's items read a chunk at a time."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from dataclasses import replace
@@ -73,6 +74,53 @@ def test_schedules_the_ledger_can_hold(package: str, name: str, schedule: dict[s
 )
 def test_schedules_the_ledger_cannot_hold_say_why(name: str, why: str) -> None:
     assert schedule_of(terms("ocx-example-inc", name)) == (None, why)
+
+
+def acme_terms_with(change: Any) -> dict[str, Any]:
+    """acme's four-year schedule, its conditions (start, monthly) changed by ``change``."""
+    name = "Four Year / One Year Cliff - Cumulative Round Down"
+    base = copy.deepcopy(terms("ocf-tools-acme-holdings-limited", name))
+    change(*base["vesting_conditions"])
+    return base
+
+
+def _set(path: str, value: Any) -> Any:
+    """A change setting ``start.…`` or ``monthly.…`` (dotted) to ``value``."""
+    which, *keys = path.split(".")
+
+    def change(start: dict[str, Any], monthly: dict[str, Any]) -> None:
+        target = start if which == "start" else monthly
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "why"),
+    [
+        # A billion installments would be listed before the months were counted.
+        ("monthly.trigger.period.occurrences", 10**9, "more than 1200 months"),
+        ("monthly.trigger.period.length", 0, "a period or portion that is not a number"),
+        ("monthly.portion", {"numerator": "1", "denominator": "0"},
+         "a period or portion that is not a number"),
+        ("start.trigger", "VESTING_START_DATE", "not a single vesting start"),
+        # A member of another shape than OCF gives it (text for an object).
+        ("monthly.trigger", "RELATIVE", "a period or portion that is not a number"),
+        ("monthly.trigger.period", "MONTHS", "a period or portion that is not a number"),
+        ("monthly.cliff_condition", "12 months", "a period or portion that is not a number"),
+        ("start.id", ["start_condition"], "not a single vesting start"),
+        ("monthly.next_condition_ids", ["start_condition"],
+         "conditions that follow one another in a loop"),
+    ],
+)  # fmt: skip
+def test_vesting_conditions_of_another_shape_say_why_they_are_not_held(
+    path: str, value: Any, why: str
+) -> None:
+    schedule, reason = schedule_of(acme_terms_with(_set(path, value)))
+    assert schedule is None
+    assert reason.startswith(why)
 
 
 def test_every_exported_schedule_imports_to_one_that_vests_alike() -> None:
