@@ -110,8 +110,8 @@ class Feed:
     ) -> FeedPage:
         """The events after position ``after`` (of ``company`` only, if given; up to position
         ``until``, if given), at most ``limit`` of them, in position order. ``InputError`` for
-        a negative position, a limit outside 1..``MAX_PAGE`` or a company the ledger does not
-        hold."""
+        a negative position or one past the end of the log, a limit outside 1..``MAX_PAGE`` or
+        a company the ledger does not hold."""
         if after < 0:
             raise InputError(f"after {after} is not a position (positions are >= 0)")
         if not 1 <= limit <= MAX_PAGE:
@@ -120,6 +120,10 @@ class Feed:
         # The end first: every position up to it is visible by now, or a gap never filled
         # (see the module's docstring), so the page holds every event up to it.
         end = log.last_position()
+        if after > end and until is None:
+            # A cursor from another ledger, or made up: resuming from it would skip the
+            # events that come to fill the positions up to it.
+            raise InputError(f"after {after} is past the end of the log (last position {end})")
         if until is not None:
             end = min(end, until)
         rows = log.timed_events_after(after, limit, until=end, company=company)

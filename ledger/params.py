@@ -5,13 +5,14 @@ date). A value that does not parse is an ``InputError`` naming the option or par
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from .app import KnownAt
 from .domain.errors import InputError
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_POSITION = re.compile(r"[+-]?\d+")
+# ASCII digits only: ``\d`` would take other scripts' digits, which ``int`` reads too.
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_POSITION = re.compile(r"[+-]?[0-9]+")
 
 
 def parse_as_of(text: str | None, option: str = "--as-of") -> date | None:
@@ -46,9 +47,14 @@ def parse_known_at(text: str | None, option: str = "--known-at") -> KnownAt:
         except ValueError as e:
             raise InputError(f"{option} {text!r} is not a valid date: {e}") from None
     try:
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError:
         raise InputError(
             f"{option} {text!r} is not a position (an integer), an ISO 8601 timestamp "
             "(e.g. 2025-06-12T09:30:00Z) or a date (YYYY-MM-DD)"
         ) from None
+    try:
+        (moment if moment.tzinfo is None else moment.astimezone(UTC)).isoformat()
+    except OverflowError:
+        raise InputError(f"{option} {text!r} is out of range once in UTC") from None
+    return moment

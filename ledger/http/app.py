@@ -13,6 +13,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
@@ -154,11 +155,13 @@ KnownAtParam = Annotated[
 OnOrBefore = Annotated[
     str | None, Query(description="Only the events effective on or before this date.")
 ]
+LAST_POSITION = 2**63 - 1
+"""The largest position a parameter names (PostgreSQL's bigint)."""
 MinPosition = Annotated[
     int | None,
     Query(
         ge=1,
-        le=2**63 - 1,
+        le=LAST_POSITION,
         description="Read your writes: the answer reflects at least this position (a POST's "
         "answer names its positions); past the end of the log: 422.",
     ),
@@ -176,12 +179,21 @@ def refusal(e: LedgerError) -> tuple[int, list[str]]:
     if isinstance(e, UnknownCompany):
         return 404, [f"unknown company {e.company!r}"]
     if isinstance(e, InputError) or e.exit_code == 2:
-        return 422, e.lines
+        return 422, [_as_parameters(line) for line in e.lines]
     if isinstance(e, ConflictError):
         return 409, e.lines
     if isinstance(e, StoreError):
         return 503, e.lines
     return 500, e.lines
+
+
+_OPTIONS = re.compile(r"--(known-at|as-of|from|to)\b")
+"""The command line's options the ledger's messages name, which the API calls parameters."""
+
+
+def _as_parameters(line: str) -> str:
+    """A message of the ledger's in the API's words: ``known_at``, not ``--known-at``."""
+    return _OPTIONS.sub(lambda m: m.group(1).replace("-", "_"), line)
 
 
 def as_version(row: Sequence[Any]) -> tuple[int, int]:
@@ -637,7 +649,7 @@ def create_app(
         return False
 
     Company = Annotated[str | None, Query(description="Only this company's events.")]
-    After = Annotated[int, Query(ge=0, le=2**63 - 1, description="Events after this position.")]
+    After = Annotated[int, Query(ge=0, le=LAST_POSITION, description="Events after this position.")]
 
     @app.get(
         "/v1/events",
@@ -700,9 +712,11 @@ def create_app(
         position, ``data:`` the event as in ``GET /v1/events``), from ``after`` or the
         ``Last-Event-ID`` header, then each event as it is recorded."""
         if last_event_id is not None:
-            if not last_event_id.strip().isdigit():
+            digits = last_event_id.strip()
+            # ASCII digits: ``isdigit`` also takes ² and other scripts' digits.
+            if not (digits.isascii() and digits.isdigit()) or int(digits) > LAST_POSITION:
                 raise InputError(f"Last-Event-ID {last_event_id!r} is not a position")
-            after = int(last_event_id)
+            after = int(digits)
         first = await run_in_threadpool(feed.page, after, PAGE, company)  # 404 before 200
 
         async def lines() -> AsyncIterator[bytes]:

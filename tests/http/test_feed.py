@@ -9,6 +9,8 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from ledger import Ledger
 from ledger.feed import Feed
 from tests import builders as b
@@ -92,3 +94,14 @@ def test_the_event_stream_resumes_after_last_event_id_and_follows_new_events(
     assert [p for p, _ in seen] == [end - 1, end, end + 1]
     assert all(p == event["position"] for p, event in seen)
     assert seen[-1][1]["data"]["holder"] == "ben"
+
+
+@pytest.mark.parametrize("last", ["²", "1²", "x", str(2**63), "99999"])
+def test_a_last_event_id_that_is_no_position_of_the_log_is_refused(
+    served: Served, last: str
+) -> None:
+    headers = {**served.reader, "Last-Event-ID": last.encode("latin-1")}  # ² as sent raw
+    answer = served.client.get("/v1/events/stream", headers=headers)
+    assert answer.status_code == 422
+    [message] = answer.json()["errors"]
+    assert "is not a position" in message or "is past the end of the log" in message

@@ -85,9 +85,9 @@ def test_a_revoked_token_stops_at_once(served: Served) -> None:
     [
         ("as_of=2021-13-01", 422, "as_of &#39;2021-13-01&#39; is not a valid date: month must be in 1..12"),  # noqa: E501
         ("as_of=%3Cscript%3E", 422, "as_of &#39;&lt;script&gt;&#39; is not a date: write YYYY-MM-DD, e.g. 2025-06-12"),  # noqa: E501
-        ("known_at=99", 422, "--known-at 99 is past the end of the log (last position 11)"),
-        ("known_at=-3", 422, "--known-at -3 is not a position (positions are &gt;= 1)"),
-        ("known_at=2999-01-01", 422, "--known-at 2999-01-01 is in the future"),
+        ("known_at=99", 422, "known_at 99 is past the end of the log (last position 11)"),
+        ("known_at=-3", 422, "known_at -3 is not a position (positions are &gt;= 1)"),
+        ("known_at=2999-01-01", 422, "known_at 2999-01-01 is in the future"),
     ],
 )  # fmt: skip
 def test_bad_parameters_are_a_page_with_the_one_line_message(
