@@ -127,6 +127,21 @@ class gc_paused(ContextDecorator):
             gc.enable()
 
 
+MAX_ACTOR = 200
+"""The longest ``recorded_by``, in characters."""
+
+
+def checked_actor(actor: str) -> str:
+    """``actor`` if it can stand in an audit trail (printed on one line, in the history and
+    its CSV): 1 to ``MAX_ACTOR`` printable characters, not only spaces; else ``InputError``."""
+    if not actor.strip() or len(actor) > MAX_ACTOR or not actor.isprintable():
+        raise InputError(
+            f"actor {actor[:40]!r}{'…' if len(actor) > 40 else ''}: who records is 1 to "
+            f"{MAX_ACTOR} printable characters"
+        )
+    return actor
+
+
 def default_actor() -> str:
     """``CORPLEDGER_ACTOR``, else the operating-system user."""
     actor = os.environ.get("CORPLEDGER_ACTOR")
@@ -382,7 +397,7 @@ class Ledger(Application[str]):
         with gc_paused():
             result = self._record_batch(
                 events,
-                actor=actor or default_actor(),
+                actor=checked_actor(default_actor() if actor is None else actor),
                 dry_run=dry_run,
                 project=project,
                 progress=progress,
@@ -896,6 +911,7 @@ class Ledger(Application[str]):
         recorded them, when and from which source; as known at ``known_at`` (default now).
         Folded from the events (``reports.changes_between``)."""
         position = self.known_position(known_at)
+        given = (start, end)
         end = end or today()
         stream = self._stream(company)
         if not stream.stored:
@@ -905,7 +921,11 @@ class Ledger(Application[str]):
         entries = stream.timeline.entries if len(log) == stream.version else in_force(log)
         start = start or (entries[0].fact.effective_date if entries else end)
         if start > end:
-            raise InputError(f"--from {start} is after --to {end}")
+            if None not in given:
+                raise InputError(f"--from {start} is after --to {end}")
+            # A default gives way to the date given, or both to today: a company whose
+            # first event is still to come has no change up to today.
+            start, end = (end, end) if given[0] is None else (start, start)
         carrier = {e.event_id: stream.stored[e.seq] for e in log}
         logged = {e.event_id: e.fact for e in log}
 

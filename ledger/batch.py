@@ -168,6 +168,12 @@ def _closest(word: str, names: Iterable[str]) -> list[str]:
     return [name for score, name in scored[:2] if score >= 0.6 and score >= best - 0.1]
 
 
+def _not_an_event(where: str, given: Any) -> str:
+    # A JSON number with a fraction is read as a Decimal: shown as it was written.
+    shown = str(given) if isinstance(given, Decimal) else repr(given)
+    return f"{where}: expected an event (a mapping of fields), got {shown}"
+
+
 def describe_validation_error(where: str, error: ValidationError) -> str:
     """The first problem of a pydantic error as one line naming the item and the field."""
     errors = error.errors()
@@ -181,10 +187,17 @@ def describe_validation_error(where: str, error: ValidationError) -> str:
     ctx = first.get("ctx", {})
     if kind == "union_tag_invalid":
         tag = ctx.get("tag")
+        if tag in EVENT_TYPES:  # a type the place does not take: a replacement's correction
+            return (
+                f"{where}: {'.'.join(loc) or 'the event'} may not be an {tag} (a correction "
+                "replaces an event by an event of the catalogue, never by a correction)"
+            )
         close = _closest(str(tag), EVENT_TYPES)
         hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
         return f"{where}: unknown event type {tag!r}{hint}"
     if kind == "union_tag_not_found":
+        if not isinstance(first.get("input"), dict) and not loc:
+            return _not_an_event(where, first["input"])
         return f"{where}: missing field 'type' (the event type)"
     if kind == "extra_forbidden":
         missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing"]
@@ -194,7 +207,7 @@ def describe_validation_error(where: str, error: ValidationError) -> str:
     if kind == "missing":
         return f"{where}: missing field {'.'.join(loc)!r}"
     if (kind == "model_attributes_type" or kind == "model_type") and not loc:
-        return f"{where}: expected an event (a mapping of fields), got {first['input']!r}"
+        return _not_an_event(where, first["input"])
     if loc[-1:] == ["[key]"]:  # a mapping's key: the key itself is the input
         loc, msg = loc[:-2], f"a key: {msg}"
     if kind == "string_pattern_mismatch":

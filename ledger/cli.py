@@ -1081,8 +1081,6 @@ def record(
     Exit 3: the events are stored, but the read models cannot catch up (an event they cannot
     apply, named on stderr); do not record them again.
     """
-    from .app import default_actor
-
     feedback = Feedback()
     fmt = input_format.value if input_format else None
     try:
@@ -1096,7 +1094,7 @@ def record(
             )
             result = ledger.record(
                 stream(files, fmt),
-                actor=actor or default_actor(),
+                actor=actor,
                 dry_run=dry_run,
                 # The read models current on return: a long batch writes them in its own
                 # transaction; otherwise they catch up after the commit.
@@ -1704,7 +1702,6 @@ def import_ocf(
     stores nothing (exit 2) unless --skip-invalid. Importing the same package again stores
     nothing new: each event's external_id is "ocf:" and the id of its OCF object.
     """
-    from .app import default_actor
     from .domain.errors import InputError
     from .ocf.importer import Finding, ImportResult, import_package  # the OCF schemas load lazily
 
@@ -1716,7 +1713,7 @@ def import_ocf(
                 company=company,
                 dry_run=dry_run,
                 skip_invalid=skip_invalid,
-                actor=actor or default_actor(),
+                actor=actor,
             )
     except InputError as e:
         if output_format is ImportFormat.json:
@@ -2317,6 +2314,12 @@ def run(argv: Sequence[str] | None = None) -> int:
         if isinstance(e, LedgerError):
             fail(*e.lines)
             return e.exit_code
+        if isinstance(e, UnicodeEncodeError) and e.reason == "surrogates not allowed":
+            # Bytes that are not UTF-8 in an argument (Python keeps them as surrogates), met
+            # where the text goes to the database or out.
+            bad = e.object[e.start : e.end].encode("utf-8", "surrogateescape")
+            fail(f"an argument holds bytes that are not UTF-8 text ({bad!r}): write it in UTF-8")
+            return 2
         found = fault(e)  # a full disk, a read-only database, a lost connection: say that
         if found is not None:
             fail(found)

@@ -4,6 +4,7 @@ reads none does not load PyYAML."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
 
 import yaml
@@ -65,10 +66,34 @@ class _Loader(yaml.SafeLoader):
         return cast(dict[Any, Any], super().construct_mapping(node, deep=deep))
 
 
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    first: [
+        (tag, rx)
+        for tag, rx in resolvers
+        if tag not in ("tag:yaml.org,2002:timestamp", _INT, _FLOAT)
+    ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+# Numbers as YAML 1.2 and JSON write them: YAML 1.1 reads 017 as octal 15, 1:30 as 90 (base
+# 60), 0x1F and 0b101 as 31 and 5, silently changing a share count copied from a
+# spreadsheet. Here 017 is 17; the other forms stay text, which a count or an amount refuses.
+_Loader.add_implicit_resolver(_INT, re.compile(r"^[-+]?[0-9][0-9_]*$"), list("-+0123456789"))
+_Loader.add_implicit_resolver(
+    _FLOAT,
+    re.compile(
+        r"^(?:[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+.0123456789"),
+)
+
+
+def _decimal_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
+    return int(str(loader.construct_scalar(node)).replace("_", ""), 10)  # type: ignore[arg-type]
+
+
+_Loader.add_constructor(_INT, _decimal_int)
 
 
 def yaml_document(name: str, text: str) -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, Inexact, InvalidOperation
 from fractions import Fraction
 from functools import lru_cache
 from typing import Annotated, Any
@@ -148,6 +148,8 @@ def _no_float(what: str) -> Any:
         if isinstance(value, bool):
             raise ValueError(f"{what} must be a number, not {value!r}")
         if isinstance(value, str):
+            if not value.isascii():  # Decimal also reads other scripts' digits
+                raise ValueError(f"{what} {value!r} is not a decimal number")
             try:
                 parsed = Decimal(value.strip().replace("_", ""))
             except InvalidOperation:
@@ -160,9 +162,27 @@ def _no_float(what: str) -> Any:
             raise ValueError(f"{what} {value} is negative" if value else f"{what} -0: write 0")
         if isinstance(value, int) and value < 0:
             raise ValueError(f"{what} {value} is negative")
-        return value
+        return _kept_places(value) if isinstance(value, Decimal) else value
 
     return check
+
+
+_PLACE = Decimal(1).scaleb(-MONEY_PLACES)
+_EXACT = Context(prec=60, traps=[Inexact, InvalidOperation])
+
+
+def _kept_places(value: Decimal) -> Decimal:
+    """``value`` written with at most ``MONEY_PLACES`` decimal places when only zeros are past
+    them: the bounds count places without trailing zeros, and ``0E-100000000`` (a zero of a
+    hundred million places, a few bytes to write) would be stored written out."""
+    if not value.is_finite() or value.as_tuple().exponent >= -MONEY_PLACES:  # type: ignore[operator]
+        return value
+    if not value:
+        return Decimal(0)
+    try:
+        return value.quantize(_PLACE, context=_EXACT)
+    except (Inexact, InvalidOperation):
+        return value  # more places than are kept, or too large: the bounds refuse it
 
 
 PositiveShares = Annotated[int, Field(strict=True, gt=0, le=MAX_SHARES)]

@@ -34,6 +34,25 @@ GOOD_JSON = (
 )
 
 CASES = [
+    # YAML 1.1 would read these as 15 (octal), 90 (base 60) and 31: counts silently changed.
+    pytest.param(
+        "octal.yaml",
+        f"- {ISSUE}, shares: 0o17, effective_date: 2022-01-01}}\n",
+        "octal.yaml item 1: field 'shares': Input should be a valid integer (got '0o17')",
+        id="a YAML 1.1 octal count",
+    ),
+    pytest.param(
+        "sexagesimal.yaml",
+        f"- {ISSUE}, shares: 1:30, effective_date: 2022-01-01}}\n",
+        "sexagesimal.yaml item 1: field 'shares': Input should be a valid integer (got '1:30')",
+        id="a YAML 1.1 base-60 count",
+    ),
+    pytest.param(
+        "hex.yaml",
+        f"- {ISSUE}, shares: 0x1F, effective_date: 2022-01-01}}\n",
+        "hex.yaml item 1: field 'shares': Input should be a valid integer (got '0x1F')",
+        id="a YAML 1.1 hexadecimal count",
+    ),
     pytest.param(
         "bad.yaml",
         f"- {ISSUE}, shares: 10\n",
@@ -335,6 +354,32 @@ def test_a_dry_run_of_a_bad_file_is_refused_like_a_real_one(base: Cli) -> None:
         base.write("bad.yaml", f"- {ISSUE}, shares: 0, effective_date: 2022-01-01}}\n"),
     )
     assert_refused(run, "bad.yaml item 1: field 'shares': Input should be greater than 0 (got 0)")
+
+
+def test_a_count_with_leading_zeros_is_read_in_decimal(acme: Cli) -> None:
+    path = acme.write("padded.yaml", f"- {ISSUE}, shares: 017, effective_date: 2022-01-01}}\n")
+    assert acme("record", path).code == 0
+    issued = acme("history", "acme-rockets", "--format", "json").json()["events"][-1]
+    assert issued["data"]["shares"] == 17  # YAML 1.1 would have made it 15
+
+
+def test_a_zero_written_with_a_huge_exponent_is_stored_as_zero(acme: Cli) -> None:
+    path = acme.write(
+        "zero.json",
+        '[{"type": "SharesIssued", "company": "acme-rockets", "holder": "dan", '
+        '"share_class": "common", "shares": 10, "effective_date": "2022-01-01", '
+        '"price_per_share": "0E-100000000 USD"}]',
+    )
+    assert acme("record", path).code == 0
+    issued = acme("history", "acme-rockets", "--format", "json").json()["events"][-1]
+    assert issued["data"]["price_per_share"] == {"amount": "0", "currency": "USD"}
+
+
+def test_an_argument_that_is_not_utf8_is_refused_with_one_line(base: Cli) -> None:
+    assert_refused(
+        base("cap-table", "\udcff\udcfe"),  # the bytes ff fe, as Python keeps them
+        "an argument holds bytes that are not UTF-8 text (b'\\xff\\xfe'): write it in UTF-8",
+    )
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
+from ledger import Ledger
+from ledger.app import today as utc_today
 from ledger.batch import validate
 from ledger.domain.entry import Entry
+from ledger.domain.errors import InputError
 from ledger.reports import DayChange, changes_between
 from tests import builders as b
 
@@ -74,3 +79,17 @@ def test_a_split_is_behind_the_change_of_every_holder_of_its_class() -> None:
         (D("2020-06-01"), "cap_table", ("ana", "common"), {"shares": 100}, {"shares": 200}, [5]),
         (D("2020-06-01"), "cap_table", ("ben", "common"), {"shares": 10}, {"shares": 20}, [5]),
     ]
+
+
+def test_the_audit_of_a_company_still_to_come_is_an_empty_period_by_default() -> None:
+    with Ledger.open("memory://") as ledger:
+        ledger.record(b.founded("later", "2999-12-01", {"ana": 10}))
+        audit = ledger.audit("later")
+        today = utc_today()
+        assert (audit.from_, audit.to, audit.changes) == (today, today, [])
+        # A date given wins over the default: from it, the period is that day.
+        day = date(2999, 12, 1)
+        assert ledger.audit("later", start=day).to == day
+        assert ledger.audit("later", start=day).changes != []
+        with pytest.raises(InputError, match="--from 2999-12-01 is after --to 2999-11-30"):
+            ledger.audit("later", start=day, end=date(2999, 11, 30))

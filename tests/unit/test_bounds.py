@@ -5,6 +5,7 @@ refused past 10^18 by the bounds rule, naming the event, its date and the number
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -347,6 +348,29 @@ def test_a_misspelled_event_type_gets_the_nearest_type() -> None:
     assert problem(item(**{**ISSUE, "type": "SharesIsued"})) == (
         "item 1: unknown event type 'SharesIsued' (did you mean 'SharesIssued'?)"
     )
+
+
+def test_a_correction_replacing_an_event_by_a_correction_is_told_so() -> None:
+    retraction = {"type": "EventRetracted", "company": "acme",
+                  "target": "0a0d191d-019a-4945-b853-295c81e8678a"}  # fmt: skip
+    corrected = {
+        "type": "EventCorrected",
+        "company": "acme",
+        "target": "0a0d191d-019a-4945-b853-295c81e8678a",
+        "reason": "a typo",
+        "replacement": retraction,
+    }
+    assert problem(corrected) == (
+        "item 1: replacement may not be an EventRetracted (a correction replaces an event by "
+        "an event of the catalogue, never by a correction)"
+    )
+
+
+@pytest.mark.parametrize("value", [1.5, 7, "SharesIssued", None, ["a"]])
+def test_an_item_that_is_no_object_is_not_an_event(value: Any) -> None:
+    message = rf"^item 1: expected an event \(a mapping of fields\), got {re.escape(repr(value))}$"
+    with pytest.raises(InputError, match=message):
+        validate(value, 1)
 
 
 def test_the_first_twenty_invalid_items_are_reported_one_line_each() -> None:
