@@ -1706,6 +1706,8 @@ def import_ocf(
     from .ocf.importer import Finding, ImportResult, import_package  # the OCF schemas load lazily
 
     try:
+        if not Path(path).exists():  # said before a ledger is made at --db
+            raise InputError(f"{path}: no such file or directory")
         with open_ledger(db, create=True) as ledger:
             result = import_package(
                 ledger,

@@ -41,6 +41,7 @@ def test_skip_invalid_stores_the_rest_and_the_cap_table_follows(cli: Cli) -> Non
 def test_an_unreadable_package_is_one_line_and_json_says_so(cli: Cli) -> None:
     run = cli("import", "ocf", "no-such-package", "--format", "json")
     assert run.code == 2
+    assert not (cli.cwd / "ledger.db").exists()  # refused before a ledger is made at --db
     assert run.err == "error: no-such-package: no such file or directory\n"
     (finding,) = json.loads(run.out)["findings"]
     assert (finding["code"], finding["severity"]) == ("unreadable-package", "error")
