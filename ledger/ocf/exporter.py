@@ -107,11 +107,12 @@ class ExportSummary:
 
 
 def ocf_id(slug: str) -> str:
-    """A slug as an OCF id: itself when short enough, else cut and made unique by a hash."""
+    """A slug as an OCF id: itself when short enough, else cut and made unique by a hash,
+    after a dot: not a slug, so that an import names the object by its name, not by the cut."""
     if len(slug) <= MAX_ID:
         return slug
     digest = hashlib.sha256(slug.encode()).hexdigest()[:16]
-    return f"{slug[: MAX_ID - 17]}-{digest}"
+    return f"{slug[: MAX_ID - 17]}.{digest}"
 
 
 def number(value: int | Decimal) -> str:

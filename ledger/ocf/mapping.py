@@ -19,6 +19,7 @@ from ..files import Item
 from .objects import ISSUANCES, REFERENCES, Finding, Loaded, Obj, Severity
 from .values import (
     KIND_SUFFIXES,
+    MAX_SLUG,
     Refused,
     count_of,
     decimal_of,
@@ -302,7 +303,8 @@ class Mapper:
         slug, number = base, 1
         while slug in taken:
             number += 1
-            slug = f"{base}-{number}"
+            suffix = f"-{number}"  # within the longest slug, the base cut to make room
+            slug = base[: MAX_SLUG - len(suffix)].rstrip("-") + suffix
         taken.add(slug)
         return slug
 

@@ -12,6 +12,8 @@ from typing import Any
 from ..domain.values import MAX_SHARES, SLUG_PATTERN
 
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+MAX_SLUG = 100
+"""The ledger's longest slug."""
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -30,7 +32,7 @@ def readable_slug(value: Any) -> bool:
     """Whether an OCF id is already a slug a person reads (not a UUID)."""
     return (
         isinstance(value, str)
-        and len(value) <= 90
+        and len(value) <= MAX_SLUG
         and re.match(SLUG_PATTERN, value) is not None
         and _UUID.match(value) is None
     )
@@ -39,7 +41,7 @@ def readable_slug(value: Any) -> bool:
 def slugify(text: str) -> str:
     """A ledger slug for a name or an OCF id: lowercase letters, digits and hyphens."""
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", text)  # camelCase reads as two words
-    slug = _NOT_SLUG.sub("-", spaced.lower()).strip("-")[:90].strip("-")
+    slug = _NOT_SLUG.sub("-", spaced.lower()).strip("-")[:MAX_SLUG].strip("-")
     return slug or "x"
 
 

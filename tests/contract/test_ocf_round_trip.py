@@ -167,6 +167,15 @@ def test_slugs_of_one_kind_that_are_ids_of_another_keep_their_names(
     assert {h.party for h in ledger.cap_table(copy, as_of=on).holders} >= {"common", "shared"}
 
 
+def test_the_longest_slugs_come_back_whole(ledger: Ledger, tmp_path: Path) -> None:
+    # 96 characters: the id itself; 100: past the longest id, the party's name (its slug).
+    long, longest = "a" * 96, "b" * 100
+    ledger.record(b.founded("long-slugs", "2020-01-01", {long: 10, longest: 20}))
+    copy = round_trip(ledger, "long-slugs", tmp_path / "package")
+    on = date(2020, 1, 2)
+    assert {h.party for h in ledger.cap_table(copy, as_of=on).holders} == {long, longest}
+
+
 def test_importing_the_export_again_stores_nothing(
     ledger: Ledger, copies: dict[str, str], tmp_path: Path
 ) -> None:
