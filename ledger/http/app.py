@@ -31,6 +31,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from ..app import KnownAt, Ledger, default_actor, today
 from ..domain.errors import (
@@ -196,6 +197,16 @@ def _as_parameters(line: str) -> str:
     return _OPTIONS.sub(lambda m: m.group(1).replace("-", "_"), line)
 
 
+def allowed_methods(request: Request) -> set[str]:
+    """The methods the routes of the request's path take."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return methods
+
+
 def as_version(row: Sequence[Any]) -> tuple[int, int]:
     """(the end of the log, the read models' generation) from their query's row."""
     return int(row[0] or 0), int(row[1] or 0)
@@ -276,8 +287,13 @@ def create_app(
     # --- errors ------------------------------------------------------------------------
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, e: HTTPException) -> Response:
-        return problem(e.status_code, [str(e.detail)], dict(e.headers or {}))
+    async def http_error(request: Request, e: HTTPException) -> Response:
+        headers = dict(e.headers or {})
+        if e.status_code == 405:
+            # Starlette names the methods of the first route of the path only: every route
+            # of the path is named (GET and POST /v1/events).
+            headers["Allow"] = ", ".join(sorted(allowed_methods(request)))
+        return problem(e.status_code, [str(e.detail)], headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, e: RequestValidationError) -> Response:
