@@ -669,7 +669,12 @@ class Ledger(Application[str]):
                 )
             return known_at
         if isinstance(known_at, datetime):
-            moment = known_at if known_at.tzinfo else known_at.replace(tzinfo=UTC)
+            try:  # the log's times are UTC; year 1 at +01:00 is before any of them can be
+                moment = (
+                    known_at.astimezone(UTC) if known_at.tzinfo else known_at.replace(tzinfo=UTC)
+                )
+            except OverflowError:
+                raise InputError(f"--known-at {known_at} is out of range once in UTC") from None
         else:
             moment = datetime.combine(known_at, clock.max, UTC)
         if moment.date() > today():

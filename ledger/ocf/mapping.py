@@ -296,15 +296,15 @@ class Mapper:
         itself when it is already a readable slug (a package written from a ledger), else
         one made of ``text`` (a name), numbered from -2 when taken."""
         taken = self.slugs.setdefault(kind, set())
-        suffix = KIND_SUFFIXES.get(_KIND_TYPES.get(kind, ""), "\0")
-        if isinstance(ocf_id, str) and ocf_id.endswith(suffix):
-            ocf_id = ocf_id.removesuffix(suffix)  # an export's id made unique in the package
+        kind_suffix = KIND_SUFFIXES.get(_KIND_TYPES.get(kind, ""), "\0")
+        if isinstance(ocf_id, str) and ocf_id.endswith(kind_suffix):
+            ocf_id = ocf_id.removesuffix(kind_suffix)  # an export's id made unique in its package
         base = ocf_id if readable_slug(ocf_id) else slugify(text)
         slug, number = base, 1
         while slug in taken:
             number += 1
-            suffix = f"-{number}"  # within the longest slug, the base cut to make room
-            slug = base[: MAX_SLUG - len(suffix)].rstrip("-") + suffix
+            numbered = f"-{number}"  # within the longest slug, the base cut to make room
+            slug = base[: MAX_SLUG - len(numbered)].rstrip("-") + numbered
         taken.add(slug)
         return slug
 
